@@ -1,0 +1,492 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash
+# Shared helpers for scripts/run and scripts/test. Meant to be sourced (running
+# it directly only defines functions and exits).
+#
+# Everything both scripts need lives here, so that "how we build" or "how we
+# start PostgreSQL" is written exactly once.
+
+set -euo pipefail
+# Without this, `x=$(f)` ignores failures inside f even under `set -e`.
+shopt -s inherit_errexit
+
+# Repository root as a physical path (symlinks resolved): the /var/tmp
+# relocation below hashes it, so it must not depend on how we were called.
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+
+# PostgreSQL 15 is what Debian 12 ships; overridable for other hosts.
+PG_BIN=${OBSERVERNET_PG_BIN:-/usr/lib/postgresql/15/bin}
+# The application's own role and database. The superuser is only used to
+# create them.
+PG_APP_ROLE=observernet
+PG_APP_DB=observernet
+
+# Debian packages needed to build, test and run ObserverNet.
+OBSERVERNET_PACKAGES=(
+  build-essential cmake pkg-config clang-format openssl git
+  libboost1.81-dev libpqxx-dev libhiredis-dev libssl-dev nlohmann-json3-dev
+  libspdlog-dev prometheus-cpp-dev libgtest-dev
+  postgresql redis-server
+)
+
+# ---------------------------------------------------------------------------
+# Small utilities
+# ---------------------------------------------------------------------------
+
+# Progress goes to stderr so that functions can return values on stdout.
+# `|| true`: if stderr is gone (closed terminal or pipe), a cleanup that logs
+# must still run to the end under `set -e`.
+log() { printf '==> %s\n' "$*" >&2 || true; }
+warn() { printf '==> WARNING: %s\n' "$*" >&2 || true; }
+die() {
+  printf '==> ERROR: %s\n' "$*" >&2 || true
+  exit 1
+}
+
+# on_exit <function>: run <function> once when the script ends, however it
+# ends: normally, on error (set -e), Ctrl-C, kill, closed terminal (HUP) or
+# a vanished output pipe (PIPE, which would otherwise kill us without running
+# any trap). The signal traps only exit, with the conventional 128+N status,
+# which runs the EXIT trap; the function should start with `trap '' INT TERM
+# HUP PIPE` so that a second Ctrl-C cannot cut the cleanup short.
+on_exit() {
+  # shellcheck disable=SC2064  # expand $1 now, on purpose
+  trap "$1" EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 141' PIPE
+  trap 'exit 143' TERM
+}
+
+# Run a command as root: directly when we are root, else through sudo.
+as_root() {
+  if ((EUID == 0)); then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root for: $* (and sudo is not installed)"
+  fi
+}
+
+# Quote one word for POSIX sh. The PostgreSQL stop/start strings are run by
+# the tests with `sh -c`, where bash's `printf %q` output ($'...') is not valid.
+sh_quote() {
+  printf "'%s'" "${1//\'/\'\\\'\'}"
+}
+
+# Short, stable id of this checkout, to name its directories outside the repo.
+repo_hash() {
+  printf '%s' "$ROOT" | sha256sum | cut -c1-12
+}
+
+# ensure_secret_file <file> [bytes]: create once a random hex secret readable
+# only by us, and reuse it afterwards. Hex needs no escaping in URLs or SQL.
+ensure_secret_file() {
+  local file=$1 bytes=${2:-24} dir
+  dir=$(dirname -- "$file")
+  mkdir -p -- "$dir"
+  chmod 700 -- "$dir"
+  if [[ ! -s $file ]]; then
+    (umask 077 && openssl rand -hex "$bytes" >"$file")
+  fi
+  chmod 600 -- "$file"
+}
+
+# Keep build output and local state out of git. Appends only missing lines, so
+# a .gitignore written by someone else is otherwise left alone.
+ensure_gitignore() {
+  local file=$ROOT/.gitignore line
+  touch -- "$file"
+  for line in /build/ /.local/; do
+    if ! grep -qxF -- "$line" "$file"; then
+      printf '%s\n' "$line" >>"$file"
+    fi
+  done
+}
+
+# wait_gone <pid> <tenths-of-a-second>: wait for a process to exit; false if it
+# is still there after the timeout.
+wait_gone() {
+  local pid=$1 i
+  for ((i = 0; i < $2; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# Packages and build
+# ---------------------------------------------------------------------------
+
+# Install whichever of OBSERVERNET_PACKAGES are missing. Checking first keeps
+# the usual case (everything present) fast and offline.
+ensure_packages() {
+  local pkg status missing=()
+  for pkg in "${OBSERVERNET_PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ $status != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+
+  log "installing missing packages: ${missing[*]}"
+  as_root apt-get update
+  # `env` so that the variable survives sudo's environment reset.
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# build <dir> <cmake args...>
+build() {
+  local dir=$1
+  shift
+  log "configuring $dir ($*)"
+  cmake -S "$ROOT" -B "$dir" "$@"
+  log "building $dir"
+  cmake --build "$dir" -j2
+}
+
+# ---------------------------------------------------------------------------
+# Ports
+# ---------------------------------------------------------------------------
+
+# True when something accepts TCP connections on 127.0.0.1:<port>.
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# free_port [port-to-avoid...]: print a random port in 20000-60000 that nothing
+# listens on. Random rather than sequential so that parallel runs rarely
+# collide; the avoid list keeps two calls in one script from returning the
+# same port before either is bound.
+free_port() {
+  local port i
+  for ((i = 0; i < 200; i++)); do
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+    if [[ " $* " == *" $port "* ]] || port_in_use "$port"; then
+      continue
+    fi
+    echo "$port"
+    return 0
+  done
+  die "no free TCP port found on 127.0.0.1"
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL
+#
+# PostgreSQL refuses to run as root, so when we are root every server-side
+# command runs as the `postgres` OS user; otherwise as ourselves. A cluster
+# listens on 127.0.0.1 only. Its Unix socket lives inside the data dir (owned
+# by the server user, mode 700), so only that user - and root - can use it:
+# the superuser logs in there by peer auth and has no password. The
+# application role logs in over TCP with scram-sha-256 and a generated
+# password.
+#
+# Usage:  dir=$(pg_datadir WANTED); pg_start "$dir" PORT PWFILE; ...; pg_stop "$dir"
+# ---------------------------------------------------------------------------
+
+pg_os_user() {
+  if ((EUID == 0)); then echo postgres; else id -un; fi
+}
+
+# Run a command as the server user. `cd /` first: the caller's cwd may be a
+# place that user cannot enter (e.g. /root/...), which makes tools complain.
+as_pg_user() {
+  if ((EUID == 0)); then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# The same as a prefix for command strings run with `sh -c`.
+pg_user_prefix() {
+  if ((EUID == 0)); then echo "cd / && runuser -u postgres --"; else echo "cd / &&"; fi
+}
+
+# Can the server user enter <dir>? access(2) fails on any component of the
+# path it cannot traverse, so this checks the whole path, not only the leaf.
+pg_user_can_reach() {
+  as_pg_user test -x "$1" 2>/dev/null
+}
+
+# Create a dir owned by the server user with mode 700 (initdb insists on it).
+_pg_mkdir() {
+  mkdir -p -- "$1"
+  chmod 700 -- "$1"
+  if ((EUID == 0)); then chown postgres:postgres -- "$1"; fi
+}
+
+# pg_datadir <wanted>: make sure a data dir exists for <wanted>; print the
+# physical path the server must be given (pass it to the other pg_* helpers).
+#
+# Normally that is <wanted> itself. But when the server user cannot reach
+# <wanted> (repo in a mode-700 home such as /root), or the path is too long
+# for the Unix socket we keep inside it (sun_path holds 107 bytes), the data
+# goes to /var/tmp/observernet-<repo hash>/<name> and <wanted> becomes a
+# symlink to it. The server always gets the physical path: it could not
+# follow the symlink through the parent it cannot enter.
+pg_datadir() {
+  local wanted=$1 parent real
+  # Longest socket file name is "/.s.PGSQL.NNNNN.lock", 21 bytes.
+  local max_len=$((107 - 21))
+
+  if [[ -L $wanted ]]; then
+    real=$(readlink -f -- "$wanted")
+    # The target may have been wiped (e.g. /var/tmp cleaned): recreate it
+    # empty, and pg_start will initialise it again.
+    if [[ ! -d $real ]]; then _pg_mkdir "$real"; fi
+    echo "$real"
+    return 0
+  fi
+
+  mkdir -p -- "$(dirname -- "$wanted")"
+  parent=$(cd -- "$(dirname -- "$wanted")" && pwd -P)
+  real=$parent/$(basename -- "$wanted")
+
+  if pg_user_can_reach "$parent" && ((${#real} <= max_len)); then
+    # New, or not yet initialised: (re)claim it for the server user.
+    if [[ ! -f $real/PG_VERSION ]]; then _pg_mkdir "$real"; fi
+    echo "$real"
+    return 0
+  fi
+
+  # Relocate. An existing dir here is only safe to replace when empty.
+  if [[ -d $wanted ]] && ! rmdir -- "$wanted" 2>/dev/null; then
+    die "the server user cannot use $wanted and it is not empty; move it away"
+  fi
+  real=/var/tmp/observernet-$(repo_hash)/$(basename -- "$wanted")
+  log "server user cannot use $wanted; keeping its data in $real (symlinked)"
+  _pg_mkdir "$(dirname -- "$real")"
+  _pg_mkdir "$real"
+  ln -s -- "$real" "$wanted"
+  echo "$real"
+}
+
+# pg_is_running <data-dir>: is a postmaster serving this data dir?
+# "PID in postmaster.pid is alive" is not enough: after a crash, or on a
+# machine where PIDs got recycled, it may be some other process. The
+# postmaster chdirs into its data dir, so we also compare its cwd.
+pg_is_running() {
+  local dir=$1 pid cwd
+  [[ -f $dir/postmaster.pid ]] || return 1
+  pid=$(head -n 1 -- "$dir/postmaster.pid")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null); then
+    [[ $cwd == "$dir" ]]
+  else
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == postgres ]]
+  fi
+}
+
+pg_log_file() { echo "$1/postgresql.log"; }
+
+# Command strings (for `sh -c`) that stop / start the cluster in <data-dir>.
+# `-w`: start returns once the server accepts connections, stop once it is
+# gone. Port, addresses and socket are in the data dir's config, so these
+# restart the cluster exactly as pg_start left it.
+pg_stop_cmd() {
+  printf '%s %s -D %s -m fast -w -t 60 stop' \
+    "$(pg_user_prefix)" "$(sh_quote "$PG_BIN/pg_ctl")" "$(sh_quote "$1")"
+}
+pg_start_cmd() {
+  printf '%s %s -D %s -w -t 60 -l %s start' \
+    "$(pg_user_prefix)" "$(sh_quote "$PG_BIN/pg_ctl")" "$(sh_quote "$1")" \
+    "$(sh_quote "$(pg_log_file "$1")")"
+}
+
+# pg_start <data-dir> <port> <password-file> [ephemeral]
+# Start a private cluster on 127.0.0.1:<port>, running initdb the first time
+# only, and make sure role and database `observernet` exist with the password
+# kept in <password-file> (generated once, then reused). A cluster already
+# running on that port is reused. "ephemeral" trades durability for speed
+# (throw-away test clusters).
+pg_start() {
+  local dir=$1 port=$2 pwfile=$3 mode=${4:-durable}
+
+  if [[ ! -f $dir/PG_VERSION ]]; then
+    log "initialising PostgreSQL cluster in $dir"
+    as_pg_user "$PG_BIN/initdb" -D "$dir" -U "$(pg_os_user)" \
+      --auth-local=peer --auth-host=scram-sha-256 \
+      --encoding=UTF8 --no-locale --no-instructions >/dev/null
+    # Our settings live in a file of their own, rewritten at every start;
+    # the generated postgresql.conf only gains this include.
+    printf '\n%s\n' "include_if_exists = 'observernet.conf'" |
+      as_pg_user tee -a "$dir/postgresql.conf" >/dev/null
+  fi
+
+  if pg_is_running "$dir"; then
+    # 4th line of postmaster.pid is the port it listens on.
+    if [[ $(sed -n 4p -- "$dir/postmaster.pid") == "$port" ]]; then
+      log "PostgreSQL already running in $dir on port $port; reusing it"
+    else
+      log "PostgreSQL in $dir runs on another port; restarting it on $port"
+      pg_stop "$dir"
+    fi
+  elif [[ -e $dir/postmaster.pid ]]; then
+    # Left behind by a killed run. Removed here because PostgreSQL itself
+    # refuses to start when the PID inside was recycled by another process.
+    log "removing stale postmaster.pid in $dir"
+    rm -f -- "$dir/postmaster.pid" "$dir"/.s.PGSQL.*
+  fi
+
+  if ! pg_is_running "$dir"; then
+    if port_in_use "$port"; then
+      die "port $port is already in use; cannot start PostgreSQL there"
+    fi
+    {
+      echo "# Written by scripts/lib.sh at every start: edits here are lost."
+      echo "listen_addresses = '127.0.0.1'"
+      echo "port = $port"
+      echo "unix_socket_directories = '$dir'"
+      echo "unix_socket_permissions = 0700"
+      if [[ $mode == ephemeral ]]; then
+        echo "fsync = off"
+        echo "synchronous_commit = off"
+        echo "full_page_writes = off"
+      fi
+    } | as_pg_user tee "$dir/observernet.conf" >/dev/null
+
+    log "starting PostgreSQL on 127.0.0.1:$port (log: $(pg_log_file "$dir"))"
+    if ! sh -c "$(pg_start_cmd "$dir")" >/dev/null; then
+      tail -n 20 -- "$(pg_log_file "$dir")" >&2 || true
+      die "PostgreSQL failed to start"
+    fi
+  fi
+
+  _pg_ensure_app_role "$dir" "$port" "$pwfile"
+}
+
+# Create role and database `observernet` if missing. The password is set at
+# every start so that the cluster always matches the password file. The SQL
+# goes through stdin so that the password never appears in `ps`.
+_pg_ensure_app_role() {
+  local dir=$1 port=$2 pwfile=$3 pw
+  ensure_secret_file "$pwfile"
+  pw=$(<"$pwfile")
+  [[ $pw =~ ^[0-9a-f]+$ ]] || die "$pwfile must hold a hex password"
+  as_pg_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h "$dir" -p "$port" -U "$(pg_os_user)" -d postgres -f - >/dev/null <<SQL
+SELECT 'CREATE ROLE $PG_APP_ROLE LOGIN'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_ROLE')\gexec
+ALTER ROLE $PG_APP_ROLE WITH LOGIN PASSWORD '$pw';
+SELECT 'CREATE DATABASE $PG_APP_DB OWNER $PG_APP_ROLE'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_APP_DB')\gexec
+SQL
+}
+
+# pg_url <port> <password-file>: connection URI for the application role.
+pg_url() {
+  printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' \
+    "$PG_APP_ROLE" "$(<"$2")" "$1" "$PG_APP_DB"
+}
+
+# pg_stop <data-dir>: fast shutdown (clients disconnected, clean checkpoint).
+# A no-op when not running, so traps can call it unconditionally.
+pg_stop() {
+  local dir=$1
+  if [[ -d $dir ]] && pg_is_running "$dir"; then
+    log "stopping PostgreSQL in $dir"
+    sh -c "$(pg_stop_cmd "$dir")" >/dev/null
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Redis
+#
+# Started without a config file, so /etc/redis/redis.conf cannot interfere.
+# ---------------------------------------------------------------------------
+
+# redis-cli with a timeout: a non-Redis listener on the port must not hang us.
+_redis_cli() {
+  local port=$1
+  shift
+  timeout 5 redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null
+}
+
+# Print the PID of the Redis whose pidfile is in <dir>, if it is alive (and
+# really a redis-server, not a recycled PID).
+_redis_pid() {
+  local pid
+  pid=$(cat -- "$1/redis.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-server ]] || return 1
+  echo "$pid"
+}
+
+# Last resort when SHUTDOWN did not work: SIGTERM (Redis shuts down cleanly
+# on it), then SIGKILL.
+_redis_kill() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  wait_gone "$pid" 100 && return 0
+  warn "Redis (pid $pid) ignored SIGTERM; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# redis_start <dir> <port> [ephemeral]: daemonized Redis on 127.0.0.1:<port>
+# with data, pidfile and log in <dir>. "ephemeral" turns persistence off
+# (tests); otherwise Redis's default RDB snapshots keep dev data across runs.
+redis_start() {
+  local dir=$1 port=$2 mode=${3:-durable} pid i extra=()
+  mkdir -p -- "$dir"
+  if pid=$(_redis_pid "$dir"); then
+    if [[ $(_redis_cli "$port" ping) == PONG ]]; then
+      log "Redis already running in $dir on port $port; reusing it"
+      return 0
+    fi
+    log "Redis from $dir is not on port $port; stopping it"
+    _redis_kill "$pid"
+  fi
+  if port_in_use "$port"; then
+    die "port $port is already in use; cannot start Redis there"
+  fi
+  if [[ $mode == ephemeral ]]; then extra=(--save '' --appendonly no); fi
+
+  log "starting Redis on 127.0.0.1:$port (log: $dir/redis.log)"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    "${extra[@]}"
+  for ((i = 0; i < 100; i++)); do
+    if [[ $(_redis_cli "$port" ping) == PONG ]]; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 20 -- "$dir/redis.log" >&2 || true
+  die "Redis did not answer PING on port $port"
+}
+
+# redis_stop <dir> <port> [nosave|save]: SHUTDOWN NOSAVE by default (tests);
+# `save` for the dev instance so that its data survives. Falls back to
+# signals via the pidfile. A no-op when not running.
+redis_stop() {
+  local dir=$1 port=$2 how=${3:-nosave} pid
+  pid=$(_redis_pid "$dir") || return 0
+  log "stopping Redis on port $port"
+  _redis_cli "$port" shutdown "$how" >/dev/null || true
+  wait_gone "$pid" 50 || _redis_kill "$pid"
+}
+
+# ---------------------------------------------------------------------------
+# Sanitizers
+# ---------------------------------------------------------------------------
+
+# lsan_usable <scratch-dir>: can LeakSanitizer run here? It needs to ptrace
+# the process's threads, which some sandboxes forbid; every ASan binary would
+# then die at exit with "LeakSanitizer has encountered a fatal error". So we
+# build a program that leaks on purpose and require a leak report from it.
+lsan_usable() {
+  local dir=$1 out
+  printf '%s\n' '#include <cstdlib>' 'void* volatile p;' \
+    'int main() { p = std::malloc(64); p = nullptr; return 0; }' >"$dir/lsan-probe.cpp"
+  "${CXX:-c++}" -fsanitize=address -g -o "$dir/lsan-probe" "$dir/lsan-probe.cpp" || return 1
+  out=$(ASAN_OPTIONS=detect_leaks=1 "$dir/lsan-probe" 2>&1) || true
+  grep -q 'detected memory leaks' <<<"$out"
+}
