@@ -1,0 +1,90 @@
+#pragma once
+// Server configuration: defaults, then the config file, then OBSERVERNET_* environment
+// variables (env wins), then command-line flags. Every key is documented in
+// config/observernet.example.toml.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "observernet/cache/redis_endpoint.hpp"
+#include "observernet/http/server_options.hpp"
+#include "observernet/util/pool_options.hpp"
+
+namespace observernet::app {
+
+using Millis = std::chrono::milliseconds;
+
+using HttpConfig = http::ServerOptions;
+using PoolConfig = util::PoolOptions;
+
+struct ShutdownConfig {
+  Millis drain_delay{5'000};
+  Millis timeout{25'000};
+};
+
+struct LogConfig {
+  std::string format = "human";  // human | json
+  std::string level = "info";    // trace | debug | info | warn | error | off
+};
+
+struct DatabaseConfig {
+  std::string url;  // secret
+  PoolConfig pool{2, 16, 1024, Millis{2'000}, Millis{3'000}, Millis{1'000}};
+  Millis statement_timeout{5'000};
+  bool migrate_on_start = false;
+};
+
+struct RedisConfig {
+  cache::RedisEndpoint endpoint;  // from redis.url
+  PoolConfig pool{1, 16, 1024, Millis{100}, Millis{200}, Millis{1'000}};
+  Millis command_timeout{50};
+};
+
+struct AuthConfig {
+  std::vector<std::string> admin_key_hashes;  // lowercase hex SHA-256, secret
+};
+
+struct Config {
+  HttpConfig http;
+  ShutdownConfig shutdown;
+  LogConfig log;
+  DatabaseConfig database;
+  RedisConfig redis;
+  AuthConfig auth;
+};
+
+// Names the offending key; the CLI prints it on one line and exits 2.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string field, const std::string& message)
+      : std::runtime_error(field + ": " + message), field_(std::move(field)) {}
+  const std::string& field() const noexcept { return field_; }
+
+ private:
+  std::string field_;
+};
+
+// Flat "section.key" -> raw value, the layers already merged.
+using RawConfig = std::map<std::string, std::string>;
+
+// Parses the TOML subset the config file uses: [section] headers, `key = value`
+// with "strings", integers and booleans, # comments. `origin` names the file in errors.
+RawConfig parse_config_text(const std::string& text, const std::string& origin);
+
+// Overlays OBSERVERNET_SECTION_KEY variables from `environ`-style entries. A key
+// may also be given as SECTION_KEY_FILE (env) or `key_file` (file): the value is read
+// from that file, for secrets mounted by Kubernetes.
+void overlay_environment(RawConfig& raw, const std::vector<std::string>& environment);
+
+// Converts and validates; throws ConfigError naming the first bad key. Unknown keys
+// are errors too, so a typo never silently falls back to a default.
+Config build_config(const RawConfig& raw);
+
+// The whole chain for a process: file (if any), then the process environment.
+Config load_config(const std::string& file_path, const RawConfig& flag_overrides);
+
+}  // namespace observernet::app

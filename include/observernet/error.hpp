@@ -1,0 +1,60 @@
+#pragma once
+// Typed errors that any layer may throw. The HTTP layer maps them to RFC 9457
+// problem details in one place (http/problem.cpp); nothing else picks statuses.
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace observernet {
+
+enum class ErrorCode {
+  bad_request,
+  validation_failed,
+  unauthorized,
+  forbidden,
+  not_found,
+  method_not_allowed,
+  payload_too_large,
+  unsupported_media_type,
+  header_too_large,
+  too_many_requests,
+  internal_error,
+  service_unavailable,
+  too_many_connections,
+};
+
+// The stable `code` string documented in docs/api/errors.md.
+std::string_view to_string(ErrorCode code);
+
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+class Error : public std::runtime_error {
+ public:
+  // `detail` is shown to the client; `log_detail` (when given) only goes to the log.
+  Error(ErrorCode code, std::string detail, std::vector<FieldError> errors = {},
+        std::string log_detail = {});
+
+  ErrorCode code() const noexcept { return code_; }
+  const std::string& detail() const noexcept { return detail_; }
+  const std::vector<FieldError>& field_errors() const noexcept { return errors_; }
+  const std::string& log_detail() const noexcept { return log_detail_; }
+  std::optional<int> retry_after_seconds() const noexcept { return retry_after_; }
+  Error& with_retry_after(int seconds) {
+    retry_after_ = seconds;
+    return *this;
+  }
+
+ private:
+  ErrorCode code_;
+  std::string detail_;
+  std::vector<FieldError> errors_;
+  std::string log_detail_;
+  std::optional<int> retry_after_;
+};
+
+}  // namespace observernet

@@ -1,0 +1,36 @@
+#pragma once
+// The HTTP layer's Prometheus metrics. The registry itself is created by app/ and
+// shared with the pools, which register their own families in it.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <string_view>
+
+namespace observernet::http {
+
+// Which configured limit a request or connection ran into.
+enum class Limit { header_size, body_size, header_timeout, body_timeout, connections };
+
+class HttpMetrics {
+ public:
+  explicit HttpMetrics(prometheus::Registry& registry);
+
+  void observe_request(std::string_view method, std::string_view route, unsigned status,
+                       double seconds);
+  void limit_exceeded(Limit limit);
+  prometheus::Gauge& connections_open() { return connections_open_; }
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& limits_;
+  prometheus::Gauge& connections_open_;
+};
+
+// Prometheus text exposition format (0.0.4) of everything in the registry.
+std::string serialize_metrics(const prometheus::Registry& registry);
+
+}  // namespace observernet::http

@@ -1,0 +1,52 @@
+#pragma once
+// Method + path-template routing (`/api/v1/elections/{id}`), with 404, 405 and
+// HEAD-for-GET decided here and nowhere else.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "observernet/http/message.hpp"
+
+namespace observernet::http {
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
+
+struct RouteOptions {
+  // Overrides http.body_limit_bytes for this route (voter import takes 32 MiB).
+  std::optional<std::size_t> body_limit;
+};
+
+struct Route {
+  Method method;
+  std::string path_template;  // also the `route` label of metrics and access logs
+  Handler handler;
+  RouteOptions options;
+  std::vector<std::string> segments;  // "{name}" marks a parameter
+};
+
+struct RouteMatch {
+  enum class Kind { found, not_found, method_not_allowed } kind = Kind::not_found;
+  const Route* route = nullptr;
+  bool head_as_get = false;  // a HEAD served by the GET handler, body dropped
+  std::vector<std::pair<std::string_view, std::string>> params;
+  std::string allow;  // for 405: the methods the path does accept
+};
+
+class Router {
+ public:
+  // Throws std::invalid_argument for a malformed template or a duplicate route.
+  void add(Method method, std::string path_template, Handler handler, RouteOptions options = {});
+  RouteMatch match(Method method, std::string_view path) const;
+  const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+ private:
+  std::vector<std::unique_ptr<Route>> routes_;  // stable addresses: matches point into them
+};
+
+}  // namespace observernet::http

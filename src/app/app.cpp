@@ -1,0 +1,151 @@
+#include "observernet/app/app.hpp"
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+
+#include "observernet/api/ops_routes.hpp"
+#include "observernet/app/build_info.hpp"
+#include "observernet/cache/redis_pool.hpp"
+#include "observernet/http/metrics.hpp"
+#include "observernet/http/server.hpp"
+#include "observernet/store/migrations.hpp"
+#include "observernet/store/pg_pool.hpp"
+#include "observernet/util/log.hpp"
+
+namespace observernet::app {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+unsigned io_threads(const Config& config) {
+  if (config.http.threads != 0) return config.http.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+struct App::Impl {
+  explicit Impl(Config c)
+      : config(std::move(c)),
+        registry(std::make_shared<prometheus::Registry>()),
+        http_metrics(*registry),
+        postgres(config.database.url, config.database.pool, config.database.statement_timeout,
+                 *registry),
+        redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout, *registry),
+        ioc(static_cast<int>(io_threads(config))),
+        signals(ioc, SIGINT, SIGTERM),
+        server(ioc, router, config.http, http_metrics) {
+    prometheus::BuildGauge()
+        .Name("observernet_build_info")
+        .Help("Version and commit of the running binary (value is always 1)")
+        .Register(*registry)
+        .Add({{"version", kVersion}, {"commit", kGitCommit}})
+        .Set(1);
+    api::add_ops_routes(router, {draining, postgres, redis, *registry});
+  }
+
+  // Pool threads may still post completions to `ioc`: join them before it goes.
+  ~Impl() {
+    postgres.shutdown();
+    redis.shutdown();
+  }
+
+  // The drain, in the order a load balancer needs: unready first, then stop.
+  asio::awaitable<void> drain() {
+    log::info("shutdown_started", {{"drain_delay_ms", config.shutdown.drain_delay.count()}});
+    asio::steady_timer timer(ioc);
+    timer.expires_after(config.shutdown.drain_delay);
+    co_await timer.async_wait(asio::use_awaitable);
+    server.stop_accepting();
+    server.close_connections_when_idle();
+    const auto deadline = Clock::now() + config.shutdown.timeout;
+    while (server.open_connections() > 0 && Clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    log::info("shutdown_drained", {{"connections_left", server.open_connections()}});
+    ioc.stop();
+  }
+
+  void begin_shutdown() {
+    if (draining.exchange(true)) return;
+    asio::co_spawn(ioc, drain(), asio::detached);
+  }
+
+  void wait_for_signal() {
+    signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      log::info("signal_received", {{"signal", signal}});
+      begin_shutdown();
+      wait_for_signal();  // a second signal changes nothing; the drain has a deadline
+    });
+  }
+
+  Config config;
+  std::shared_ptr<prometheus::Registry> registry;
+  http::HttpMetrics http_metrics;
+  store::PgPool postgres;
+  cache::RedisPool redis;
+  http::Router router;
+  asio::io_context ioc;
+  asio::signal_set signals;
+  http::Server server;
+  std::atomic<bool> draining{false};
+};
+
+App::App(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+App::~App() = default;
+
+http::Router& App::router() {
+  return impl_->router;
+}
+
+void App::start() {
+  auto& cfg = impl_->config;
+  if (cfg.database.migrate_on_start) {
+    auto result = store::migrate(cfg.database.url);
+    log::info("migrations_applied",
+              {{"applied", result.applied.size()}, {"schema_version", result.version}});
+  }
+  impl_->postgres.warm_up();
+  impl_->redis.warm_up();
+  impl_->server.start();
+  log::info("listening", {{"address", cfg.http.host},
+                          {"port", impl_->server.port()},
+                          {"url", "http://" + cfg.http.host + ":" + std::to_string(port())},
+                          {"version", kVersion}});
+}
+
+std::uint16_t App::port() const {
+  return impl_->server.port();
+}
+
+int App::run() {
+  impl_->wait_for_signal();
+  const unsigned n = io_threads(impl_->config);
+  std::vector<std::thread> threads;
+  threads.reserve(n - 1);
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+  impl_->postgres.shutdown();
+  impl_->redis.shutdown();
+  log::info("stopped");
+  return 0;
+}
+
+void App::request_shutdown() {
+  asio::post(impl_->ioc, [impl = impl_.get()] { impl->begin_shutdown(); });
+}
+
+}  // namespace observernet::app

@@ -1,0 +1,362 @@
+#include "observernet/app/config.hpp"
+
+#include "observernet/http/message.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+
+extern char** environ;
+
+namespace observernet::app {
+namespace {
+
+std::string trim(std::string_view s) {
+  auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  auto last = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+std::uint64_t parse_uint(const std::string& key, const std::string& value, std::uint64_t min,
+                         std::uint64_t max) {
+  std::uint64_t out = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc{} || end != value.data() + value.size() || value.empty()) {
+    throw ConfigError(key, "must be a whole number, got \"" + value + "\"");
+  }
+  if (out < min || out > max) {
+    throw ConfigError(key, "must be between " + std::to_string(min) + " and " +
+                               std::to_string(max) + ", got " + value);
+  }
+  return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  throw ConfigError(key, "must be true or false, got \"" + value + "\"");
+}
+
+std::string one_of(const std::string& key, const std::string& value,
+                   std::initializer_list<std::string_view> choices) {
+  for (auto c : choices) {
+    if (value == c) return value;
+  }
+  std::string list;
+  for (auto c : choices) list += (list.empty() ? "" : ", ") + std::string(c);
+  throw ConfigError(key, "must be one of " + list + ", got \"" + value + "\"");
+}
+
+constexpr std::uint64_t kMaxMillis = 24ull * 3600 * 1000;
+
+void parse_redis_url(const std::string& key, const std::string& url, cache::RedisEndpoint& out) {
+  static const std::regex re(
+      R"(^redis://(?:([^:@/]*):([^@/]*)@)?([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])(?::(\d{1,5}))?(?:/(\d{1,2}))?/?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, re)) {
+    throw ConfigError(key, "must look like redis://[[user]:password@]host[:port][/db]");
+  }
+  auto username = http::percent_decode(m[1].str());
+  auto password = http::percent_decode(m[2].str());
+  if (!username || !password) throw ConfigError(key, "has a malformed %-escape");
+  out.username = *username;
+  out.password = *password;
+  out.host = m[3].str();
+  if (out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
+  if (m[4].matched) out.port = static_cast<std::uint16_t>(parse_uint(key, m[4].str(), 1, 65535));
+  out.db = m[5].matched ? static_cast<unsigned>(parse_uint(key, m[5].str(), 0, 15)) : 0;
+}
+
+using Setter = std::function<void(Config&, const std::string& key, const std::string& value)>;
+
+struct Key {
+  std::string name;
+  Setter set;
+};
+
+template <class T>
+Setter uint_field(T Config::*section, auto field, std::uint64_t min, std::uint64_t max) {
+  return [=](Config& c, const std::string& key, const std::string& v) {
+    using Field = std::remove_reference_t<decltype((c.*section).*field)>;
+    (c.*section).*field = static_cast<Field>(parse_uint(key, v, min, max));
+  };
+}
+
+template <class T>
+Setter millis_field(T Config::*section, Millis T::*field, std::uint64_t min) {
+  return [=](Config& c, const std::string& key, const std::string& v) {
+    (c.*section).*field = Millis(parse_uint(key, v, min, kMaxMillis));
+  };
+}
+
+void add_pool_keys(std::vector<Key>& keys, const std::string& prefix,
+                   PoolConfig& (*pool)(Config&)) {
+  auto count = [pool](std::size_t PoolConfig::*f, std::uint64_t min, std::uint64_t max) {
+    return [=](Config& c, const std::string& key, const std::string& v) {
+      pool(c).*f = parse_uint(key, v, min, max);
+    };
+  };
+  auto millis = [pool](Millis PoolConfig::*f, std::uint64_t min) {
+    return [=](Config& c, const std::string& key, const std::string& v) {
+      pool(c).*f = Millis(parse_uint(key, v, min, kMaxMillis));
+    };
+  };
+  keys.push_back({prefix + "pool_min", count(&PoolConfig::min, 0, 1000)});
+  keys.push_back({prefix + "pool_max", count(&PoolConfig::max, 1, 1000)});
+  keys.push_back({prefix + "pool_max_waiters", count(&PoolConfig::max_waiters, 0, 1'000'000)});
+  keys.push_back({prefix + "acquire_timeout_ms", millis(&PoolConfig::acquire_timeout, 1)});
+  keys.push_back({prefix + "connect_timeout_ms", millis(&PoolConfig::connect_timeout, 1)});
+  keys.push_back({prefix + "retry_backoff_ms", millis(&PoolConfig::retry_backoff, 0)});
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> table = [] {
+    std::vector<Key> k;
+    k.push_back({"http.host", [](Config& c, const std::string& key, const std::string& v) {
+                   if (v.empty()) throw ConfigError(key, "must not be empty");
+                   c.http.host = v;
+                 }});
+    k.push_back({"http.port", uint_field(&Config::http, &HttpConfig::port, 0, 65535)});
+    k.push_back({"http.threads", uint_field(&Config::http, &HttpConfig::threads, 0, 1024)});
+    k.push_back({"http.max_connections",
+                 uint_field(&Config::http, &HttpConfig::max_connections, 1, 1'000'000)});
+    k.push_back({"http.header_limit_bytes",
+                 uint_field(&Config::http, &HttpConfig::header_limit_bytes, 1024, 1 << 20)});
+    k.push_back({"http.body_limit_bytes",
+                 uint_field(&Config::http, &HttpConfig::body_limit_bytes, 0, 1ull << 30)});
+    k.push_back(
+        {"http.header_timeout_ms", millis_field(&Config::http, &HttpConfig::header_timeout, 1)});
+    k.push_back(
+        {"http.body_timeout_ms", millis_field(&Config::http, &HttpConfig::body_timeout, 1)});
+    k.push_back(
+        {"http.idle_timeout_ms", millis_field(&Config::http, &HttpConfig::idle_timeout, 1)});
+    k.push_back(
+        {"http.write_timeout_ms", millis_field(&Config::http, &HttpConfig::write_timeout, 1)});
+    k.push_back({"shutdown.drain_delay_ms",
+                 millis_field(&Config::shutdown, &ShutdownConfig::drain_delay, 0)});
+    k.push_back(
+        {"shutdown.timeout_ms", millis_field(&Config::shutdown, &ShutdownConfig::timeout, 1)});
+    k.push_back({"log.format", [](Config& c, const std::string& key, const std::string& v) {
+                   c.log.format = one_of(key, v, {"human", "json"});
+                 }});
+    k.push_back({"log.level", [](Config& c, const std::string& key, const std::string& v) {
+                   c.log.level = one_of(key, v, {"trace", "debug", "info", "warn", "error", "off"});
+                 }});
+    k.push_back({"log.access", [](Config& c, const std::string& key, const std::string& v) {
+                   c.http.access_log = parse_bool(key, v);
+                 }});
+    k.push_back({"database.url", [](Config& c, const std::string& key, const std::string& v) {
+                   if (!v.empty() && !v.starts_with("postgresql://") &&
+                       !v.starts_with("postgres://")) {
+                     throw ConfigError(key, "must be a postgresql:// URL");
+                   }
+                   c.database.url = v;
+                 }});
+    add_pool_keys(k, "database.", [](Config& c) -> PoolConfig& { return c.database.pool; });
+    k.push_back({"database.statement_timeout_ms",
+                 millis_field(&Config::database, &DatabaseConfig::statement_timeout, 1)});
+    k.push_back(
+        {"database.migrate_on_start", [](Config& c, const std::string& key, const std::string& v) {
+           c.database.migrate_on_start = parse_bool(key, v);
+         }});
+    k.push_back({"redis.url", [](Config& c, const std::string& key, const std::string& v) {
+                   parse_redis_url(key, v, c.redis.endpoint);
+                 }});
+    add_pool_keys(k, "redis.", [](Config& c) -> PoolConfig& { return c.redis.pool; });
+    k.push_back({"redis.command_timeout_ms",
+                 millis_field(&Config::redis, &RedisConfig::command_timeout, 1)});
+    k.push_back(
+        {"auth.admin_key_hashes", [](Config& c, const std::string& key, const std::string& v) {
+           static const std::regex hex64("^[0-9a-f]{64}$");
+           c.auth.admin_key_hashes.clear();
+           std::stringstream in(v);
+           for (std::string item; std::getline(in, item, ',');) {
+             item = trim(item);
+             std::ranges::transform(item, item.begin(), [](unsigned char ch) {
+               return static_cast<char>(std::tolower(ch));
+             });
+             if (item.empty()) continue;
+             if (!std::regex_match(item, hex64)) {
+               throw ConfigError(key, "each entry must be a hex SHA-256 (64 hex digits)");
+             }
+             c.auth.admin_key_hashes.push_back(item);
+           }
+         }});
+    return k;
+  }();
+  return table;
+}
+
+const Key* find_key(std::string_view name) {
+  for (const auto& k : keys()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+std::string env_name(std::string_view key) {
+  std::string out = "OBSERVERNET_";
+  for (char c : key) out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+std::string read_secret_file(const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(key, "cannot read file " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return trim(buffer.str());
+}
+
+std::string unquote(const std::string& key, const std::string& value) {
+  if (value.size() < 2 || value.front() != '"') return value;
+  if (value.back() != '"') throw ConfigError(key, "unterminated string");
+  std::string out;
+  for (std::size_t i = 1; i + 1 < value.size(); ++i) {
+    char c = value[i];
+    if (c == '\\' && i + 2 < value.size()) {
+      char n = value[++i];
+      switch (n) {
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        default:
+          throw ConfigError(key, std::string("unknown escape \\") + n);
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+RawConfig parse_config_text(const std::string& text, const std::string& origin) {
+  RawConfig raw;
+  std::string section;
+  std::istringstream in(text);
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    std::string where = origin + ":" + std::to_string(line_no);
+    // A '#' outside quotes starts a comment.
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (quoted && line[i] == '\\') {
+        ++i;  // an escaped character, possibly a quote or a backslash
+        continue;
+      }
+      if (line[i] == '"') quoted = !quoted;
+      if (line[i] == '#' && !quoted) {
+        line.resize(i);
+        break;
+      }
+    }
+    line = trim(line);
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') throw ConfigError(where, "malformed section header");
+      section = trim(std::string_view(line).substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) throw ConfigError(where, "expected key = value");
+    std::string key = trim(std::string_view(line).substr(0, eq));
+    if (!section.empty()) key = section + "." + key;
+    std::string value = unquote(key, trim(std::string_view(line).substr(eq + 1)));
+    if (key.ends_with("_file") && find_key(key.substr(0, key.size() - 5))) {
+      std::string base = key.substr(0, key.size() - 5);
+      raw[base] = read_secret_file(key, value);
+      continue;
+    }
+    if (!find_key(key)) throw ConfigError(key, "unknown key (" + where + ")");
+    raw[key] = value;
+  }
+  return raw;
+}
+
+void overlay_environment(RawConfig& raw, const std::vector<std::string>& environment) {
+  auto lookup = [&](const std::string& name) -> const std::string* {
+    for (const auto& entry : environment) {
+      if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+          entry[name.size()] == '=') {
+        return &entry;
+      }
+    }
+    return nullptr;
+  };
+  for (const auto& k : keys()) {
+    std::string name = env_name(k.name);
+    if (const std::string* file = lookup(name + "_FILE")) {
+      raw[k.name] = read_secret_file(name + "_FILE", file->substr(name.size() + 6));
+    }
+    if (const std::string* entry = lookup(name)) raw[k.name] = entry->substr(name.size() + 1);
+  }
+  // A misspelt variable in one of our sections (OBSERVERNET_DATABASE_POOLMAX) is an
+  // error, not a silent default. Other OBSERVERNET_* names (the scripts' own) pass.
+  for (const auto& entry : environment) {
+    std::string name = entry.substr(0, entry.find('='));
+    if (name.ends_with("_FILE")) name.resize(name.size() - 5);
+    for (const char* section : {"HTTP", "SHUTDOWN", "LOG", "DATABASE", "REDIS", "AUTH"}) {
+      if (!name.starts_with(std::string("OBSERVERNET_") + section + "_")) continue;
+      bool known = false;
+      for (const auto& k : keys()) known = known || env_name(k.name) == name;
+      if (!known) throw ConfigError(name, "unknown configuration variable");
+    }
+  }
+}
+
+Config build_config(const RawConfig& raw) {
+  Config config;
+  for (const auto& [key, value] : raw) {
+    const Key* k = find_key(key);
+    if (!k) throw ConfigError(key, "unknown key");
+    k->set(config, key, value);
+  }
+  for (auto [name, pool] :
+       {std::pair{"database", &config.database.pool}, std::pair{"redis", &config.redis.pool}}) {
+    if (pool->min > pool->max) {
+      throw ConfigError(std::string(name) + ".pool_min",
+                        "must not exceed " + std::string(name) + ".pool_max");
+    }
+  }
+  if (config.database.url.empty()) {
+    throw ConfigError("database.url",
+                      "is required (OBSERVERNET_DATABASE_URL or database.url_file)");
+  }
+  return config;
+}
+
+Config load_config(const std::string& file_path, const RawConfig& flag_overrides) {
+  RawConfig raw;
+  if (!file_path.empty()) {
+    std::ifstream in(file_path);
+    if (!in) throw ConfigError("--config", "cannot read " + file_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    raw = parse_config_text(text.str(), file_path);
+  }
+  std::vector<std::string> environment;
+  for (char** e = environ; e && *e; ++e) {
+    if (std::string_view(*e).starts_with("OBSERVERNET_")) environment.emplace_back(*e);
+  }
+  overlay_environment(raw, environment);
+  for (const auto& [k, v] : flag_overrides) raw[k] = v;
+  return build_config(raw);
+}
+
+}  // namespace observernet::app

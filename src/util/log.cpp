@@ -1,0 +1,99 @@
+#include "observernet/util/log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+namespace observernet::log {
+namespace {
+
+std::atomic<bool> json_format{false};
+
+spdlog::level::level_enum to_spdlog(Level level) {
+  switch (level) {
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// Quote a human-format value only when it needs it, so lines stay grep-friendly.
+void append_human(std::string& out, std::string_view v) {
+  bool plain = !v.empty() && v.find_first_of(" \"=\t\n") == std::string_view::npos;
+  if (plain) {
+    out += v;
+  } else {
+    out += nlohmann::json(std::string(v)).dump();
+  }
+}
+
+}  // namespace
+
+void setup(std::string_view format, std::string_view level) {
+  json_format = format == "json";
+  auto logger = spdlog::get("observernet");
+  if (!logger) {
+    logger = spdlog::stdout_logger_mt("observernet");
+    spdlog::set_default_logger(logger);
+  }
+  if (json_format) {
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog::level::from_str(std::string(level)));
+  logger->flush_on(spdlog::level::info);
+}
+
+bool enabled(Level level) {
+  return spdlog::default_logger_raw()->should_log(to_spdlog(level));
+}
+
+void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(to_spdlog(level))) return;
+  std::string line;
+  line.reserve(128);
+  if (json_format) {
+    nlohmann::ordered_json obj = nlohmann::ordered_json::object();
+    obj["event"] = event;
+    for (const auto& f : fields) {
+      std::visit([&](const auto& v) { obj[std::string(f.key)] = v; }, f.value);
+    }
+    std::string body = obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    line.assign(body, 1, body.size() - 2);  // the pattern supplies the braces
+  } else {
+    line += event;
+    for (const auto& f : fields) {
+      line += ' ';
+      line += f.key;
+      line += '=';
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::string_view>) {
+              append_human(line, v);
+            } else if constexpr (std::is_same_v<T, bool>) {
+              line += v ? "true" : "false";
+            } else {
+              line += std::to_string(v);
+            }
+          },
+          f.value);
+    }
+  }
+  logger->log(to_spdlog(level), std::string_view(line));
+}
+
+}  // namespace observernet::log

@@ -1,0 +1,195 @@
+// The transport's limits and keep-alive behaviour, over raw sockets.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+
+namespace observernet::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using http::Method;
+using http::Request;
+using http::Response;
+
+void echo_routes(http::Router& router) {
+  auto size = [](Request& r) -> boost::asio::awaitable<Response> {
+    co_return Response::json(200, nlohmann::json{{"bytes", r.body.size()}}.dump());
+  };
+  router.add(Method::post, "/test/echo", size);
+  router.add(Method::post, "/test/big", size, {.body_limit = 4u << 20});
+}
+
+std::string post(const std::string& path, std::size_t bytes, const std::string& extra = {}) {
+  return "POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(bytes) +
+         "\r\n" + extra + "\r\n" + std::string(bytes, 'x');
+}
+
+TEST(HttpLimitsTest, BodyOverTheLimitIs413AndSmallerBodiesPass) {
+  app::Config config = test_config();
+  config.http.body_limit_bytes = 1000;
+  TestServer server(config, echo_routes);
+
+  auto ok = http_request(server.port(), "POST", "/test/echo", std::string(1000, 'a'));
+  EXPECT_EQ(ok.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(ok.body)["bytes"], 1000);
+
+  auto big = http_request(server.port(), "POST", "/test/echo", std::string(1001, 'a'));
+  EXPECT_EQ(big.status, 413u);
+  EXPECT_EQ(nlohmann::json::parse(big.body)["code"], "payload_too_large");
+  EXPECT_EQ(big.header("connection"), "close");
+}
+
+TEST(HttpLimitsTest, ChunkedBodyOverTheLimitIs413) {
+  app::Config config = test_config();
+  config.http.body_limit_bytes = 1000;
+  TestServer server(config, echo_routes);
+  RawConnection conn(server.port());
+  std::string chunk(600, 'y');
+  conn.send("POST /test/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
+            chunk + "\r\n258\r\n" + chunk + "\r\n0\r\n\r\n");
+  auto r = conn.read_response();
+  EXPECT_EQ(r.status, 413u);
+}
+
+TEST(HttpLimitsTest, RoutesMayRaiseTheirBodyLimit) {
+  app::Config config = test_config();
+  config.http.body_limit_bytes = 1000;
+  TestServer server(config, echo_routes);
+  auto r = http_request(server.port(), "POST", "/test/big", std::string(2u << 20, 'b'));
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["bytes"], 2u << 20);
+  EXPECT_EQ(
+      http_request(server.port(), "POST", "/test/big", std::string((4u << 20) + 1, 'b')).status,
+      413u);
+}
+
+TEST(HttpLimitsTest, ExpectContinueIsHonoured) {
+  TestServer server(test_config(), echo_routes);
+  RawConnection conn(server.port());
+  conn.send(
+      "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(conn.read_response().status, 100u);
+  conn.send("hello");
+  auto r = conn.read_response();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["bytes"], 5);
+}
+
+TEST(HttpLimitsTest, HeaderOverTheLimitIs431) {
+  app::Config config = test_config();
+  config.http.header_limit_bytes = 2048;
+  TestServer server(config);
+  RawConnection conn(server.port());
+  conn.send("GET /livez HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4096, 'h') + "\r\n\r\n");
+  auto r = conn.read_response();
+  EXPECT_EQ(r.status, 431u);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["code"], "header_too_large");
+  EXPECT_TRUE(conn.closed_within(2s));
+}
+
+TEST(HttpLimitsTest, MalformedRequestIs400) {
+  TestServer server;
+  RawConnection conn(server.port());
+  conn.send("THIS IS NOT HTTP\r\n\r\n");
+  auto r = conn.read_response();
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["code"], "bad_request");
+}
+
+TEST(HttpLimitsTest, SlowHeadersAreCutOff) {
+  app::Config config = test_config();
+  config.http.header_timeout = 600ms;
+  TestServer server(config);
+  RawConnection conn(server.port());
+  // A slowloris client: a byte now and then, never the end of the headers.
+  conn.send("GET /livez HTTP/1.1\r\n");
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    closed = !conn.try_send("X") || conn.closed_within(100ms);
+  }
+  EXPECT_TRUE(closed) << "the connection outlived the 600 ms header timeout by seconds";
+  auto metrics = http_request(server.port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find(R"(http_limit_exceeded_total{limit="header_timeout"} 1)"),
+            std::string::npos);
+}
+
+TEST(HttpLimitsTest, IdleKeepAliveConnectionsAreClosed) {
+  app::Config config = test_config();
+  config.http.idle_timeout = 300ms;
+  TestServer server(config);
+  RawConnection conn(server.port());
+  conn.send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(conn.read_response().status, 200u);
+  EXPECT_TRUE(conn.closed_within(3s));
+}
+
+TEST(HttpLimitsTest, ManyRequestsShareOneKeepAliveConnection) {
+  TestServer server;
+  RawConnection conn(server.port());
+  for (int i = 0; i < 500; ++i) {
+    conn.send("GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: r" + std::to_string(i) + "\r\n\r\n");
+    auto r = conn.read_response();
+    ASSERT_EQ(r.status, 200u);
+    ASSERT_EQ(r.header("x-request-id"), "r" + std::to_string(i));
+    ASSERT_NE(r.header("connection"), "close");
+  }
+  auto metrics = http_request(server.port(), "GET", "/metrics");
+  EXPECT_NE(
+      metrics.body.find(R"(http_requests_total{method="GET",route="/livez",status="200"} 500)"),
+      std::string::npos);
+}
+
+TEST(HttpLimitsTest, PipelinedRequestsAreAnsweredInOrder) {
+  TestServer server(test_config(), echo_routes);
+  RawConnection conn(server.port());
+  std::string burst;
+  for (int i = 0; i < 20; ++i) {
+    std::string id = "p" + std::to_string(i);
+    burst += i % 2 ? post("/test/echo", static_cast<std::size_t>(i), "X-Request-Id: " + id + "\r\n")
+                   : "GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: " + id + "\r\n\r\n";
+  }
+  conn.send(burst);  // all twenty in one write
+  for (int i = 0; i < 20; ++i) {
+    auto r = conn.read_response();
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("x-request-id"), "p" + std::to_string(i));
+    if (i % 2) {
+      EXPECT_EQ(nlohmann::json::parse(r.body)["bytes"], i);
+    }
+  }
+}
+
+TEST(HttpLimitsTest, ConnectionsBeyondTheLimitAreRefusedCleanly) {
+  app::Config config = test_config();
+  config.http.max_connections = 2;
+  TestServer server(config);
+  auto first = std::make_unique<RawConnection>(server.port());
+  RawConnection second(server.port());
+  first->send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_EQ(first->read_response().status, 200u);  // both are really open now
+  second.send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_EQ(second.read_response().status, 200u);
+
+  RawConnection third(server.port());
+  auto refused = third.read_response();
+  EXPECT_EQ(refused.status, 503u);
+  EXPECT_EQ(nlohmann::json::parse(refused.body)["code"], "too_many_connections");
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  EXPECT_TRUE(third.closed_within(2s));
+
+  first.reset();  // a slot frees up: the server takes connections again
+  HttpResult metrics;
+  EXPECT_TRUE(eventually([&] {
+    metrics = http_request(server.port(), "GET", "/metrics");
+    return metrics.status == 200;
+  }));
+  EXPECT_EQ(metrics.body.find(R"(http_limit_exceeded_total{limit="connections"} 0)"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find(R"(http_limit_exceeded_total{limit="connections"})"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace observernet::testing

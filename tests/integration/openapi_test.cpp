@@ -1,0 +1,35 @@
+// docs/api/openapi.yaml must describe every route the server registers.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support.hpp"
+
+namespace observernet::testing {
+namespace {
+
+TEST(OpenApiTest, EveryRegisteredRouteIsDocumented) {
+  std::ifstream in(OBSERVERNET_SOURCE_DIR "/docs/api/openapi.yaml");
+  ASSERT_TRUE(in) << "docs/api/openapi.yaml is missing";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string spec = text.str();
+
+  app::App app(test_config());  // builds the router; connects to nothing until start()
+  ASSERT_FALSE(app.router().routes().empty());
+  for (const auto& route : app.router().routes()) {
+    auto path_at = spec.find("\n  " + route->path_template + ":\n");
+    ASSERT_NE(path_at, std::string::npos) << route->path_template << " is not in openapi.yaml";
+    std::string method(http::to_string(route->method));
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // The operation must sit under this path, before the next path begins.
+    auto next_path = spec.find("\n  /", path_at + 1);
+    auto op_at = spec.find("\n    " + method + ":\n", path_at);
+    EXPECT_TRUE(op_at != std::string::npos && op_at < next_path)
+        << method << " " << route->path_template << " is not in openapi.yaml";
+  }
+}
+
+}  // namespace
+}  // namespace observernet::testing

@@ -1,0 +1,180 @@
+// Migrations, the PostgreSQL pool's recovery after a restart, and the Redis pool.
+#include <gtest/gtest.h>
+
+#include <hiredis/hiredis.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include <pqxx/pqxx>
+
+#include "observernet/cache/redis_pool.hpp"
+#include "observernet/store/migrations.hpp"
+#include "observernet/store/pg_pool.hpp"
+#include "support.hpp"
+
+namespace observernet::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(MigrationsTest, ConcurrentRunsApplyEachMigrationOnce) {
+  const std::string url = required_env("OBSERVERNET_TEST_DATABASE_URL");
+  {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    tx.exec("DROP TABLE IF EXISTS schema_migrations");
+    tx.exec("DROP FUNCTION IF EXISTS observernet_touch_updated_at()");
+    tx.commit();
+  }
+  std::vector<std::future<store::MigrationResult>> runs;
+  for (int i = 0; i < 4; ++i) {
+    runs.push_back(std::async(std::launch::async, [&url] {
+      pqxx::connection conn(url);
+      return store::migrate(conn);
+    }));
+  }
+  std::size_t applied = 0;
+  for (auto& run : runs) {
+    auto result = run.get();
+    applied += result.applied.size();
+    EXPECT_EQ(result.version, store::latest_migration_version());
+  }
+  EXPECT_EQ(applied, store::migrations().size()) << "some migration ran twice or not at all";
+
+  pqxx::connection conn(url);
+  EXPECT_TRUE(store::migrate(conn).applied.empty()) << "a re-run must be a no-op";
+  pqxx::read_transaction tx(conn);
+  auto rows = tx.exec("SELECT count(*), count(DISTINCT version) FROM schema_migrations");
+  EXPECT_EQ(rows[0][0].as<std::size_t>(), store::migrations().size());
+  EXPECT_EQ(rows[0][1].as<std::size_t>(), store::migrations().size());
+}
+
+TEST(MigrationsTest, AnEditedAppliedMigrationIsRefused) {
+  const std::string url = required_env("OBSERVERNET_TEST_DATABASE_URL");
+  pqxx::connection conn(url);
+  store::migrate(conn);
+  {
+    pqxx::work tx(conn);
+    tx.exec("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1");
+    tx.commit();
+  }
+  EXPECT_THROW(store::migrate(conn), std::runtime_error);
+  // Put it back so other tests see a healthy schema.
+  pqxx::work tx(conn);
+  tx.exec("DELETE FROM schema_migrations WHERE version = 1");
+  tx.commit();
+  EXPECT_EQ(store::migrate(conn).applied, std::vector<int>{1});
+}
+
+TEST(PostgresRecoveryTest, ReadyzFollowsPostgresDownAndBackWithoutARestart) {
+  const std::string stop = required_env("OBSERVERNET_TEST_PG_STOP");
+  const std::string start = required_env("OBSERVERNET_TEST_PG_START");
+  app::Config config = test_config();
+  config.database.pool.retry_backoff = 200ms;
+  TestServer server(config);
+  ASSERT_EQ(http_request(server.port(), "GET", "/readyz").status, 200u);
+
+  ASSERT_EQ(run_shell(stop), 0) << stop;
+  auto down = http_request(server.port(), "GET", "/readyz");
+  EXPECT_EQ(down.status, 503u);
+  EXPECT_EQ(nlohmann::json::parse(down.body)["postgres"], "down");
+  EXPECT_EQ(http_request(server.port(), "GET", "/livez").status, 200u) << "alive without the db";
+
+  ASSERT_EQ(run_shell(start), 0) << start;
+  EXPECT_TRUE(eventually([&] {
+    return http_request(server.port(), "GET", "/readyz").status == 200;
+  })) << "the pool did not recover after PostgreSQL came back";
+  auto metrics = http_request(server.port(), "GET", "/metrics");
+  EXPECT_EQ(metrics.body.find(R"(pool_broken_connections_total{pool="postgres"} 0)"),
+            std::string::npos)
+      << "the stale connections were not counted as replaced";
+}
+
+TEST(PgPoolTest, SqlErrorsPropagateAndTheConnectionIsReused) {
+  prometheus::Registry registry;
+  util::PoolOptions options;
+  options.max = 1;
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 5000ms, registry);
+  EXPECT_THROW(pool.run_blocking([](store::PgConnection& c) {
+    pqxx::work tx(c.raw());
+    tx.exec("SELECT * FROM no_such_table");
+  }),
+               pqxx::sql_error);
+  int pid_a = pool.run_blocking([](store::PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  });
+  int pid_b = pool.run_blocking([](store::PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  });
+  EXPECT_EQ(pid_a, pid_b) << "a healthy connection must go back to the pool";
+}
+
+TEST(PgPoolTest, StatementTimeoutIsApplied) {
+  prometheus::Registry registry;
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), {}, 200ms, registry);
+  EXPECT_THROW(pool.run_blocking([](store::PgConnection& c) {
+    pqxx::work tx(c.raw());
+    tx.exec("SELECT pg_sleep(2)");
+  }),
+               pqxx::sql_error);
+}
+
+template <class T>
+T run_coroutine(boost::asio::awaitable<T> work) {
+  boost::asio::io_context ioc;
+  std::optional<T> out;
+  std::exception_ptr error;
+  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T value) {
+    error = e;
+    if (!e) out = std::move(value);
+  });
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+  return *out;
+}
+
+TEST(RedisPoolTest, CommandsRoundTrip) {
+  app::Config config = test_config();
+  prometheus::Registry registry;
+  cache::RedisPool pool(config.redis.endpoint, config.redis.pool, config.redis.command_timeout,
+                        registry);
+  EXPECT_TRUE(run_coroutine(pool.ping()));
+  auto value = run_coroutine(pool.run([](cache::RedisConnection& c) {
+    c.command({"SET", "observernet:test:key", std::string_view("a\0b", 3)});
+    cache::Reply r = c.command({"GET", "observernet:test:key"});
+    return std::string(r->str, r->len);
+  }));
+  EXPECT_EQ(value, std::string("a\0b", 3));
+  EXPECT_THROW(run_coroutine(pool.run([](cache::RedisConnection& c) {
+                 c.command({"NOT-A-COMMAND"});
+                 return 0;
+               })),
+               std::runtime_error);
+}
+
+TEST(RedisPoolTest, ADownRedisIsReportedNotThrown) {
+  app::Config config = test_config();
+  prometheus::Registry registry;
+  cache::RedisEndpoint nowhere;
+  nowhere.port = 1;  // nothing listens there
+  cache::RedisPool pool(nowhere, config.redis.pool, config.redis.command_timeout, registry);
+  EXPECT_FALSE(run_coroutine(pool.ping()));
+  EXPECT_FALSE(run_coroutine(pool.ping())) << "during the retry backoff too";
+  try {
+    run_coroutine(pool.run([](cache::RedisConnection& c) {
+      c.command({"PING"});
+      return 0;
+    }));
+    FAIL() << "a call through a down pool must fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::service_unavailable);
+  }
+}
+
+}  // namespace
+}  // namespace observernet::testing

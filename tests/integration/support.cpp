@@ -1,0 +1,197 @@
+#include "support.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "observernet/util/log.hpp"
+
+namespace observernet::testing {
+
+std::string required_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) {
+    ADD_FAILURE() << name << " is not set: run the integration tests through scripts/test";
+    throw std::runtime_error(std::string(name) + " missing");
+  }
+  return value;
+}
+
+app::Config test_config() {
+  app::RawConfig raw = {
+      {"database.url", required_env("OBSERVERNET_TEST_DATABASE_URL")},
+      {"redis.url", required_env("OBSERVERNET_TEST_REDIS_URL")},
+      {"http.port", "0"},
+      {"http.threads", "2"},
+      {"shutdown.drain_delay_ms", "0"},
+      {"shutdown.timeout_ms", "5000"},
+      {"database.migrate_on_start", "true"},
+      {"database.pool_max", "4"},
+      {"log.level", "warn"},
+  };
+  log::setup("human", "warn");
+  return app::build_config(raw);
+}
+
+TestServer::TestServer(app::Config config, std::function<void(http::Router&)> routes)
+    : app_(std::make_unique<app::App>(std::move(config))) {
+  if (routes) routes(app_->router());
+  app_->start();
+  port_ = app_->port();
+  thread_ = std::thread([this] { exit_code_ = app_->run(); });
+}
+
+TestServer::~TestServer() {
+  if (thread_.joinable()) {
+    app_->request_shutdown();
+    thread_.join();
+  }
+}
+
+int TestServer::wait() {
+  if (thread_.joinable()) thread_.join();
+  return exit_code_;
+}
+
+namespace {
+
+HttpResult parse_head(const std::string& head) {
+  HttpResult r;
+  auto line_end = head.find("\r\n");
+  std::string status_line = head.substr(0, line_end);
+  auto sp = status_line.find(' ');
+  if (sp == std::string::npos) throw std::runtime_error("bad status line: " + status_line);
+  r.status = static_cast<unsigned>(std::stoul(status_line.substr(sp + 1, 3)));
+  std::size_t pos = line_end + 2;
+  while (pos < head.size()) {
+    auto end = head.find("\r\n", pos);
+    if (end == std::string::npos) end = head.size();
+    std::string line = head.substr(pos, end - pos);
+    pos = end + 2;
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    r.headers[name] = value;
+  }
+  return r;
+}
+
+}  // namespace
+
+RawConnection::RawConnection(std::uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("connect failed");
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::try_send(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void RawConnection::send(const std::string& bytes) {
+  if (!try_send(bytes)) throw std::runtime_error("send failed");
+}
+
+bool RawConnection::read_more(std::chrono::milliseconds timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  char chunk[16384];
+  auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+  if (n <= 0) return false;
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+HttpResult RawConnection::read_response(std::chrono::milliseconds timeout, bool head) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto remaining = [&] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()));
+  };
+  std::size_t head_end;
+  while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+    if (!read_more(remaining())) throw std::runtime_error("no response (headers)");
+  }
+  HttpResult r = parse_head(buffer_.substr(0, head_end));
+  std::size_t length =
+      !head && r.headers.contains("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+  buffer_.erase(0, head_end + 4);
+  while (buffer_.size() < length) {
+    if (!read_more(remaining())) throw std::runtime_error("no response (body)");
+  }
+  r.body = buffer_.substr(0, length);
+  buffer_.erase(0, length);
+  return r;
+}
+
+bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    int ready = ::poll(&p, 1, 50);
+    if (ready > 0) {
+      char chunk[4096];
+      auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return true;  // EOF or reset
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  return false;
+}
+
+HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                        const std::string& body,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  RawConnection conn(port);
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [k, v] : headers) request += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  request += "Connection: close\r\n\r\n" + body;
+  conn.try_send(request);  // a server refusing the body may stop reading; its answer counts
+  return conn.read_response(std::chrono::seconds(10), method == "HEAD");
+}
+
+int run_shell(const std::string& command) {
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return predicate();
+}
+
+}  // namespace observernet::testing

@@ -1,0 +1,86 @@
+#pragma once
+// Integration-test support: a real server (the App, in this process, on port 0)
+// against the real PostgreSQL and Redis that scripts/test starts, and small
+// blocking HTTP clients. No mocks.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "observernet/app/app.hpp"
+
+namespace observernet::testing {
+
+// OBSERVERNET_TEST_DATABASE_URL / _REDIS_URL / _PG_STOP / _PG_START, set by scripts/test.
+// A missing one fails the test: these tests never pass by skipping.
+std::string required_env(const char* name);
+
+// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs.
+app::Config test_config();
+
+class TestServer {
+ public:
+  // `routes` may add test-only routes (a slow handler, an echo) before start.
+  explicit TestServer(app::Config config = test_config(),
+                      std::function<void(http::Router&)> routes = {});
+  ~TestServer();
+  std::uint16_t port() const { return port_; }
+  // Waits for run() to return (after a shutdown) and gives its exit code.
+  int wait();
+  void shutdown() { app_->request_shutdown(); }
+
+ private:
+  std::unique_ptr<app::App> app_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::atomic<int> exit_code_{-1};
+};
+
+struct HttpResult {
+  unsigned status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// One request on a fresh connection.
+HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                        const std::string& body = {},
+                        const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// A raw TCP connection for what clients are not supposed to do.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port);
+  ~RawConnection();
+  void send(const std::string& bytes);  // throws if the peer is gone
+  bool try_send(const std::string& bytes);
+  // Reads one HTTP response (headers + Content-Length body).
+  // `head`: the answer to a HEAD request, whose Content-Length has no body behind it.
+  HttpResult read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                           bool head = false);
+  // True when the server closes the connection within `timeout`.
+  bool closed_within(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+  bool read_more(std::chrono::milliseconds timeout);
+};
+
+// Runs a shell command (the PostgreSQL stop/start hooks) and returns its exit status.
+int run_shell(const std::string& command);
+
+// Polls `predicate` every 50 ms until true or the timeout: for state that changes
+// asynchronously (a database coming back), never to measure speed.
+bool eventually(const std::function<bool()>& predicate,
+                std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+}  // namespace observernet::testing

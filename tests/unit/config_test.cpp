@@ -1,0 +1,181 @@
+#include "observernet/app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace observernet::app {
+namespace {
+
+const std::string kUrl = "postgresql://u:p@127.0.0.1:5432/db";
+
+RawConfig base() {
+  return {{"database.url", kUrl}};
+}
+
+std::string error_field(const RawConfig& raw) {
+  try {
+    build_config(raw);
+  } catch (const ConfigError& e) {
+    return e.field();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
+  Config c = build_config(base());
+  EXPECT_EQ(c.http.host, "127.0.0.1");
+  EXPECT_EQ(c.http.port, 8080);
+  EXPECT_EQ(c.http.header_limit_bytes, 8192u);
+  EXPECT_EQ(c.http.body_limit_bytes, 1048576u);
+  EXPECT_EQ(c.http.header_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c.database.url, kUrl);
+  EXPECT_EQ(c.redis.endpoint.host, "127.0.0.1");
+  EXPECT_EQ(c.redis.endpoint.port, 6379);
+  EXPECT_EQ(c.log.format, "human");
+}
+
+TEST(ConfigTest, ParsesTheFileFormat) {
+  RawConfig raw = parse_config_text(R"(
+# comment
+[http]
+host = "0.0.0.0"   # trailing comment
+port = 9090
+idle_timeout_ms = 1500
+
+[log]
+format = "json"
+access = false
+
+[database]
+url = "postgresql://a@b/c?x=#notacomment"
+)",
+                                    "test.toml");
+  Config c = build_config(raw);
+  EXPECT_EQ(c.http.host, "0.0.0.0");
+  EXPECT_EQ(c.http.port, 9090);
+  EXPECT_EQ(c.http.idle_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_FALSE(c.http.access_log);
+  EXPECT_EQ(c.database.url, "postgresql://a@b/c?x=#notacomment");
+}
+
+TEST(ConfigTest, FileErrorsNameTheKeyOrLine) {
+  try {
+    parse_config_text("[http]\nprot = 1\n", "f.toml");
+    FAIL() << "unknown key accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "http.prot");
+  }
+  try {
+    parse_config_text("[http]\nport\n", "f.toml");
+    FAIL() << "line without '=' accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "f.toml:2");
+  }
+  EXPECT_THROW(parse_config_text("[http\n", "f.toml"), ConfigError);
+  EXPECT_THROW(parse_config_text("[http]\nhost = \"open\n", "f.toml"), ConfigError);
+}
+
+TEST(ConfigTest, EnvironmentWinsOverTheFile) {
+  RawConfig raw = parse_config_text("[http]\nport = 9090\nthreads = 3\n", "f.toml");
+  raw["database.url"] = kUrl;
+  overlay_environment(raw, {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
+                            "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
+  Config c = build_config(raw);
+  EXPECT_EQ(c.http.port, 7070);
+  EXPECT_EQ(c.http.threads, 3u);
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(ConfigTest, MisspeltVariablesInOurSectionsAreErrors) {
+  RawConfig raw = base();
+  try {
+    overlay_environment(raw, {"OBSERVERNET_DATABASE_POOLMAX=4"});
+    FAIL() << "a misspelt variable was ignored";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "OBSERVERNET_DATABASE_POOLMAX");
+  }
+  // The scripts' own variables are not the server's business.
+  EXPECT_NO_THROW(overlay_environment(
+      raw, {"OBSERVERNET_DEV_PG_PORT=1", "OBSERVERNET_CONFIG=x", "OBSERVERNET_TEST_REDIS_URL=y"}));
+}
+
+TEST(ConfigTest, QuotedStringsKeepEscapesAndHashes) {
+  RawConfig raw = parse_config_text(
+      "[database]\nurl = \"postgresql://a@b/c?p=\\\\\"  # a trailing backslash\n", "f.toml");
+  EXPECT_EQ(raw.at("database.url"), "postgresql://a@b/c?p=\\");
+}
+
+TEST(ConfigTest, SecretsComeFromFiles) {
+  std::string path = ::testing::TempDir() + "observernet_db_url";
+  { std::ofstream(path) << kUrl << "\n"; }
+  RawConfig raw;
+  overlay_environment(raw, {"OBSERVERNET_DATABASE_URL_FILE=" + path});
+  EXPECT_EQ(build_config(raw).database.url, kUrl);
+
+  RawConfig from_file = parse_config_text("[database]\nurl_file = \"" + path + "\"\n", "f.toml");
+  EXPECT_EQ(build_config(from_file).database.url, kUrl);
+
+  RawConfig missing;
+  EXPECT_THROW(overlay_environment(missing, {"OBSERVERNET_DATABASE_URL_FILE=/nonexistent/x"}),
+               ConfigError);
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, ValidationNamesTheField) {
+  auto with = [](std::string key, std::string value) {
+    RawConfig raw = base();
+    raw[key] = value;
+    return raw;
+  };
+  EXPECT_EQ(error_field(with("http.port", "70000")), "http.port");
+  EXPECT_EQ(error_field(with("http.port", "-1")), "http.port");
+  EXPECT_EQ(error_field(with("http.port", "80x")), "http.port");
+  EXPECT_EQ(error_field(with("http.header_limit_bytes", "10")), "http.header_limit_bytes");
+  EXPECT_EQ(error_field(with("http.max_connections", "0")), "http.max_connections");
+  EXPECT_EQ(error_field(with("log.format", "xml")), "log.format");
+  EXPECT_EQ(error_field(with("log.access", "maybe")), "log.access");
+  EXPECT_EQ(error_field(with("database.url", "mysql://x")), "database.url");
+  EXPECT_EQ(error_field(with("redis.url", "http://x")), "redis.url");
+  EXPECT_EQ(error_field(with("auth.admin_key_hashes", "abc")), "auth.admin_key_hashes");
+  EXPECT_EQ(error_field(with("database.pool_min", "20")), "database.pool_min");
+  EXPECT_EQ(error_field(with("no.such_key", "1")), "no.such_key");
+  EXPECT_EQ(error_field({}), "database.url");
+}
+
+TEST(ConfigTest, ParsesRedisUrls) {
+  RawConfig raw = base();
+  raw["redis.url"] = "redis://:s3cret@cache.internal:6380/3";
+  Config c = build_config(raw);
+  EXPECT_EQ(c.redis.endpoint.host, "cache.internal");
+  EXPECT_EQ(c.redis.endpoint.port, 6380);
+  EXPECT_EQ(c.redis.endpoint.password, "s3cret");
+  EXPECT_EQ(c.redis.endpoint.db, 3u);
+
+  raw["redis.url"] = "redis://app:p%40ss%3Aword@10.0.0.5/1";
+  c = build_config(raw);
+  EXPECT_EQ(c.redis.endpoint.username, "app");
+  EXPECT_EQ(c.redis.endpoint.password, "p@ss:word");
+  EXPECT_EQ(c.redis.endpoint.db, 1u);
+
+  raw["redis.url"] = "redis://[::1]";
+  c = build_config(raw);
+  EXPECT_EQ(c.redis.endpoint.host, "::1");
+  EXPECT_EQ(c.redis.endpoint.port, 6379);
+  EXPECT_EQ(c.redis.endpoint.db, 0u);
+}
+
+TEST(ConfigTest, AdminKeyHashesAreNormalised) {
+  RawConfig raw = base();
+  std::string a(64, 'A'), b(64, '0');
+  raw["auth.admin_key_hashes"] = a + ", " + b;
+  Config c = build_config(raw);
+  ASSERT_EQ(c.auth.admin_key_hashes.size(), 2u);
+  EXPECT_EQ(c.auth.admin_key_hashes[0], std::string(64, 'a'));
+  EXPECT_EQ(c.auth.admin_key_hashes[1], b);
+}
+
+}  // namespace
+}  // namespace observernet::app

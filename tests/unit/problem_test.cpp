@@ -1,0 +1,84 @@
+#include "observernet/http/problem.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace observernet::http {
+namespace {
+
+TEST(ProblemTest, MapsEveryCodeToItsStatus) {
+  const std::pair<ErrorCode, unsigned> expected[] = {
+      {ErrorCode::bad_request, 400},
+      {ErrorCode::validation_failed, 422},
+      {ErrorCode::unauthorized, 401},
+      {ErrorCode::forbidden, 403},
+      {ErrorCode::not_found, 404},
+      {ErrorCode::method_not_allowed, 405},
+      {ErrorCode::payload_too_large, 413},
+      {ErrorCode::unsupported_media_type, 415},
+      {ErrorCode::header_too_large, 431},
+      {ErrorCode::too_many_requests, 429},
+      {ErrorCode::internal_error, 500},
+      {ErrorCode::service_unavailable, 503},
+      {ErrorCode::too_many_connections, 503},
+  };
+  for (auto [code, status] : expected) {
+    EXPECT_EQ(problem_info(code).status, status) << to_string(code);
+    Response r = problem_response(Error(code, "x"));
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.content_type, "application/problem+json");
+    auto body = nlohmann::json::parse(r.body);
+    EXPECT_EQ(body["code"], to_string(code));
+    EXPECT_EQ(body["status"], status);
+  }
+}
+
+TEST(ProblemTest, BodyHasRfc9457MembersAndFieldErrors) {
+  Response r = problem_response(Error(
+      ErrorCode::validation_failed, "2 fields are invalid",
+      {{"contests[0].maxSelections", "must be >= minSelections"}, {"title", "must not be empty"}}));
+  auto body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["type"], "urn:observernet:problem:validation_failed");
+  EXPECT_EQ(body["title"], "Validation failed");
+  EXPECT_EQ(body["status"], 422);
+  EXPECT_EQ(body["detail"], "2 fields are invalid");
+  ASSERT_EQ(body["errors"].size(), 2u);
+  EXPECT_EQ(body["errors"][0]["field"], "contests[0].maxSelections");
+  EXPECT_EQ(body["errors"][1]["message"], "must not be empty");
+  EXPECT_EQ(problem_response(Error(ErrorCode::not_found, "x")).body.find("errors"),
+            std::string::npos);
+}
+
+TEST(ProblemTest, RetryAfterBecomesAHeader) {
+  Response r =
+      problem_response(Error(ErrorCode::service_unavailable, "db down").with_retry_after(3));
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  EXPECT_EQ(r.headers[0].second, "3");
+}
+
+TEST(ProblemTest, UnknownExceptionsBecomeOpaque500s) {
+  std::string log_message;
+  Response r = problem_response(std::make_exception_ptr(std::runtime_error("secret pg detail")),
+                                log_message);
+  EXPECT_EQ(r.status, 500u);
+  EXPECT_EQ(log_message, "secret pg detail");
+  EXPECT_EQ(r.body.find("secret"), std::string::npos);
+}
+
+TEST(ProblemTest, ClientErrorsAreNotLoggedAndServerErrorsLogTheirPrivateDetail) {
+  std::string log_message;
+  problem_response(std::make_exception_ptr(Error(ErrorCode::not_found, "no such election")),
+                   log_message);
+  EXPECT_TRUE(log_message.empty());
+
+  Response r = problem_response(std::make_exception_ptr(Error(ErrorCode::service_unavailable,
+                                                              "retry later", {}, "pg: refused")),
+                                log_message);
+  EXPECT_EQ(log_message, "pg: refused");
+  EXPECT_EQ(r.body.find("refused"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace observernet::http
