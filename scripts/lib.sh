@@ -490,3 +490,52 @@ lsan_usable() {
   out=$(ASAN_OPTIONS=detect_leaks=1 "$dir/lsan-probe" 2>&1) || true
   grep -q 'detected memory leaks' <<<"$out"
 }
+
+# ---------------------------------------------------------------------------
+# Throw-away services (tests, benchmarks)
+# ---------------------------------------------------------------------------
+
+# throwaway_services_start: a PostgreSQL and a Redis on free ports with data in a
+# new temp dir under /tmp (reachable by the postgres user), tuned for speed, not
+# durability. Sets THROWAWAY_DIR, THROWAWAY_PG_DIR, THROWAWAY_PG_PORT,
+# THROWAWAY_REDIS_PORT, THROWAWAY_DATABASE_URL and THROWAWAY_REDIS_URL. The caller
+# registers throwaway_services_stop with on_exit (through its own cleanup).
+THROWAWAY_DIR=
+THROWAWAY_PG_DIR=
+THROWAWAY_REDIS_PORT=
+throwaway_services_start() {
+  THROWAWAY_DIR=$(mktemp -d /tmp/observernet-test.XXXXXX)
+  # 711: the postgres user may traverse it without listing it.
+  chmod 711 -- "$THROWAWAY_DIR"
+  THROWAWAY_PG_PORT=$(free_port)
+  THROWAWAY_REDIS_PORT=$(free_port "$THROWAWAY_PG_PORT")
+  THROWAWAY_PG_DIR=$(pg_datadir "$THROWAWAY_DIR/pg")
+  pg_start "$THROWAWAY_PG_DIR" "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password" ephemeral
+  redis_start "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" ephemeral
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  THROWAWAY_DATABASE_URL=$(pg_url "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password")
+  # shellcheck disable=SC2034
+  THROWAWAY_REDIS_URL=redis://127.0.0.1:$THROWAWAY_REDIS_PORT/0
+}
+
+# throwaway_services_stop: stop both and remove the temp dir; safe to call twice
+# and before (or half-way through) throwaway_services_start.
+throwaway_services_stop() {
+  if [[ -n $THROWAWAY_REDIS_PORT ]]; then
+    redis_stop "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" || true
+    THROWAWAY_REDIS_PORT=
+  fi
+  if [[ -n $THROWAWAY_PG_DIR ]]; then
+    pg_stop "$THROWAWAY_PG_DIR" || true
+    THROWAWAY_PG_DIR=
+  fi
+}
+
+# throwaway_services_remove: stop them and delete their data.
+throwaway_services_remove() {
+  throwaway_services_stop
+  if [[ -n $THROWAWAY_DIR ]]; then
+    rm -rf -- "$THROWAWAY_DIR"
+    THROWAWAY_DIR=
+  fi
+}

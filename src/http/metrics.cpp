@@ -17,6 +17,8 @@ std::string_view limit_label(Limit limit) {
       return "header_timeout";
     case Limit::body_timeout:
       return "body_timeout";
+    case Limit::idle_timeout:
+      return "idle_timeout";
     case Limit::connections:
       return "connections";
   }
@@ -44,7 +46,7 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                             .Register(registry)
                             .Add({})) {
   for (Limit l : {Limit::header_size, Limit::body_size, Limit::header_timeout, Limit::body_timeout,
-                  Limit::connections}) {
+                  Limit::idle_timeout, Limit::connections}) {
     limits_.Add({{"limit", std::string(limit_label(l))}});
   }
 }

@@ -142,8 +142,8 @@ asio::awaitable<bool> Server::Impl::Session::wait_for_request(bool first) {
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
   idle_ = false;
   if (ec) {
-    if (ec == beast::error::timeout && first) {
-      server_->metrics.limit_exceeded(Limit::header_timeout);
+    if (ec == beast::error::timeout) {
+      server_->metrics.limit_exceeded(first ? Limit::header_timeout : Limit::idle_timeout);
     }
     co_return false;
   }

@@ -123,6 +123,9 @@ TEST(HttpLimitsTest, IdleKeepAliveConnectionsAreClosed) {
   conn.send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(conn.read_response().status, 200u);
   EXPECT_TRUE(conn.closed_within(3s));
+  auto metrics = http_request(server.port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find(R"(http_limit_exceeded_total{limit="idle_timeout"} 1)"),
+            std::string::npos);
 }
 
 TEST(HttpLimitsTest, ManyRequestsShareOneKeepAliveConnection) {

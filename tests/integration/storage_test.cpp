@@ -114,6 +114,26 @@ TEST(PgPoolTest, SqlErrorsPropagateAndTheConnectionIsReused) {
   EXPECT_EQ(pid_a, pid_b) << "a healthy connection must go back to the pool";
 }
 
+OBSERVERNET_SQL(kSelectSuccessor, "SELECT $1::int + 1");
+
+TEST(PgPoolTest, NamedStatementsArePreparedOncePerConnectionUnderTheirName) {
+  prometheus::Registry registry;
+  util::PoolOptions options;
+  options.max = 1;
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 5000ms, registry);
+  auto run = [&] {
+    return pool.run_blocking([](store::PgConnection& c) {
+      pqxx::work tx(c.raw());
+      int value = c.exec(tx, kSelectSuccessor, 41)[0][0].as<int>();
+      auto prepared =
+          tx.exec("SELECT count(*) FROM pg_prepared_statements WHERE name = 'kSelectSuccessor'");
+      return std::pair{value, prepared[0][0].as<int>()};
+    });
+  };
+  EXPECT_EQ(run(), std::pair(42, 1));
+  EXPECT_EQ(run(), std::pair(42, 1)) << "prepared again, or not kept, on the same connection";
+}
+
 TEST(PgPoolTest, StatementTimeoutIsApplied) {
   prometheus::Registry registry;
   store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), {}, 200ms, registry);

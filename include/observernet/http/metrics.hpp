@@ -12,7 +12,14 @@
 namespace observernet::http {
 
 // Which configured limit a request or connection ran into.
-enum class Limit { header_size, body_size, header_timeout, body_timeout, connections };
+enum class Limit {
+  header_size,
+  body_size,
+  header_timeout,
+  body_timeout,
+  idle_timeout,
+  connections
+};
 
 class HttpMetrics {
  public:
