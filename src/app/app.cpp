@@ -5,7 +5,6 @@
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -41,9 +40,9 @@ struct App::Impl {
         postgres(config.database.url, config.database.pool, config.database.statement_timeout,
                  *registry),
         redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout, *registry),
-        ioc(static_cast<int>(io_threads(config))),
-        signals(ioc, SIGINT, SIGTERM),
-        server(ioc, router, config.http, http_metrics) {
+        io(io_threads(config)),
+        signals(io.main(), SIGINT, SIGTERM),
+        server(io, router, config.http, http_metrics) {
     prometheus::BuildGauge()
         .Name("observernet_build_info")
         .Help("Version and commit of the running binary (value is always 1)")
@@ -53,7 +52,7 @@ struct App::Impl {
     api::add_ops_routes(router, {draining, postgres, redis, *registry});
   }
 
-  // Pool threads may still post completions to `ioc`: join them before it goes.
+  // Pool threads may still post completions to the io_contexts: join them first.
   ~Impl() {
     postgres.shutdown();
     redis.shutdown();
@@ -62,7 +61,7 @@ struct App::Impl {
   // The drain, in the order a load balancer needs: unready first, then stop.
   asio::awaitable<void> drain() {
     log::info("shutdown_started", {{"drain_delay_ms", config.shutdown.drain_delay.count()}});
-    asio::steady_timer timer(ioc);
+    asio::steady_timer timer(io.main());
     timer.expires_after(config.shutdown.drain_delay);
     co_await timer.async_wait(asio::use_awaitable);
     server.stop_accepting();
@@ -73,12 +72,12 @@ struct App::Impl {
       co_await timer.async_wait(asio::use_awaitable);
     }
     log::info("shutdown_drained", {{"connections_left", server.open_connections()}});
-    ioc.stop();
+    io.stop();
   }
 
   void begin_shutdown() {
     if (draining.exchange(true)) return;
-    asio::co_spawn(ioc, drain(), asio::detached);
+    asio::co_spawn(io.main(), drain(), asio::detached);
   }
 
   void wait_for_signal() {
@@ -96,7 +95,7 @@ struct App::Impl {
   store::PgPool postgres;
   cache::RedisPool redis;
   http::Router router;
-  asio::io_context ioc;
+  http::IoContexts io;
   asio::signal_set signals;
   http::Server server;
   std::atomic<bool> draining{false};
@@ -132,12 +131,7 @@ std::uint16_t App::port() const {
 
 int App::run() {
   impl_->wait_for_signal();
-  const unsigned n = io_threads(impl_->config);
-  std::vector<std::thread> threads;
-  threads.reserve(n - 1);
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
-  for (auto& t : threads) t.join();
+  impl_->io.run();
   impl_->postgres.shutdown();
   impl_->redis.shutdown();
   log::info("stopped");
@@ -145,7 +139,7 @@ int App::run() {
 }
 
 void App::request_shutdown() {
-  asio::post(impl_->ioc, [impl = impl_.get()] { impl->begin_shutdown(); });
+  asio::post(impl_->io.main(), [impl = impl_.get()] { impl->begin_shutdown(); });
 }
 
 }  // namespace observernet::app

@@ -6,7 +6,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -49,7 +48,6 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
-// Ballot secrecy: nothing on the voting routes is logged next to a client address.
 bool hides_client_address(std::string_view path) {
   return path.starts_with("/api/v1/voting");
 }
@@ -59,14 +57,14 @@ bool hides_client_address(std::string_view path) {
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   class Session;
 
-  Impl(asio::io_context& ioc, const Router& router, ServerOptions options, HttpMetrics& metrics)
-      : ioc(ioc),
+  Impl(IoContexts& io, const Router& router, ServerOptions options, HttpMetrics& metrics)
+      : io(io),
         router(router),
         options(std::move(options)),
         metrics(metrics),
-        acceptor(asio::make_strand(ioc)) {}
+        acceptor(io.main()) {}
 
-  asio::io_context& ioc;
+  IoContexts& io;
   const Router& router;
   const ServerOptions options;
   HttpMetrics& metrics;
@@ -325,28 +323,23 @@ asio::awaitable<bool> Server::Impl::Session::write(Response response, bool keep_
 void Server::Impl::Session::log_access(std::string_view method, std::string_view route,
                                        std::string_view path, unsigned status, double seconds,
                                        std::string_view id) {
-  double ms = seconds * 1000.0;
-  if (hides_client_address(path)) {
-    log::info("access", {{"method", method},
-                         {"route", route},
-                         {"status", status},
-                         {"duration_ms", ms},
-                         {"request_id", id}});
-  } else {
-    log::info("access", {{"method", method},
-                         {"route", route},
-                         {"status", status},
-                         {"duration_ms", ms},
-                         {"request_id", id},
-                         {"client", peer_}});
-  }
+  // Ballot secrecy: on the voting routes the client address is never written down.
+  std::string_view client = hides_client_address(path) ? std::string_view("hidden") : peer_;
+  log::write(log::Level::info, "access",
+             {{"method", method},
+              {"route", route},
+              {"status", status},
+              {"duration_ms", seconds * 1000.0},
+              {"request_id", id},
+              {"client", client}},
+             true);
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   auto self = shared_from_this();
-  asio::steady_timer pause(ioc);
+  asio::steady_timer pause(io.main());
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_tuple);
+    auto [ec, socket] = co_await acceptor.async_accept(io.next(), use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: back off instead of spinning.
@@ -388,9 +381,8 @@ asio::awaitable<void> Server::Impl::reject(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-Server::Server(asio::io_context& ioc, const Router& router, ServerOptions options,
-               HttpMetrics& metrics)
-    : impl_(std::make_shared<Impl>(ioc, router, std::move(options), metrics)) {}
+Server::Server(IoContexts& io, const Router& router, ServerOptions options, HttpMetrics& metrics)
+    : impl_(std::make_shared<Impl>(io, router, std::move(options), metrics)) {}
 
 Server::~Server() = default;
 
@@ -402,7 +394,8 @@ void Server::start() {
   impl_->acceptor.bind(endpoint);
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   impl_->bound_port = impl_->acceptor.local_endpoint().port();
-  // On the acceptor's strand, so that stop_accepting's close cannot race an accept.
+  // On the main context's one thread, so that stop_accepting's close cannot race an accept.
+
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
 }
 

@@ -53,14 +53,19 @@ void setup(std::string_view format, std::string_view level) {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   }
   logger->set_level(spdlog::level::from_str(std::string(level)));
-  logger->flush_on(spdlog::level::info);
+  static const bool flusher = [] {
+    spdlog::flush_every(std::chrono::seconds(1));  // for buffered (access) lines
+    return true;
+  }();
+  (void)flusher;
 }
 
 bool enabled(Level level) {
   return spdlog::default_logger_raw()->should_log(to_spdlog(level));
 }
 
-void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+void write(Level level, std::string_view event, std::initializer_list<Field> fields,
+           bool buffered) {
   auto* logger = spdlog::default_logger_raw();
   if (!logger->should_log(to_spdlog(level))) return;
   std::string line;
@@ -94,6 +99,7 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     }
   }
   logger->log(to_spdlog(level), std::string_view(line));
+  if (!buffered) logger->flush();
 }
 
 }  // namespace observernet::log

@@ -128,9 +128,18 @@ TEST(CliTest, ServeAnswersAndExitsZeroOnSigterm) {
   std::regex_search(c.output, m, listening);
   auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
   EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200u);
+  EXPECT_EQ(http_request(port, "POST", "/api/v1/voting/submit", "{}").status, 404u);
   ::kill(c.pid, SIGTERM);
   EXPECT_EQ(c.wait_exit(), 0) << c.output;
   EXPECT_NE(c.output.find("shutdown_drained"), std::string::npos) << c.output;
+
+  // One access line per request; no client address next to anything on the voting routes.
+  std::regex ready_line(
+      R"(access method=GET route=/readyz status=200 duration_ms=\S+ request_id=[0-9a-f]{32} client=127\.0\.0\.1)");
+  EXPECT_TRUE(std::regex_search(c.output, ready_line)) << c.output;
+  std::regex voting_line(R"(access method=POST route=unmatched status=404 .* client=hidden\n)");
+  EXPECT_TRUE(std::regex_search(c.output, voting_line)) << c.output;
+  EXPECT_EQ(c.output.find("{}"), std::string::npos) << "a request body was logged";
 }
 
 }  // namespace

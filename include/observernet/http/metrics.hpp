@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <string_view>
 
 namespace observernet::http {
@@ -25,6 +26,8 @@ class HttpMetrics {
  public:
   explicit HttpMetrics(prometheus::Registry& registry);
 
+  // `route` must be a string that outlives this object (a route template or a literal);
+  // `method` likewise (http::to_string's result).
   void observe_request(std::string_view method, std::string_view route, unsigned status,
                        double seconds);
   void limit_exceeded(Limit limit);
@@ -35,6 +38,7 @@ class HttpMetrics {
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Counter>& limits_;
   prometheus::Gauge& connections_open_;
+  const std::uint64_t id_;  // tells this instance's series apart in per-thread caches
 };
 
 // Prometheus text exposition format (0.0.4) of everything in the registry.

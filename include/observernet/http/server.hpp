@@ -6,8 +6,7 @@
 #include <cstdint>
 #include <memory>
 
-#include <boost/asio/io_context.hpp>
-
+#include "observernet/http/io_contexts.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/router.hpp"
 #include "observernet/http/server_options.hpp"
@@ -16,8 +15,7 @@ namespace observernet::http {
 
 class Server {
  public:
-  Server(boost::asio::io_context& ioc, const Router& router, ServerOptions options,
-         HttpMetrics& metrics);
+  Server(IoContexts& io, const Router& router, ServerOptions options, HttpMetrics& metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

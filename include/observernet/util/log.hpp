@@ -26,7 +26,10 @@ struct Field {
 // format: "human" | "json"; level: trace … off. Safe to call again (tests do).
 void setup(std::string_view format, std::string_view level);
 bool enabled(Level level);
-void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
+// Events are flushed at once; access lines (`buffered`) are flushed within a second,
+// so that logging every request costs no system call of its own.
+void write(Level level, std::string_view event, std::initializer_list<Field> fields = {},
+           bool buffered = false);
 
 inline void info(std::string_view event, std::initializer_list<Field> fields = {}) {
   write(Level::info, event, fields);
