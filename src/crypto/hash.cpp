@@ -1,0 +1,203 @@
+#include "observernet/crypto/hash.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+#include <stdexcept>
+
+namespace observernet::crypto {
+namespace {
+
+struct MacDeleter {
+  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
+};
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+};
+
+[[noreturn]] void throw_openssl(const char* what) {
+  throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// RFC 4648 §5, the URL- and filename-safe alphabet.
+constexpr char kBase64UrlAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Crockford's alphabet leaves out I, L, O and U so that a code read aloud or retyped
+// cannot be confused with 1, 0 or an obscenity.
+constexpr char kCrockfordAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int base64url_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+}  // namespace
+
+Digest sha256(std::string_view data) {
+  return sha256(as_bytes(data));
+}
+
+Digest sha256(std::span<const unsigned char> data) {
+  Digest out{};
+  unsigned int out_len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &out_len, EVP_sha256(), nullptr) != 1 ||
+      out_len != out.size()) {
+    throw_openssl("EVP_Digest(SHA-256)");
+  }
+  return out;
+}
+
+Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data) {
+  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!mac) throw_openssl("EVP_MAC_fetch(HMAC)");
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  if (!ctx) throw_openssl("EVP_MAC_CTX_new");
+
+  char digest_name[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  // EVP_MAC_init treats a null key as "keep the previous key", so an empty key must
+  // still be passed as a non-null pointer (RFC 2104 allows keys of any length).
+  static const unsigned char kNoKey = 0;
+  const unsigned char* key_data = key.empty() ? &kNoKey : key.data();
+  if (EVP_MAC_init(ctx.get(), key_data, key.size(), params) != 1) throw_openssl("EVP_MAC_init");
+  const auto bytes = as_bytes(data);
+  if (EVP_MAC_update(ctx.get(), bytes.data(), bytes.size()) != 1) {
+    throw_openssl("EVP_MAC_update");
+  }
+  Digest out{};
+  std::size_t out_len = 0;
+  if (EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
+    throw_openssl("EVP_MAC_final");
+  }
+  return out;
+}
+
+std::string to_hex(std::span<const unsigned char> bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out.push_back(kHexDigits[b >> 4]);
+    out.push_back(kHexDigits[b & 0x0f]);
+  }
+  return out;
+}
+
+std::optional<Bytes> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  Bytes out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_value(hex[i]);
+    const int low = hex_value(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<unsigned char>(high << 4 | low));
+  }
+  return out;
+}
+
+std::string to_base64url(std::span<const unsigned char> bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const unsigned group = unsigned(bytes[i]) << 16 | unsigned(bytes[i + 1]) << 8 | bytes[i + 2];
+    out.push_back(kBase64UrlAlphabet[group >> 18 & 0x3f]);
+    out.push_back(kBase64UrlAlphabet[group >> 12 & 0x3f]);
+    out.push_back(kBase64UrlAlphabet[group >> 6 & 0x3f]);
+    out.push_back(kBase64UrlAlphabet[group & 0x3f]);
+  }
+  // RFC 4648 §4: a final 8-bit quantum gives 2 characters, a 16-bit one 3; the
+  // padding that would follow is omitted per §5 / RFC 7515 §2.
+  const std::size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    const unsigned group = unsigned(bytes[i]) << 16;
+    out.push_back(kBase64UrlAlphabet[group >> 18 & 0x3f]);
+    out.push_back(kBase64UrlAlphabet[group >> 12 & 0x3f]);
+  } else if (rest == 2) {
+    const unsigned group = unsigned(bytes[i]) << 16 | unsigned(bytes[i + 1]) << 8;
+    out.push_back(kBase64UrlAlphabet[group >> 18 & 0x3f]);
+    out.push_back(kBase64UrlAlphabet[group >> 12 & 0x3f]);
+    out.push_back(kBase64UrlAlphabet[group >> 6 & 0x3f]);
+  }
+  return out;
+}
+
+std::optional<Bytes> from_base64url(std::string_view text) {
+  // A lone trailing character carries 6 bits, not enough for a byte.
+  if (text.size() % 4 == 1) return std::nullopt;
+  Bytes out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int value = base64url_value(c);
+    if (value < 0) return std::nullopt;
+    buffer = (buffer << 6 | unsigned(value)) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<unsigned char>(buffer >> bits & 0xff));
+    }
+  }
+  // RFC 4648 §3.5: decoders may reject non-zero pad bits. We do, so that every byte
+  // string has exactly one accepted spelling and tokens cannot be varied in transit.
+  if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+std::string to_crockford_base32(std::span<const unsigned char> bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 8 + 4) / 5);
+  unsigned buffer = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    buffer = (buffer << 8 | b) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out.push_back(kCrockfordAlphabet[buffer >> bits & 0x1f]);
+    }
+  }
+  if (bits > 0) out.push_back(kCrockfordAlphabet[buffer << (5 - bits) & 0x1f]);
+  return out;
+}
+
+bool constant_time_equal(std::span<const unsigned char> a, std::span<const unsigned char> b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void random_bytes(std::span<unsigned char> out) {
+  while (!out.empty()) {
+    // RAND_bytes takes an int length.
+    const std::size_t chunk = std::min<std::size_t>(out.size(), INT_MAX);
+    if (RAND_bytes(out.data(), static_cast<int>(chunk)) != 1) throw_openssl("RAND_bytes");
+    out = out.subspan(chunk);
+  }
+}
+
+}  // namespace observernet::crypto

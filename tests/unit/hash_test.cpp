@@ -1,0 +1,148 @@
+#include "observernet/crypto/hash.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace observernet::crypto {
+namespace {
+
+Bytes bytes_of(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+// FIPS 180-2 Appendix B.1, the one-block message "abc".
+TEST(HashTest, Sha256OfAbc) {
+  EXPECT_EQ(to_hex(sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256(as_bytes("abc")), sha256("abc"));
+}
+
+TEST(HashTest, Sha256OfEmptyString) {
+  EXPECT_EQ(to_hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(to_hex(sha256(std::span<const unsigned char>{})),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// RFC 4231 §4.2, test case 1.
+TEST(HashTest, HmacSha256Rfc4231Case1) {
+  const Bytes key(20, 0x0b);
+  EXPECT_EQ(to_hex(hmac_sha256(key, "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+// RFC 4231 §4.3, test case 2: a key shorter than the output.
+TEST(HashTest, HmacSha256Rfc4231Case2) {
+  EXPECT_EQ(to_hex(hmac_sha256(as_bytes("Jefe"), "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+// RFC 2104 allows an empty key; value checked with Python's hmac module.
+TEST(HashTest, HmacSha256EmptyKeyAndMessage) {
+  EXPECT_EQ(to_hex(hmac_sha256({}, "")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST(HashTest, HexRoundTrip) {
+  const Bytes data{0x00, 0x01, 0xab, 0xcd, 0xef, 0xff};
+  EXPECT_EQ(to_hex(data), "0001abcdefff");
+  EXPECT_EQ(from_hex("0001abcdefff"), data);
+  EXPECT_EQ(from_hex("0001ABCDEFFF"), data);
+  EXPECT_EQ(to_hex({}), "");
+  EXPECT_EQ(from_hex(""), Bytes{});
+}
+
+TEST(HashTest, HexRejectsOddLengthAndNonHex) {
+  EXPECT_EQ(from_hex("abc"), std::nullopt);
+  EXPECT_EQ(from_hex("0g"), std::nullopt);
+  EXPECT_EQ(from_hex("zz"), std::nullopt);
+  EXPECT_EQ(from_hex(" 0"), std::nullopt);
+  EXPECT_EQ(from_hex("0x00"), std::nullopt);
+}
+
+// RFC 4648 §10 test vectors, without the padding §5 lets base64url omit.
+TEST(HashTest, Base64UrlRfc4648Vectors) {
+  const std::pair<std::string_view, std::string_view> vectors[] = {
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+      {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
+  };
+  for (auto [plain, encoded] : vectors) {
+    EXPECT_EQ(to_base64url(as_bytes(plain)), encoded) << plain;
+    EXPECT_EQ(from_base64url(encoded), bytes_of(plain)) << encoded;
+  }
+}
+
+// The two characters in which base64url differs from base64 (RFC 4648 §5: '-' and '_'
+// for '+' and '/').
+TEST(HashTest, Base64UrlUsesUrlSafeAlphabet) {
+  const Bytes data{0xfb, 0xff};
+  EXPECT_EQ(to_base64url(data), "-_8");
+  EXPECT_EQ(from_base64url("-_8"), data);
+}
+
+TEST(HashTest, Base64UrlRoundTripsEveryByte) {
+  Bytes all(256);
+  for (int i = 0; i < 256; ++i) all[i] = static_cast<unsigned char>(i);
+  for (std::size_t n = 0; n <= all.size(); n += 37) {
+    const Bytes prefix(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_EQ(from_base64url(to_base64url(prefix)), prefix) << n;
+  }
+}
+
+TEST(HashTest, Base64UrlRejectsPaddingBadCharactersAndLengths) {
+  EXPECT_EQ(from_base64url("Zg=="), std::nullopt);
+  EXPECT_EQ(from_base64url("Zg="), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm9vYmFy="), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm+v"), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm/v"), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm9 v"), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm9\nv"), std::nullopt);
+  // One character past a whole group carries 6 bits: no byte can end there.
+  EXPECT_EQ(from_base64url("Z"), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm9vY"), std::nullopt);
+  // RFC 4648 §3.5: "Zh" has non-zero pad bits; "Zg" is the one spelling of "f".
+  EXPECT_EQ(from_base64url("Zh"), std::nullopt);
+  EXPECT_EQ(from_base64url("Zm9"), std::nullopt);
+}
+
+TEST(HashTest, CrockfordBase32KnownValues) {
+  EXPECT_EQ(to_crockford_base32({}), "");
+  EXPECT_EQ(to_crockford_base32(Bytes{0x00}), "00");
+  // 11111111 -> 11111 111(00): 31 and 28.
+  EXPECT_EQ(to_crockford_base32(Bytes{0xff}), "ZW");
+  EXPECT_EQ(to_crockford_base32(Bytes{0xff, 0xff, 0xff, 0xff, 0xff}), "ZZZZZZZZ");
+  // RFC 4648 §10 base32hex("foobar") = "CPNMUOJ1E8" maps, value for value, onto
+  // Crockford's alphabet as below.
+  EXPECT_EQ(to_crockford_base32(as_bytes("foobar")), "CSQPYRK1E8");
+}
+
+TEST(HashTest, CrockfordBase32LengthIsCeilEightNOverFive) {
+  for (std::size_t n = 0; n <= 20; ++n) {
+    const std::string text = to_crockford_base32(Bytes(n, 0xa5));
+    EXPECT_EQ(text.size(), (8 * n + 4) / 5) << n;
+    EXPECT_EQ(text.find_first_of("ILOU"), std::string::npos);
+  }
+}
+
+TEST(HashTest, ConstantTimeEqual) {
+  const Bytes a{1, 2, 3};
+  EXPECT_TRUE(constant_time_equal(a, Bytes{1, 2, 3}));
+  EXPECT_FALSE(constant_time_equal(a, Bytes{1, 2, 4}));
+  EXPECT_FALSE(constant_time_equal(a, Bytes{1, 2}));
+  EXPECT_FALSE(constant_time_equal(a, Bytes{1, 2, 3, 0}));
+  EXPECT_TRUE(constant_time_equal({}, {}));
+  EXPECT_FALSE(constant_time_equal({}, a));
+}
+
+TEST(HashTest, RandomBytesFillsAndDiffers) {
+  Bytes first(32);
+  Bytes second(32);
+  random_bytes(first);
+  random_bytes(second);
+  // 2^-256 chance of a false failure.
+  EXPECT_NE(first, second);
+  random_bytes({});
+}
+
+}  // namespace
+}  // namespace observernet::crypto
