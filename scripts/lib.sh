@@ -539,3 +539,74 @@ throwaway_services_remove() {
     THROWAWAY_DIR=
   fi
 }
+
+# ---------------------------------------------------------------------------
+# Benchmarks: the Release server on throw-away services
+# ---------------------------------------------------------------------------
+
+# bench_server_start [VAR=value ...]: build Release, start throw-away PostgreSQL and
+# Redis and `observernet serve` on a free port with the default configuration plus
+# the given environment. Sets BENCH_PORT, BENCH_PID, BENCH_ADMIN_KEY and BENCH_LOG.
+# Stop with bench_server_stop (register it with on_exit through your cleanup).
+BENCH_PID=
+# shellcheck disable=SC2120  # the environment arguments are optional
+bench_server_start() {
+  OBSERVERNET_PACKAGES+=(wrk curl)
+  ensure_packages
+  build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF
+  throwaway_services_start
+  BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
+  BENCH_ADMIN_KEY=$(openssl rand -hex 32)
+  BENCH_LOG=$THROWAWAY_DIR/server.log
+  env OBSERVERNET_DATABASE_URL="$THROWAWAY_DATABASE_URL" \
+    OBSERVERNET_REDIS_URL="$THROWAWAY_REDIS_URL" \
+    OBSERVERNET_AUTH_VOTER_PEPPER="$(openssl rand -hex 32)" \
+    OBSERVERNET_AUTH_ADMIN_KEY_HASHES="$(printf '%s' "$BENCH_ADMIN_KEY" | sha256sum | cut -d' ' -f1)" \
+    OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=0 "$@" \
+    "$ROOT/build/release/observernet" serve --port "$BENCH_PORT" --migrate >"$BENCH_LOG" 2>&1 &
+  BENCH_PID=$!
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if curl -sf "http://127.0.0.1:$BENCH_PORT/readyz" >/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 20 -- "$BENCH_LOG" >&2 || true
+  die "the server did not become ready"
+}
+
+bench_server_stop() {
+  if [[ -n $BENCH_PID ]]; then
+    kill -TERM "$BENCH_PID" 2>/dev/null || true
+    wait "$BENCH_PID" || true
+    BENCH_PID=
+  fi
+  throwaway_services_remove
+}
+
+# bench_begin [VAR=value ...]: bench_server_start, with the server and services
+# stopped however the script ends.
+# shellcheck disable=SC2317  # only reached through the trap
+_bench_cleanup() {
+  local rc=$?
+  trap '' INT TERM HUP PIPE
+  bench_server_stop
+  exit "$rc"
+}
+# shellcheck disable=SC2120  # the environment arguments are optional
+bench_begin() {
+  on_exit _bench_cleanup
+  bench_server_start "$@"
+}
+
+# bench_admin METHOD PATH [curl args...]: an admin API call; prints the body.
+bench_admin() {
+  local method=$1 path=$2
+  shift 2
+  curl -sS -X "$method" -H "Authorization: Bearer $BENCH_ADMIN_KEY" "$@" \
+    "http://127.0.0.1:$BENCH_PORT$path"
+}
+
+# bench_machine: one line on what the numbers were measured on.
+bench_machine() {
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load generator and server share them"
+}

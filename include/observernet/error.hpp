@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace observernet {
@@ -16,6 +17,11 @@ enum class ErrorCode {
   forbidden,
   not_found,
   method_not_allowed,
+  precondition_failed,
+  election_not_draft,
+  election_not_open,
+  election_closed,
+  no_voters,
   payload_too_large,
   unsupported_media_type,
   header_too_large,
@@ -43,10 +49,16 @@ class Error : public std::runtime_error {
   const std::string& detail() const noexcept { return detail_; }
   const std::vector<FieldError>& field_errors() const noexcept { return errors_; }
   const std::string& log_detail() const noexcept { return log_detail_; }
-  std::optional<int> retry_after_seconds() const noexcept { return retry_after_; }
-  Error& with_retry_after(int seconds) {
-    retry_after_ = seconds;
+  // Response header fields the error calls for (Retry-After, WWW-Authenticate).
+  const std::vector<std::pair<std::string, std::string>>& headers() const noexcept {
+    return headers_;
+  }
+  Error& with_header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
     return *this;
+  }
+  Error& with_retry_after(int seconds) {
+    return with_header("Retry-After", std::to_string(seconds));
   }
 
  private:
@@ -54,7 +66,7 @@ class Error : public std::runtime_error {
   std::string detail_;
   std::vector<FieldError> errors_;
   std::string log_detail_;
-  std::optional<int> retry_after_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 }  // namespace observernet

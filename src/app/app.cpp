@@ -3,6 +3,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,11 +11,16 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
+#include "observernet/api/election_routes.hpp"
 #include "observernet/api/ops_routes.hpp"
+#include "observernet/api/support.hpp"
 #include "observernet/app/build_info.hpp"
+#include "observernet/cache/public_cache.hpp"
 #include "observernet/cache/redis_pool.hpp"
+#include "observernet/domain/election.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/server.hpp"
+#include "observernet/store/elections.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
 #include "observernet/util/log.hpp"
@@ -40,6 +46,12 @@ struct App::Impl {
         postgres(config.database.url, config.database.pool, config.database.statement_timeout,
                  *registry),
         redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout, *registry),
+        elections(postgres, config.auth.voter_pepper, config.import.max_voters),
+        public_cache(
+            redis,
+            {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
+            *registry),
+        admin_auth(config.auth.admin_key_hashes),
         io(io_threads(config)),
         signals(io.main(), SIGINT, SIGTERM),
         server(io, router, config.http, http_metrics) {
@@ -50,6 +62,38 @@ struct App::Impl {
         .Add({{"version", kVersion}, {"commit", kGitCommit}})
         .Set(1);
     api::add_ops_routes(router, {draining, postgres, redis, *registry});
+    api::ElectionRoutesDependencies deps{
+        elections,
+        public_cache,
+        admin_auth,
+        {.max_voters = config.import.max_voters},
+        config.import.body_limit_bytes,
+        config.cache.public_max_age,
+    };
+    api::add_admin_election_routes(router, deps);
+    api::add_public_election_routes(router, deps);
+  }
+
+  // opensAt / closesAt: every pod looks; the database lets one of them act.
+  asio::awaitable<void> run_scheduler() {
+    asio::steady_timer timer(io.main());
+    bool failing = false;
+    while (!draining) {
+      try {
+        for (const auto& e : co_await elections.run_schedule()) {
+          log::info("election_scheduled",
+                    {{"election", e.id}, {"status", domain::to_string(e.status)}});
+          co_await api::publish_election_change(public_cache, e);
+        }
+        if (failing) log::info("scheduler_recovered");
+        failing = false;
+      } catch (const std::exception& error) {
+        if (!failing) log::warn("scheduler_failed", {{"error", error.what()}});
+        failing = true;
+      }
+      timer.expires_after(config.scheduler.interval);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 
   // Pool threads may still post completions to the io_contexts: join them first.
@@ -94,6 +138,9 @@ struct App::Impl {
   http::HttpMetrics http_metrics;
   store::PgPool postgres;
   cache::RedisPool redis;
+  store::ElectionStore elections;
+  cache::PublicCache public_cache;
+  api::AdminAuth admin_auth;
   http::Router router;
   http::IoContexts io;
   asio::signal_set signals;
@@ -131,6 +178,7 @@ std::uint16_t App::port() const {
 
 int App::run() {
   impl_->wait_for_signal();
+  asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
   impl_->io.run();
   impl_->postgres.shutdown();
   impl_->redis.shutdown();

@@ -186,6 +186,29 @@ const std::vector<Key>& keys() {
              c.auth.admin_key_hashes.push_back(item);
            }
          }});
+    k.push_back({"auth.voter_pepper", [](Config& c, const std::string& key, const std::string& v) {
+                   if (!v.empty() && v.size() < 32) {
+                     throw ConfigError(key, "must be at least 32 characters of secret");
+                   }
+                   c.auth.voter_pepper = v;
+                 }});
+    k.push_back(
+        {"cache.election_ttl_s", [](Config& c, const std::string& key, const std::string& v) {
+           c.cache.election_ttl = std::chrono::seconds(parse_uint(key, v, 1, 86'400));
+         }});
+    k.push_back({"cache.local_ttl_ms", millis_field(&Config::cache, &CacheConfig::local_ttl, 0)});
+    k.push_back({"cache.local_max_entries",
+                 uint_field(&Config::cache, &CacheConfig::local_max_entries, 1, 10'000'000)});
+    k.push_back(
+        {"cache.public_max_age_s", [](Config& c, const std::string& key, const std::string& v) {
+           c.cache.public_max_age = std::chrono::seconds(parse_uint(key, v, 0, 86'400));
+         }});
+    k.push_back({"scheduler.interval_ms",
+                 millis_field(&Config::scheduler, &SchedulerConfig::interval, 50)});
+    k.push_back({"import.body_limit_bytes",
+                 uint_field(&Config::import, &ImportConfig::body_limit_bytes, 1024, 1ull << 30)});
+    k.push_back({"import.max_voters",
+                 uint_field(&Config::import, &ImportConfig::max_voters, 1, 100'000'000)});
     return k;
   }();
   return table;
@@ -311,7 +334,8 @@ void overlay_environment(RawConfig& raw, const std::vector<std::string>& environ
   for (const auto& entry : environment) {
     std::string name = entry.substr(0, entry.find('='));
     if (name.ends_with("_FILE")) name.resize(name.size() - 5);
-    for (const char* section : {"HTTP", "SHUTDOWN", "LOG", "DATABASE", "REDIS", "AUTH"}) {
+    for (const char* section :
+         {"HTTP", "SHUTDOWN", "LOG", "DATABASE", "REDIS", "AUTH", "CACHE", "SCHEDULER", "IMPORT"}) {
       if (!name.starts_with(std::string("OBSERVERNET_") + section + "_")) continue;
       bool known = false;
       for (const auto& k : keys()) known = known || env_name(k.name) == name;
@@ -337,6 +361,10 @@ Config build_config(const RawConfig& raw) {
   if (config.database.url.empty()) {
     throw ConfigError("database.url",
                       "is required (OBSERVERNET_DATABASE_URL or database.url_file)");
+  }
+  if (config.auth.voter_pepper.empty()) {
+    throw ConfigError("auth.voter_pepper",
+                      "is required (OBSERVERNET_AUTH_VOTER_PEPPER or auth.voter_pepper_file)");
   }
   return config;
 }

@@ -1,10 +1,11 @@
 #include "observernet/domain/voters.hpp"
 
+#include "observernet/crypto/hash.hpp"
+
 #include "observernet/error.hpp"
 #include "validation.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
@@ -377,8 +378,6 @@ class CsvReader {
   std::string scratch_;
 };
 
-constexpr std::string_view kCrockfordAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 }  // namespace
 
 std::vector<std::string> parse_voters_json(std::string_view body, const VoterImportLimits& limits) {
@@ -444,25 +443,9 @@ std::vector<std::string> parse_voters_csv(std::string_view body, const VoterImpo
 }
 
 std::string new_credential() {
-  std::array<unsigned char, 16> bytes;
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
-  }
-  // Crockford's base32, most significant bit first: 128 bits make 26 characters, the
-  // last one carrying 3 bits and 2 zero bits of padding.
-  std::string out;
-  out.reserve(26);
-  unsigned buffer = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out.push_back(kCrockfordAlphabet[(buffer >> bits) & 0x1f]);
-    }
-  }
-  if (bits > 0) out.push_back(kCrockfordAlphabet[(buffer << (5 - bits)) & 0x1f]);
+  std::array<unsigned char, 16> bytes;  // 128 bits: 26 Crockford base32 characters
+  crypto::random_bytes(bytes);
+  std::string out = crypto::to_crockford_base32(bytes);
   OPENSSL_cleanse(bytes.data(), bytes.size());
   return out;
 }

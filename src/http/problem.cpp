@@ -18,6 +18,16 @@ std::string_view to_string(ErrorCode code) {
       return "not_found";
     case ErrorCode::method_not_allowed:
       return "method_not_allowed";
+    case ErrorCode::precondition_failed:
+      return "precondition_failed";
+    case ErrorCode::election_not_draft:
+      return "election_not_draft";
+    case ErrorCode::election_not_open:
+      return "election_not_open";
+    case ErrorCode::election_closed:
+      return "election_closed";
+    case ErrorCode::no_voters:
+      return "no_voters";
     case ErrorCode::payload_too_large:
       return "payload_too_large";
     case ErrorCode::unsupported_media_type:
@@ -62,6 +72,16 @@ ProblemInfo problem_info(ErrorCode code) {
       return {404, "Not found"};
     case ErrorCode::method_not_allowed:
       return {405, "Method not allowed"};
+    case ErrorCode::precondition_failed:
+      return {412, "Precondition failed"};
+    case ErrorCode::election_not_draft:
+      return {409, "Election is not a draft"};
+    case ErrorCode::election_not_open:
+      return {409, "Election is not open"};
+    case ErrorCode::election_closed:
+      return {409, "Election is closed"};
+    case ErrorCode::no_voters:
+      return {409, "Election has no voters"};
     case ErrorCode::payload_too_large:
       return {413, "Payload too large"};
     case ErrorCode::unsupported_media_type:
@@ -98,7 +118,7 @@ Response problem_response(const Error& error) {
     }
   }
   Response response{info.status, "application/problem+json", body.dump(), {}};
-  if (auto retry = error.retry_after_seconds()) response.set("Retry-After", std::to_string(*retry));
+  for (const auto& [name, value] : error.headers()) response.set(name, value);
   return response;
 }
 

@@ -25,8 +25,9 @@ TEST(MigrationsTest, ConcurrentRunsApplyEachMigrationOnce) {
   {
     pqxx::connection conn(url);
     pqxx::work tx(conn);
-    tx.exec("DROP TABLE IF EXISTS schema_migrations");
-    tx.exec("DROP FUNCTION IF EXISTS observernet_touch_updated_at()");
+    // From nothing: the throw-away database's schema, with everything in it.
+    tx.exec("DROP SCHEMA public CASCADE");
+    tx.exec("CREATE SCHEMA public");
     tx.commit();
   }
   std::vector<std::future<store::MigrationResult>> runs;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ app::Config test_config() {
   app::RawConfig raw = {
       {"database.url", required_env("OBSERVERNET_TEST_DATABASE_URL")},
       {"redis.url", required_env("OBSERVERNET_TEST_REDIS_URL")},
+      {"auth.voter_pepper", kTestVoterPepper},
+      {"auth.admin_key_hashes", kTestAdminKeyHash},
       {"http.port", "0"},
       {"http.threads", "2"},
       {"shutdown.drain_delay_ms", "0"},
@@ -178,6 +181,82 @@ HttpResult http_request(std::uint16_t port, const std::string& method, const std
   request += "Connection: close\r\n\r\n" + body;
   conn.try_send(request);  // a server refusing the body may stop reading; its answer counts
   return conn.read_response(std::chrono::seconds(10), method == "HEAD");
+}
+
+bool Child::wait_for_output(const std::regex& pattern, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!std::regex_search(output, pattern)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{out, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[4096];
+    auto n = ::read(out, buf, sizeof buf);
+    if (n <= 0) return false;
+    output.append(buf, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+int Child::wait_exit() {
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) > 0;) {
+    output.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(out);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe");
+  Child c;
+  c.pid = ::fork();
+  if (c.pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    for (auto& e : env) ::putenv(e.data());
+    std::vector<char*> argv{const_cast<char*>(OBSERVERNET_BINARY)};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(OBSERVERNET_BINARY, argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  c.out = fds[0];
+  return c;
+}
+
+std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
+  std::vector<std::string> all = {
+      "OBSERVERNET_DATABASE_URL=" + required_env("OBSERVERNET_TEST_DATABASE_URL"),
+      "OBSERVERNET_REDIS_URL=" + required_env("OBSERVERNET_TEST_REDIS_URL"),
+      "OBSERVERNET_AUTH_VOTER_PEPPER=" + std::string(kTestVoterPepper),
+      "OBSERVERNET_AUTH_ADMIN_KEY_HASHES=" + std::string(kTestAdminKeyHash),
+      "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100"};
+  all.insert(all.end(), env.begin(), env.end());
+  Child c = spawn({"serve", "--port", "0", "--migrate"}, std::move(all));
+  static const std::regex listening(R"(listening .*port=(\d+))");
+  if (!c.wait_for_output(listening, std::chrono::seconds(30))) {
+    ::kill(c.pid, SIGKILL);
+    c.wait_exit();
+    throw std::runtime_error("server did not start: " + c.output);
+  }
+  std::smatch m;
+  std::regex_search(c.output, m, listening);
+  auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
+  return {std::move(c), port};
+}
+
+bool metrics_show(std::uint16_t port, const std::string& line) {
+  return eventually(
+      [&] { return http_request(port, "GET", "/metrics").body.find(line) != std::string::npos; },
+      std::chrono::seconds(5));
 }
 
 int run_shell(const std::string& command) {

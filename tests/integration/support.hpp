@@ -2,11 +2,13 @@
 // Integration-test support: a real server (the App, in this process, on port 0)
 // against the real PostgreSQL and Redis that scripts/test starts, and small
 // blocking HTTP clients. No mocks.
+#include <sys/types.h>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +16,13 @@
 #include "observernet/app/app.hpp"
 
 namespace observernet::testing {
+
+// The admin key test servers accept, and its SHA-256 as configured.
+inline constexpr const char* kTestAdminKey = "integration-test-admin-key";
+inline constexpr const char* kTestAdminKeyHash =
+    "feb8c3ea5a99f106f508bfd27655ebde5780b2007f5e41df4c723c3fdea8eb17";
+
+inline constexpr const char* kTestVoterPepper = "integration-test-pepper-0123456789abcdef";
 
 // OBSERVERNET_TEST_DATABASE_URL / _REDIS_URL / _PG_STOP / _PG_START, set by scripts/test.
 // A missing one fails the test: these tests never pass by skipping.
@@ -74,6 +83,29 @@ class RawConnection {
   std::string buffer_;
   bool read_more(std::chrono::milliseconds timeout);
 };
+
+// The observernet binary as a child process, stdout and stderr merged into `output`.
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+  std::string output;
+
+  // Reads until `pattern` appears in the output or the timeout passes.
+  bool wait_for_output(const std::regex& pattern, std::chrono::milliseconds timeout);
+  // Reads the rest of the output and reaps the process: its exit code, or 128 + signal.
+  int wait_exit();
+};
+
+// Starts the binary with `args`; `env` entries ("NAME=value") are added to ours.
+Child spawn(std::vector<std::string> args, std::vector<std::string> env = {});
+
+// `serve --port 0` with the test databases, a drain delay of 100 ms, and `env` on top;
+// returns once it listens, with its port.
+std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {});
+
+// True once GET /metrics shows `line` (a request is counted after its response is
+// written, so a client can see the response before the counter moves).
+bool metrics_show(std::uint16_t port, const std::string& line);
 
 // Runs a shell command (the PostgreSQL stop/start hooks) and returns its exit status.
 int run_shell(const std::string& command);

@@ -10,8 +10,10 @@ namespace {
 
 const std::string kUrl = "postgresql://u:p@127.0.0.1:5432/db";
 
+const std::string kPepper(32, 'p');
+
 RawConfig base() {
-  return {{"database.url", kUrl}};
+  return {{"database.url", kUrl}, {"auth.voter_pepper", kPepper}};
 }
 
 std::string error_field(const RawConfig& raw) {
@@ -50,6 +52,9 @@ access = false
 
 [database]
 url = "postgresql://a@b/c?x=#notacomment"
+
+[auth]
+voter_pepper = "0123456789abcdef0123456789abcdef"
 )",
                                     "test.toml");
   Config c = build_config(raw);
@@ -81,6 +86,7 @@ TEST(ConfigTest, FileErrorsNameTheKeyOrLine) {
 TEST(ConfigTest, EnvironmentWinsOverTheFile) {
   RawConfig raw = parse_config_text("[http]\nport = 9090\nthreads = 3\n", "f.toml");
   raw["database.url"] = kUrl;
+  raw["auth.voter_pepper"] = kPepper;
   overlay_environment(raw, {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
                             "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
   Config c = build_config(raw);
@@ -111,11 +117,12 @@ TEST(ConfigTest, QuotedStringsKeepEscapesAndHashes) {
 TEST(ConfigTest, SecretsComeFromFiles) {
   std::string path = ::testing::TempDir() + "observernet_db_url";
   { std::ofstream(path) << kUrl << "\n"; }
-  RawConfig raw;
+  RawConfig raw = {{"auth.voter_pepper", kPepper}};
   overlay_environment(raw, {"OBSERVERNET_DATABASE_URL_FILE=" + path});
   EXPECT_EQ(build_config(raw).database.url, kUrl);
 
   RawConfig from_file = parse_config_text("[database]\nurl_file = \"" + path + "\"\n", "f.toml");
+  from_file["auth.voter_pepper"] = kPepper;
   EXPECT_EQ(build_config(from_file).database.url, kUrl);
 
   RawConfig missing;
@@ -143,6 +150,10 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(error_field(with("database.pool_min", "20")), "database.pool_min");
   EXPECT_EQ(error_field(with("no.such_key", "1")), "no.such_key");
   EXPECT_EQ(error_field({}), "database.url");
+  EXPECT_EQ(error_field({{"database.url", kUrl}}), "auth.voter_pepper");
+  EXPECT_EQ(error_field(with("auth.voter_pepper", "short")), "auth.voter_pepper");
+  EXPECT_EQ(error_field(with("cache.election_ttl_s", "0")), "cache.election_ttl_s");
+  EXPECT_EQ(error_field(with("scheduler.interval_ms", "10")), "scheduler.interval_ms");
 }
 
 TEST(ConfigTest, ParsesRedisUrls) {

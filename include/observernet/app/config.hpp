@@ -46,6 +46,23 @@ struct RedisConfig {
 
 struct AuthConfig {
   std::vector<std::string> admin_key_hashes;  // lowercase hex SHA-256, secret
+  std::string voter_pepper;                   // HMAC key of voter hashes, secret, required
+};
+
+struct CacheConfig {
+  std::chrono::seconds election_ttl{60};   // public reads in Redis
+  Millis local_ttl{500};                   // in each process, in front of Redis
+  std::size_t local_max_entries = 10'000;  // per I/O thread
+  std::chrono::seconds public_max_age{1};  // Cache-Control max-age of public reads
+};
+
+struct SchedulerConfig {
+  Millis interval{500};  // how often opensAt / closesAt are checked
+};
+
+struct ImportConfig {
+  std::size_t body_limit_bytes = 32u << 20;  // voter import request bodies
+  std::size_t max_voters = 1'000'000;        // per request and per election
 };
 
 struct Config {
@@ -55,6 +72,9 @@ struct Config {
   DatabaseConfig database;
   RedisConfig redis;
   AuthConfig auth;
+  CacheConfig cache;
+  SchedulerConfig scheduler;
+  ImportConfig import;
 };
 
 // Names the offending key; the CLI prints it on one line and exits 2.

@@ -16,12 +16,12 @@ inline constexpr std::string_view kGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct AuditEvent {
-  std::int64_t seq = 0;   // 1, 2, 3, … per election
-  std::string type;       // "election.created", …
-  nlohmann::json payload; // an object
-  std::string at;         // RFC 3339 UTC with milliseconds
-  std::string prev_hash;  // lowercase hex
-  std::string hash;       // lowercase hex
+  std::int64_t seq = 0;    // 1, 2, 3, … per election
+  std::string type;        // "election.created", …
+  nlohmann::json payload;  // an object
+  std::string at;          // RFC 3339 UTC with milliseconds
+  std::string prev_hash;   // lowercase hex
+  std::string hash;        // lowercase hex
 };
 
 // {"seq","type","payload","at","prevHash"}: what the hash covers.

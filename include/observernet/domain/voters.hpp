@@ -8,8 +8,8 @@
 namespace observernet::domain {
 
 struct VoterImportLimits {
-  std::size_t max_voters = 1'000'000;      // per request (and per election)
-  std::size_t max_voter_id_bytes = 256;    // UTF-8 bytes
+  std::size_t max_voters = 1'000'000;    // per request (and per election)
+  std::size_t max_voter_id_bytes = 256;  // UTF-8 bytes
 };
 
 // {"voters": [{"voterId": "..."}, …]} — no other members anywhere. voterIds are

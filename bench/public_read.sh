@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmark of the hottest route of the observer portal: a cached public read,
+# GET /api/v1/public/elections/{id} of an open election, with wrk at 100 and 1,000
+# connections against the Release server with its default configuration (access log
+# on, to a file; caches as configured by default). Goal (issue 3): at least 50,000
+# requests/s with p99 under 10 ms at 100 connections. Numbers go in
+# docs/benchmarks.md.
+#
+#   bench/public_read.sh [seconds-per-run]      (default 15)
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/..
+source "$(dirname -- "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+duration=${1:-15}
+bench_begin
+
+# A realistic ballot: three contests, a dozen options.
+election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' --data-binary @- <<'JSON'
+{"title": "Union executive election 2026", "description": "Three contests, secret ballot.",
+ "contests": [
+  {"id": "president", "title": "President", "options": [
+    {"id": "a-okafor", "title": "Adaeze Okafor"}, {"id": "b-lindqvist", "title": "Björn Lindqvist"},
+    {"id": "c-moreau", "title": "Camille Moreau"}]},
+  {"id": "treasurer", "title": "Treasurer", "options": [
+    {"id": "d-tanaka", "title": "Daichi Tanaka"}, {"id": "e-silva", "title": "Eduarda Silva"}]},
+  {"id": "council", "title": "Council", "minSelections": 0, "maxSelections": 4, "options": [
+    {"id": "f-nowak", "title": "Filip Nowak"}, {"id": "g-haddad", "title": "Ghada Haddad"},
+    {"id": "h-brennan", "title": "Hugh Brennan"}, {"id": "i-petrova", "title": "Irina Petrova"},
+    {"id": "j-mensah", "title": "Joseph Mensah"}, {"id": "k-dubois", "title": "Karine Dubois"},
+    {"id": "l-kowalski", "title": "Lena Kowalski"}]}]}
+JSON
+)
+id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
+bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
+  --data-binary $'voterId\nvoter-1\n' >/dev/null
+bench_admin POST "/api/v1/elections/$id/open" >/dev/null
+url="http://127.0.0.1:$BENCH_PORT/api/v1/public/elections/$id"
+echo "body: $(curl -s "$url" | wc -c) bytes"
+
+bench_machine
+for connections in 100 1000; do
+  echo
+  echo "== GET /api/v1/public/elections/{id}, $connections connections, ${duration}s"
+  wrk --threads 2 --connections "$connections" --duration "${duration}s" --latency "$url"
+done
+echo
+grep -o 'cache_lookups_total{[^}]*} [0-9.e+]*' <(curl -s "http://127.0.0.1:$BENCH_PORT/metrics")

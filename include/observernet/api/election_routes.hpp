@@ -1,0 +1,40 @@
+#pragma once
+// Routes of SPEC §3, §4 (admin) and the public election reads of §7.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+
+#include "observernet/domain/voters.hpp"
+#include "observernet/http/router.hpp"
+
+namespace observernet::store {
+class ElectionStore;
+}
+namespace observernet::cache {
+class PublicCache;
+}
+namespace observernet::domain {
+struct Election;
+}
+
+namespace observernet::api {
+
+class AdminAuth;
+
+struct ElectionRoutesDependencies {
+  store::ElectionStore& elections;
+  cache::PublicCache& cache;
+  const AdminAuth& auth;
+  domain::VoterImportLimits import_limits;
+  std::size_t import_body_limit;
+  std::chrono::seconds public_max_age;
+};
+
+void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies deps);
+void add_public_election_routes(http::Router& router, ElectionRoutesDependencies deps);
+
+// After a committed change to `election`: refresh what the public cache holds for it
+// and for the listings. Admin routes and the scheduler both call this.
+boost::asio::awaitable<void> publish_election_change(cache::PublicCache& cache,
+                                                     const domain::Election& election);
+
+}  // namespace observernet::api

@@ -1,0 +1,51 @@
+#pragma once
+// What every API handler needs: JSON bodies in and out, path and query parameters
+// checked, admin authentication, and conditional responses.
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "observernet/http/message.hpp"
+
+namespace observernet::api {
+
+// The request body as JSON. 415 unless the Content-Type is one of `accepted` (media
+// type only; parameters such as charset=utf-8 are allowed), 400 if it does not parse.
+nlohmann::json parse_json_body(const http::Request& request,
+                               std::initializer_list<std::string_view> accepted = {
+                                   "application/json"});
+
+// The media type of the Content-Type header, lower-cased, without parameters.
+std::string media_type(const http::Request& request);
+
+// A path parameter that must be a UUID (400 otherwise); returned lower-cased.
+std::string uuid_param(const http::Request& request, std::string_view name);
+
+// An optional integer query parameter within [min, max]; 400 naming it otherwise.
+std::optional<std::int64_t> int_query(const http::Request& request, std::string_view name,
+                                      std::int64_t min, std::int64_t max);
+
+http::Response json_response(unsigned status, const nlohmann::json& body);
+
+// 304 when If-None-Match names `etag` (or is "*"), else 200 with `body`. Both carry
+// ETag and `cache_control`.
+http::Response conditional_response(const http::Request& request, std::string_view body,
+                                    std::string_view etag, std::string_view cache_control);
+
+// Admin API keys, configured as SHA-256 hashes (several, for rotation). check() throws
+// 401 without a Bearer key and 403 with one that matches no hash; the comparison runs
+// in constant time over every configured hash.
+class AdminAuth {
+ public:
+  explicit AdminAuth(const std::vector<std::string>& hex_hashes);
+  void check(const http::Request& request) const;
+
+ private:
+  std::vector<std::vector<unsigned char>> hashes_;
+};
+
+}  // namespace observernet::api

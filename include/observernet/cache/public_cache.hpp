@@ -1,0 +1,85 @@
+#pragma once
+// The cache of public reads: a per-thread local layer (short TTL, no locks) in front of
+// Redis (longer TTL, shared by every pod) in front of PostgreSQL. Redis failures only
+// cost a trip to PostgreSQL.
+//
+// Consistency: writers store the new body after their transaction commits, through a
+// script that keeps the newer version when two writers race; readers filling a miss
+// only add a key that is absent (SET NX), so a reader that loaded before a change
+// cannot overwrite what the writer stored. Local copies are dropped at once in the
+// writing process and expire within local_ttl elsewhere.
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace prometheus {
+class Registry;
+class Counter;
+}  // namespace prometheus
+
+namespace observernet::cache {
+
+class RedisPool;
+
+struct CachedBody {
+  std::string body;
+  std::string etag;  // strong, quoted
+  std::int64_t version = 0;
+};
+using CachedBodyPtr = std::shared_ptr<const CachedBody>;
+
+struct LoadedBody {
+  std::string body;
+  std::int64_t version = 0;
+};
+
+struct PublicCacheOptions {
+  std::chrono::seconds redis_ttl{60};
+  std::chrono::milliseconds local_ttl{500};
+  std::size_t local_max_entries = 10'000;
+};
+
+class PublicCache {
+ public:
+  using Loader = std::function<boost::asio::awaitable<std::optional<LoadedBody>>()>;
+
+  PublicCache(RedisPool& redis, PublicCacheOptions options, prometheus::Registry& registry);
+
+  // The body cached under `key`, else load()'s (then cached); null when load() finds
+  // nothing to serve (nothing is cached then).
+  boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load);
+
+  // After a committed change: store `body` unless Redis already holds a newer version,
+  // and drop local copies.
+  boost::asio::awaitable<void> put(std::string key, std::string body, std::int64_t version);
+
+  // After a committed change to what a family of keys (a listing) depends on: new keys
+  // for the family, so that no reader is served a listing from before the change.
+  boost::asio::awaitable<void> bump_generation(std::string family);
+  // The family's current generation, to build its keys with.
+  boost::asio::awaitable<std::string> generation(std::string family);
+
+  static std::string etag_of(std::string_view body);
+
+ private:
+  CachedBodyPtr local_get(const std::string& key) const;
+  void local_put(const std::string& key, CachedBodyPtr value) const;
+
+  RedisPool& redis_;
+  const PublicCacheOptions options_;
+  const std::uint64_t id_;                          // tells instances apart in thread-local maps
+  std::atomic<std::uint64_t> local_generation_{0};  // bumped by every local write
+  prometheus::Counter& local_hits_;
+  prometheus::Counter& local_misses_;
+  prometheus::Counter& redis_hits_;
+  prometheus::Counter& redis_misses_;
+  prometheus::Counter& redis_errors_;
+};
+
+}  // namespace observernet::cache

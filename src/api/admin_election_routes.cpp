@@ -1,0 +1,168 @@
+// Admin routes of SPEC §3 and §4: every one needs an admin key.
+#include <nlohmann/json.hpp>
+
+#include "observernet/api/election_routes.hpp"
+#include "observernet/api/support.hpp"
+#include "observernet/domain/election.hpp"
+#include "observernet/error.hpp"
+#include "observernet/store/elections.hpp"
+
+namespace observernet::api {
+namespace {
+
+using boost::asio::awaitable;
+using http::Method;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+constexpr std::string_view kBase = "/api/v1/elections";
+
+std::string admin_etag(const domain::Election& e) {
+  return "\"v" + std::to_string(e.version) + "\"";
+}
+
+Response election_response(unsigned status, const domain::Election& e) {
+  Response r = json_response(status, domain::to_admin_json(e));
+  r.set("ETag", admin_etag(e));
+  r.set("Cache-Control", "no-store");
+  return r;
+}
+
+// If-Match: "*" or the ETag of the version the client edited.
+std::optional<std::int64_t> expected_version(const Request& request) {
+  std::string_view header = request.header("If-Match");
+  if (header.empty() || header == "*") return std::nullopt;
+  if (header.size() >= 4 && header.starts_with("\"v") && header.ends_with("\"")) {
+    std::string digits(header.substr(2, header.size() - 3));
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos &&
+        digits.size() < 19) {
+      return std::stoll(digits);
+    }
+  }
+  // An ETag this server never handed out cannot match the current one.
+  return -1;
+}
+
+std::string voter_import_json(const store::VoterImport& result) {
+  // Up to a million entries: written directly rather than through a json tree.
+  std::string out;
+  out.reserve(64 + result.credentials.size() * 80);
+  out += R"({"registered":)" + std::to_string(result.registered) + R"(,"duplicates":)" +
+         std::to_string(result.duplicates) + R"(,"credentials":[)";
+  bool first = true;
+  for (const auto& [voter_id, credential] : result.credentials) {
+    if (!first) out += ',';
+    first = false;
+    out += R"({"voterId":)";
+    out += json(voter_id).dump();
+    out += R"(,"credential":")";
+    out += credential;  // Crockford base32: nothing to escape
+    out += R"("})";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace
+
+void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies deps) {
+  std::string base(kBase);
+
+  router.add(Method::post, base, [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    auto definition = domain::parse_election_definition(parse_json_body(request));
+    auto election = co_await deps.elections.create(std::move(definition));
+    Response r = election_response(201, election);
+    r.set("Location", std::string(kBase) + "/" + election.id);
+    co_return r;
+  });
+
+  router.add(Method::get, base, [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    std::optional<domain::ElectionStatus> status;
+    if (auto raw = request.query_param("status")) {
+      status = domain::parse_election_status(*raw);
+      if (!status) {
+        throw Error(ErrorCode::bad_request, "Unknown status filter.",
+                    {{"status", "must be draft, open or closed"}});
+      }
+    }
+    int limit = static_cast<int>(int_query(request, "limit", 1, 100).value_or(20));
+    auto page = co_await deps.elections.list(status, false, limit, request.query_param("cursor"));
+    json items = json::array();
+    for (const auto& e : page.elections) items.push_back(domain::to_admin_json(e));
+    co_return json_response(
+        200, {{"elections", std::move(items)},
+              {"nextCursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}});
+  });
+
+  router.add(Method::get, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    auto election = co_await deps.elections.find(uuid_param(request, "id"));
+    if (!election) throw Error(ErrorCode::not_found, "No election with this id.");
+    co_return conditional_response(request, domain::to_admin_json(*election).dump(),
+                                   admin_etag(*election), "no-store");
+  });
+
+  router.add(Method::patch, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    std::string id = uuid_param(request, "id");
+    json patch = parse_json_body(request, {"application/merge-patch+json", "application/json"});
+    auto election = co_await deps.elections.patch(id, std::move(patch), expected_version(request));
+    co_return election_response(200, election);
+  });
+
+  router.add(Method::del, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    co_await deps.elections.remove(uuid_param(request, "id"));
+    co_return Response{204, {}, {}, {}};
+  });
+
+  router.add(Method::post, base + "/{id}/open", [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    auto election = co_await deps.elections.open(uuid_param(request, "id"), store::Trigger::admin);
+    co_await publish_election_change(deps.cache, election);
+    co_return election_response(200, election);
+  });
+
+  router.add(Method::post, base + "/{id}/close", [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    auto election = co_await deps.elections.close(uuid_param(request, "id"), store::Trigger::admin);
+    co_await publish_election_change(deps.cache, election);
+    co_return election_response(200, election);
+  });
+
+  router.add(Method::post, base + "/{id}/voters",
+             [deps](Request& request) -> awaitable<Response> {
+               deps.auth.check(request);
+               std::string id = uuid_param(request, "id");
+               std::vector<std::string> voter_ids;
+               std::string type = media_type(request);
+               if (type == "text/csv") {
+                 voter_ids = domain::parse_voters_csv(request.body, deps.import_limits);
+               } else if (type == "application/json") {
+                 voter_ids = domain::parse_voters_json(request.body, deps.import_limits);
+               } else {
+                 throw Error(ErrorCode::unsupported_media_type,
+                             "The voter roll must be application/json or text/csv.");
+               }
+               request.body = {};  // up to 32 MiB: not kept while the import runs
+               auto result = co_await deps.elections.import_voters(id, std::move(voter_ids));
+               Response r = Response::json(201, voter_import_json(result));
+               r.set("Cache-Control", "no-store");  // credentials, shown once
+               co_return r;
+             },
+             {.body_limit = deps.import_body_limit});
+
+  router.add(Method::get, base + "/{id}/stats", [deps](Request& request) -> awaitable<Response> {
+    deps.auth.check(request);
+    auto stats = co_await deps.elections.stats(uuid_param(request, "id"));
+    co_return json_response(200, {{"votersRegistered", stats.voters_registered},
+                                  {"tokensIssued", stats.tokens_issued},
+                                  {"ballotsCast", stats.ballots_cast},
+                                  {"ballotsSequenced", stats.ballots_sequenced}});
+  });
+}
+
+}  // namespace observernet::api

@@ -1,0 +1,100 @@
+// Public reads of SPEC §7 that need no ballots: no auth, drafts invisible, cached.
+#include <nlohmann/json.hpp>
+
+#include "observernet/api/election_routes.hpp"
+#include "observernet/api/support.hpp"
+#include "observernet/cache/public_cache.hpp"
+#include "observernet/domain/election.hpp"
+#include "observernet/error.hpp"
+#include "observernet/store/elections.hpp"
+
+namespace observernet::api {
+namespace {
+
+using boost::asio::awaitable;
+using http::Method;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+constexpr std::string_view kListFamily = "public:elections";
+
+std::string election_key(std::string_view id) {
+  return "public:election:" + std::string(id);
+}
+
+// Ballots arrive with the voting routes; until then none can have been cast.
+std::string public_body(const domain::Election& e) {
+  return domain::to_public_json(e, 0).dump();
+}
+
+Error no_public_election() {
+  return Error(ErrorCode::not_found, "No public election with this id.");
+}
+
+}  // namespace
+
+awaitable<void> publish_election_change(cache::PublicCache& cache,
+                                        const domain::Election& election) {
+  if (election.status != domain::ElectionStatus::draft) {
+    co_await cache.put(election_key(election.id), public_body(election), election.version);
+  }
+  co_await cache.bump_generation(std::string(kListFamily));
+}
+
+void add_public_election_routes(http::Router& router, ElectionRoutesDependencies deps) {
+  const std::string cache_control =
+      "public, max-age=" + std::to_string(deps.public_max_age.count());
+
+  router.add(
+      Method::get, "/api/v1/public/elections",
+      [deps, cache_control](Request& request) -> awaitable<Response> {
+        int limit = static_cast<int>(int_query(request, "limit", 1, 100).value_or(20));
+        auto cursor = request.query_param("cursor");
+        std::string generation = co_await deps.cache.generation(std::string(kListFamily));
+        std::string key = std::string(kListFamily) + ":" + generation + ":" +
+                          std::to_string(limit) + ":" + cursor.value_or("");
+        cache::PublicCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
+          auto page = co_await deps.elections.list(std::nullopt, true, limit, cursor);
+          json items = json::array();
+          for (const auto& e : page.elections) items.push_back(domain::to_public_json(e, 0));
+          json body = {{"elections", std::move(items)},
+                       {"nextCursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
+          co_return cache::LoadedBody{body.dump(), 0};
+        };
+        auto cached = co_await deps.cache.get(std::move(key), std::move(load));
+        co_return conditional_response(request, cached->body, cached->etag, cache_control);
+      });
+
+  router.add(
+      Method::get, "/api/v1/public/elections/{id}",
+      [deps, cache_control](Request& request) -> awaitable<Response> {
+        std::string id = uuid_param(request, "id");
+        cache::PublicCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
+          auto e = co_await deps.elections.find(id);
+          if (!e || e->status == domain::ElectionStatus::draft) co_return std::nullopt;
+          co_return cache::LoadedBody{public_body(*e), e->version};
+        };
+        auto cached = co_await deps.cache.get(election_key(id), std::move(load));
+        if (!cached) throw no_public_election();
+        co_return conditional_response(request, cached->body, cached->etag, cache_control);
+      });
+
+  router.add(Method::get, "/api/v1/public/elections/{id}/audit",
+             [deps](Request& request) -> awaitable<Response> {
+               std::string id = uuid_param(request, "id");
+               auto from = int_query(request, "from", 1, std::numeric_limits<std::int64_t>::max());
+               int limit = static_cast<int>(int_query(request, "limit", 1, 1000).value_or(100));
+               auto events = co_await deps.elections.audit(id, from.value_or(1), limit, true);
+               json items = json::array();
+               for (const auto& e : events) items.push_back(domain::to_json(e));
+               json next = events.size() == static_cast<std::size_t>(limit)
+                               ? json(events.back().seq + 1)
+                               : json(nullptr);
+               Response r = json_response(200, {{"events", std::move(items)}, {"next", next}});
+               r.set("Cache-Control", "no-cache");
+               co_return r;
+             });
+}
+
+}  // namespace observernet::api

@@ -1,0 +1,135 @@
+#include "observernet/api/support.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "observernet/crypto/hash.hpp"
+#include "observernet/domain/election.hpp"
+#include "observernet/error.hpp"
+
+namespace observernet::api {
+
+std::string media_type(const http::Request& request) {
+  std::string_view value = request.header("Content-Type");
+  value = value.substr(0, value.find(';'));
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  std::string out(value);
+  std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+nlohmann::json parse_json_body(const http::Request& request,
+                               std::initializer_list<std::string_view> accepted) {
+  std::string type = media_type(request);
+  if (std::ranges::find(accepted, type) == accepted.end()) {
+    std::string list;
+    for (auto a : accepted) list += (list.empty() ? "" : ", ") + std::string(a);
+    throw Error(ErrorCode::unsupported_media_type, "The body must be " + list + ".");
+  }
+  // Deeply nested input would make the recursive walks over the tree (validation,
+  // serialisation) overflow the stack; no document of ours nests beyond a few levels.
+  constexpr int kMaxDepth = 32;
+  auto depth_guard = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > kMaxDepth) {
+      throw Error(ErrorCode::bad_request,
+                  "The body nests deeper than " + std::to_string(kMaxDepth) + " levels.");
+    }
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(request.body, depth_guard);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(ErrorCode::bad_request,
+                "The body is not valid JSON (at byte " + std::to_string(e.byte) + ").");
+  }
+}
+
+std::string uuid_param(const http::Request& request, std::string_view name) {
+  std::string value(request.param(name));
+  if (!domain::is_uuid(value)) {
+    throw Error(ErrorCode::bad_request, "The " + std::string(name) + " in the path must be a UUID.",
+                {{std::string(name), "must be a UUID"}});
+  }
+  std::ranges::transform(value, value.begin(), [](unsigned char c) { return std::tolower(c); });
+  return value;
+}
+
+std::optional<std::int64_t> int_query(const http::Request& request, std::string_view name,
+                                      std::int64_t min, std::int64_t max) {
+  auto raw = request.query_param(name);
+  if (!raw) return std::nullopt;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), value);
+  if (ec != std::errc{} || end != raw->data() + raw->size() || value < min || value > max) {
+    std::string rule =
+        "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    throw Error(ErrorCode::bad_request, "Query parameter " + std::string(name) + " " + rule + ".",
+                {{std::string(name), rule}});
+  }
+  return value;
+}
+
+http::Response json_response(unsigned status, const nlohmann::json& body) {
+  return http::Response::json(status, body.dump());
+}
+
+namespace {
+
+// RFC 9110 §13.1.2: a list of entity tags, or "*"; weak comparison.
+bool none_match(std::string_view header, std::string_view etag) {
+  if (header.empty()) return false;
+  if (header.find('*') != std::string_view::npos) return true;
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    std::string_view tag = header.substr(0, comma);
+    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+http::Response conditional_response(const http::Request& request, std::string_view body,
+                                    std::string_view etag, std::string_view cache_control) {
+  http::Response response;
+  if (none_match(request.header("If-None-Match"), etag)) {
+    response.status = 304;
+  } else {
+    response.status = 200;
+    response.content_type = "application/json";
+    response.body.assign(body);
+  }
+  response.set("ETag", std::string(etag));
+  response.set("Cache-Control", std::string(cache_control));
+  return response;
+}
+
+AdminAuth::AdminAuth(const std::vector<std::string>& hex_hashes) {
+  for (const auto& h : hex_hashes) {
+    if (auto bytes = crypto::from_hex(h); bytes && bytes->size() == 32) hashes_.push_back(*bytes);
+  }
+}
+
+void AdminAuth::check(const http::Request& request) const {
+  std::string_view header = request.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() ||
+      !http::iequals(header.substr(0, kBearer.size()), kBearer)) {
+    throw Error(ErrorCode::unauthorized,
+                "This route needs an admin key: Authorization: Bearer <key>.")
+        .with_header("WWW-Authenticate", "Bearer");
+  }
+  auto presented = crypto::sha256(header.substr(kBearer.size()));
+  // Every configured hash is compared, match or not, so timing says nothing of which.
+  bool match = false;
+  for (const auto& h : hashes_) match |= crypto::constant_time_equal(presented, h);
+  if (!match) throw Error(ErrorCode::forbidden, "The admin key is not valid.");
+}
+
+}  // namespace observernet::api

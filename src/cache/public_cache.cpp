@@ -1,0 +1,202 @@
+#include "observernet/cache/public_cache.hpp"
+
+#include <hiredis/hiredis.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <unordered_map>
+
+#include "observernet/cache/redis_pool.hpp"
+#include "observernet/crypto/hash.hpp"
+#include "observernet/error.hpp"
+#include "observernet/util/log.hpp"
+
+namespace observernet::cache {
+namespace {
+
+using boost::asio::awaitable;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<std::uint64_t> next_instance{1};
+
+constexpr std::string_view kKeyPrefix = "observernet:v1:";
+
+// Keeps the stored value when it holds the same or a newer version (first line).
+constexpr const char* kPutIfNewer = R"lua(
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+)\n'))
+  if version and version >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+)lua";
+
+// "<version>\n<etag>\n<body>"
+std::string encode(const CachedBody& c) {
+  return std::to_string(c.version) + "\n" + c.etag + "\n" + c.body;
+}
+
+CachedBodyPtr decode(std::string_view raw) {
+  auto first = raw.find('\n');
+  auto second = first == std::string_view::npos ? first : raw.find('\n', first + 1);
+  if (second == std::string_view::npos) return nullptr;
+  auto value = std::make_shared<CachedBody>();
+  value->version = std::strtoll(std::string(raw.substr(0, first)).c_str(), nullptr, 10);
+  value->etag = std::string(raw.substr(first + 1, second - first - 1));
+  value->body = std::string(raw.substr(second + 1));
+  return value;
+}
+
+struct LocalEntry {
+  CachedBodyPtr value;
+  Clock::time_point expires;
+  std::uint64_t generation;
+};
+
+// Per I/O thread: no lock on the hot path. Keys carry the owning instance's id.
+thread_local std::unordered_map<std::string, LocalEntry> local_entries;
+
+prometheus::Counter& lookups(prometheus::Registry& r, const char* layer, const char* result) {
+  return prometheus::BuildCounter()
+      .Name("cache_lookups_total")
+      .Help("Public-read cache lookups by layer (local, redis) and result")
+      .Register(r)
+      .Add({{"layer", layer}, {"result", result}});
+}
+
+}  // namespace
+
+PublicCache::PublicCache(RedisPool& redis, PublicCacheOptions options,
+                         prometheus::Registry& registry)
+    : redis_(redis),
+      options_(options),
+      id_(next_instance.fetch_add(1)),
+      local_hits_(lookups(registry, "local", "hit")),
+      local_misses_(lookups(registry, "local", "miss")),
+      redis_hits_(lookups(registry, "redis", "hit")),
+      redis_misses_(lookups(registry, "redis", "miss")),
+      redis_errors_(lookups(registry, "redis", "error")) {}
+
+std::string PublicCache::etag_of(std::string_view body) {
+  auto digest = crypto::sha256(body);
+  return "\"" + crypto::to_hex(std::span(digest).first(16)) + "\"";
+}
+
+CachedBodyPtr PublicCache::local_get(const std::string& key) const {
+  if (options_.local_ttl.count() == 0) return nullptr;
+  auto it = local_entries.find(std::to_string(id_) + key);
+  if (it == local_entries.end()) return nullptr;
+  if (it->second.expires < Clock::now() ||
+      it->second.generation != local_generation_.load(std::memory_order_acquire)) {
+    local_entries.erase(it);
+    return nullptr;
+  }
+  return it->second.value;
+}
+
+void PublicCache::local_put(const std::string& key, CachedBodyPtr value) const {
+  if (options_.local_ttl.count() == 0) return;
+  if (local_entries.size() >= options_.local_max_entries) local_entries.clear();
+  local_entries[std::to_string(id_) + key] =
+      LocalEntry{std::move(value), Clock::now() + options_.local_ttl,
+                 local_generation_.load(std::memory_order_acquire)};
+}
+
+awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
+  if (auto hit = local_get(key)) {
+    local_hits_.Increment();
+    co_return hit;
+  }
+  local_misses_.Increment();
+  const std::string redis_key = std::string(kKeyPrefix) + key;
+  CachedBodyPtr value;
+  bool redis_up = true;
+  try {
+    value = co_await redis_.run([&](RedisConnection& c) -> CachedBodyPtr {
+      Reply r = c.command({"GET", redis_key});
+      if (r->type != REDIS_REPLY_STRING) return nullptr;
+      return decode(std::string_view(r->str, r->len));
+    });
+  } catch (const std::exception&) {
+    redis_up = false;
+    redis_errors_.Increment();
+  }
+  if (value) {
+    redis_hits_.Increment();
+  } else {
+    if (redis_up) redis_misses_.Increment();
+    auto loaded = co_await load();
+    if (!loaded) co_return nullptr;
+    auto fresh = std::make_shared<CachedBody>();
+    fresh->etag = etag_of(loaded->body);
+    fresh->body = std::move(loaded->body);
+    fresh->version = loaded->version;
+    value = fresh;
+    if (redis_up) {
+      try {
+        co_await redis_.run([&](RedisConnection& c) {
+          c.command({"SET", redis_key, encode(*fresh), "EX",
+                     std::to_string(options_.redis_ttl.count()), "NX"});
+          return 0;
+        });
+      } catch (const std::exception&) {
+        redis_errors_.Increment();
+      }
+    }
+  }
+  local_put(key, value);
+  co_return value;
+}
+
+awaitable<void> PublicCache::put(std::string key, std::string body, std::int64_t version) {
+  local_generation_.fetch_add(1, std::memory_order_acq_rel);
+  CachedBody value{std::move(body), {}, version};
+  value.etag = etag_of(value.body);
+  const std::string redis_key = std::string(kKeyPrefix) + key;
+  try {
+    co_await redis_.run([&](RedisConnection& c) {
+      c.command({"EVAL", kPutIfNewer, "1", redis_key, std::to_string(version), encode(value),
+                 std::to_string(options_.redis_ttl.count())});
+      return 0;
+    });
+  } catch (const std::exception& e) {
+    // Redis missed a change: other pods may serve the previous body until its TTL ends.
+    redis_errors_.Increment();
+    log::warn("cache_put_failed", {{"key", key}, {"error", e.what()}});
+  }
+}
+
+awaitable<void> PublicCache::bump_generation(std::string family) {
+  local_generation_.fetch_add(1, std::memory_order_acq_rel);
+  const std::string redis_key = std::string(kKeyPrefix) + family + ":generation";
+  try {
+    co_await redis_.run([&](RedisConnection& c) {
+      c.command({"INCR", redis_key});
+      return 0;
+    });
+  } catch (const std::exception& e) {
+    redis_errors_.Increment();
+    log::warn("cache_generation_bump_failed", {{"family", family}, {"error", e.what()}});
+  }
+}
+
+awaitable<std::string> PublicCache::generation(std::string family) {
+  const std::string local_key = family + ":generation";
+  if (auto hit = local_get(local_key)) co_return hit->body;
+  std::string value = "0";
+  try {
+    value = co_await redis_.run([&](RedisConnection& c) {
+      Reply r = c.command({"GET", std::string(kKeyPrefix) + local_key});
+      return r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string("0");
+    });
+  } catch (const std::exception&) {
+    // Without Redis there is no shared listing to keep apart: any generation will do.
+    redis_errors_.Increment();
+    co_return "local";
+  }
+  local_put(local_key, std::make_shared<CachedBody>(CachedBody{value, {}, 0}));
+  co_return value;
+}
+
+}  // namespace observernet::cache

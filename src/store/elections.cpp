@@ -1,0 +1,440 @@
+#include "observernet/store/elections.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "observernet/crypto/hash.hpp"
+#include "observernet/crypto/jcs.hpp"
+#include "observernet/domain/voters.hpp"
+#include "observernet/error.hpp"
+#include "observernet/store/pg_pool.hpp"
+
+namespace observernet::store {
+namespace {
+
+using boost::asio::awaitable;
+using domain::Election;
+using domain::ElectionStatus;
+using domain::TimePoint;
+using nlohmann::json;
+
+// Every read of an election selects these columns, in this order (see election_from).
+#define OBSERVERNET_ELECTION_COLUMNS                                                      \
+  "id::text, title, description, status, (extract(epoch FROM opens_at) * 1000)::bigint, " \
+  "(extract(epoch FROM closes_at) * 1000)::bigint, results_visibility, contests::text, "  \
+  "version, (extract(epoch FROM created_at) * 1000)::bigint, "                            \
+  "(extract(epoch FROM updated_at) * 1000)::bigint"
+
+OBSERVERNET_SQL(kInsertElection,
+                "INSERT INTO elections (title, description, status, opens_at, closes_at,"
+                " results_visibility, contests, created_at, updated_at)"
+                " VALUES ($1, $2, 'draft', to_timestamp($3::bigint / 1000.0),"
+                " to_timestamp($4::bigint / 1000.0), $5, $6::jsonb,"
+                " to_timestamp($7::bigint / 1000.0), to_timestamp($7::bigint / 1000.0))"
+                " RETURNING " OBSERVERNET_ELECTION_COLUMNS);
+OBSERVERNET_SQL(kSelectElection,
+                "SELECT " OBSERVERNET_ELECTION_COLUMNS " FROM elections WHERE id = $1::uuid");
+OBSERVERNET_SQL(kLockElection, "SELECT " OBSERVERNET_ELECTION_COLUMNS
+                               " FROM elections WHERE id = $1::uuid FOR UPDATE");
+// Keyset pagination: the cursor is the last row's (created_at, id).
+OBSERVERNET_SQL(kListElections, "SELECT " OBSERVERNET_ELECTION_COLUMNS
+                                " FROM elections"
+                                " WHERE ($1::text IS NULL OR status = $1)"
+                                " AND (NOT $2::boolean OR status <> 'draft')"
+                                " AND ($3::bigint IS NULL OR (created_at, id) <"
+                                " (to_timestamp($3::bigint / 1000000.0), $4::uuid))"
+                                " ORDER BY created_at DESC, id DESC LIMIT $5");
+OBSERVERNET_SQL(kCursorOf,
+                "SELECT (extract(epoch FROM created_at) * 1000000)::bigint"
+                " FROM elections WHERE id = $1::uuid");
+OBSERVERNET_SQL(kUpdateDefinition,
+                "UPDATE elections SET title = $2, description = $3,"
+                " opens_at = to_timestamp($4::bigint / 1000.0),"
+                " closes_at = to_timestamp($5::bigint / 1000.0), results_visibility = $6,"
+                " contests = $7::jsonb, version = version + 1,"
+                " updated_at = to_timestamp($8::bigint / 1000.0)"
+                " WHERE id = $1::uuid RETURNING " OBSERVERNET_ELECTION_COLUMNS);
+OBSERVERNET_SQL(kUpdateStatus,
+                "UPDATE elections SET status = $2, version = version + 1,"
+                " updated_at = to_timestamp($3::bigint / 1000.0)"
+                " WHERE id = $1::uuid RETURNING " OBSERVERNET_ELECTION_COLUMNS);
+OBSERVERNET_SQL(kDeleteElection, "DELETE FROM elections WHERE id = $1::uuid");
+OBSERVERNET_SQL(kSelectVoterCount, "SELECT voters_registered FROM elections WHERE id = $1::uuid");
+OBSERVERNET_SQL(kAddVoters,
+                "UPDATE elections SET voters_registered = voters_registered + $2,"
+                " version = version + 1, updated_at = to_timestamp($3::bigint / 1000.0)"
+                " WHERE id = $1::uuid");
+OBSERVERNET_SQL(kCreateImportTable,
+                "CREATE TEMP TABLE voter_import (voter_hash text, credential_hash text)"
+                " ON COMMIT DROP");
+OBSERVERNET_SQL(kInsertImportedVoters,
+                "INSERT INTO voters (election_id, voter_hash, credential_hash)"
+                " SELECT $1::uuid, decode(voter_hash, 'hex'), decode(credential_hash, 'hex')"
+                " FROM voter_import ON CONFLICT DO NOTHING RETURNING encode(voter_hash, 'hex')");
+OBSERVERNET_SQL(kSelectAuditHead,
+                "SELECT audit_seq, audit_head FROM elections WHERE id = $1::uuid FOR UPDATE");
+OBSERVERNET_SQL(kInsertAuditEvent,
+                "INSERT INTO audit_events (election_id, seq, type, payload, at, prev_hash, hash)"
+                " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)");
+OBSERVERNET_SQL(kAdvanceAuditHead,
+                "UPDATE elections SET audit_seq = $2, audit_head = $3 WHERE id = $1::uuid");
+OBSERVERNET_SQL(kSelectAuditEvents,
+                "SELECT seq, type, payload, at, prev_hash, hash FROM audit_events"
+                " WHERE election_id = $1::uuid AND seq >= $2 ORDER BY seq LIMIT $3");
+OBSERVERNET_SQL(kSelectDueToOpen,
+                "SELECT id::text FROM elections WHERE status = 'draft' AND opens_at <= now()"
+                " AND voters_registered > 0 ORDER BY opens_at LIMIT 100 FOR UPDATE SKIP LOCKED");
+OBSERVERNET_SQL(kSelectDueToClose,
+                "SELECT id::text FROM elections WHERE status = 'open' AND closes_at <= now()"
+                " ORDER BY closes_at LIMIT 100 FOR UPDATE SKIP LOCKED");
+
+TimePoint now_ms() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+std::string ms_string(TimePoint t) {
+  return std::to_string(t.time_since_epoch().count());
+}
+
+// libpqxx 6.4 passes a null `const char*` as SQL NULL.
+const char* optional_param(const std::optional<std::string>& value) {
+  return value ? value->c_str() : nullptr;
+}
+
+std::optional<std::string> optional_ms(const std::optional<TimePoint>& t) {
+  if (!t) return std::nullopt;
+  return ms_string(*t);
+}
+
+TimePoint from_ms(const pqxx::field& f) {
+  return TimePoint(std::chrono::milliseconds(f.as<std::int64_t>()));
+}
+
+Election election_from(const pqxx::row& row) {
+  Election e;
+  e.id = row[0].as<std::string>();
+  e.definition.title = row[1].as<std::string>();
+  e.definition.description = row[2].as<std::string>();
+  e.status = *domain::parse_election_status(row[3].as<std::string>());
+  if (!row[4].is_null()) e.definition.opens_at = from_ms(row[4]);
+  if (!row[5].is_null()) e.definition.closes_at = from_ms(row[5]);
+  e.definition.results_visibility = *domain::parse_results_visibility(row[6].as<std::string>());
+  e.definition.contests = domain::contests_from_json(json::parse(row[7].as<std::string>()));
+  e.version = row[8].as<std::int64_t>();
+  e.created_at = from_ms(row[9]);
+  e.updated_at = from_ms(row[10]);
+  return e;
+}
+
+Error not_found() {
+  return Error(ErrorCode::not_found, "No election with this id.");
+}
+
+// Locks the row; throws not_found when it does not exist.
+Election lock_election(PgConnection& c, pqxx::work& tx, const std::string& id) {
+  auto rows = c.exec(tx, kLockElection, id);
+  if (rows.empty()) throw not_found();
+  return election_from(rows[0]);
+}
+
+// The one way anything is written to an election's audit chain: under the row lock,
+// in the transaction of the change it records.
+void append_audit(PgConnection& c, pqxx::work& tx, const std::string& election_id, std::string type,
+                  json payload, TimePoint at) {
+  auto head = c.exec(tx, kSelectAuditHead, election_id)[0];
+  auto event =
+      domain::next_audit_event(head[0].as<std::int64_t>(), head[1].as<std::string>(),
+                               std::move(type), std::move(payload), domain::format_timestamp(at));
+  c.exec(tx, kInsertAuditEvent, election_id, event.seq, event.type,
+         crypto::canonicalize(event.payload), event.at, event.prev_hash, event.hash);
+  c.exec(tx, kAdvanceAuditHead, election_id, event.seq, event.hash);
+}
+
+std::string_view trigger_name(Trigger t) {
+  return t == Trigger::admin ? "admin" : "schedule";
+}
+
+std::int64_t voter_count(PgConnection& c, pqxx::work& tx, const std::string& id) {
+  return c.exec(tx, kSelectVoterCount, id)[0][0].as<std::int64_t>();
+}
+
+Election set_status(PgConnection& c, pqxx::work& tx, const std::string& id, ElectionStatus to,
+                    Trigger trigger) {
+  TimePoint now = now_ms();
+  Election updated = election_from(
+      c.exec(tx, kUpdateStatus, id, std::string(domain::to_string(to)), ms_string(now))[0]);
+  append_audit(c, tx, id, to == ElectionStatus::open ? "election.opened" : "election.closed",
+               {{"trigger", trigger_name(trigger)}, {"votersRegistered", voter_count(c, tx, id)}},
+               now);
+  return updated;
+}
+
+// Opens a locked draft, or explains why not.
+Election open_locked(PgConnection& c, pqxx::work& tx, const Election& e, Trigger trigger) {
+  if (e.status != ElectionStatus::draft) {
+    throw Error(ErrorCode::election_not_draft, "Only a draft election can be opened.");
+  }
+  if (voter_count(c, tx, e.id) == 0) {
+    throw Error(ErrorCode::no_voters, "Import at least one voter before opening the election.");
+  }
+  return set_status(c, tx, e.id, ElectionStatus::open, trigger);
+}
+
+Election close_locked(PgConnection& c, pqxx::work& tx, const Election& e, Trigger trigger) {
+  if (e.status != ElectionStatus::open) {
+    throw Error(ErrorCode::election_not_open, "Only an open election can be closed.");
+  }
+  return set_status(c, tx, e.id, ElectionStatus::closed, trigger);
+}
+
+// Cursor: base64url("<created_at µs>.<uuid>").
+std::string make_cursor(std::int64_t created_us, const std::string& id) {
+  return crypto::to_base64url(crypto::as_bytes(std::to_string(created_us) + "." + id));
+}
+
+std::pair<std::string, std::string> parse_cursor(const std::string& cursor) {
+  auto bytes = crypto::from_base64url(cursor);
+  std::string text = bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
+  auto dot = text.find('.');
+  std::string micros = dot == std::string::npos ? "" : text.substr(0, dot);
+  std::string id = dot == std::string::npos ? "" : text.substr(dot + 1);
+  bool digits = !micros.empty() && micros.size() <= 18 &&
+                micros.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || !domain::is_uuid(id)) {
+    throw Error(ErrorCode::bad_request, "The cursor is not one this server handed out.");
+  }
+  return {micros, id};
+}
+
+}  // namespace
+
+ElectionStore::ElectionStore(PgPool& pool, std::string voter_pepper, std::size_t max_voters)
+    : pool_(pool), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
+
+awaitable<Election> ElectionStore::create(domain::ElectionDefinition d) {
+  // Lambdas handed to the pool capture by reference only: what they refer to lives in
+  // this coroutine's frame until the call completes, and GCC 12 mishandles lambdas with
+  // non-trivial captures inside co_await expressions (double destruction).
+  co_return co_await pool_.run([&d](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    TimePoint now = now_ms();
+    auto opens = optional_ms(d.opens_at), closes = optional_ms(d.closes_at);
+    Election e = election_from(
+        c.exec(tx, kInsertElection, d.title, d.description, optional_param(opens),
+               optional_param(closes), std::string(domain::to_string(d.results_visibility)),
+               domain::contests_to_json(d.contests).dump(), ms_string(now))[0]);
+    append_audit(c, tx, e.id, "election.created", domain::to_json(e.definition), now);
+    tx.commit();
+    return e;
+  });
+}
+
+awaitable<std::optional<Election>> ElectionStore::find(std::string id) {
+  co_return co_await pool_.run([&id](PgConnection& c) -> std::optional<Election> {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectElection, id);
+    if (rows.empty()) return std::nullopt;
+    return election_from(rows[0]);
+  });
+}
+
+awaitable<ElectionPage> ElectionStore::list(std::optional<ElectionStatus> status, bool public_only,
+                                            int limit, std::optional<std::string> cursor) {
+  std::optional<std::pair<std::string, std::string>> after;
+  if (cursor) after = parse_cursor(*cursor);
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    std::optional<std::string> status_text;
+    if (status) status_text = std::string(domain::to_string(*status));
+    std::optional<std::string> micros, id;
+    if (after) {
+      micros = after->first;
+      id = after->second;
+    }
+    // One row more than asked tells whether there is a next page.
+    auto rows = c.exec(tx, kListElections, optional_param(status_text), public_only,
+                       optional_param(micros), optional_param(id), limit + 1);
+    ElectionPage page;
+    for (std::size_t i = 0; i < rows.size() && i < static_cast<std::size_t>(limit); ++i) {
+      page.elections.push_back(election_from(rows[i]));
+    }
+    if (rows.size() > static_cast<std::size_t>(limit)) {
+      const auto& last = page.elections.back();
+      auto us = c.exec(tx, kCursorOf, last.id)[0][0].as<std::int64_t>();
+      page.next_cursor = make_cursor(us, last.id);
+    }
+    return page;
+  });
+}
+
+awaitable<Election> ElectionStore::patch(std::string id, json patch,
+                                         std::optional<std::int64_t> expected_version) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    Election current = lock_election(c, tx, id);
+    if (expected_version && *expected_version != current.version) {
+      throw Error(ErrorCode::precondition_failed,
+                  "The election changed since it was read (If-Match does not match its ETag).");
+    }
+    if (current.status != ElectionStatus::draft) {
+      throw Error(ErrorCode::election_not_draft, "Only a draft election can be edited.");
+    }
+    domain::ElectionDefinition d = domain::apply_election_patch(current.definition, patch);
+    TimePoint now = now_ms();
+    auto opens = optional_ms(d.opens_at), closes = optional_ms(d.closes_at);
+    Election updated = election_from(
+        c.exec(tx, kUpdateDefinition, id, d.title, d.description, optional_param(opens),
+               optional_param(closes), std::string(domain::to_string(d.results_visibility)),
+               domain::contests_to_json(d.contests).dump(), ms_string(now))[0]);
+    append_audit(c, tx, id, "election.updated", domain::to_json(updated.definition), now);
+    tx.commit();
+    return updated;
+  });
+}
+
+awaitable<void> ElectionStore::remove(std::string id) {
+  co_await pool_.run([&](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    Election current = lock_election(c, tx, id);
+    if (current.status != ElectionStatus::draft) {
+      throw Error(ErrorCode::election_not_draft, "Only a draft election can be deleted.");
+    }
+    c.exec(tx, kDeleteElection, id);
+    tx.commit();
+  });
+}
+
+awaitable<Election> ElectionStore::open(std::string id, Trigger trigger) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    Election updated = open_locked(c, tx, lock_election(c, tx, id), trigger);
+    tx.commit();
+    return updated;
+  });
+}
+
+awaitable<Election> ElectionStore::close(std::string id, Trigger trigger) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    Election updated = close_locked(c, tx, lock_election(c, tx, id), trigger);
+    tx.commit();
+    return updated;
+  });
+}
+
+awaitable<VoterImport> ElectionStore::import_voters(std::string id,
+                                                    std::vector<std::string> voter_ids) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    // A million voters take longer than an ordinary statement may.
+    tx.exec("SET LOCAL statement_timeout = '300s'");
+    Election e = lock_election(c, tx, id);
+    if (e.status == ElectionStatus::closed) {
+      throw Error(ErrorCode::election_closed, "Voters cannot be added to a closed election.");
+    }
+    const auto key = crypto::as_bytes(pepper_);
+    VoterImport result;
+    // hex voterHash -> index into voter_ids, for the voters this request brings first.
+    std::unordered_map<std::string, std::size_t> candidates;
+    candidates.reserve(voter_ids.size());
+    std::vector<std::string> credentials(voter_ids.size());
+    c.exec(tx, kCreateImportTable);
+    {
+      pqxx::stream_to copy(tx, "voter_import",
+                           std::vector<std::string>{"voter_hash", "credential_hash"});
+      for (std::size_t i = 0; i < voter_ids.size(); ++i) {
+        // electionId || voterId, with the id as the database spells it (lowercase).
+        std::string voter_hash = crypto::to_hex(crypto::hmac_sha256(key, e.id + voter_ids[i]));
+        if (!candidates.emplace(voter_hash, i).second) {
+          ++result.duplicates;  // repeated within this request
+          continue;
+        }
+        credentials[i] = domain::new_credential();
+        copy << std::make_tuple(voter_hash, crypto::to_hex(crypto::sha256(credentials[i])));
+      }
+      copy.complete();
+    }
+    auto inserted = c.exec(tx, kInsertImportedVoters, id);
+    result.registered = static_cast<std::int64_t>(inserted.size());
+    result.duplicates += static_cast<std::int64_t>(candidates.size()) - result.registered;
+    std::int64_t total = voter_count(c, tx, id) + result.registered;
+    if (static_cast<std::size_t>(total) > max_voters_) {
+      throw Error(ErrorCode::validation_failed, "The voter roll would be too large.",
+                  {{"voters", "an election holds at most " + std::to_string(max_voters_) +
+                                  " voters; this import would make " + std::to_string(total)}});
+    }
+    std::vector<std::size_t> new_indexes;
+    new_indexes.reserve(inserted.size());
+    for (const auto& row : inserted) new_indexes.push_back(candidates.at(row[0].as<std::string>()));
+    std::sort(new_indexes.begin(), new_indexes.end());
+    result.credentials.reserve(new_indexes.size());
+    for (std::size_t i : new_indexes) {
+      result.credentials.emplace_back(std::move(voter_ids[i]), std::move(credentials[i]));
+    }
+    TimePoint now = now_ms();
+    c.exec(tx, kAddVoters, id, result.registered, ms_string(now));
+    append_audit(c, tx, id, "voters.imported",
+                 {{"registered", result.registered},
+                  {"duplicates", result.duplicates},
+                  {"votersRegistered", total}},
+                 now);
+    tx.commit();
+    return result;
+  });
+}
+
+awaitable<ElectionStats> ElectionStore::stats(std::string id) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectVoterCount, id);
+    if (rows.empty()) throw not_found();
+    ElectionStats s;
+    s.voters_registered = rows[0][0].as<std::int64_t>();
+    return s;
+  });
+}
+
+awaitable<std::vector<domain::AuditEvent>> ElectionStore::audit(std::string id, std::int64_t from,
+                                                                int limit, bool public_only) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    auto election = c.exec(tx, kSelectElection, id);
+    if (election.empty() || (public_only && election[0][3].as<std::string>() == "draft")) {
+      throw not_found();
+    }
+    std::vector<domain::AuditEvent> events;
+    for (const auto& row : c.exec(tx, kSelectAuditEvents, id, from, limit)) {
+      domain::AuditEvent e;
+      e.seq = row[0].as<std::int64_t>();
+      e.type = row[1].as<std::string>();
+      e.payload = json::parse(row[2].as<std::string>());
+      e.at = row[3].as<std::string>();
+      e.prev_hash = row[4].as<std::string>();
+      e.hash = row[5].as<std::string>();
+      events.push_back(std::move(e));
+    }
+    return events;
+  });
+}
+
+awaitable<std::vector<Election>> ElectionStore::run_schedule() {
+  co_return co_await pool_.run([](PgConnection& c) {
+    std::vector<Election> changed;
+    pqxx::work tx(c.raw());
+    for (const auto& row : c.exec(tx, kSelectDueToOpen)) {
+      changed.push_back(
+          open_locked(c, tx, lock_election(c, tx, row[0].as<std::string>()), Trigger::schedule));
+    }
+    for (const auto& row : c.exec(tx, kSelectDueToClose)) {
+      changed.push_back(
+          close_locked(c, tx, lock_election(c, tx, row[0].as<std::string>()), Trigger::schedule));
+    }
+    tx.commit();
+    return changed;
+  });
+}
+
+}  // namespace observernet::store
