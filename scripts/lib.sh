@@ -495,23 +495,25 @@ lsan_usable() {
 # Throw-away services (tests, benchmarks)
 # ---------------------------------------------------------------------------
 
-# throwaway_services_start: a PostgreSQL and a Redis on free ports with data in a
-# new temp dir under /tmp (reachable by the postgres user), tuned for speed, not
-# durability. Sets THROWAWAY_DIR, THROWAWAY_PG_DIR, THROWAWAY_PG_PORT,
+# throwaway_services_start [ephemeral|durable]: a PostgreSQL and a Redis on free ports
+# with data in a new temp dir under /tmp (reachable by the postgres user). ephemeral
+# (the default, for tests) turns fsync off; durable (benchmarks) keeps PostgreSQL's
+# production settings, so the numbers mean what they say. Sets THROWAWAY_DIR, THROWAWAY_PG_DIR, THROWAWAY_PG_PORT,
 # THROWAWAY_REDIS_PORT, THROWAWAY_DATABASE_URL and THROWAWAY_REDIS_URL. The caller
 # registers throwaway_services_stop with on_exit (through its own cleanup).
 THROWAWAY_DIR=
 THROWAWAY_PG_DIR=
 THROWAWAY_REDIS_PORT=
 throwaway_services_start() {
+  local mode=${1:-ephemeral}
   THROWAWAY_DIR=$(mktemp -d /tmp/observernet-test.XXXXXX)
   # 711: the postgres user may traverse it without listing it.
   chmod 711 -- "$THROWAWAY_DIR"
   THROWAWAY_PG_PORT=$(free_port)
   THROWAWAY_REDIS_PORT=$(free_port "$THROWAWAY_PG_PORT")
   THROWAWAY_PG_DIR=$(pg_datadir "$THROWAWAY_DIR/pg")
-  pg_start "$THROWAWAY_PG_DIR" "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password" ephemeral
-  redis_start "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" ephemeral
+    pg_start "$THROWAWAY_PG_DIR" "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password" "$mode"
+  redis_start "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" "$mode"
   # shellcheck disable=SC2034  # read by the scripts that source this file
   THROWAWAY_DATABASE_URL=$(pg_url "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password")
   # shellcheck disable=SC2034
@@ -553,8 +555,8 @@ BENCH_PID=
 bench_server_start() {
   OBSERVERNET_PACKAGES+=(wrk curl)
   ensure_packages
-  build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF
-  throwaway_services_start
+    build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF
+  throwaway_services_start durable
   BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
   BENCH_ADMIN_KEY=$(openssl rand -hex 32)
   BENCH_LOG=$THROWAWAY_DIR/server.log

@@ -101,8 +101,9 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
     deps.auth.check(request);
     auto election = co_await deps.elections.find(uuid_param(request, "id"));
     if (!election) throw Error(ErrorCode::not_found, "No election with this id.");
-    co_return conditional_response(request, domain::to_admin_json(*election).dump(),
-                                   admin_etag(*election), "no-store");
+    co_return conditional_response(
+        request, std::make_shared<const std::string>(domain::to_admin_json(*election).dump()),
+        admin_etag(*election), "no-store");
   });
 
   router.add(Method::patch, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
@@ -116,7 +117,9 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
   router.add(Method::del, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
     deps.auth.check(request);
     co_await deps.elections.remove(uuid_param(request, "id"));
-    co_return Response{204, {}, {}, {}};
+    Response no_content;
+    no_content.status = 204;
+    co_return no_content;
   });
 
   router.add(Method::post, base + "/{id}/open", [deps](Request& request) -> awaitable<Response> {

@@ -28,6 +28,11 @@ std::string public_body(const domain::Election& e) {
   return domain::to_public_json(e, 0).dump();
 }
 
+// The cached body, kept alive by its cache entry for as long as the response needs it.
+std::shared_ptr<const std::string> body_of(const cache::CachedBodyPtr& cached) {
+  return {cached, &cached->body};
+}
+
 Error no_public_election() {
   return Error(ErrorCode::not_found, "No public election with this id.");
 }
@@ -63,21 +68,25 @@ void add_public_election_routes(http::Router& router, ElectionRoutesDependencies
           co_return cache::LoadedBody{body.dump(), 0};
         };
         auto cached = co_await deps.cache.get(std::move(key), std::move(load));
-        co_return conditional_response(request, cached->body, cached->etag, cache_control);
+        co_return conditional_response(request, body_of(cached), cached->etag, cache_control);
       });
 
   router.add(
       Method::get, "/api/v1/public/elections/{id}",
       [deps, cache_control](Request& request) -> awaitable<Response> {
         std::string id = uuid_param(request, "id");
+        std::string key = election_key(id);
+        if (auto hit = deps.cache.find_local(key)) {
+          co_return conditional_response(request, body_of(hit), hit->etag, cache_control);
+        }
         cache::PublicCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
           auto e = co_await deps.elections.find(id);
           if (!e || e->status == domain::ElectionStatus::draft) co_return std::nullopt;
           co_return cache::LoadedBody{public_body(*e), e->version};
         };
-        auto cached = co_await deps.cache.get(election_key(id), std::move(load));
+        auto cached = co_await deps.cache.get(std::move(key), std::move(load));
         if (!cached) throw no_public_election();
-        co_return conditional_response(request, cached->body, cached->etag, cache_control);
+        co_return conditional_response(request, body_of(cached), cached->etag, cache_control);
       });
 
   router.add(Method::get, "/api/v1/public/elections/{id}/audit",

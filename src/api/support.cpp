@@ -95,15 +95,16 @@ bool none_match(std::string_view header, std::string_view etag) {
 
 }  // namespace
 
-http::Response conditional_response(const http::Request& request, std::string_view body,
-                                    std::string_view etag, std::string_view cache_control) {
+http::Response conditional_response(const http::Request& request,
+                                    std::shared_ptr<const std::string> body, std::string_view etag,
+                                    std::string_view cache_control) {
   http::Response response;
   if (none_match(request.header("If-None-Match"), etag)) {
     response.status = 304;
   } else {
     response.status = 200;
     response.content_type = "application/json";
-    response.body.assign(body);
+    response.shared_body = std::move(body);
   }
   response.set("ETag", std::string(etag));
   response.set("Cache-Control", std::string(cache_control));

@@ -98,11 +98,15 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 }
 
 Response Response::json(unsigned status, std::string body) {
-  return Response{status, "application/json", std::move(body), {}};
+  return text(status, std::move(body), "application/json");
 }
 
 Response Response::text(unsigned status, std::string body, std::string content_type) {
-  return Response{status, std::move(content_type), std::move(body), {}};
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
 }
 
 }  // namespace observernet::http

@@ -117,7 +117,7 @@ Response problem_response(const Error& error) {
       errors.push_back({{"field", fe.field}, {"message", fe.message}});
     }
   }
-  Response response{info.status, "application/problem+json", body.dump(), {}};
+  Response response = Response::text(info.status, body.dump(), "application/problem+json");
   for (const auto& [name, value] : error.headers()) response.set(name, value);
   return response;
 }

@@ -1,6 +1,7 @@
 #include "observernet/http/router.hpp"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 namespace observernet::http {
@@ -74,8 +75,20 @@ void Router::add(Method method, std::string path_template, Handler handler, Rout
 RouteMatch Router::match(Method method, std::string_view path) const {
   RouteMatch result;
   if (path.empty() || path.front() != '/') return result;
-  std::vector<std::string_view> segments;
+  // On the stack: no allocation per request. Our routes have at most 8 segments, so
+  // a longer path matches nothing.
+  struct Segments {
+    std::array<std::string_view, 16> items;
+    std::size_t count = 0;
+    void emplace_back(std::string_view s) {
+      if (count < items.size()) items[count] = s;
+      ++count;
+    }
+    std::size_t size() const { return count; }
+    std::string_view operator[](std::size_t i) const { return items[i]; }
+  } segments;
   split_path(path, segments);
+  if (segments.size() > segments.items.size()) return result;
 
   const Route* get_route = nullptr;
   std::vector<std::pair<std::string_view, std::string>> get_params;

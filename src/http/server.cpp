@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -28,14 +29,19 @@ constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 
 namespace {
 
-std::string new_request_id() {
+void new_request_id(std::string& id) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
+  id.resize(32);
   for (int half = 0; half < 2; ++half) {
     std::uint64_t v = rng();
     for (int i = 0; i < 16; ++i) id[half * 16 + i] = kHex[(v >> (i * 4)) & 15];
   }
+}
+
+std::string new_request_id() {
+  std::string id;
+  new_request_id(id);
   return id;
 }
 
@@ -126,6 +132,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   std::string peer_;
   bool idle_ = false;
   bool unread_body_ = false;  // the client may still be sending what we refused
+  std::string request_id_;    // the current request's
+  HeaderViews header_views_;  // storage lent to each Request
 };
 
 asio::awaitable<bool> Server::Impl::Session::wait_for_request(bool first) {
@@ -184,8 +192,9 @@ asio::awaitable<void> Server::Impl::Session::run() {
     const auto started = Clock::now();
     auto& msg = parser.get();
 
-    std::string request_id(msg[kRequestIdHeader]);
-    if (!acceptable_request_id(request_id)) request_id = new_request_id();
+    std::string& request_id = request_id_;  // reused: no allocation per request
+    request_id.assign(msg[kRequestIdHeader]);
+    if (!acceptable_request_id(request_id)) new_request_id(request_id);
 
     std::string_view target = msg.target();
     auto question = target.find('?');
@@ -245,7 +254,8 @@ asio::awaitable<void> Server::Impl::Session::run() {
           request.method = method;
           request.path = path;
           if (question != std::string_view::npos) request.query = target.substr(question + 1);
-          request.headers.reserve(16);
+          request.headers = std::move(header_views_);  // reused: its capacity stays
+          request.headers.clear();
           for (const auto& field : msg)
             request.headers.emplace_back(field.name_string(), field.value());
           request.body = std::move(msg.body());
@@ -254,6 +264,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
           stream_.expires_never();  // the handler bounds its own waits
           try {
             response = co_await match.route->handler(request);
+            header_views_ = std::move(request.headers);
           } catch (...) {
             std::string log_message;
             response = problem_response(std::current_exception(), log_message);
@@ -301,21 +312,36 @@ asio::awaitable<void> Server::Impl::Session::close() {
 
 asio::awaitable<bool> Server::Impl::Session::write(Response response, bool keep_alive, bool head,
                                                    std::string_view id) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
-  if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
-  for (auto& [name, value] : response.headers) res.set(name, value);
-  res.set(kRequestIdHeader, id.empty() ? new_request_id() : std::string(id));
-  res.keep_alive(keep_alive);
+  auto head_fields = [&](auto& res) {
+    if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) res.set(name, value);
+    res.set(kRequestIdHeader, id.empty() ? new_request_id() : std::string(id));
+    res.keep_alive(keep_alive);
+  };
+  const auto status = static_cast<bhttp::status>(response.status);
   const bool bodiless = response.status == 204 || response.status == 304;
+  stream_.expires_after(server_->options.write_timeout);
+  if (response.shared_body && !bodiless && !head) {
+    // A body that lives in a cache: sent from where it is, not copied.
+    bhttp::response<bhttp::span_body<const char>> res{status, 11};
+    head_fields(res);
+    res.body() = {response.shared_body->data(), response.shared_body->size()};
+    res.prepare_payload();
+    auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+    co_return !ec;
+  }
+  bhttp::response<bhttp::string_body> res{status, 11};
+  head_fields(res);
+  const std::size_t length =
+      response.shared_body ? response.shared_body->size() : response.body.size();
   if (bodiless) {
     // 204 and 304 carry neither a body nor a Content-Length.
   } else if (head) {
-    res.content_length(response.body.size());  // what GET would send; no body follows
+    res.content_length(length);  // what GET would send; no body follows
   } else {
     res.body() = std::move(response.body);
     res.prepare_payload();
   }
-  stream_.expires_after(server_->options.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
   co_return !ec;
 }

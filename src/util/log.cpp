@@ -1,15 +1,30 @@
 #include "observernet/util/log.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <charconv>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace observernet::log {
 namespace {
 
 std::atomic<bool> json_format{false};
+
+// spdlog's stdout sink flushes after every line: a write(2) per request with access
+// logging on. This one leaves lines in stdio's buffer until flush() is called, which
+// write() does for every event but access lines, and spdlog's flusher does each second.
+class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
@@ -43,7 +58,9 @@ void setup(std::string_view format, std::string_view level) {
   json_format = format == "json";
   auto logger = spdlog::get("observernet");
   if (!logger) {
-    logger = spdlog::stdout_logger_mt("observernet");
+    logger =
+        std::make_shared<spdlog::logger>("observernet", std::make_shared<BufferedStdoutSink>());
+    spdlog::register_logger(logger);
     spdlog::set_default_logger(logger);
   }
   if (json_format) {
@@ -68,8 +85,8 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
            bool buffered) {
   auto* logger = spdlog::default_logger_raw();
   if (!logger->should_log(to_spdlog(level))) return;
-  std::string line;
-  line.reserve(128);
+  thread_local std::string line;  // reused: no allocation per log line
+  line.clear();
   if (json_format) {
     nlohmann::ordered_json obj = nlohmann::ordered_json::object();
     obj["event"] = event;
@@ -91,6 +108,12 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
               append_human(line, v);
             } else if constexpr (std::is_same_v<T, bool>) {
               line += v ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, double>) {
+              // Three decimals are plenty (milliseconds to the microsecond), and
+              // to_chars skips printf's locale machinery.
+              char buf[32];
+              auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
+              line.append(buf, ec == std::errc{} ? end : buf);
             } else {
               line += std::to_string(v);
             }

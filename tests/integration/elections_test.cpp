@@ -374,6 +374,29 @@ TEST(ElectionImportLimitTest, BodiesOverTheImportLimitAre413) {
   EXPECT_EQ(r.status, 413u);
 }
 
+TEST(ElectionImportLimitTest, ARollOverTheVoterLimitIsRefusedWhole) {
+  app::Config config = test_config();
+  config.import.max_voters = 3;
+  TestServer server(config);
+  auto created =
+      http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(), admin());
+  std::string id = json::parse(created.body)["id"];
+  auto import = [&](std::string csv) {
+    return http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters", csv,
+                        admin("text/csv"));
+  };
+  EXPECT_EQ(import("voterId\na\nb\n").status, 201u);
+  auto over = import("voterId\nc\nd\n");  // 4 in all: over the limit of 3
+  EXPECT_EQ(over.status, 422u) << over.body;
+  EXPECT_EQ(json::parse(over.body)["errors"][0]["field"], "voters");
+  auto too_many_rows = import("voterId\nc\nd\ne\nf\n");  // 4 rows in one body
+  EXPECT_EQ(too_many_rows.status, 422u) << too_many_rows.body;
+  auto stats =
+      http_request(server.port(), "GET", "/api/v1/elections/" + id + "/stats", "", admin());
+  EXPECT_EQ(json::parse(stats.body)["votersRegistered"], 2);
+  EXPECT_EQ(import("voterId\nc\n").status, 201u) << "the third voter still fits";
+}
+
 TEST_F(ElectionsTest, AuditChainRecordsEveryChangeAndVerifies) {
   std::string id = create();
   call("PATCH", "/api/v1/elections/" + id, {{"title", "Renamed"}});

@@ -3,6 +3,7 @@
 // checked, admin authentication, and conditional responses.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -33,8 +34,9 @@ http::Response json_response(unsigned status, const nlohmann::json& body);
 
 // 304 when If-None-Match names `etag` (or is "*"), else 200 with `body`. Both carry
 // ETag and `cache_control`.
-http::Response conditional_response(const http::Request& request, std::string_view body,
-                                    std::string_view etag, std::string_view cache_control);
+http::Response conditional_response(const http::Request& request,
+                                    std::shared_ptr<const std::string> body, std::string_view etag,
+                                    std::string_view cache_control);
 
 // Admin API keys, configured as SHA-256 hashes (several, for rotation). check() throws
 // 401 without a Bearer key and 403 with one that matches no hash; the comparison runs

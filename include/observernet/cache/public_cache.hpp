@@ -51,6 +51,10 @@ class PublicCache {
 
   PublicCache(RedisPool& redis, PublicCacheOptions options, prometheus::Registry& registry);
 
+  // The body in this thread's local layer, if fresh: the hot path, with no coroutine,
+  // no allocation and no lock. Callers try it before building a loader for get().
+  CachedBodyPtr find_local(const std::string& key) const;
+
   // The body cached under `key`, else load()'s (then cached); null when load() finds
   // nothing to serve (nothing is cached then).
   boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load);
@@ -68,14 +72,13 @@ class PublicCache {
   static std::string etag_of(std::string_view body);
 
  private:
-  CachedBodyPtr local_get(const std::string& key) const;
   void local_put(const std::string& key, CachedBodyPtr value) const;
 
   RedisPool& redis_;
   const PublicCacheOptions options_;
   const std::uint64_t id_;                          // tells instances apart in thread-local maps
   std::atomic<std::uint64_t> local_generation_{0};  // bumped by every local write
-  prometheus::Counter& local_hits_;
+  
   prometheus::Counter& local_misses_;
   prometheus::Counter& redis_hits_;
   prometheus::Counter& redis_misses_;

@@ -3,6 +3,7 @@
 // types, so they can be called and tested without a socket.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,8 @@ struct Response {
   std::string content_type;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Instead of `body`: a body owned elsewhere (a cache entry), sent without a copy.
+  std::shared_ptr<const std::string> shared_body;
 
   Response& set(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
