@@ -59,8 +59,8 @@ void add_ops_routes(http::Router& router, OpsDependencies deps) {
     co_return no_store(Response::json(ready ? 200 : 503, body.dump()));
   });
 
-  router.add(Method::get, "/metrics", [&registry = deps.registry](Request&) -> awaitable<Response> {
-    co_return no_store(Response::text(200, http::serialize_metrics(registry),
+  router.add(Method::get, "/metrics", [metrics = deps.metrics](Request&) -> awaitable<Response> {
+    co_return no_store(Response::text(200, http::serialize_metrics(metrics),
                                       "text/plain; version=0.0.4; charset=utf-8"));
   });
 }

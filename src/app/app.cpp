@@ -61,7 +61,7 @@ struct App::Impl {
         .Register(*registry)
         .Add({{"version", kVersion}, {"commit", kGitCommit}})
         .Set(1);
-    api::add_ops_routes(router, {draining, postgres, redis, *registry});
+    api::add_ops_routes(router, {draining, postgres, redis, {registry.get(), &http_metrics}});
     api::ElectionRoutesDependencies deps{
         elections,
         public_cache,

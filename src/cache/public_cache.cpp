@@ -73,7 +73,7 @@ PublicCache::PublicCache(RedisPool& redis, PublicCacheOptions options,
     : redis_(redis),
       options_(options),
       id_(next_instance.fetch_add(1)),
-      
+
       local_misses_(lookups(registry, "local", "miss")),
       redis_hits_(lookups(registry, "redis", "hit")),
       redis_misses_(lookups(registry, "redis", "miss")),
@@ -94,7 +94,7 @@ CachedBodyPtr PublicCache::find_local(const std::string& key) const {
     entries.erase(it);
     return nullptr;
   }
-    // Local hits are not counted: a shared counter costs a contended atomic on the
+  // Local hits are not counted: a shared counter costs a contended atomic on the
   // hottest path. They are the route's requests minus the local misses.
   return it->second.value;
 }

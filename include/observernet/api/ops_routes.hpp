@@ -1,6 +1,7 @@
 #pragma once
 // Operations routes: /livez (and /healthz), /readyz, /metrics.
 #include <atomic>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -19,7 +20,7 @@ struct OpsDependencies {
   const std::atomic<bool>& draining;
   store::PgPool& postgres;
   cache::RedisPool& redis;
-  const prometheus::Registry& registry;
+  std::vector<const prometheus::Collectable*> metrics;  // what /metrics serialises
 };
 
 void add_ops_routes(http::Router& router, OpsDependencies deps);

@@ -78,7 +78,7 @@ class PublicCache {
   const PublicCacheOptions options_;
   const std::uint64_t id_;                          // tells instances apart in thread-local maps
   std::atomic<std::uint64_t> local_generation_{0};  // bumped by every local write
-  
+
   prometheus::Counter& local_misses_;
   prometheus::Counter& redis_hits_;
   prometheus::Counter& redis_misses_;
