@@ -165,9 +165,15 @@ port_in_use() {
 # collide; the avoid list keeps two calls in one script from returning the
 # same port before either is bound.
 free_port() {
-  local port i
+  local port i low=32768 span
+  # Stay below the kernel's ephemeral range: a port the kernel may hand to an
+  # outgoing connection (ours to PostgreSQL, wrk's) can be taken between our check
+  # and the server's bind, which happened in benchmarks.
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  ((low > 20000 + 1000)) || low=32768
+  span=$((low - 20000))
   for ((i = 0; i < 200; i++)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % span))
     if [[ " $* " == *" $port "* ]] || port_in_use "$port"; then
       continue
     fi

@@ -99,6 +99,7 @@ http::Response conditional_response(const http::Request& request,
                                     std::shared_ptr<const std::string> body, std::string_view etag,
                                     std::string_view cache_control) {
   http::Response response;
+  response.headers.reserve(2);
   if (none_match(request.header("If-None-Match"), etag)) {
     response.status = 304;
   } else {

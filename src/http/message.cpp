@@ -49,6 +49,7 @@ std::optional<std::string> percent_decode(std::string_view in) {
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
   };
+  if (in.find('%') == std::string_view::npos) return std::string(in);
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {

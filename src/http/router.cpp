@@ -94,19 +94,21 @@ RouteMatch Router::match(Method method, std::string_view path) const {
   std::vector<std::pair<std::string_view, std::string>> get_params;
   for (const auto& route : routes_) {
     if (route->segments.size() != segments.size()) continue;
-    std::vector<std::pair<std::string_view, std::string>> params;
+    // Literal segments first: most routes fail there, before anything is decoded.
     bool ok = true;
     for (std::size_t i = 0; ok && i < segments.size(); ++i) {
       const std::string& want = route->segments[i];
-      if (is_param(want)) {
-        auto decoded = percent_decode(segments[i]);
-        ok = decoded && !decoded->empty();
-        if (ok) {
-          params.emplace_back(std::string_view(want).substr(1, want.size() - 2),
-                              std::move(*decoded));
-        }
-      } else {
-        ok = want == segments[i];
+      ok = is_param(want) ? !segments[i].empty() : want == segments[i];
+    }
+    if (!ok) continue;
+    std::vector<std::pair<std::string_view, std::string>> params;
+    for (std::size_t i = 0; ok && i < segments.size(); ++i) {
+      const std::string& want = route->segments[i];
+      if (!is_param(want)) continue;
+      auto decoded = percent_decode(segments[i]);
+      ok = decoded && !decoded->empty();
+      if (ok) {
+        params.emplace_back(std::string_view(want).substr(1, want.size() - 2), std::move(*decoded));
       }
     }
     if (!ok) continue;

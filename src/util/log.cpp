@@ -3,6 +3,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cstdio>
@@ -44,7 +45,10 @@ spdlog::level::level_enum to_spdlog(Level level) {
 
 // Quote a human-format value only when it needs it, so lines stay grep-friendly.
 void append_human(std::string& out, std::string_view v) {
-  bool plain = !v.empty() && v.find_first_of(" \"=\t\n") == std::string_view::npos;
+  // One pass (find_first_of would scan the value once per special character).
+  bool plain = !v.empty() && std::ranges::none_of(v, [](char c) {
+    return c == ' ' || c == '"' || c == '=' || c == '\t' || c == '\n';
+  });
   if (plain) {
     out += v;
   } else {
