@@ -43,6 +43,48 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::info;
 }
 
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::trace:
+      return "trace";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warning";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
+
+// "2026-11-27T03:04:05.678Z". The part up to the seconds is formatted once a second
+// per thread.
+void append_timestamp(std::string& out) {
+  using namespace std::chrono;
+  const auto now = time_point_cast<milliseconds>(system_clock::now());
+  const auto secs = time_point_cast<seconds>(now);
+  thread_local sys_seconds cached_second{};
+  thread_local char cached[20] = {};  // "YYYY-MM-DDTHH:MM:SS"
+  if (secs != cached_second) {
+    const auto day = floor<days>(secs);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{secs - day};
+    std::snprintf(cached, sizeof cached, "%04d-%02u-%02uT%02ld:%02ld:%02lld",
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<long>(hms.hours().count()),
+                  static_cast<long>(hms.minutes().count()),
+                  static_cast<long long>(hms.seconds().count()));
+    cached_second = secs;
+  }
+  out.append(cached, 19);
+  const auto millis = (now - secs).count();
+  char frac[6] = {
+      '.', char('0' + millis / 100), char('0' + millis / 10 % 10), char('0' + millis % 10), 'Z', 0};
+  out.append(frac, 5);
+}
+
 // Quote a human-format value only when it needs it, so lines stay grep-friendly.
 void append_human(std::string& out, std::string_view v) {
   // One pass (find_first_of would scan the value once per special character).
@@ -67,12 +109,9 @@ void setup(std::string_view format, std::string_view level) {
     spdlog::register_logger(logger);
     spdlog::set_default_logger(logger);
   }
-  if (json_format) {
-    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
-                        spdlog::pattern_time_type::utc);
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  }
+  // write() builds the whole line, timestamp and level included: spdlog's pattern
+  // formatter cost a fifth of a cached public read's instructions.
+  logger->set_pattern("%v");
   logger->set_level(spdlog::level::from_str(std::string(level)));
   static const bool flusher = [] {
     spdlog::flush_every(std::chrono::seconds(1));  // for buffered (access) lines
@@ -92,14 +131,21 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
   thread_local std::string line;  // reused: no allocation per log line
   line.clear();
   if (json_format) {
+    std::string ts;
+    append_timestamp(ts);
     nlohmann::ordered_json obj = nlohmann::ordered_json::object();
+    obj["ts"] = ts;
+    obj["level"] = level_name(level);
     obj["event"] = event;
     for (const auto& f : fields) {
       std::visit([&](const auto& v) { obj[std::string(f.key)] = v; }, f.value);
     }
-    std::string body = obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    line.assign(body, 1, body.size() - 2);  // the pattern supplies the braces
+    line = obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   } else {
+    append_timestamp(line);
+    line += ' ';
+    line += level_name(level);
+    line += ' ';
     line += event;
     for (const auto& f : fields) {
       line += ' ';
