@@ -184,6 +184,23 @@ std::vector<T> parse_unique_list(FieldErrors& errors, const std::string& path, c
   return out;
 }
 
+// The two members contests and options share: a required slug id and a required title.
+void read_id_and_title(FieldErrors& errors, const std::string& path, const json& value,
+                       std::string& id_out, std::string& title_out) {
+  if (auto* id = find_member(value, "id")) {
+    if (auto slug = read_slug(errors, path + ".id", *id)) id_out = std::move(*slug);
+  } else {
+    errors.add(path + ".id", "is required");
+  }
+  if (auto* title = find_member(value, "title")) {
+    if (auto text = read_text(errors, path + ".title", *title, TextKind::title)) {
+      title_out = std::move(*text);
+    }
+  } else {
+    errors.add(path + ".title", "is required");
+  }
+}
+
 std::optional<Option> parse_option(FieldErrors& errors, const std::string& path,
                                    const json& value) {
   if (!value.is_object()) {
@@ -192,18 +209,7 @@ std::optional<Option> parse_option(FieldErrors& errors, const std::string& path,
   }
   const std::size_t errors_before = errors.total();
   Option option;
-  if (auto* id = find_member(value, "id")) {
-    if (auto slug = read_slug(errors, path + ".id", *id)) option.id = std::move(*slug);
-  } else {
-    errors.add(path + ".id", "is required");
-  }
-  if (auto* title = find_member(value, "title")) {
-    if (auto text = read_text(errors, path + ".title", *title, TextKind::title)) {
-      option.title = std::move(*text);
-    }
-  } else {
-    errors.add(path + ".title", "is required");
-  }
+  read_id_and_title(errors, path, value, option.id, option.title);
   report_unknown_members(errors, path + ".", value, kOptionMembers);
   if (errors.total() != errors_before) return std::nullopt;
   return option;
@@ -217,18 +223,7 @@ std::optional<Contest> parse_contest(FieldErrors& errors, const std::string& pat
   }
   const std::size_t errors_before = errors.total();
   Contest contest;
-  if (auto* id = find_member(value, "id")) {
-    if (auto slug = read_slug(errors, path + ".id", *id)) contest.id = std::move(*slug);
-  } else {
-    errors.add(path + ".id", "is required");
-  }
-  if (auto* title = find_member(value, "title")) {
-    if (auto text = read_text(errors, path + ".title", *title, TextKind::title)) {
-      contest.title = std::move(*text);
-    }
-  } else {
-    errors.add(path + ".title", "is required");
-  }
+  read_id_and_title(errors, path, value, contest.id, contest.title);
 
   std::optional<std::int64_t> min = 1;
   std::optional<std::int64_t> max = 1;
