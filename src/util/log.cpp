@@ -120,10 +120,6 @@ void setup(std::string_view format, std::string_view level) {
   (void)flusher;
 }
 
-bool enabled(Level level) {
-  return spdlog::default_logger_raw()->should_log(to_spdlog(level));
-}
-
 void write(Level level, std::string_view event, std::initializer_list<Field> fields,
            bool buffered) {
   auto* logger = spdlog::default_logger_raw();

@@ -25,7 +25,6 @@ struct Field {
 
 // format: "human" | "json"; level: trace … off. Safe to call again (tests do).
 void setup(std::string_view format, std::string_view level);
-bool enabled(Level level);
 // Events are flushed at once; access lines (`buffered`) are flushed within a second,
 // so that logging every request costs no system call of its own.
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {},
