@@ -1,5 +1,7 @@
 #include "observernet/http/server.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,7 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/http/span_body.hpp>
+#include <charconv>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -24,6 +26,11 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+// Concrete executor types: a connection never leaves its io_context, and type-erased
+// executors cost a copy and an indirect call on every operation.
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using Timer =
+    asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 
@@ -68,6 +75,47 @@ bool hides_client_address(std::string_view path) {
   return path.starts_with("/api/v1/voting");
 }
 
+// The status line and fields of a response (RFC 9112 §4, §6). Field values come from
+// our own handlers; the one value a client chose, the request id, passed
+// acceptable_request_id. Beast's serializer did the same with an allocation per field
+// and a generic buffer sequence that showed up in profiles of the public reads.
+void serialize_head(std::string& out, const Response& response, std::size_t content_length,
+                    bool keep_alive, unsigned request_version, std::string_view request_id) {
+  auto append_number = [&out](std::size_t n) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, end);
+  };
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  out.assign("HTTP/1.1 ");
+  append_number(response.status);
+  out += ' ';
+  out.append(std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(response.status))));
+  out.append("\r\n");
+  if (!response.content_type.empty()) field("Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) field(name, value);
+  if (request_id.empty()) {
+    field(kRequestIdHeader, new_request_id());
+  } else {
+    field(kRequestIdHeader, request_id);
+  }
+  // 204 and 304 carry neither a body nor a Content-Length; a HEAD answer carries the
+  // length GET would send.
+  if (response.status != 204 && response.status != 304) {
+    out.append("Content-Length: ");
+    append_number(content_length);
+    out.append("\r\n");
+  }
+  if (!keep_alive) {
+    field("Connection", "close");
+  } else if (request_version < 11) {
+    field("Connection", "keep-alive");  // HTTP/1.0 closes unless told otherwise
+  }
+  out.append("\r\n");
+}
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -92,16 +140,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::unordered_set<Session*> sessions;
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> reject(tcp::socket socket);
+  asio::awaitable<void> reject(Socket socket);
 };
 
 class Server::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<Impl> server, tcp::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)), accepted_(Clock::now()) {
+  Session(std::shared_ptr<Impl> server, Socket socket)
+      : server_(std::move(server)),
+        socket_(std::move(socket)),
+        watchdog_(socket_.get_executor()),
+        accepted_(Clock::now()) {
     boost::system::error_code ec;
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    auto endpoint = socket_.remote_endpoint(ec);
     if (!ec) peer_ = endpoint.address().to_string();
+    const auto& opt = server_->options;
+    shortest_timeout_ =
+        std::min({opt.header_timeout, opt.body_timeout, opt.idle_timeout, opt.write_timeout});
   }
 
   ~Session() {
@@ -113,12 +167,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     server_->metrics.connections_open().Decrement();
   }
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  Socket::executor_type executor() { return socket_.get_executor(); }
 
-  // Runs on the session's strand: cancels the wait for a next request, if that is
+  // Runs on the session's context: cancels the wait for a next request, if that is
   // what the session is doing; a busy session sees `stopping` after its response.
   void close_if_idle() {
-    if (idle_) stream_.socket().cancel();
+    if (idle_) socket_.cancel();
   }
 
   asio::awaitable<void> run();
@@ -127,7 +181,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   // Reads the next request's first bytes within the idle (or, for the first
   // request, header) deadline. False: the connection is done.
   asio::awaitable<bool> wait_for_request(bool first);
-  asio::awaitable<bool> write(Response response, bool keep_alive, bool head, std::string_view id);
+  asio::awaitable<bool> write(const Response& response, bool keep_alive, bool head,
+                              std::string_view id);
   asio::awaitable<void> close();
   asio::awaitable<void> fail(ErrorCode code, std::string detail, std::string_view id) {
     co_await write(problem_response(Error(code, std::move(detail))), false, false, id);
@@ -135,37 +190,77 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   void log_access(std::string_view method, std::string_view route, std::string_view path,
                   unsigned status, double seconds, std::string_view id);
 
+  // One deadline per connection, watched by one timer. Beast's tcp_stream starts and
+  // cancels a timer around every read and write: two timer operations and two extra
+  // handler runs per request on the hottest path. Here moving the deadline later is a
+  // store; the timer is re-armed only when it fires early or the deadline moves
+  // earlier than where it is armed.
+  void expires_at(Clock::time_point deadline) {
+    deadline_ = deadline;
+    if (deadline < armed_) arm(deadline);
+  }
+  void expires_after(std::chrono::milliseconds timeout) { expires_at(Clock::now() + timeout); }
+  void expires_never() { deadline_ = Clock::time_point::max(); }
+  void arm(Clock::time_point at) {
+    armed_ = at;
+    watchdog_.expires_at(at);
+    watchdog_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->on_watchdog();
+    });
+  }
+  void on_watchdog() {
+    armed_ = Clock::time_point::max();
+    if (closed_) return;
+    const auto now = Clock::now();
+    if (now >= deadline_) {
+      timed_out_ = true;
+      boost::system::error_code ignored;
+      socket_.close(ignored);  // fails whatever read or write is pending
+      return;
+    }
+    // While a handler runs there is no deadline; look again later.
+    arm(std::min(deadline_, now + shortest_timeout_));
+  }
+
   std::shared_ptr<Impl> server_;
-  beast::tcp_stream stream_;
+  Socket socket_;
+  Timer watchdog_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point armed_ = Clock::time_point::max();
+  std::chrono::milliseconds shortest_timeout_;
+  bool timed_out_ = false;
+  bool closed_ = false;
   beast::flat_buffer buffer_;
   Clock::time_point accepted_;
   std::string peer_;
   bool idle_ = false;
   bool unread_body_ = false;  // the client may still be sending what we refused
+  unsigned request_version_ = 11;
   std::string request_id_;    // the current request's
   HeaderViews header_views_;  // storage lent to each Request
+  std::string head_;          // the response's status line and fields, reused
 };
 
 asio::awaitable<bool> Server::Impl::Session::wait_for_request(bool first) {
   const auto& opt = server_->options;
   if (buffer_.size() > 0) {  // pipelined: the next request is already here
-    stream_.expires_after(opt.header_timeout);
+    expires_after(opt.header_timeout);
     co_return true;
   }
   if (server_->stopping) co_return false;
-  stream_.expires_at(first ? accepted_ + opt.header_timeout : Clock::now() + opt.idle_timeout);
+  expires_at(first ? accepted_ + opt.header_timeout : Clock::now() + opt.idle_timeout);
   idle_ = true;  // no request in flight: shutdown may close us now
-  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
+  auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(4096), use_tuple);
   idle_ = false;
   if (ec) {
-    if (ec == beast::error::timeout) {
+    if (timed_out_) {
       server_->metrics.limit_exceeded(first ? Limit::header_timeout : Limit::idle_timeout);
     }
     co_return false;
   }
   buffer_.commit(n);
   // The first request's clock started at accept; later ones start at their first byte.
-  if (!first) stream_.expires_after(opt.header_timeout);
+  if (!first) expires_after(opt.header_timeout);
   co_return true;
 }
 
@@ -185,14 +280,14 @@ asio::awaitable<void> Server::Impl::Session::run() {
     // The body limit depends on the route, known only after the header: Beast must not
     // apply its own 1 MiB default to Content-Length while reading the header.
     parser.body_limit(boost::none);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+    auto [hec, hn] = co_await bhttp::async_read_header(socket_, buffer_, parser, use_tuple);
     if (hec) {
-      if (hec == bhttp::error::header_limit) {
+      if (timed_out_) {
+        server_->metrics.limit_exceeded(Limit::header_timeout);
+      } else if (hec == bhttp::error::header_limit) {
         server_->metrics.limit_exceeded(Limit::header_size);
         unread_body_ = true;  // the rest of the header is still on its way
         co_await fail(ErrorCode::header_too_large, "The request header is too large.", {});
-      } else if (hec == beast::error::timeout) {
-        server_->metrics.limit_exceeded(Limit::header_timeout);
       } else if (hec != bhttp::error::end_of_stream && hec != asio::error::operation_aborted &&
                  hec != asio::error::eof && hec != asio::error::connection_reset) {
         co_await fail(ErrorCode::bad_request, "The request is not valid HTTP/1.1.", {});
@@ -201,6 +296,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
     }
     const auto started = Clock::now();
     auto& msg = parser.get();
+    request_version_ = msg.version();
 
     std::string& request_id = request_id_;  // reused: no allocation per request
     request_id.assign(msg[kRequestIdHeader]);
@@ -237,14 +333,21 @@ asio::awaitable<void> Server::Impl::Session::run() {
         bool body_ok = true;
         if (!parser.is_done()) {
           if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
-            bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
-            stream_.expires_after(opt.write_timeout);
-            auto [wec, wn] = co_await bhttp::async_write(stream_, go_on, use_tuple);
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            expires_after(opt.write_timeout);
+            auto [wec, wn] =
+                co_await asio::async_write(socket_, asio::buffer(kContinue), use_tuple);
             if (wec) break;
           }
           parser.body_limit(limit);
-          stream_.expires_after(opt.body_timeout);
-          auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
+          expires_after(opt.body_timeout);
+          auto [bec, bn] = co_await bhttp::async_read(socket_, buffer_, parser, use_tuple);
+          if (timed_out_) {
+            // A body slower than http.body_timeout_ms: the socket is closed, so there
+            // is nobody left to answer.
+            server_->metrics.limit_exceeded(Limit::body_timeout);
+            break;
+          }
           if (bec == bhttp::error::body_limit) {
             server_->metrics.limit_exceeded(Limit::body_size);
             response = problem_response(
@@ -253,9 +356,6 @@ asio::awaitable<void> Server::Impl::Session::run() {
             keep_alive = false;
             body_ok = false;
           } else if (bec) {
-            // A body slower than http.body_timeout_ms: the stream's timer has already
-            // closed the socket, so there is nobody left to answer.
-            if (bec == beast::error::timeout) server_->metrics.limit_exceeded(Limit::body_timeout);
             break;
           }
         }
@@ -271,7 +371,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
           request.body = std::move(msg.body());
           request.params = std::move(match.params);
           request.request_id = request_id;
-          stream_.expires_never();  // the handler bounds its own waits
+          expires_never();  // the handler bounds its own waits
           try {
             response = co_await match.route->handler(request);
             header_views_ = std::move(request.headers);
@@ -289,12 +389,11 @@ asio::awaitable<void> Server::Impl::Session::run() {
     }
     keep_alive = keep_alive && !server_->stopping;
     unread_body_ = !parser.is_done();
-    const unsigned status = response.status;
-    if (!co_await write(std::move(response), keep_alive, head, request_id)) break;
+    if (!co_await write(response, keep_alive, head, request_id)) break;
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    server_->metrics.observe_request(to_string(method), route_label, status, seconds);
+    server_->metrics.observe_request(to_string(method), route_label, response.status, seconds);
     if (opt.access_log)
-      log_access(msg.method_string(), route_label, path, status, seconds, request_id);
+      log_access(msg.method_string(), route_label, path, response.status, seconds, request_id);
     if (!keep_alive) break;
   }
   co_await close();
@@ -305,54 +404,32 @@ asio::awaitable<void> Server::Impl::Session::run() {
 // before the client has read it.
 asio::awaitable<void> Server::Impl::Session::close() {
   boost::system::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  if (!unread_body_) {
-    stream_.close();
-    co_return;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (unread_body_ && !timed_out_) {
+    expires_after(std::chrono::seconds(2));
+    char sink[16384];
+    for (std::size_t drained = 0; !ec && drained < (64u << 20);) {
+      std::size_t n = 0;
+      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(sink), use_tuple);
+      drained += n;
+    }
   }
-  stream_.expires_after(std::chrono::seconds(2));
-  char sink[16384];
-  for (std::size_t drained = 0; !ec && drained < (64u << 20);) {
-    std::size_t n = 0;
-    std::tie(ec, n) = co_await stream_.async_read_some(asio::buffer(sink), use_tuple);
-    drained += n;
-  }
-  stream_.close();
+  closed_ = true;
+  watchdog_.cancel();
+  socket_.close(ec);
 }
 
-asio::awaitable<bool> Server::Impl::Session::write(Response response, bool keep_alive, bool head,
-                                                   std::string_view id) {
-  auto head_fields = [&](auto& res) {
-    if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) res.set(name, value);
-    res.set(kRequestIdHeader, id.empty() ? new_request_id() : std::string(id));
-    res.keep_alive(keep_alive);
-  };
-  const auto status = static_cast<bhttp::status>(response.status);
-  const bool bodiless = response.status == 204 || response.status == 304;
-  stream_.expires_after(server_->options.write_timeout);
-  if (response.shared_body && !bodiless && !head) {
-    // A body that lives in a cache: sent from where it is, not copied.
-    bhttp::response<bhttp::span_body<const char>> res{status, 11};
-    head_fields(res);
-    res.body() = {response.shared_body->data(), response.shared_body->size()};
-    res.prepare_payload();
-    auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
-    co_return !ec;
-  }
-  bhttp::response<bhttp::string_body> res{status, 11};
-  head_fields(res);
-  const std::size_t length =
-      response.shared_body ? response.shared_body->size() : response.body.size();
-  if (bodiless) {
-    // 204 and 304 carry neither a body nor a Content-Length.
-  } else if (head) {
-    res.content_length(length);  // what GET would send; no body follows
-  } else {
-    res.body() = std::move(response.body);
-    res.prepare_payload();
-  }
-  auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+asio::awaitable<bool> Server::Impl::Session::write(const Response& response, bool keep_alive,
+                                                   bool head, std::string_view id) {
+  std::string_view body = response.shared_body ? std::string_view(*response.shared_body)
+                                               : std::string_view(response.body);
+  serialize_head(head_, response, body.size(), keep_alive, request_version_, id);
+  if (head || response.status == 204 || response.status == 304) body = {};
+  expires_after(server_->options.write_timeout);
+  // Status line, fields and body in one gathered send; a cached body is sent from where
+  // it lives, not copied.
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
+  auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
   co_return !ec;
 }
 
@@ -375,7 +452,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   auto self = shared_from_this();
   asio::steady_timer pause(io.main());
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(io.next(), use_tuple);
+    Socket socket(io.next());
+    auto [ec] = co_await acceptor.async_accept(socket, use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: back off instead of spinning.
@@ -387,7 +465,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     if (open.fetch_add(1) >= options.max_connections) {
       open.fetch_sub(1);
       metrics.limit_exceeded(Limit::connections);
-      asio::co_spawn(socket.get_executor(), reject(std::move(socket)), asio::detached);
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, reject(std::move(socket)), asio::detached);
       continue;
     }
     metrics.connections_open().Increment();
@@ -398,23 +477,18 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   }
 }
 
-// Over the connection limit: a short 503 and close, so clients see why.
-asio::awaitable<void> Server::Impl::reject(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+// Over the connection limit: a short 503 and close, so clients see why. A few hundred
+// bytes fit a new connection's empty send buffer, so the write cannot wait on the peer.
+asio::awaitable<void> Server::Impl::reject(Socket socket) {
   Response problem = problem_response(Error(ErrorCode::too_many_connections,
                                             "The server is at its connection limit; retry shortly.")
                                           .with_retry_after(1));
-  bhttp::response<bhttp::string_body> res{bhttp::status::service_unavailable, 11};
-  res.set(bhttp::field::content_type, problem.content_type);
-  res.set(bhttp::field::retry_after, "1");
-  res.set(kRequestIdHeader, new_request_id());
-  res.keep_alive(false);
-  res.body() = std::move(problem.body);
-  res.prepare_payload();
-  stream.expires_after(std::chrono::seconds(1));
-  co_await bhttp::async_write(stream, res, use_tuple);
+  std::string head;
+  serialize_head(head, problem, problem.body.size(), false, 11, {});
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(problem.body)};
+  co_await asio::async_write(socket, buffers, use_tuple);
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 Server::Server(IoContexts& io, const Router& router, ServerOptions options, HttpMetrics& metrics)

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support.hpp"
 
@@ -9,6 +10,7 @@ namespace observernet::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using http::iequals;
 using http::Method;
 using http::Request;
 using http::Response;
@@ -112,6 +114,53 @@ TEST(HttpLimitsTest, SlowHeadersAreCutOff) {
   EXPECT_TRUE(closed) << "the connection outlived the 600 ms header timeout by seconds";
   EXPECT_TRUE(
       metrics_show(server.port(), R"(http_limit_exceeded_total{limit="header_timeout"} 1)"));
+}
+
+// The deadline of a later request on a kept-alive connection starts at its first byte
+// and is shorter than the idle wait before it.
+TEST(HttpLimitsTest, SlowHeadersOfALaterRequestAreCutOff) {
+  app::Config config = test_config();
+  config.http.header_timeout = 400ms;
+  config.http.idle_timeout = 20s;
+  TestServer server(config);
+  RawConnection conn(server.port());
+  for (int i = 0; i < 3; ++i) {
+    conn.send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_EQ(conn.read_response().status, 200u);
+    std::this_thread::sleep_for(300ms);  // idle, but within the idle timeout
+  }
+  conn.send("GET /livez HTTP/1.1\r\n");
+  EXPECT_TRUE(conn.closed_within(3s)) << "the 400 ms header timeout did not apply";
+  EXPECT_TRUE(
+      metrics_show(server.port(), R"(http_limit_exceeded_total{limit="header_timeout"} 1)"));
+  EXPECT_TRUE(metrics_show(server.port(), R"(http_limit_exceeded_total{limit="idle_timeout"} 0)"));
+}
+
+TEST(HttpLimitsTest, SlowBodiesAreCutOff) {
+  app::Config config = test_config();
+  config.http.body_timeout = 400ms;
+  TestServer server(config, echo_routes);
+  RawConnection conn(server.port());
+  conn.send("POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nxx");
+  EXPECT_TRUE(conn.closed_within(3s)) << "the 400 ms body timeout did not apply";
+  EXPECT_TRUE(metrics_show(server.port(), R"(http_limit_exceeded_total{limit="body_timeout"} 1)"));
+}
+
+// HTTP/1.0 closes after each response unless the response says otherwise.
+TEST(HttpLimitsTest, Http10KeepAliveIsAnswered) {
+  TestServer server;
+  RawConnection conn(server.port());
+  for (int i = 0; i < 2; ++i) {
+    conn.send("GET /livez HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto r = conn.read_response();
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_TRUE(iequals(r.header("connection"), "keep-alive"));
+  }
+  conn.send("GET /livez HTTP/1.0\r\n\r\n");
+  auto last = conn.read_response();
+  EXPECT_EQ(last.status, 200u);
+  EXPECT_TRUE(iequals(last.header("connection"), "close"));
+  EXPECT_TRUE(conn.closed_within(2s));
 }
 
 TEST(HttpLimitsTest, IdleKeepAliveConnectionsAreClosed) {
