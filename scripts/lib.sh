@@ -561,7 +561,7 @@ BENCH_PID=
 bench_server_start() {
   OBSERVERNET_PACKAGES+=(wrk curl)
   ensure_packages
-    build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF
+  build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF
   throwaway_services_start durable
   BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
   BENCH_ADMIN_KEY=$(openssl rand -hex 32)
@@ -569,6 +569,7 @@ bench_server_start() {
   env OBSERVERNET_DATABASE_URL="$THROWAWAY_DATABASE_URL" \
     OBSERVERNET_REDIS_URL="$THROWAWAY_REDIS_URL" \
     OBSERVERNET_AUTH_VOTER_PEPPER="$(openssl rand -hex 32)" \
+    OBSERVERNET_AUTH_MASTER_KEY="$(openssl rand -hex 32)" \
     OBSERVERNET_AUTH_ADMIN_KEY_HASHES="$(printf '%s' "$BENCH_ADMIN_KEY" | sha256sum | cut -d' ' -f1)" \
     OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=0 "$@" \
     "$ROOT/build/release/observernet" serve --port "$BENCH_PORT" --migrate >"$BENCH_LOG" 2>&1 &

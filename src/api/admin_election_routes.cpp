@@ -3,6 +3,7 @@
 
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/support.hpp"
+#include "observernet/api/voting_elections.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/elections.hpp"
@@ -72,7 +73,10 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
   router.add(Method::post, base, [deps](Request& request) -> awaitable<Response> {
     deps.auth.check(request);
     auto definition = domain::parse_election_definition(parse_json_body(request));
-    auto election = co_await deps.elections.create(std::move(definition));
+    // RSA key generation takes a while (2048 bits: tens of milliseconds, 4096: seconds):
+    // on the crypto workers, before the transaction starts.
+    store::NewTokenKey key = co_await deps.voting.generate_key();
+    auto election = co_await deps.elections.create(std::move(definition), std::move(key));
     Response r = election_response(201, election);
     r.set("Location", std::string(kBase) + "/" + election.id);
     co_return r;

@@ -14,16 +14,21 @@
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/ops_routes.hpp"
 #include "observernet/api/support.hpp"
+#include "observernet/api/voting_elections.hpp"
+#include "observernet/api/voting_routes.hpp"
 #include "observernet/app/build_info.hpp"
 #include "observernet/cache/public_cache.hpp"
 #include "observernet/cache/redis_pool.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/server.hpp"
+#include "observernet/store/ballot_writer.hpp"
 #include "observernet/store/elections.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "observernet/store/voting.hpp"
 #include "observernet/util/log.hpp"
+#include "observernet/util/worker_pool.hpp"
 
 namespace observernet::app {
 namespace asio = boost::asio;
@@ -34,6 +39,15 @@ namespace {
 unsigned io_threads(const Config& config) {
   if (config.http.threads != 0) return config.http.threads;
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+unsigned crypto_threads(const Config& config) {
+  if (config.crypto.threads != 0) return config.crypto.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+crypto::Bytes master_key(const Config& config) {
+  return *crypto::from_hex(config.auth.master_key);  // 64 hex digits: checked by the config
 }
 
 }  // namespace
@@ -47,6 +61,13 @@ struct App::Impl {
                  *registry),
         redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout, *registry),
         elections(postgres, config.auth.voter_pepper, config.import.max_voters),
+        voting(postgres),
+        crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
+        ballot_writer(
+            voting,
+            {config.ballots.batch_size, config.ballots.batch_wait, config.ballots.queue_depth},
+            *registry),
+        voting_elections(elections, voting, crypto, master_key(config), config.tokens.key_bits),
         public_cache(
             redis,
             {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
@@ -64,6 +85,7 @@ struct App::Impl {
     api::add_ops_routes(router, {draining, postgres, redis, {registry.get(), &http_metrics}});
     api::ElectionRoutesDependencies deps{
         elections,
+        voting_elections,
         public_cache,
         admin_auth,
         {.max_voters = config.import.max_voters},
@@ -72,6 +94,9 @@ struct App::Impl {
     };
     api::add_admin_election_routes(router, deps);
     api::add_public_election_routes(router, deps);
+    api::add_voting_routes(router, {voting_elections, voting, ballot_writer, public_cache, crypto,
+                                    config.auth.voter_pepper, config.cache.results_ttl,
+                                    config.cache.public_max_age, *registry});
   }
 
   // opensAt / closesAt: every pod looks; the database lets one of them act.
@@ -96,8 +121,13 @@ struct App::Impl {
     }
   }
 
-  // Pool threads may still post completions to the io_contexts: join them first.
-  ~Impl() {
+  // Worker and pool threads may still post completions to the io_contexts: join them
+  // first. Queued ballots are written before the database pool closes.
+  ~Impl() { stop_workers(); }
+
+  void stop_workers() {
+    ballot_writer.stop();
+    crypto.shutdown();
     postgres.shutdown();
     redis.shutdown();
   }
@@ -139,6 +169,10 @@ struct App::Impl {
   store::PgPool postgres;
   cache::RedisPool redis;
   store::ElectionStore elections;
+  store::VotingStore voting;
+  util::WorkerPool crypto;
+  store::BallotWriter ballot_writer;
+  api::VotingElections voting_elections;
   cache::PublicCache public_cache;
   api::AdminAuth admin_auth;
   http::Router router;
@@ -180,8 +214,7 @@ int App::run() {
   impl_->wait_for_signal();
   asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
   impl_->io.run();
-  impl_->postgres.shutdown();
-  impl_->redis.shutdown();
+  impl_->stop_workers();
   log::info("stopped");
   return 0;
 }

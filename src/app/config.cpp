@@ -192,6 +192,13 @@ const std::vector<Key>& keys() {
                    }
                    c.auth.voter_pepper = v;
                  }});
+    k.push_back({"auth.master_key", [](Config& c, const std::string& key, const std::string& v) {
+                   static const std::regex hex64("^[0-9a-fA-F]{64}$");
+                   if (!v.empty() && !std::regex_match(v, hex64)) {
+                     throw ConfigError(key, "must be 64 hex digits (a 256-bit key)");
+                   }
+                   c.auth.master_key = v;
+                 }});
     k.push_back(
         {"cache.election_ttl_s", [](Config& c, const std::string& key, const std::string& v) {
            c.cache.election_ttl = std::chrono::seconds(parse_uint(key, v, 1, 86'400));
@@ -203,12 +210,29 @@ const std::vector<Key>& keys() {
         {"cache.public_max_age_s", [](Config& c, const std::string& key, const std::string& v) {
            c.cache.public_max_age = std::chrono::seconds(parse_uint(key, v, 0, 86'400));
          }});
+    k.push_back(
+        {"cache.results_ttl_s", [](Config& c, const std::string& key, const std::string& v) {
+           c.cache.results_ttl = std::chrono::seconds(parse_uint(key, v, 1, 86'400 * 30));
+         }});
     k.push_back({"scheduler.interval_ms",
                  millis_field(&Config::scheduler, &SchedulerConfig::interval, 50)});
     k.push_back({"import.body_limit_bytes",
                  uint_field(&Config::import, &ImportConfig::body_limit_bytes, 1024, 1ull << 30)});
     k.push_back({"import.max_voters",
                  uint_field(&Config::import, &ImportConfig::max_voters, 1, 100'000'000)});
+    k.push_back({"tokens.key_bits", [](Config& c, const std::string& key, const std::string& v) {
+                   c.tokens.key_bits =
+                       static_cast<unsigned>(std::stoul(one_of(key, v, {"2048", "3072", "4096"})));
+                 }});
+    k.push_back({"ballots.batch_size",
+                 uint_field(&Config::ballots, &BallotsConfig::batch_size, 1, 10'000)});
+    k.push_back(
+        {"ballots.batch_wait_ms", millis_field(&Config::ballots, &BallotsConfig::batch_wait, 0)});
+    k.push_back({"ballots.queue_depth",
+                 uint_field(&Config::ballots, &BallotsConfig::queue_depth, 1, 10'000'000)});
+    k.push_back({"crypto.threads", uint_field(&Config::crypto, &CryptoConfig::threads, 0, 1024)});
+    k.push_back({"crypto.queue_depth",
+                 uint_field(&Config::crypto, &CryptoConfig::queue_depth, 1, 10'000'000)});
     return k;
   }();
   return table;
@@ -334,13 +358,14 @@ void overlay_environment(RawConfig& raw, const std::vector<std::string>& environ
   for (const auto& entry : environment) {
     std::string name = entry.substr(0, entry.find('='));
     if (name.ends_with("_FILE")) name.resize(name.size() - 5);
-    for (const char* section :
-         {"HTTP", "SHUTDOWN", "LOG", "DATABASE", "REDIS", "AUTH", "CACHE", "SCHEDULER", "IMPORT"}) {
-      if (!name.starts_with(std::string("OBSERVERNET_") + section + "_")) continue;
-      bool known = false;
-      for (const auto& k : keys()) known = known || env_name(k.name) == name;
-      if (!known) throw ConfigError(name, "unknown configuration variable");
+    bool in_our_section = false;
+    bool known = false;
+    for (const auto& k : keys()) {
+      std::string_view section = std::string_view(k.name).substr(0, k.name.find('.'));
+      in_our_section = in_our_section || name.starts_with(env_name(section) + "_");
+      known = known || env_name(k.name) == name;
     }
+    if (in_our_section && !known) throw ConfigError(name, "unknown configuration variable");
   }
 }
 
@@ -365,6 +390,10 @@ Config build_config(const RawConfig& raw) {
   if (config.auth.voter_pepper.empty()) {
     throw ConfigError("auth.voter_pepper",
                       "is required (OBSERVERNET_AUTH_VOTER_PEPPER or auth.voter_pepper_file)");
+  }
+  if (config.auth.master_key.empty()) {
+    throw ConfigError("auth.master_key",
+                      "is required (OBSERVERNET_AUTH_MASTER_KEY or auth.master_key_file)");
   }
   return config;
 }

@@ -107,7 +107,9 @@ void PublicCache::local_put(const std::string& key, CachedBodyPtr value) const {
                             local_generation_.load(std::memory_order_acquire)};
 }
 
-awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
+awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load,
+                                          std::optional<std::chrono::seconds> redis_ttl) {
+  const std::string ttl = std::to_string(redis_ttl.value_or(options_.redis_ttl).count());
   if (auto hit = find_local(key)) co_return hit;
   local_misses_.Increment();
   const std::string redis_key = std::string(kKeyPrefix) + key;
@@ -137,8 +139,7 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
     if (redis_up) {
       try {
         co_await redis_.run([&](RedisConnection& c) {
-          c.command({"SET", redis_key, encode(*fresh), "EX",
-                     std::to_string(options_.redis_ttl.count()), "NX"});
+          c.command({"SET", redis_key, encode(*fresh), "EX", ttl, "NX"});
           return 0;
         });
       } catch (const std::exception&) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -448,6 +449,30 @@ std::string new_credential() {
   std::string out = crypto::to_crockford_base32(bytes);
   OPENSSL_cleanse(bytes.data(), bytes.size());
   return out;
+}
+
+std::string normalize_credential(std::string_view typed) {
+  std::string out;
+  out.reserve(typed.size());
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (c == 'I' || c == 'L') c = '1';
+    if (c == 'O') c = '0';
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::array<unsigned char, 32> voter_hash(std::string_view pepper, std::string_view election_id,
+                                         std::string_view voter_id) {
+  std::string message;
+  message.reserve(election_id.size() + voter_id.size());
+  for (char c : election_id) {
+    message.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  message.append(voter_id);
+  return crypto::hmac_sha256(crypto::as_bytes(pepper), message);
 }
 
 }  // namespace observernet::domain

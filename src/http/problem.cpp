@@ -28,6 +28,18 @@ std::string_view to_string(ErrorCode code) {
       return "election_closed";
     case ErrorCode::no_voters:
       return "no_voters";
+    case ErrorCode::invalid_credentials:
+      return "invalid_credentials";
+    case ErrorCode::token_already_issued:
+      return "token_already_issued";
+    case ErrorCode::invalid_token:
+      return "invalid_token";
+    case ErrorCode::invalid_ballot:
+      return "invalid_ballot";
+    case ErrorCode::token_already_used:
+      return "token_already_used";
+    case ErrorCode::results_not_available:
+      return "results_not_available";
     case ErrorCode::payload_too_large:
       return "payload_too_large";
     case ErrorCode::unsupported_media_type:
@@ -82,6 +94,18 @@ ProblemInfo problem_info(ErrorCode code) {
       return {409, "Election is closed"};
     case ErrorCode::no_voters:
       return {409, "Election has no voters"};
+    case ErrorCode::invalid_credentials:
+      return {401, "Invalid credentials"};
+    case ErrorCode::token_already_issued:
+      return {409, "Token already issued"};
+    case ErrorCode::invalid_token:
+      return {403, "Invalid token"};
+    case ErrorCode::invalid_ballot:
+      return {422, "Invalid ballot"};
+    case ErrorCode::token_already_used:
+      return {409, "Token already used"};
+    case ErrorCode::results_not_available:
+      return {409, "Results not available"};
     case ErrorCode::payload_too_large:
       return {413, "Payload too large"};
     case ErrorCode::unsupported_media_type:
@@ -96,7 +120,6 @@ ProblemInfo problem_info(ErrorCode code) {
       return {503, "Service unavailable"};
     case ErrorCode::too_many_connections:
       return {503, "Too many connections"};
-      return {503, "Shutting down"};
   }
   return {500, "Internal server error"};
 }

@@ -35,6 +35,10 @@ OBSERVERNET_SQL(kInsertElection,
                 " to_timestamp($4::bigint / 1000.0), $5, $6::jsonb,"
                 " to_timestamp($7::bigint / 1000.0), to_timestamp($7::bigint / 1000.0))"
                 " RETURNING " OBSERVERNET_ELECTION_COLUMNS);
+OBSERVERNET_SQL(kInsertElectionKey,
+                "INSERT INTO election_keys (election_id, key_id, modulus_bits, public_key,"
+                " private_key_sealed) VALUES ($1::uuid, $2, $3, decode($4, 'hex'),"
+                " decode($5, 'hex'))");
 OBSERVERNET_SQL(kSelectElection,
                 "SELECT " OBSERVERNET_ELECTION_COLUMNS " FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kLockElection, "SELECT " OBSERVERNET_ELECTION_COLUMNS
@@ -63,6 +67,13 @@ OBSERVERNET_SQL(kUpdateStatus,
                 " WHERE id = $1::uuid RETURNING " OBSERVERNET_ELECTION_COLUMNS);
 OBSERVERNET_SQL(kDeleteElection, "DELETE FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kSelectVoterCount, "SELECT voters_registered FROM elections WHERE id = $1::uuid");
+OBSERVERNET_SQL(kSelectStats,
+                "SELECT voters_registered,"
+                " (SELECT count(*) FROM token_issuances WHERE election_id = $1::uuid),"
+                " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid),"
+                " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid"
+                " AND leaf_index IS NOT NULL)"
+                " FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kAddVoters,
                 "UPDATE elections SET voters_registered = voters_registered + $2,"
                 " version = version + 1, updated_at = to_timestamp($3::bigint / 1000.0)"
@@ -214,11 +225,11 @@ std::pair<std::string, std::string> parse_cursor(const std::string& cursor) {
 ElectionStore::ElectionStore(PgPool& pool, std::string voter_pepper, std::size_t max_voters)
     : pool_(pool), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
 
-awaitable<Election> ElectionStore::create(domain::ElectionDefinition d) {
+awaitable<Election> ElectionStore::create(domain::ElectionDefinition d, NewTokenKey key) {
   // Lambdas handed to the pool capture by reference only: what they refer to lives in
   // this coroutine's frame until the call completes, and GCC 12 mishandles lambdas with
   // non-trivial captures inside co_await expressions (double destruction).
-  co_return co_await pool_.run([&d](PgConnection& c) {
+  co_return co_await pool_.run([&d, &key](PgConnection& c) {
     pqxx::work tx(c.raw());
     TimePoint now = now_ms();
     auto opens = optional_ms(d.opens_at), closes = optional_ms(d.closes_at);
@@ -226,7 +237,13 @@ awaitable<Election> ElectionStore::create(domain::ElectionDefinition d) {
         c.exec(tx, kInsertElection, d.title, d.description, optional_param(opens),
                optional_param(closes), std::string(domain::to_string(d.results_visibility)),
                domain::contests_to_json(d.contests).dump(), ms_string(now))[0]);
-    append_audit(c, tx, e.id, "election.created", domain::to_json(e.definition), now);
+    c.exec(tx, kInsertElectionKey, e.id, key.key_id, key.modulus_bits,
+           crypto::to_hex(key.public_key), crypto::to_hex(key.seal_private_key(e.id)));
+    // The token key's id is on the audit chain: observers can check that every token
+    // they verify was signed by the key announced when the election was created.
+    json created = domain::to_json(e.definition);
+    created["tokenKey"] = {{"keyId", key.key_id}, {"modulusBits", key.modulus_bits}};
+    append_audit(c, tx, e.id, "election.created", std::move(created), now);
     tx.commit();
     return e;
   });
@@ -335,7 +352,6 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
     if (e.status == ElectionStatus::closed) {
       throw Error(ErrorCode::election_closed, "Voters cannot be added to a closed election.");
     }
-    const auto key = crypto::as_bytes(pepper_);
     VoterImport result;
     // hex voterHash -> index into voter_ids, for the voters this request brings first.
     std::unordered_map<std::string, std::size_t> candidates;
@@ -346,8 +362,7 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
       pqxx::stream_to copy(tx, "voter_import",
                            std::vector<std::string>{"voter_hash", "credential_hash"});
       for (std::size_t i = 0; i < voter_ids.size(); ++i) {
-        // electionId || voterId, with the id as the database spells it (lowercase).
-        std::string voter_hash = crypto::to_hex(crypto::hmac_sha256(key, e.id + voter_ids[i]));
+        std::string voter_hash = crypto::to_hex(domain::voter_hash(pepper_, e.id, voter_ids[i]));
         if (!candidates.emplace(voter_hash, i).second) {
           ++result.duplicates;  // repeated within this request
           continue;
@@ -389,10 +404,13 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
 awaitable<ElectionStats> ElectionStore::stats(std::string id) {
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
-    auto rows = c.exec(tx, kSelectVoterCount, id);
+    auto rows = c.exec(tx, kSelectStats, id);
     if (rows.empty()) throw not_found();
     ElectionStats s;
     s.voters_registered = rows[0][0].as<std::int64_t>();
+    s.tokens_issued = rows[0][1].as<std::int64_t>();
+    s.ballots_cast = rows[0][2].as<std::int64_t>();
+    s.ballots_sequenced = rows[0][3].as<std::int64_t>();
     return s;
   });
 }

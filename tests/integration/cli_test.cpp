@@ -59,15 +59,17 @@ TEST(CliTest, MigrateIsIdempotent) {
       "OBSERVERNET_DATABASE_URL=" + required_env("OBSERVERNET_TEST_DATABASE_URL");
   std::string out;
   const std::string pepper = "OBSERVERNET_AUTH_VOTER_PEPPER=" + std::string(32, 'p');
-  EXPECT_EQ(run({"migrate"}, out, {db, pepper}), 0) << out;
-  EXPECT_EQ(run({"migrate", "--log-format", "json"}, out, {db, pepper}), 0) << out;
+  const std::string master = "OBSERVERNET_AUTH_MASTER_KEY=" + std::string(kTestMasterKey);
+  EXPECT_EQ(run({"migrate"}, out, {db, pepper, master}), 0) << out;
+  EXPECT_EQ(run({"migrate", "--log-format", "json"}, out, {db, pepper, master}), 0) << out;
   EXPECT_NE(out.find(R"("event":"migrations_applied","applied":0)"), std::string::npos) << out;
 }
 
 TEST(CliTest, ServeAnswersAndExitsZeroOnSigterm) {
   auto [c, port] = spawn_server();
   EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200u);
-  EXPECT_EQ(http_request(port, "POST", "/api/v1/voting/submit", "{}").status, 404u);
+  // No Content-Type: refused before anything is parsed.
+  EXPECT_EQ(http_request(port, "POST", "/api/v1/voting/submit", "{}").status, 415u);
   ::kill(c.pid, SIGTERM);
   EXPECT_EQ(c.wait_exit(), 0) << c.output;
   EXPECT_NE(c.output.find("shutdown_drained"), std::string::npos) << c.output;
@@ -76,7 +78,8 @@ TEST(CliTest, ServeAnswersAndExitsZeroOnSigterm) {
   std::regex ready_line(
       R"(access method=GET route=/readyz status=200 duration_ms=\S+ request_id=[0-9a-f]{32} client=127\.0\.0\.1)");
   EXPECT_TRUE(std::regex_search(c.output, ready_line)) << c.output;
-  std::regex voting_line(R"(access method=POST route=unmatched status=404 .* client=hidden\n)");
+  std::regex voting_line(
+      R"(access method=POST route=/api/v1/voting/submit status=415 .* client=hidden\n)");
   EXPECT_TRUE(std::regex_search(c.output, voting_line)) << c.output;
   EXPECT_EQ(c.output.find("{}"), std::string::npos) << "a request body was logged";
 }

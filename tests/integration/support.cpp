@@ -31,6 +31,7 @@ app::Config test_config() {
       {"database.url", required_env("OBSERVERNET_TEST_DATABASE_URL")},
       {"redis.url", required_env("OBSERVERNET_TEST_REDIS_URL")},
       {"auth.voter_pepper", kTestVoterPepper},
+      {"auth.master_key", kTestMasterKey},
       {"auth.admin_key_hashes", kTestAdminKeyHash},
       {"http.port", "0"},
       {"http.threads", "2"},
@@ -237,6 +238,7 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
       "OBSERVERNET_DATABASE_URL=" + required_env("OBSERVERNET_TEST_DATABASE_URL"),
       "OBSERVERNET_REDIS_URL=" + required_env("OBSERVERNET_TEST_REDIS_URL"),
       "OBSERVERNET_AUTH_VOTER_PEPPER=" + std::string(kTestVoterPepper),
+      "OBSERVERNET_AUTH_MASTER_KEY=" + std::string(kTestMasterKey),
       "OBSERVERNET_AUTH_ADMIN_KEY_HASHES=" + std::string(kTestAdminKeyHash),
       "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100"};
   all.insert(all.end(), env.begin(), env.end());

@@ -23,6 +23,8 @@ inline constexpr const char* kTestAdminKeyHash =
     "feb8c3ea5a99f106f508bfd27655ebde5780b2007f5e41df4c723c3fdea8eb17";
 
 inline constexpr const char* kTestVoterPepper = "integration-test-pepper-0123456789abcdef";
+inline constexpr const char* kTestMasterKey =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 // OBSERVERNET_TEST_DATABASE_URL / _REDIS_URL / _PG_STOP / _PG_START, set by scripts/test.
 // A missing one fails the test: these tests never pass by skipping.

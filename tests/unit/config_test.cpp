@@ -11,9 +11,10 @@ namespace {
 const std::string kUrl = "postgresql://u:p@127.0.0.1:5432/db";
 
 const std::string kPepper(32, 'p');
+const std::string kMasterKey(64, 'a');
 
 RawConfig base() {
-  return {{"database.url", kUrl}, {"auth.voter_pepper", kPepper}};
+  return {{"database.url", kUrl}, {"auth.voter_pepper", kPepper}, {"auth.master_key", kMasterKey}};
 }
 
 std::string error_field(const RawConfig& raw) {
@@ -36,6 +37,10 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.redis.endpoint.host, "127.0.0.1");
   EXPECT_EQ(c.redis.endpoint.port, 6379);
   EXPECT_EQ(c.log.format, "human");
+  EXPECT_EQ(c.tokens.key_bits, 2048u);
+  EXPECT_EQ(c.ballots.batch_size, 500u);
+  EXPECT_EQ(c.ballots.queue_depth, 20000u);
+  EXPECT_EQ(c.cache.results_ttl, std::chrono::seconds(900));
 }
 
 TEST(ConfigTest, ParsesTheFileFormat) {
@@ -55,6 +60,7 @@ url = "postgresql://a@b/c?x=#notacomment"
 
 [auth]
 voter_pepper = "0123456789abcdef0123456789abcdef"
+master_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 )",
                                     "test.toml");
   Config c = build_config(raw);
@@ -87,6 +93,7 @@ TEST(ConfigTest, EnvironmentWinsOverTheFile) {
   RawConfig raw = parse_config_text("[http]\nport = 9090\nthreads = 3\n", "f.toml");
   raw["database.url"] = kUrl;
   raw["auth.voter_pepper"] = kPepper;
+  raw["auth.master_key"] = kMasterKey;
   overlay_environment(raw, {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
                             "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
   Config c = build_config(raw);
@@ -103,6 +110,7 @@ TEST(ConfigTest, MisspeltVariablesInOurSectionsAreErrors) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.field(), "OBSERVERNET_DATABASE_POOLMAX");
   }
+  EXPECT_THROW(overlay_environment(raw, {"OBSERVERNET_BALLOTS_BATCHSIZE=4"}), ConfigError);
   // The scripts' own variables are not the server's business.
   EXPECT_NO_THROW(overlay_environment(
       raw, {"OBSERVERNET_DEV_PG_PORT=1", "OBSERVERNET_CONFIG=x", "OBSERVERNET_TEST_REDIS_URL=y"}));
@@ -117,12 +125,13 @@ TEST(ConfigTest, QuotedStringsKeepEscapesAndHashes) {
 TEST(ConfigTest, SecretsComeFromFiles) {
   std::string path = ::testing::TempDir() + "observernet_db_url";
   { std::ofstream(path) << kUrl << "\n"; }
-  RawConfig raw = {{"auth.voter_pepper", kPepper}};
+  RawConfig raw = {{"auth.voter_pepper", kPepper}, {"auth.master_key", kMasterKey}};
   overlay_environment(raw, {"OBSERVERNET_DATABASE_URL_FILE=" + path});
   EXPECT_EQ(build_config(raw).database.url, kUrl);
 
   RawConfig from_file = parse_config_text("[database]\nurl_file = \"" + path + "\"\n", "f.toml");
   from_file["auth.voter_pepper"] = kPepper;
+  from_file["auth.master_key"] = kMasterKey;
   EXPECT_EQ(build_config(from_file).database.url, kUrl);
 
   RawConfig missing;
@@ -151,6 +160,13 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(error_field(with("no.such_key", "1")), "no.such_key");
   EXPECT_EQ(error_field({}), "database.url");
   EXPECT_EQ(error_field({{"database.url", kUrl}}), "auth.voter_pepper");
+  EXPECT_EQ(error_field({{"database.url", kUrl}, {"auth.voter_pepper", kPepper}}),
+            "auth.master_key");
+  EXPECT_EQ(error_field(with("auth.master_key", "00ff")), "auth.master_key");
+  EXPECT_EQ(error_field(with("auth.master_key", std::string(64, 'g'))), "auth.master_key");
+  EXPECT_EQ(error_field(with("tokens.key_bits", "1024")), "tokens.key_bits");
+  EXPECT_EQ(error_field(with("ballots.batch_size", "0")), "ballots.batch_size");
+  EXPECT_EQ(error_field(with("ballots.queue_depth", "0")), "ballots.queue_depth");
   EXPECT_EQ(error_field(with("auth.voter_pepper", "short")), "auth.voter_pepper");
   EXPECT_EQ(error_field(with("cache.election_ttl_s", "0")), "cache.election_ttl_s");
   EXPECT_EQ(error_field(with("scheduler.interval_ms", "10")), "scheduler.interval_ms");

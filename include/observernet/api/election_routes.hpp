@@ -19,9 +19,11 @@ struct Election;
 namespace observernet::api {
 
 class AdminAuth;
+class VotingElections;
 
 struct ElectionRoutesDependencies {
   store::ElectionStore& elections;
+  VotingElections& voting;  // makes each new election's token key
   cache::PublicCache& cache;
   const AdminAuth& auth;
   domain::VoterImportLimits import_limits;

@@ -47,6 +47,24 @@ struct RedisConfig {
 struct AuthConfig {
   std::vector<std::string> admin_key_hashes;  // lowercase hex SHA-256, secret
   std::string voter_pepper;                   // HMAC key of voter hashes, secret, required
+  std::string master_key;  // 64 hex digits (AES-256 key sealing token keys), secret, required
+};
+
+struct TokensConfig {
+  unsigned key_bits = 2048;  // each new election's RSA key: 2048, 3072 or 4096
+};
+
+// Group commit of accepted ballots (SPEC §1.1: 201 means committed).
+struct BallotsConfig {
+  std::size_t batch_size = 500;      // ballots per transaction at most
+  Millis batch_wait{2};              // how long a batch waits to fill once one ballot is queued
+  std::size_t queue_depth = 20'000;  // queued ballots beyond this: 503 + Retry-After
+};
+
+// The worker threads for RSA signing and verification, off the I/O threads.
+struct CryptoConfig {
+  unsigned threads = 0;              // 0: one per core
+  std::size_t queue_depth = 10'000;  // queued operations beyond this: 503 + Retry-After
 };
 
 struct CacheConfig {
@@ -54,6 +72,7 @@ struct CacheConfig {
   Millis local_ttl{500};                   // in each process, in front of Redis
   std::size_t local_max_entries = 10'000;  // per I/O thread
   std::chrono::seconds public_max_age{1};  // Cache-Control max-age of public reads
+  std::chrono::seconds results_ttl{900};   // final results in Redis (they never change)
 };
 
 struct SchedulerConfig {
@@ -75,6 +94,9 @@ struct Config {
   CacheConfig cache;
   SchedulerConfig scheduler;
   ImportConfig import;
+  TokensConfig tokens;
+  BallotsConfig ballots;
+  CryptoConfig crypto;
 };
 
 // Names the offending key; the CLI prints it on one line and exits 2.

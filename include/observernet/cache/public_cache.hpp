@@ -55,9 +55,11 @@ class PublicCache {
   // no allocation and no lock. Callers try it before building a loader for get().
   CachedBodyPtr find_local(const std::string& key) const;
 
-  // The body cached under `key`, else load()'s (then cached); null when load() finds
-  // nothing to serve (nothing is cached then).
-  boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load);
+  // The body cached under `key`, else load()'s (then cached, in Redis for `redis_ttl`
+  // when given, else the configured one); null when load() finds nothing to serve
+  // (nothing is cached then).
+  boost::asio::awaitable<CachedBodyPtr> get(
+      std::string key, Loader load, std::optional<std::chrono::seconds> redis_ttl = std::nullopt);
 
   // After a committed change: store `body` unless Redis already holds a newer version,
   // and drop local copies.

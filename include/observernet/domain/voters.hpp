@@ -1,5 +1,6 @@
 #pragma once
 // Voter-roll import bodies and voter credentials (SPEC §4). Pure: no I/O.
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -31,5 +32,15 @@ std::vector<std::string> parse_voters_csv(std::string_view body, const VoterImpo
 // A new voter credential: 128 bits from the CSPRNG in Crockford base32 (26 characters,
 // no I/L/O/U).
 std::string new_credential();
+
+// A credential as typed by a person, in the form new_credential() gave it: Crockford's
+// decoding rules (case-insensitive; I and L read as 1, O as 0; hyphens and spaces
+// ignored), so that "abcd-efgh…" still matches.
+std::string normalize_credential(std::string_view typed);
+
+// SPEC §4: voterHash = HMAC-SHA256(pepper, electionId || voterId), with the election id
+// in its lowercase canonical form, whatever case the request used.
+std::array<unsigned char, 32> voter_hash(std::string_view pepper, std::string_view election_id,
+                                         std::string_view voter_id);
 
 }  // namespace observernet::domain

@@ -10,6 +10,7 @@
 
 #include "observernet/domain/audit.hpp"
 #include "observernet/domain/election.hpp"
+#include "observernet/store/voting.hpp"
 
 namespace observernet::store {
 
@@ -41,7 +42,9 @@ class ElectionStore {
  public:
   ElectionStore(PgPool& pool, std::string voter_pepper, std::size_t max_voters);
 
-  boost::asio::awaitable<domain::Election> create(domain::ElectionDefinition definition);
+  // Stores the election and its token key in one transaction.
+  boost::asio::awaitable<domain::Election> create(domain::ElectionDefinition definition,
+                                                  NewTokenKey key);
   boost::asio::awaitable<std::optional<domain::Election>> find(std::string id);
   // Newest first. `public_only` hides drafts. Throws Error(bad_request) for a bad cursor.
   boost::asio::awaitable<ElectionPage> list(std::optional<domain::ElectionStatus> status,

@@ -1,0 +1,59 @@
+#pragma once
+// What the voting routes need of an election, kept in memory: its definition (fixed once
+// it is open), its status as last read, and its RSA token key, unsealed with the master
+// key on first use. A wrong master key fails loudly there (500, logged), never signs.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "observernet/crypto/blind_rsa.hpp"
+#include "observernet/domain/election.hpp"
+#include "observernet/store/voting.hpp"
+
+namespace observernet::store {
+class ElectionStore;
+}
+namespace observernet::util {
+class WorkerPool;
+}
+
+namespace observernet::api {
+
+struct VotingElection {
+  domain::Election election;
+  crypto::RsaPrivateKey private_key;
+  std::string key_id;
+  std::chrono::steady_clock::time_point loaded_at;
+
+  const crypto::RsaPublicKey& public_key() const { return private_key.public_key(); }
+};
+
+class VotingElections {
+ public:
+  VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
+                  util::WorkerPool& crypto, crypto::Bytes master_key, unsigned key_bits);
+
+  // A fresh token key for an election about to be created, generated on the crypto
+  // workers; ElectionStore::create seals and stores it with the election.
+  boost::asio::awaitable<store::NewTokenKey> generate_key();
+
+  // The election, or null when there is none. Its status may be up to a second old
+  // (a draft's half a second): callers that need it exact ask the database.
+  boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(const std::string& id);
+
+ private:
+  std::shared_ptr<const VotingElection> cached(const std::string& id) const;
+
+  store::ElectionStore& elections_;
+  store::VotingStore& voting_;
+  util::WorkerPool& crypto_;
+  const crypto::Bytes master_key_;
+  const unsigned key_bits_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const VotingElection>> entries_;
+};
+
+}  // namespace observernet::api

@@ -1,0 +1,73 @@
+#pragma once
+// The group commit of accepted ballots (SPEC §1.1: 201 means committed). Submissions
+// wait in a bounded queue; one writer thread takes up to `batch_size` of them (waiting
+// at most `batch_wait` for a batch to fill), writes them in one transaction, commits,
+// then resumes every waiting request with its own outcome. A full queue refuses at once
+// with 503 + Retry-After instead of growing. Metrics: ballot_queue_depth,
+// ballot_batch_size, ballot_batch_seconds, ballot_queue_rejected_total.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "observernet/store/voting.hpp"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
+namespace observernet::store {
+
+struct BallotWriterOptions {
+  std::size_t batch_size = 500;
+  std::chrono::milliseconds batch_wait{2};
+  std::size_t queue_depth = 20'000;
+};
+
+class BallotWriter {
+ public:
+  BallotWriter(VotingStore& store, BallotWriterOptions options, prometheus::Registry& registry);
+  ~BallotWriter();
+  BallotWriter(const BallotWriter&) = delete;
+  BallotWriter& operator=(const BallotWriter&) = delete;
+
+  // Resumes once the ballot's batch has committed (or failed: the error propagates).
+  // Throws Error(service_unavailable) with Retry-After when the queue is full or the
+  // writer has stopped.
+  boost::asio::awaitable<BallotWriteResult> write(PendingBallot ballot);
+
+  // Writes everything queued, then stops the thread; later writes are refused. For
+  // shutdown, after the HTTP server has stopped taking requests.
+  void stop();
+
+ private:
+  using Completion = std::function<void(std::exception_ptr, BallotWriteResult)>;
+  struct Item {
+    PendingBallot ballot;
+    Completion complete;
+  };
+  void enqueue(PendingBallot ballot, Completion complete);
+  void run();
+
+  VotingStore& store_;
+  const BallotWriterOptions options_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  std::size_t admitted_ = 0;  // queued or being written, under mutex_
+  bool stopping_ = false;
+  prometheus::Gauge& depth_;
+  prometheus::Histogram& batch_size_;
+  prometheus::Histogram& batch_seconds_;
+  prometheus::Counter& rejected_;
+  std::thread thread_;
+};
+
+}  // namespace observernet::store

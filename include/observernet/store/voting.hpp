@@ -1,0 +1,101 @@
+#pragma once
+// Token keys, token issuance, ballots, receipts and the tally in PostgreSQL (SPEC §5–§7).
+// "One token per voter" and "one ballot per token" are primary keys, so they hold with
+// any number of pods; nothing here stores a voter next to a token or a ballot.
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "observernet/crypto/hash.hpp"
+#include "observernet/domain/ballot.hpp"
+#include "observernet/domain/election.hpp"
+
+namespace observernet::store {
+
+class PgPool;
+
+struct TokenKeyRecord {
+  std::string key_id;  // hex SHA-256 of public_key
+  int modulus_bits = 0;
+  crypto::Bytes public_key;  // SPKI DER
+  crypto::Bytes private_key_sealed;
+};
+
+// The token key ElectionStore::create stores with a new election. The private key is
+// sealed only once the election's id is known: the id is the sealing's associated data.
+struct NewTokenKey {
+  std::string key_id;
+  int modulus_bits = 0;
+  crypto::Bytes public_key;
+  std::function<crypto::Bytes(const std::string& election_id)> seal_private_key;
+};
+
+struct TokenIssuance {
+  crypto::Digest blinded_message_hash{};
+  crypto::Bytes blind_signature;
+};
+
+// What a token request needs to know, read in one round trip.
+struct TokenRequestState {
+  domain::ElectionStatus status = domain::ElectionStatus::draft;
+  std::optional<crypto::Digest> credential_hash;  // absent: no such voter
+  std::optional<TokenIssuance> issued;            // the voter's token, if one was issued
+};
+
+// An accepted ballot on its way to the group commit.
+struct PendingBallot {
+  std::string election_id;  // lowercase
+  crypto::Bytes token_message;
+  crypto::Bytes token_signature;
+  std::string leaf;  // RFC 8785 text; its selections are stored for the tally
+  crypto::Digest receipt{};
+};
+
+enum class BallotOutcome {
+  accepted,            // committed now: 201
+  duplicate,           // the same ballot was committed before: 200, same receipt
+  token_already_used,  // another ballot holds this token: 409
+  election_not_open,   // 409
+};
+
+struct BallotWriteResult {
+  BallotOutcome outcome = BallotOutcome::election_not_open;
+  domain::TimePoint accepted_at{};  // to the minute, as stored
+};
+
+struct ReceiptStatus {
+  std::optional<std::int64_t> leaf_index;  // absent while pending
+};
+
+class VotingStore {
+ public:
+  explicit VotingStore(PgPool& pool);
+
+  boost::asio::awaitable<std::optional<TokenKeyRecord>> token_key(std::string election_id);
+  // Throws Error(not_found) when the election does not exist.
+  boost::asio::awaitable<TokenRequestState> token_state(std::string election_id,
+                                                        crypto::Digest voter_hash);
+  // Records the voter's token unless one is already recorded; returns what is recorded
+  // afterwards (this one, or the earlier one a concurrent request stored first).
+  boost::asio::awaitable<TokenIssuance> record_token(std::string election_id,
+                                                     crypto::Digest voter_hash,
+                                                     TokenIssuance issuance);
+
+  // The group commit: one transaction for the whole batch, with the elections' rows
+  // share-locked so that a close either waits for it or is seen by it. Blocking (runs
+  // on the caller's thread with a pooled connection); results in the batch's order.
+  std::vector<BallotWriteResult> write_ballots(std::span<const PendingBallot> batch);
+
+  boost::asio::awaitable<std::optional<ReceiptStatus>> find_receipt(crypto::Digest receipt);
+  boost::asio::awaitable<domain::Tally> tally(std::string election_id);
+  boost::asio::awaitable<std::int64_t> ballots_cast(std::string election_id);
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace observernet::store

@@ -1,0 +1,109 @@
+#include "observernet/api/voting_elections.hpp"
+
+#include "observernet/crypto/aead.hpp"
+#include "observernet/error.hpp"
+#include "observernet/store/elections.hpp"
+#include "observernet/util/worker_pool.hpp"
+
+namespace observernet::api {
+namespace {
+
+using boost::asio::awaitable;
+using Clock = std::chrono::steady_clock;
+
+// How long a status read stays good: an open election's close must stop early
+// rejection within a second; a draft may be opened at any moment.
+Clock::duration freshness(domain::ElectionStatus status) {
+  switch (status) {
+    case domain::ElectionStatus::draft:
+      return std::chrono::milliseconds(500);
+    case domain::ElectionStatus::open:
+      return std::chrono::seconds(1);
+    case domain::ElectionStatus::closed:
+      return Clock::duration::max();  // final
+  }
+  return Clock::duration::zero();
+}
+
+}  // namespace
+
+VotingElections::VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
+                                 util::WorkerPool& crypto, crypto::Bytes master_key,
+                                 unsigned key_bits)
+    : elections_(elections),
+      voting_(voting),
+      crypto_(crypto),
+      master_key_(std::move(master_key)),
+      key_bits_(key_bits) {}
+
+awaitable<store::NewTokenKey> VotingElections::generate_key() {
+  co_return co_await crypto_.run([this] {
+    auto key = crypto::RsaPrivateKey::generate(key_bits_);
+    store::NewTokenKey out;
+    out.key_id = key.public_key().key_id();
+    out.modulus_bits = static_cast<int>(key.public_key().modulus_bits());
+    out.public_key = key.public_key().spki_der();
+    // The election id as associated data: a sealed key moved to another election's row
+    // does not open.
+    out.seal_private_key = [key, master = master_key_](const std::string& election_id) {
+      return crypto::aes256gcm_seal(master, key.pkcs8_der(), crypto::as_bytes(election_id));
+    };
+    return out;
+  });
+}
+
+std::shared_ptr<const VotingElection> VotingElections::cached(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return nullptr;
+  const auto& entry = it->second;
+  if (Clock::now() - entry->loaded_at > freshness(entry->election.status)) return nullptr;
+  return entry;
+}
+
+awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std::string& id) {
+  if (auto hit = cached(id)) co_return hit;
+  auto election = co_await elections_.find(id);
+  if (!election) co_return nullptr;
+  auto previous = [&] {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    return it == entries_.end() ? nullptr : it->second;
+  }();
+  std::optional<crypto::RsaPrivateKey> key;
+  std::string key_id;
+  if (previous) {
+    key = previous->private_key;  // keys never change: only the status is re-read
+    key_id = previous->key_id;
+  } else {
+    auto record = co_await voting_.token_key(id);
+    if (!record) {
+      throw Error(ErrorCode::internal_error, "This election has no token key.", {},
+                  "election " + id + " has no row in election_keys");
+    }
+    auto der =
+        crypto::aes256gcm_open(master_key_, record->private_key_sealed, crypto::as_bytes(id));
+    if (!der) {
+      throw Error(
+          ErrorCode::internal_error, "The election's token key cannot be used.", {},
+          "the token key of election " + id + " does not open with the configured auth.master_key");
+    }
+    key = crypto::RsaPrivateKey::from_pkcs8_der(*der);
+    crypto::Bytes& plain = *der;
+    std::fill(plain.begin(), plain.end(), 0);
+    if (!key || key->public_key().spki_der() != record->public_key) {
+      throw Error(ErrorCode::internal_error, "The election's token key cannot be used.", {},
+                  "the token key of election " + id + " does not match its public key");
+    }
+    key_id = record->key_id;
+  }
+  auto entry = std::make_shared<const VotingElection>(
+      VotingElection{std::move(*election), std::move(*key), std::move(key_id), Clock::now()});
+  {
+    std::lock_guard lock(mutex_);
+    entries_[id] = entry;
+  }
+  co_return entry;
+}
+
+}  // namespace observernet::api

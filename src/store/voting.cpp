@@ -1,0 +1,276 @@
+#include "observernet/store/voting.hpp"
+
+#include <chrono>
+#include <map>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "observernet/error.hpp"
+#include "observernet/store/pg_pool.hpp"
+
+namespace observernet::store {
+namespace {
+
+using boost::asio::awaitable;
+using crypto::Bytes;
+using crypto::Digest;
+
+OBSERVERNET_SQL(kSelectTokenKey,
+                "SELECT key_id, modulus_bits, encode(public_key, 'hex'),"
+                " encode(private_key_sealed, 'hex') FROM election_keys"
+                " WHERE election_id = $1::uuid");
+OBSERVERNET_SQL(kSelectTokenState,
+                "SELECT e.status, encode(v.credential_hash, 'hex'),"
+                " encode(t.blinded_message_hash, 'hex'), encode(t.blind_signature, 'hex')"
+                " FROM elections e"
+                " LEFT JOIN voters v ON v.election_id = e.id AND v.voter_hash = decode($2, 'hex')"
+                " LEFT JOIN token_issuances t"
+                " ON t.election_id = e.id AND t.voter_hash = decode($2, 'hex')"
+                " WHERE e.id = $1::uuid");
+// SPEC §1.3: the time of issuance is kept to the minute only.
+OBSERVERNET_SQL(kInsertTokenIssuance,
+                "INSERT INTO token_issuances (election_id, voter_hash, blinded_message_hash,"
+                " blind_signature, issued_at) VALUES ($1::uuid, decode($2, 'hex'),"
+                " decode($3, 'hex'), decode($4, 'hex'), date_trunc('minute', now()))"
+                " ON CONFLICT DO NOTHING RETURNING 1");
+OBSERVERNET_SQL(kSelectTokenIssuance,
+                "SELECT encode(blinded_message_hash, 'hex'), encode(blind_signature, 'hex')"
+                " FROM token_issuances WHERE election_id = $1::uuid AND voter_hash = decode($2, "
+                "'hex')");
+// Share locks: a close (FOR UPDATE on the row) waits for this batch, or this batch sees
+// the election closed; no ballot is committed after the close that decides the result.
+OBSERVERNET_SQL(kLockOpenElections,
+                "SELECT id::text FROM elections WHERE id = ANY($1::uuid[]) AND status = 'open'"
+                " FOR SHARE");
+OBSERVERNET_SQL(kInsertBallots,
+                "INSERT INTO ballots (election_id, token_message, token_signature, selections,"
+                " leaf, receipt, accepted_at)"
+                " SELECT e, decode(m, 'hex'), decode(s, 'hex'), (l::jsonb) -> 'selections', l,"
+                " decode(r, 'hex'), to_timestamp($6::bigint / 1000.0)"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])"
+                " AS t(e, m, s, l, r)"
+                " ON CONFLICT DO NOTHING RETURNING encode(receipt, 'hex')");
+OBSERVERNET_SQL(kSelectBallotsByToken,
+                "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
+                " encode(b.receipt, 'hex'), (extract(epoch FROM b.accepted_at) * 1000)::bigint"
+                " FROM ballots b JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
+                " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
+OBSERVERNET_SQL(kSelectReceipt, "SELECT leaf_index FROM ballots WHERE receipt = decode($1, 'hex')");
+OBSERVERNET_SQL(kTallyVotes,
+                "SELECT s ->> 'contestId', s ->> 'optionId', count(*)"
+                " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.selections) s"
+                " WHERE b.election_id = $1::uuid GROUP BY 1, 2");
+OBSERVERNET_SQL(kTallyBallotsPerContest,
+                "SELECT c, count(*) FROM (SELECT DISTINCT b.token_message, s ->> 'contestId' AS c"
+                " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.selections) s"
+                " WHERE b.election_id = $1::uuid) AS per_ballot GROUP BY c");
+OBSERVERNET_SQL(kCountBallots, "SELECT count(*) FROM ballots WHERE election_id = $1::uuid");
+
+Bytes hex_bytes(const pqxx::field& f) {
+  auto bytes = crypto::from_hex(f.c_str());
+  if (!bytes) throw std::runtime_error("malformed hex from the database");
+  return std::move(*bytes);
+}
+
+Digest hex_digest(const pqxx::field& f) {
+  Bytes bytes = hex_bytes(f);
+  if (bytes.size() != 32) throw std::runtime_error("a stored hash is not 32 bytes");
+  Digest d;
+  std::copy(bytes.begin(), bytes.end(), d.begin());
+  return d;
+}
+
+// A PostgreSQL array literal of text elements, each quoted (PostgreSQL manual §8.15.6),
+// so that JSON text with commas, braces and quotes passes intact.
+class ArrayLiteral {
+ public:
+  void add(std::string_view element) {
+    text_ += text_.empty() ? "{\"" : ",\"";
+    for (char c : element) {
+      if (c == '"' || c == '\\') text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+  std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
+
+ private:
+  std::string text_;
+};
+
+domain::TimePoint this_minute() {
+  return std::chrono::floor<std::chrono::minutes>(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+}
+
+}  // namespace
+
+VotingStore::VotingStore(PgPool& pool) : pool_(pool) {}
+
+awaitable<std::optional<TokenKeyRecord>> VotingStore::token_key(std::string election_id) {
+  co_return co_await pool_.run([&election_id](PgConnection& c) -> std::optional<TokenKeyRecord> {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectTokenKey, election_id);
+    if (rows.empty()) return std::nullopt;
+    TokenKeyRecord k;
+    k.key_id = rows[0][0].as<std::string>();
+    k.modulus_bits = rows[0][1].as<int>();
+    k.public_key = hex_bytes(rows[0][2]);
+    k.private_key_sealed = hex_bytes(rows[0][3]);
+    return k;
+  });
+}
+
+awaitable<TokenRequestState> VotingStore::token_state(std::string election_id,
+                                                      crypto::Digest voter_hash) {
+  const std::string voter = crypto::to_hex(voter_hash);
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectTokenState, election_id, voter);
+    if (rows.empty()) throw Error(ErrorCode::not_found, "No election with this id.");
+    const auto& row = rows[0];
+    TokenRequestState state;
+    state.status = *domain::parse_election_status(row[0].as<std::string>());
+    if (!row[1].is_null()) state.credential_hash = hex_digest(row[1]);
+    if (!row[2].is_null()) state.issued = TokenIssuance{hex_digest(row[2]), hex_bytes(row[3])};
+    return state;
+  });
+}
+
+awaitable<TokenIssuance> VotingStore::record_token(std::string election_id,
+                                                   crypto::Digest voter_hash,
+                                                   TokenIssuance issuance) {
+  const std::string voter = crypto::to_hex(voter_hash);
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::work tx(c.raw());
+    auto inserted = c.exec(tx, kInsertTokenIssuance, election_id, voter,
+                           crypto::to_hex(issuance.blinded_message_hash),
+                           crypto::to_hex(issuance.blind_signature));
+    if (inserted.empty()) {
+      // Another request for this voter committed first: what it stored decides.
+      auto row = c.exec(tx, kSelectTokenIssuance, election_id, voter).at(0);
+      issuance = TokenIssuance{hex_digest(row[0]), hex_bytes(row[1])};
+    }
+    tx.commit();
+    return issuance;
+  });
+}
+
+std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const PendingBallot> batch) {
+  return pool_.run_blocking([batch](PgConnection& c) {
+    std::vector<BallotWriteResult> results(batch.size());
+    const domain::TimePoint minute = this_minute();
+    pqxx::work tx(c.raw());
+
+    ArrayLiteral election_ids;
+    std::unordered_map<std::string, bool> open;  // election id -> open
+    for (const auto& b : batch) {
+      if (open.emplace(b.election_id, false).second) election_ids.add(b.election_id);
+    }
+    for (const auto& row : c.exec(tx, kLockOpenElections, election_ids.str())) {
+      open[row[0].as<std::string>()] = true;
+    }
+
+    // One insert candidate per (election, token); a repeat within the batch is resolved
+    // against what is stored afterwards, like a repeat from an earlier batch.
+    std::map<std::pair<std::string, std::string>, std::size_t> first_of_token;
+    std::vector<std::size_t> unresolved;
+    ArrayLiteral e, m, s, l, r;
+    std::vector<std::string> token_hex(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const PendingBallot& b = batch[i];
+      if (!open[b.election_id]) {
+        results[i].outcome = BallotOutcome::election_not_open;
+        continue;
+      }
+      token_hex[i] = crypto::to_hex(b.token_message);
+      if (!first_of_token.emplace(std::pair{b.election_id, token_hex[i]}, i).second) {
+        unresolved.push_back(i);
+        continue;
+      }
+      e.add(b.election_id);
+      m.add(token_hex[i]);
+      s.add(crypto::to_hex(b.token_signature));
+      l.add(b.leaf);
+      r.add(crypto::to_hex(b.receipt));
+    }
+    std::unordered_map<std::string, bool> inserted;  // hex receipt
+    if (!first_of_token.empty()) {
+      for (const auto& row : c.exec(tx, kInsertBallots, e.str(), m.str(), s.str(), l.str(), r.str(),
+                                    minute.time_since_epoch().count())) {
+        inserted.emplace(row[0].as<std::string>(), true);
+      }
+    }
+    for (const auto& [token, i] : first_of_token) {
+      if (inserted.contains(crypto::to_hex(batch[i].receipt))) {
+        results[i] = {BallotOutcome::accepted, minute};
+      } else {
+        unresolved.push_back(i);
+      }
+    }
+    if (!unresolved.empty()) {
+      ArrayLiteral ue, um;
+      for (std::size_t i : unresolved) {
+        ue.add(batch[i].election_id);
+        um.add(token_hex[i]);
+      }
+      // (election, token) -> (hex receipt, accepted_at ms) of the stored ballot.
+      std::map<std::pair<std::string, std::string>, std::pair<std::string, std::int64_t>> stored;
+      for (const auto& row : c.exec(tx, kSelectBallotsByToken, ue.str(), um.str())) {
+        stored[{row[0].as<std::string>(), row[1].as<std::string>()}] = {row[2].as<std::string>(),
+                                                                        row[3].as<std::int64_t>()};
+      }
+      for (std::size_t i : unresolved) {
+        auto it = stored.find({batch[i].election_id, token_hex[i]});
+        if (it == stored.end()) throw std::runtime_error("a conflicting ballot was not found");
+        if (it->second.first == crypto::to_hex(batch[i].receipt)) {
+          results[i] = {BallotOutcome::duplicate,
+                        domain::TimePoint(std::chrono::milliseconds(it->second.second))};
+        } else {
+          results[i].outcome = BallotOutcome::token_already_used;
+        }
+      }
+    }
+    tx.commit();
+    return results;
+  });
+}
+
+awaitable<std::optional<ReceiptStatus>> VotingStore::find_receipt(crypto::Digest receipt) {
+  const std::string hex = crypto::to_hex(receipt);
+  co_return co_await pool_.run([&hex](PgConnection& c) -> std::optional<ReceiptStatus> {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectReceipt, hex);
+    if (rows.empty()) return std::nullopt;
+    ReceiptStatus status;
+    if (!rows[0][0].is_null()) status.leaf_index = rows[0][0].as<std::int64_t>();
+    return status;
+  });
+}
+
+awaitable<domain::Tally> VotingStore::tally(std::string election_id) {
+  co_return co_await pool_.run([&election_id](PgConnection& c) {
+    // One snapshot for the three counts.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c.raw());
+    domain::Tally tally;
+    for (const auto& row : c.exec(tx, kTallyVotes, election_id)) {
+      tally.votes[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
+    }
+    for (const auto& row : c.exec(tx, kTallyBallotsPerContest, election_id)) {
+      tally.ballots[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+    }
+    tally.ballots_cast = c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
+    tx.commit();
+    return tally;
+  });
+}
+
+awaitable<std::int64_t> VotingStore::ballots_cast(std::string election_id) {
+  co_return co_await pool_.run([&election_id](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    return c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
+  });
+}
+
+}  // namespace observernet::store
