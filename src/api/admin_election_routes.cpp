@@ -75,7 +75,7 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
     auto definition = domain::parse_election_definition(parse_json_body(request));
     // RSA key generation takes a while (2048 bits: tens of milliseconds, 4096: seconds):
     // on the crypto workers, before the transaction starts.
-    store::NewTokenKey key = co_await deps.voting.generate_key();
+    store::NewTokenKey key = co_await deps.voting_elections.generate_key();
     auto election = co_await deps.elections.create(std::move(definition), std::move(key));
     Response r = election_response(201, election);
     r.set("Location", std::string(kBase) + "/" + election.id);
@@ -129,14 +129,14 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
   router.add(Method::post, base + "/{id}/open", [deps](Request& request) -> awaitable<Response> {
     deps.auth.check(request);
     auto election = co_await deps.elections.open(uuid_param(request, "id"), store::Trigger::admin);
-    co_await publish_election_change(deps.cache, election);
+    co_await publish_election_change(deps.cache, deps.voting, election);
     co_return election_response(200, election);
   });
 
   router.add(Method::post, base + "/{id}/close", [deps](Request& request) -> awaitable<Response> {
     deps.auth.check(request);
     auto election = co_await deps.elections.close(uuid_param(request, "id"), store::Trigger::admin);
-    co_await publish_election_change(deps.cache, election);
+    co_await publish_election_change(deps.cache, deps.voting, election);
     co_return election_response(200, election);
   });
 

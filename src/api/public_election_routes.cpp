@@ -7,6 +7,7 @@
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/elections.hpp"
+#include "observernet/store/voting.hpp"
 
 namespace observernet::api {
 namespace {
@@ -23,9 +24,12 @@ std::string election_key(std::string_view id) {
   return "public:election:" + std::string(id);
 }
 
-// Ballots arrive with the voting routes; until then none can have been cast.
-std::string public_body(const domain::Election& e) {
-  return domain::to_public_json(e, 0).dump();
+// ballotsCast moves while an election is open: what shows it lives this long at most.
+constexpr std::chrono::seconds kBallotCountFreshness{5};
+
+std::chrono::seconds redis_ttl(const domain::Election& e, std::chrono::seconds configured) {
+  return e.status == domain::ElectionStatus::open ? std::min(configured, kBallotCountFreshness)
+                                                  : configured;
 }
 
 // The cached body, kept alive by its cache entry for as long as the response needs it.
@@ -39,10 +43,13 @@ Error no_public_election() {
 
 }  // namespace
 
-awaitable<void> publish_election_change(cache::PublicCache& cache,
+awaitable<void> publish_election_change(cache::PublicCache& cache, store::VotingStore& voting,
                                         const domain::Election& election) {
   if (election.status != domain::ElectionStatus::draft) {
-    co_await cache.put(election_key(election.id), public_body(election), election.version);
+    std::int64_t ballots = co_await voting.ballots_cast(election.id);
+    std::string body = domain::to_public_json(election, ballots).dump();
+    co_await cache.put(election_key(election.id), std::move(body), election.version,
+                       redis_ttl(election, cache.default_ttl()));
   }
   co_await cache.bump_generation(std::string(kListFamily));
 }
@@ -61,11 +68,18 @@ void add_public_election_routes(http::Router& router, ElectionRoutesDependencies
                           std::to_string(limit) + ":" + cursor.value_or("");
         cache::PublicCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
           auto page = co_await deps.elections.list(std::nullopt, true, limit, cursor);
+          std::vector<std::string> ids;
+          for (const auto& e : page.elections) ids.push_back(e.id);
+          auto counts = co_await deps.voting.ballots_cast(std::move(ids));
           json items = json::array();
-          for (const auto& e : page.elections) items.push_back(domain::to_public_json(e, 0));
+          for (const auto& e : page.elections) {
+            auto count = counts.find(e.id);
+            items.push_back(domain::to_public_json(e, count == counts.end() ? 0 : count->second));
+          }
           json body = {{"elections", std::move(items)},
                        {"nextCursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
-          co_return cache::LoadedBody{body.dump(), 0};
+          co_return cache::LoadedBody{body.dump(), 0,
+                                      std::min(deps.cache.default_ttl(), kBallotCountFreshness)};
         };
         auto cached = co_await deps.cache.get(std::move(key), std::move(load));
         co_return conditional_response(request, body_of(cached), cached->etag, cache_control);
@@ -82,7 +96,9 @@ void add_public_election_routes(http::Router& router, ElectionRoutesDependencies
         cache::PublicCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
           auto e = co_await deps.elections.find(id);
           if (!e || e->status == domain::ElectionStatus::draft) co_return std::nullopt;
-          co_return cache::LoadedBody{public_body(*e), e->version};
+          std::int64_t ballots = co_await deps.voting.ballots_cast(id);
+          co_return cache::LoadedBody{domain::to_public_json(*e, ballots).dump(), e->version,
+                                      redis_ttl(*e, deps.cache.default_ttl())};
         };
         auto cached = co_await deps.cache.get(std::move(key), std::move(load));
         if (!cached) throw no_public_election();

@@ -379,12 +379,12 @@ void add_voting_routes(http::Router& router, VotingRoutesDependencies deps) {
         // Final results never change; live ones are recounted at most once a second.
         cache::PublicCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
           auto tally = co_await deps.voting.tally(id);
-          co_return cache::LoadedBody{domain::results_to_json(entry->election, tally).dump(), 0};
+          co_return cache::LoadedBody{domain::results_to_json(entry->election, tally).dump(), 0,
+                                      final ? deps.results_ttl : std::chrono::seconds(1)};
         };
         // Named, not built inside the co_await: GCC 12 destroys such temporaries twice.
         std::string key = final ? final_key : "public:results-live:" + id;
-        const std::chrono::seconds ttl = final ? deps.results_ttl : std::chrono::seconds(1);
-        auto cached = co_await deps.cache.get(std::move(key), std::move(load), ttl);
+        auto cached = co_await deps.cache.get(std::move(key), std::move(load));
         co_return conditional_response(request, shared_body(cached), cached->etag, cache_control);
       });
 }

@@ -107,9 +107,7 @@ void PublicCache::local_put(const std::string& key, CachedBodyPtr value) const {
                             local_generation_.load(std::memory_order_acquire)};
 }
 
-awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load,
-                                          std::optional<std::chrono::seconds> redis_ttl) {
-  const std::string ttl = std::to_string(redis_ttl.value_or(options_.redis_ttl).count());
+awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
   if (auto hit = find_local(key)) co_return hit;
   local_misses_.Increment();
   const std::string redis_key = std::string(kKeyPrefix) + key;
@@ -136,6 +134,7 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load,
     fresh->body = std::move(loaded->body);
     fresh->version = loaded->version;
     value = fresh;
+    const std::string ttl = std::to_string(loaded->redis_ttl.value_or(options_.redis_ttl).count());
     if (redis_up) {
       try {
         co_await redis_.run([&](RedisConnection& c) {
@@ -151,15 +150,16 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load,
   co_return value;
 }
 
-awaitable<void> PublicCache::put(std::string key, std::string body, std::int64_t version) {
+awaitable<void> PublicCache::put(std::string key, std::string body, std::int64_t version,
+                                 std::optional<std::chrono::seconds> redis_ttl) {
+  const std::string ttl = std::to_string(redis_ttl.value_or(options_.redis_ttl).count());
   local_generation_.fetch_add(1, std::memory_order_acq_rel);
   CachedBody value{std::move(body), {}, version};
   value.etag = etag_of(value.body);
   const std::string redis_key = std::string(kKeyPrefix) + key;
   try {
     co_await redis_.run([&](RedisConnection& c) {
-      c.command({"EVAL", kPutIfNewer, "1", redis_key, std::to_string(version), encode(value),
-                 std::to_string(options_.redis_ttl.count())});
+      c.command({"EVAL", kPutIfNewer, "1", redis_key, std::to_string(version), encode(value), ttl});
       return 0;
     });
   } catch (const std::exception& e) {

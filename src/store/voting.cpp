@@ -66,6 +66,9 @@ OBSERVERNET_SQL(kTallyBallotsPerContest,
                 " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.selections) s"
                 " WHERE b.election_id = $1::uuid) AS per_ballot GROUP BY c");
 OBSERVERNET_SQL(kCountBallots, "SELECT count(*) FROM ballots WHERE election_id = $1::uuid");
+OBSERVERNET_SQL(kCountBallotsOfElections,
+                "SELECT election_id::text, count(*) FROM ballots"
+                " WHERE election_id = ANY($1::uuid[]) GROUP BY election_id");
 
 Bytes hex_bytes(const pqxx::field& f) {
   auto bytes = crypto::from_hex(f.c_str());
@@ -270,6 +273,21 @@ awaitable<std::int64_t> VotingStore::ballots_cast(std::string election_id) {
   co_return co_await pool_.run([&election_id](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     return c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
+  });
+}
+
+awaitable<std::map<std::string, std::int64_t>> VotingStore::ballots_cast(
+    std::vector<std::string> election_ids) {
+  ArrayLiteral ids;
+  for (const auto& id : election_ids) ids.add(id);
+  const std::string array = ids.str();
+  co_return co_await pool_.run([&array](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    std::map<std::string, std::int64_t> counts;
+    for (const auto& row : c.exec(tx, kCountBallotsOfElections, array)) {
+      counts[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+    }
+    return counts;
   });
 }
 

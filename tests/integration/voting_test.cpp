@@ -415,6 +415,8 @@ TEST_F(VotingTest, ResultsAreFinalAfterCloseAndLiveOnlyWhenAsked) {
   EXPECT_EQ(code_of(hidden), "results_not_available");
 
   ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  // The close publishes the election's public view with its final count.
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/public/elections/" + id).body)["ballotsCast"], 3);
   HttpResult r;
   EXPECT_TRUE(eventually([&] {
     r = call("GET", "/api/v1/public/elections/" + id + "/results");

@@ -8,7 +8,8 @@
 
 namespace observernet::store {
 class ElectionStore;
-}
+class VotingStore;
+}  // namespace observernet::store
 namespace observernet::cache {
 class PublicCache;
 }
@@ -23,7 +24,8 @@ class VotingElections;
 
 struct ElectionRoutesDependencies {
   store::ElectionStore& elections;
-  VotingElections& voting;  // makes each new election's token key
+  VotingElections& voting_elections;  // makes each new election's token key
+  store::VotingStore& voting;         // counts ballots for the public view
   cache::PublicCache& cache;
   const AdminAuth& auth;
   domain::VoterImportLimits import_limits;
@@ -37,6 +39,7 @@ void add_public_election_routes(http::Router& router, ElectionRoutesDependencies
 // After a committed change to `election`: refresh what the public cache holds for it
 // and for the listings. Admin routes and the scheduler both call this.
 boost::asio::awaitable<void> publish_election_change(cache::PublicCache& cache,
+                                                     store::VotingStore& voting,
                                                      const domain::Election& election);
 
 }  // namespace observernet::api

@@ -37,6 +37,7 @@ using CachedBodyPtr = std::shared_ptr<const CachedBody>;
 struct LoadedBody {
   std::string body;
   std::int64_t version = 0;
+  std::optional<std::chrono::seconds> redis_ttl;  // the configured one when absent
 };
 
 struct PublicCacheOptions {
@@ -55,15 +56,14 @@ class PublicCache {
   // no allocation and no lock. Callers try it before building a loader for get().
   CachedBodyPtr find_local(const std::string& key) const;
 
-  // The body cached under `key`, else load()'s (then cached, in Redis for `redis_ttl`
-  // when given, else the configured one); null when load() finds nothing to serve
-  // (nothing is cached then).
-  boost::asio::awaitable<CachedBodyPtr> get(
-      std::string key, Loader load, std::optional<std::chrono::seconds> redis_ttl = std::nullopt);
+  // The body cached under `key`, else load()'s (then cached); null when load() finds
+  // nothing to serve (nothing is cached then).
+  boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load);
 
   // After a committed change: store `body` unless Redis already holds a newer version,
-  // and drop local copies.
-  boost::asio::awaitable<void> put(std::string key, std::string body, std::int64_t version);
+  // and drop local copies. `redis_ttl`: the configured one when absent.
+  boost::asio::awaitable<void> put(std::string key, std::string body, std::int64_t version,
+                                   std::optional<std::chrono::seconds> redis_ttl = std::nullopt);
 
   // After a committed change to what a family of keys (a listing) depends on: new keys
   // for the family, so that no reader is served a listing from before the change.
@@ -72,6 +72,7 @@ class PublicCache {
   boost::asio::awaitable<std::string> generation(std::string family);
 
   static std::string etag_of(std::string_view body);
+  std::chrono::seconds default_ttl() const { return options_.redis_ttl; }
 
  private:
   void local_put(const std::string& key, CachedBodyPtr value) const;

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -93,6 +94,9 @@ class VotingStore {
   boost::asio::awaitable<std::optional<ReceiptStatus>> find_receipt(crypto::Digest receipt);
   boost::asio::awaitable<domain::Tally> tally(std::string election_id);
   boost::asio::awaitable<std::int64_t> ballots_cast(std::string election_id);
+  // Ballots per election for a page of elections (absent: none).
+  boost::asio::awaitable<std::map<std::string, std::int64_t>> ballots_cast(
+      std::vector<std::string> election_ids);
 
  private:
   PgPool& pool_;
