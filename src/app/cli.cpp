@@ -1,11 +1,17 @@
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "observernet/app/app.hpp"
 #include "observernet/app/build_info.hpp"
+#include "observernet/client/http_client.hpp"
+#include "observernet/client/voter.hpp"
+#include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/util/log.hpp"
@@ -24,6 +30,7 @@ Commands:
   serve     run the HTTP API server
   migrate   apply pending database migrations and exit
   version   print the version and exit
+  vote      cast a ballot as a voter, against a running server
 
 Run 'observernet <command> --help' for a command's options. Configuration comes from
 --config FILE, then OBSERVERNET_* environment variables (which win), then flags;
@@ -60,9 +67,32 @@ constexpr const char* kVersionHelp = R"(Usage: observernet version
 Prints the version and the commit it was built from.
 )";
 
+constexpr const char* kVoteHelp = R"(Usage: observernet vote --url URL --election ID --voter-id ID
+                        (--credential C | --credential-file FILE) --select CONTEST=OPTION...
+
+Casts one ballot as a voter: checks the election's token key, gets a blind signature on
+a random token (RFC 9474), casts the ballot with it, and checks that the receipt the
+server returns is the hash of the ballot sent. Prints keyId, receipt and acceptedAt, one
+per line; keep the receipt, it finds your ballot on the public bulletin board.
+
+Options:
+  --url URL              the server: http://host[:port][/path]. No TLS: use http for
+                         local use, or reach the server through a TLS-terminating proxy
+  --election ID          the election's id (a UUID)
+  --voter-id ID          your voter id
+  --credential C         your credential (other local users can read it in the process
+                         list: prefer --credential-file)
+  --credential-file F    read the credential from the first line of F ('-': stdin)
+  --select C=O           choose option O in contest C; repeat for each choice
+  -h, --help             show this help
+
+Exit status: 0 once the ballot is accepted and its receipt checked; 1 when the server
+refuses the vote or cannot be reached (one line on stderr); 2 for usage errors.
+)";
+
 struct Flag {
   const char* name;
-  const char* key;  // nullptr: --config, handled apart
+  const char* key;  // the config key it sets; nullptr: the command reads it itself
   bool takes_value;
 };
 
@@ -86,6 +116,14 @@ const std::vector<Command>& commands() {
        kMigrateHelp,
        {{"--config", nullptr, true}, {"--log-format", "log.format", true}}},
       {"version", kVersionHelp, {}},
+      {"vote",
+       kVoteHelp,
+       {{"--url", nullptr, true},
+        {"--election", nullptr, true},
+        {"--voter-id", nullptr, true},
+        {"--credential", nullptr, true},
+        {"--credential-file", nullptr, true},
+        {"--select", nullptr, true}}},
   };
   return all;
 }
@@ -94,6 +132,83 @@ int usage_error(const std::string& message, const char* command) {
   std::fprintf(stderr, "observernet: %s (see 'observernet %s--help')\n", message.c_str(),
                command ? (std::string(command) + " ").c_str() : "");
   return kExitUsage;
+}
+
+// The flags as given, in order, with their values ("true" for a flag without one).
+using GivenFlags = std::vector<std::pair<const Flag*, std::string>>;
+
+// The first line of `path` ('-': stdin) without its line ending; nullopt if unreadable.
+std::optional<std::string> read_credential_file(const std::string& path) {
+  std::string line;
+  if (path == "-") {
+    if (!std::getline(std::cin, line)) return std::nullopt;
+  } else {
+    std::ifstream in(path);
+    if (!in || !std::getline(in, line)) return std::nullopt;
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.pop_back();
+  }
+  return line;
+}
+
+// Nothing here logs: the credential and the choices of a voter go to the server only.
+int vote(const GivenFlags& given) {
+  std::map<std::string, std::string> single;
+  client::VoteRequest request;
+  for (const auto& [flag, value] : given) {
+    if (flag->name != std::string_view("--select")) {
+      single[flag->name] = value;
+      continue;
+    }
+    auto selection = client::parse_selection(value);
+    if (!selection) {
+      return usage_error("--select takes CONTEST=OPTION with ids of [a-z0-9-], got '" + value + "'",
+                         "vote");
+    }
+    request.selections.push_back(std::move(*selection));
+  }
+  for (const char* required : {"--url", "--election", "--voter-id"}) {
+    if (!single.contains(required)) {
+      return usage_error(std::string(required) + " is required", "vote");
+    }
+  }
+  if (single.contains("--credential") == single.contains("--credential-file")) {
+    return usage_error("give one of --credential and --credential-file", "vote");
+  }
+  request.election_id = single["--election"];
+  if (!domain::is_uuid(request.election_id)) {
+    return usage_error("--election must be a UUID, got '" + request.election_id + "'", "vote");
+  }
+  request.voter_id = single["--voter-id"];
+  if (single.contains("--credential")) {
+    request.credential = single["--credential"];
+  } else {
+    auto credential = read_credential_file(single["--credential-file"]);
+    if (!credential) {
+      return usage_error("cannot read --credential-file " + single["--credential-file"], "vote");
+    }
+    request.credential = std::move(*credential);
+  }
+  if (request.voter_id.empty() || request.credential.empty()) {
+    return usage_error("the voter id and the credential must not be empty", "vote");
+  }
+
+  std::optional<client::HttpClient> http;
+  try {
+    http.emplace(single["--url"]);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(std::string("--url: ") + e.what(), "vote");
+  }
+  try {
+    const client::VoteOutcome outcome = client::cast_vote(*http, request);
+    std::printf("keyId %s\nreceipt %s\nacceptedAt %s\n", outcome.key_id.c_str(),
+                outcome.receipt.c_str(), outcome.accepted_at.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "observernet: vote failed: %s\n", e.what());
+  }
+  return kExitFailure;
 }
 
 int serve(Config config) {
@@ -131,9 +246,7 @@ int run_cli(int argc, char** argv) {
   }
   if (!command) return usage_error("unknown command '" + args[0] + "'", nullptr);
 
-  RawConfig overrides;
-  std::string config_file;
-  if (const char* env = std::getenv("OBSERVERNET_CONFIG")) config_file = env;
+  GivenFlags given;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -159,17 +272,26 @@ int run_cli(int argc, char** argv) {
       if (inline_value) return usage_error(name + " takes no value", command->name);
       value = "true";
     }
+    given.emplace_back(flag, std::move(value));
+  }
+
+  const std::string name = command->name;
+  if (name == "version") {
+    std::printf("observernet %s (commit %s, schema %d)\n", kVersion, kGitCommit,
+                store::latest_migration_version());
+    return 0;
+  }
+  if (name == "vote") return vote(given);
+
+  RawConfig overrides;
+  std::string config_file;
+  if (const char* env = std::getenv("OBSERVERNET_CONFIG")) config_file = env;
+  for (const auto& [flag, value] : given) {
     if (flag->key) {
       overrides[flag->key] = value;
     } else {
       config_file = value;
     }
-  }
-
-  if (std::string(command->name) == "version") {
-    std::printf("observernet %s (commit %s, schema %d)\n", kVersion, kGitCommit,
-                store::latest_migration_version());
-    return 0;
   }
 
   Config config;
@@ -181,7 +303,7 @@ int run_cli(int argc, char** argv) {
   }
   log::setup(config.log.format, config.log.level);
   try {
-    return std::string(command->name) == "serve" ? serve(std::move(config)) : migrate(config);
+    return name == "serve" ? serve(std::move(config)) : migrate(config);
   } catch (const Error& e) {
     log::error("fatal", {{"error", e.log_detail().empty() ? e.detail() : e.log_detail()}});
   } catch (const std::exception& e) {

@@ -107,14 +107,6 @@ std::optional<std::string> read_text(FieldErrors& errors, const std::string& pat
   return text;
 }
 
-bool is_slug(std::string_view s) {
-  if (s.empty() || s.size() > kMaxSlugChars) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
-
 std::optional<std::string> read_slug(FieldErrors& errors, const std::string& path,
                                      const json& value) {
   if (!value.is_string()) {
@@ -569,6 +561,14 @@ std::optional<TimePoint> parse_timestamp(std::string_view s) {
   constexpr sys_days kEnd = year{10000} / January / 1;
   if (utc < kFirst || utc >= kEnd) return std::nullopt;
   return utc;
+}
+
+bool is_slug(std::string_view s) {
+  if (s.empty() || s.size() > kMaxSlugChars) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
 }
 
 bool is_uuid(std::string_view text) {

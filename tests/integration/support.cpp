@@ -261,6 +261,127 @@ bool metrics_show(std::uint16_t port, const std::string& line) {
       std::chrono::seconds(5));
 }
 
+std::string fake_response(unsigned status, const std::string& body, const std::string& content_type,
+                          const std::vector<std::string>& extra_headers) {
+  std::string r = "HTTP/1.1 " + std::to_string(status) + " X\r\n";
+  if (!body.empty()) r += "Content-Type: " + content_type + "\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  for (const auto& h : extra_headers) r += h + "\r\n";
+  return r + "\r\n" + body;
+}
+
+FakeHttpServer::FakeHttpServer(Handler handler) : handler_(std::move(handler)) {
+  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener_, 16) != 0 ||
+      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      ::pipe(wake_) != 0) {
+    throw std::runtime_error("fake server: cannot listen");
+  }
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+FakeHttpServer::~FakeHttpServer() {
+  char stop = 0;
+  [[maybe_unused]] auto n = ::write(wake_[1], &stop, 1);
+  thread_.join();
+  ::close(listener_);
+  ::close(wake_[0]);
+  ::close(wake_[1]);
+}
+
+std::vector<FakeRequest> FakeHttpServer::requests() const {
+  std::lock_guard lock(mutex_);
+  return requests_;
+}
+
+void FakeHttpServer::serve() {
+  struct Connection {
+    int fd;
+    std::string buffer;
+    bool hung = false;
+  };
+  std::vector<Connection> connections;
+  for (;;) {
+    std::vector<pollfd> fds = {{wake_[0], POLLIN, 0}, {listener_, POLLIN, 0}};
+    for (const auto& c : connections) fds.push_back({c.fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents) break;
+    if (fds[1].revents & POLLIN) {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd >= 0) {
+        connections.push_back({fd, {}});
+        ++accepted_;
+      }
+    }
+    std::vector<int> closed;
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      Connection& c = connections[i - 2];
+      char chunk[16384];
+      auto n = ::recv(c.fd, chunk, sizeof chunk, 0);
+      if (n <= 0) {
+        closed.push_back(c.fd);
+        continue;
+      }
+      c.buffer.append(chunk, static_cast<std::size_t>(n));
+      for (;;) {
+        if (c.hung) break;
+        auto head_end = c.buffer.find("\r\n\r\n");
+        if (head_end == std::string::npos) break;
+        auto line_end = c.buffer.find("\r\n");
+        // parse_head reads a response head: a status line stands in for the request line.
+        HttpResult head =
+            parse_head("HTTP/1.1 000 x" + c.buffer.substr(line_end, head_end - line_end) + "\r\n");
+        std::size_t length = head.headers.contains("content-length")
+                                 ? std::stoul(head.headers["content-length"])
+                                 : 0;
+        if (c.buffer.size() < head_end + 4 + length) break;
+        FakeRequest request;
+        std::string request_line = c.buffer.substr(0, line_end);
+        auto sp1 = request_line.find(' ');
+        auto sp2 = request_line.find(' ', sp1 + 1);
+        request.method = request_line.substr(0, sp1);
+        request.target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+        request.headers = std::move(head.headers);
+        request.body = c.buffer.substr(head_end + 4, length);
+        c.buffer.erase(0, head_end + 4 + length);
+        FakeAnswer answer;
+        {
+          std::lock_guard lock(mutex_);
+          requests_.push_back(request);
+          answer = handler_(request);
+        }
+        if (answer.hang) {
+          c.hung = true;
+          break;
+        }
+        std::size_t sent = 0;
+        while (sent < answer.response.size()) {
+          auto w = ::send(c.fd, answer.response.data() + sent, answer.response.size() - sent,
+                          MSG_NOSIGNAL);
+          if (w <= 0) break;
+          sent += static_cast<std::size_t>(w);
+        }
+        if (answer.close) {
+          closed.push_back(c.fd);
+          break;
+        }
+      }
+    }
+    for (int fd : closed) {
+      ::close(fd);
+      std::erase_if(connections, [fd](const Connection& c) { return c.fd == fd; });
+    }
+  }
+  for (const auto& c : connections) ::close(c.fd);
+}
+
 int run_shell(const std::string& command) {
   int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

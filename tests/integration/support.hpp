@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <thread>
@@ -108,6 +109,51 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {});
 // True once GET /metrics shows `line` (a request is counted after its response is
 // written, so a client can see the response before the counter moves).
 bool metrics_show(std::uint16_t port, const std::string& line);
+
+// A scripted HTTP/1.1 server on 127.0.0.1, port 0, for testing clients against what a
+// real server does only under failure: answers lost with the connection, idle
+// connections closed, no answer at all.
+struct FakeRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+struct FakeAnswer {
+  std::string response;  // raw bytes sent back (fake_response builds them); may be empty
+  bool close = false;    // close the connection once `response` is sent
+  bool hang = false;     // send nothing and keep the connection open
+};
+
+// "HTTP/1.1 <status> X" with Content-Type (when there is a body), Content-Length and
+// `extra_headers` ("Name: value" lines without CRLF).
+std::string fake_response(unsigned status, const std::string& body = {},
+                          const std::string& content_type = "application/json",
+                          const std::vector<std::string>& extra_headers = {});
+
+class FakeHttpServer {
+ public:
+  using Handler = std::function<FakeAnswer(const FakeRequest&)>;
+  // `handler` runs on the server's thread, one request at a time.
+  explicit FakeHttpServer(Handler handler);
+  ~FakeHttpServer();
+  std::uint16_t port() const { return port_; }
+  int connections_accepted() const { return accepted_; }
+  std::vector<FakeRequest> requests() const;
+
+ private:
+  void serve();
+
+  Handler handler_;
+  int listener_ = -1;
+  int wake_[2] = {-1, -1};
+  std::uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  mutable std::mutex mutex_;
+  std::vector<FakeRequest> requests_;
+  std::thread thread_;
+};
 
 // Runs a shell command (the PostgreSQL stop/start hooks) and returns its exit status.
 int run_shell(const std::string& command);

@@ -99,4 +99,7 @@ std::optional<TimePoint> parse_timestamp(std::string_view text);
 // Canonical 8-4-4-4-12 hex UUID, either case.
 bool is_uuid(std::string_view text);
 
+// A contest or option id: [a-z0-9-]{1,64}.
+bool is_slug(std::string_view text);
+
 }  // namespace observernet::domain
