@@ -52,7 +52,12 @@ struct LocalEntry {
   CachedBodyPtr value;
   Clock::time_point expires;
   std::uint64_t generation;
+  bool refreshing = false;  // a request on this thread is reloading it
 };
+
+// How long past its local TTL an entry may still be served while one request refreshes
+// it: the local TTL plus this stays within the one second a change may take to show.
+constexpr Clock::duration kStaleGrace = std::chrono::milliseconds(500);
 
 // Per I/O thread: no lock on the hot path. One map per cache instance (tests run several).
 thread_local std::unordered_map<std::uint64_t, std::unordered_map<std::string, LocalEntry>>
@@ -75,6 +80,7 @@ PublicCache::PublicCache(RedisPool& redis, PublicCacheOptions options,
       id_(next_instance.fetch_add(1)),
 
       local_misses_(lookups(registry, "local", "miss")),
+      local_stale_(lookups(registry, "local", "stale")),
       redis_hits_(lookups(registry, "redis", "hit")),
       redis_misses_(lookups(registry, "redis", "miss")),
       redis_errors_(lookups(registry, "redis", "error")) {}
@@ -89,11 +95,11 @@ CachedBodyPtr PublicCache::find_local(const std::string& key) const {
   auto& entries = local_entries[id_];
   auto it = entries.find(key);
   if (it == entries.end()) return nullptr;
-  if (it->second.expires < Clock::now() ||
-      it->second.generation != local_generation_.load(std::memory_order_acquire)) {
-    entries.erase(it);
+  if (it->second.generation != local_generation_.load(std::memory_order_acquire)) {
+    entries.erase(it);  // a write in this process made it wrong: never served again
     return nullptr;
   }
+  if (it->second.expires < Clock::now()) return nullptr;  // stale: see claim_refresh
   // Local hits are not counted: a shared counter costs a contended atomic on the
   // hottest path. They are the route's requests minus the local misses.
   return it->second.value;
@@ -107,8 +113,36 @@ void PublicCache::local_put(const std::string& key, CachedBodyPtr value) const {
                             local_generation_.load(std::memory_order_acquire)};
 }
 
+CachedBodyPtr PublicCache::claim_refresh(const std::string& key) const {
+  if (options_.local_ttl.count() == 0) return nullptr;
+  auto& entries = local_entries[id_];
+  auto it = entries.find(key);
+  if (it == entries.end() || it->second.expires + kStaleGrace < Clock::now()) return nullptr;
+  if (it->second.refreshing) return it->second.value;
+  it->second.refreshing = true;
+  return nullptr;
+}
+
+void PublicCache::release_refresh(const std::string& key) const {
+  auto& entries = local_entries[id_];
+  auto it = entries.find(key);
+  if (it != entries.end()) it->second.refreshing = false;
+}
+
 awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
   if (auto hit = find_local(key)) co_return hit;
+  // Stale-while-revalidate, per thread: when an entry expires, one request reloads it
+  // and the others on this thread keep getting the entry they had, instead of all of
+  // them going to Redis (and, when Redis has expired too, PostgreSQL) at once.
+  if (auto stale = claim_refresh(key)) {
+    local_stale_.Increment();
+    co_return stale;
+  }
+  struct Release {
+    const PublicCache& cache;
+    const std::string& key;
+    ~Release() { cache.release_refresh(key); }
+  } release{*this, key};
   local_misses_.Increment();
   const std::string redis_key = std::string(kKeyPrefix) + key;
   CachedBodyPtr value;

@@ -3,13 +3,19 @@
 
 #include <hiredis/hiredis.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
+#include <thread>
 
 #include <pqxx/pqxx>
 
+#include "observernet/cache/public_cache.hpp"
 #include "observernet/cache/redis_pool.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
@@ -195,6 +201,60 @@ TEST(RedisPoolTest, ADownRedisIsReportedNotThrown) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::service_unavailable);
   }
+}
+
+// When a local entry expires under load, one request per thread reloads it and the
+// others are served the entry they had, instead of all reloading at once.
+TEST(PublicCacheTest, AnExpiredEntryIsServedWhileOneRequestRefreshesIt) {
+  namespace asio = boost::asio;
+  app::Config config = test_config();
+  prometheus::Registry registry;
+  cache::RedisPool redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout,
+                         registry);
+  cache::PublicCache cache(redis, {60s, 50ms, 100}, registry);
+  const std::string key = "test:stale:" + std::to_string(std::random_device{}());
+  asio::io_context io;
+  int loads = 0;
+  auto loader = [&](std::string body,
+                    std::chrono::milliseconds delay) -> cache::PublicCache::Loader {
+    return [&, body, delay]() -> asio::awaitable<std::optional<cache::LoadedBody>> {
+      asio::steady_timer slow(io, delay);
+      co_await slow.async_wait(asio::use_awaitable);
+      ++loads;
+      co_return cache::LoadedBody{body, 1, std::chrono::seconds(1)};
+    };
+  };
+  auto get = [&](cache::PublicCache::Loader load, std::string& out) {
+    asio::co_spawn(
+        io,
+        [&, load]() -> asio::awaitable<void> {
+          auto value = co_await cache.get(key, load);
+          out = value ? value->body : "(none)";
+        },
+        asio::detached);
+  };
+  std::string first;
+  get(loader("v1", 0ms), first);
+  io.run();
+  ASSERT_EQ(first, "v1");
+  // Only the local layer may answer from now on: drop the Redis copy.
+  run_coroutine(redis.run([&](cache::RedisConnection& c) {
+    c.command({"DEL", "observernet:v1:" + key});
+    return 0;
+  }));
+  std::this_thread::sleep_for(80ms);  // past the 50 ms local TTL
+  EXPECT_EQ(cache.find_local(key), nullptr);
+
+  std::string refreshed, during;
+  io.restart();
+  get(loader("v2", 300ms), refreshed);  // reloads, slowly
+  get(loader("never", 0ms), during);    // must not wait for it, nor load itself
+  io.run();
+  EXPECT_EQ(during, "v1");
+  EXPECT_EQ(refreshed, "v2");
+  EXPECT_EQ(loads, 2);
+  ASSERT_NE(cache.find_local(key), nullptr);
+  EXPECT_EQ(cache.find_local(key)->body, "v2");
 }
 
 }  // namespace

@@ -76,6 +76,10 @@ class PublicCache {
 
  private:
   void local_put(const std::string& key, CachedBodyPtr value) const;
+  // The expired entry to serve while another request refreshes it; else null, and the
+  // caller refreshes it (release_refresh when done).
+  CachedBodyPtr claim_refresh(const std::string& key) const;
+  void release_refresh(const std::string& key) const;
 
   RedisPool& redis_;
   const PublicCacheOptions options_;
@@ -83,6 +87,7 @@ class PublicCache {
   std::atomic<std::uint64_t> local_generation_{0};  // bumped by every local write
 
   prometheus::Counter& local_misses_;
+  prometheus::Counter& local_stale_;
   prometheus::Counter& redis_hits_;
   prometheus::Counter& redis_misses_;
   prometheus::Counter& redis_errors_;
