@@ -8,9 +8,11 @@
 
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/jcs.hpp"
+#include "observernet/domain/ballot.hpp"
 #include "observernet/domain/voters.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "tally.hpp"
 
 namespace observernet::store {
 namespace {
@@ -194,11 +196,16 @@ Election open_locked(PgConnection& c, pqxx::work& tx, const Election& e, Trigger
   return set_status(c, tx, e.id, ElectionStatus::open, trigger);
 }
 
+// The row lock taken before this waits for every ballot batch in flight (they hold it
+// FOR SHARE) and keeps new ones out: the tally published here is the final one.
 Election close_locked(PgConnection& c, pqxx::work& tx, const Election& e, Trigger trigger) {
   if (e.status != ElectionStatus::open) {
     throw Error(ErrorCode::election_not_open, "Only an open election can be closed.");
   }
-  return set_status(c, tx, e.id, ElectionStatus::closed, trigger);
+  Election closed = set_status(c, tx, e.id, ElectionStatus::closed, trigger);
+  append_audit(c, tx, e.id, "results.published",
+               domain::results_to_json(closed, detail::read_tally(c, tx, e.id)), now_ms());
+  return closed;
 }
 
 // Cursor: base64url("<created_at µs>.<uuid>").

@@ -8,6 +8,7 @@
 
 #include "observernet/error.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "tally.hpp"
 
 namespace observernet::store {
 namespace {
@@ -108,6 +109,23 @@ domain::TimePoint this_minute() {
 }
 
 }  // namespace
+
+namespace detail {
+
+domain::Tally read_tally(PgConnection& c, pqxx::transaction_base& tx,
+                         const std::string& election_id) {
+  domain::Tally tally;
+  for (const auto& row : c.exec(tx, kTallyVotes, election_id)) {
+    tally.votes[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
+  }
+  for (const auto& row : c.exec(tx, kTallyBallotsPerContest, election_id)) {
+    tally.ballots[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+  }
+  tally.ballots_cast = c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
+  return tally;
+}
+
+}  // namespace detail
 
 VotingStore::VotingStore(PgPool& pool) : pool_(pool) {}
 
@@ -256,14 +274,7 @@ awaitable<domain::Tally> VotingStore::tally(std::string election_id) {
   co_return co_await pool_.run([&election_id](PgConnection& c) {
     // One snapshot for the three counts.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c.raw());
-    domain::Tally tally;
-    for (const auto& row : c.exec(tx, kTallyVotes, election_id)) {
-      tally.votes[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
-    }
-    for (const auto& row : c.exec(tx, kTallyBallotsPerContest, election_id)) {
-      tally.ballots[row[0].as<std::string>()] = row[1].as<std::int64_t>();
-    }
-    tally.ballots_cast = c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
+    domain::Tally tally = detail::read_tally(c, tx, election_id);
     tx.commit();
     return tally;
   });

@@ -407,7 +407,7 @@ TEST_F(ElectionsTest, AuditChainRecordsEveryChangeAndVerifies) {
   for (const auto& e : events) types.push_back(e.type);
   EXPECT_EQ(types,
             (std::vector<std::string>{"election.created", "election.updated", "voters.imported",
-                                      "election.opened", "election.closed"}));
+                                      "election.opened", "election.closed", "results.published"}));
   EXPECT_EQ(domain::find_chain_break(events), std::nullopt);
   EXPECT_EQ(events[0].prev_hash, domain::kGenesisHash);
   EXPECT_EQ(events[2].payload,

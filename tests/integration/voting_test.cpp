@@ -430,6 +430,11 @@ TEST_F(VotingTest, ResultsAreFinalAfterCloseAndLiveOnlyWhenAsked) {
       json::parse(R"([{"contestId":"mayor","ballots":3,"totals":[{"optionId":"alice","votes":2},
               {"optionId":"bob","votes":1}]},{"contestId":"council","ballots":2,"totals":[
               {"optionId":"c1","votes":0},{"optionId":"c2","votes":2},{"optionId":"c3","votes":1}]}])"));
+  // The same results, on the audit chain, in the close's transaction.
+  auto audit = json::parse(call("GET", "/api/v1/public/elections/" + id + "/audit").body);
+  const json& last = audit["events"].back();
+  EXPECT_EQ(last["type"], "results.published");
+  EXPECT_EQ(last["payload"], results);
   auto etag = r.header("etag");
   EXPECT_EQ(
       call("GET", "/api/v1/public/elections/" + id + "/results", nullptr, {{"If-None-Match", etag}})
