@@ -296,6 +296,9 @@ TEST_F(VotingTest, NoTokensOrBallotsOutsideTheVotingPeriod) {
   EXPECT_EQ(code_of(r), "election_not_open");
 
   std::string id = open_election();
+  auto draft_ballot = submit(draft_id, obtain_token(id, "v3"), selections({{"mayor", "alice"}}));
+  EXPECT_EQ(draft_ballot.status, 409u) << draft_ballot.body;
+  EXPECT_EQ(code_of(draft_ballot), "election_not_open");
   Token token = obtain_token(id, "v1");
   ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
   auto late = submit(id, token, selections({{"mayor", "alice"}}));
@@ -535,6 +538,30 @@ TEST(VotingDurabilityTest, AnAcknowledgedBallotSurvivesSigkill) {
   EXPECT_EQ(found.status, 200u) << found.body;
   ::kill(second.pid, SIGTERM);
   EXPECT_EQ(second.wait_exit(), 0);
+}
+
+// The master key seals every election's token key: a server given another one must
+// refuse to sign (a logged 500), never sign with whatever it decrypted.
+TEST_F(VotingTest, AWrongMasterKeyFailsLoudlyAndSignsNothing) {
+  std::string id = open_election();
+  app::Config other = test_config();
+  other.auth.master_key = std::string(64, 'f');
+  TestServer wrong(other);
+  auto r = http_request(wrong.port(), "GET", "/api/v1/elections/" + id + "/token-key");
+  EXPECT_EQ(r.status, 500u) << r.body;
+  auto key = token_key(id);  // from the right server
+  Bytes blinded = crypto::blind(key, Bytes(32, 4), crypto::kSha384PssDeterministic).blinded_msg;
+  auto token = http_request(wrong.port(), "POST", "/api/v1/voting/token",
+                            json{{"electionId", id},
+                                 {"voterId", "v1"},
+                                 {"credential", credentials_.at("v1")},
+                                 {"blindedMessage", crypto::to_base64url(blinded)}}
+                                .dump(),
+                            kJson);
+  EXPECT_EQ(token.status, 500u) << token.body;
+  EXPECT_EQ(stats(id)["tokensIssued"], 0);
+  // The right key still works.
+  EXPECT_EQ(request_token(id, "v1", blinded).status, 200u);
 }
 
 class VotingQueueTest : public VotingTest {
