@@ -129,14 +129,14 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
   router.add(Method::post, base + "/{id}/open", [deps](Request& request) -> awaitable<Response> {
     deps.auth.check(request);
     auto election = co_await deps.elections.open(uuid_param(request, "id"), store::Trigger::admin);
-    co_await publish_election_change(deps.cache, deps.voting, election);
+    co_await publish_election_change(deps.cache, deps.voting, deps.voting_elections, election);
     co_return election_response(200, election);
   });
 
   router.add(Method::post, base + "/{id}/close", [deps](Request& request) -> awaitable<Response> {
     deps.auth.check(request);
     auto election = co_await deps.elections.close(uuid_param(request, "id"), store::Trigger::admin);
-    co_await publish_election_change(deps.cache, deps.voting, election);
+    co_await publish_election_change(deps.cache, deps.voting, deps.voting_elections, election);
     co_return election_response(200, election);
   });
 

@@ -3,6 +3,7 @@
 
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/support.hpp"
+#include "observernet/api/voting_elections.hpp"
 #include "observernet/cache/public_cache.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
@@ -44,7 +45,9 @@ Error no_public_election() {
 }  // namespace
 
 awaitable<void> publish_election_change(cache::PublicCache& cache, store::VotingStore& voting,
+                                        VotingElections& voting_elections,
                                         const domain::Election& election) {
+  voting_elections.forget_status(election.id);
   if (election.status != domain::ElectionStatus::draft) {
     std::int64_t ballots = co_await voting.ballots_cast(election.id);
     std::string body = domain::to_public_json(election, ballots).dump();

@@ -57,8 +57,21 @@ std::shared_ptr<const VotingElection> VotingElections::cached(const std::string&
   auto it = entries_.find(id);
   if (it == entries_.end()) return nullptr;
   const auto& entry = it->second;
-  if (Clock::now() - entry->loaded_at > freshness(entry->election.status)) return nullptr;
+  if (entry->loaded_at == Clock::time_point::min() ||
+      Clock::now() - entry->loaded_at > freshness(entry->election.status)) {
+    return nullptr;
+  }
   return entry;
+}
+
+void VotingElections::forget_status(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  // Keep the key (it never changes); mark the entry too old to be served.
+  auto stale = std::make_shared<VotingElection>(*it->second);
+  stale->loaded_at = Clock::time_point::min();
+  it->second = std::move(stale);
 }
 
 awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std::string& id) {

@@ -109,7 +109,7 @@ struct App::Impl {
         for (const auto& e : co_await elections.run_schedule()) {
           log::info("election_scheduled",
                     {{"election", e.id}, {"status", domain::to_string(e.status)}});
-          co_await api::publish_election_change(public_cache, voting, e);
+          co_await api::publish_election_change(public_cache, voting, voting_elections, e);
         }
         if (failing) log::info("scheduler_recovered");
         failing = false;

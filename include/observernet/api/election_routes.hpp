@@ -37,9 +37,11 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
 void add_public_election_routes(http::Router& router, ElectionRoutesDependencies deps);
 
 // After a committed change to `election`: refresh what the public cache holds for it
-// and for the listings. Admin routes and the scheduler both call this.
+// and for the listings, and what this process's voting routes remember of its status.
+// Admin routes and the scheduler both call this.
 boost::asio::awaitable<void> publish_election_change(cache::PublicCache& cache,
                                                      store::VotingStore& voting,
+                                                     VotingElections& voting_elections,
                                                      const domain::Election& election);
 
 }  // namespace observernet::api

@@ -44,6 +44,9 @@ class VotingElections {
   // (a draft's half a second): callers that need it exact ask the database.
   boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(const std::string& id);
 
+  // After a change committed by this process: the next find() reads the status again.
+  void forget_status(const std::string& id);
+
  private:
   std::shared_ptr<const VotingElection> cached(const std::string& id) const;
 
