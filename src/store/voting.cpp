@@ -171,7 +171,9 @@ awaitable<TokenIssuance> VotingStore::record_token(std::string election_id,
     if (inserted.empty()) {
       // Another request for this voter committed first: what it stored decides.
       auto row = c.exec(tx, kSelectTokenIssuance, election_id, voter).at(0);
-      issuance = TokenIssuance{hex_digest(row[0]), hex_bytes(row[1])};
+      issuance = TokenIssuance{hex_digest(row[0]), hex_bytes(row[1]), false};
+    } else {
+      issuance.recorded_now = true;
     }
     tx.commit();
     return issuance;

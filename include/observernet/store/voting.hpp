@@ -38,6 +38,7 @@ struct NewTokenKey {
 struct TokenIssuance {
   crypto::Digest blinded_message_hash{};
   crypto::Bytes blind_signature;
+  bool recorded_now = false;  // set by record_token: this call stored it
 };
 
 // What a token request needs to know, read in one round trip.
