@@ -13,12 +13,12 @@
 # rsa2048`, since each token is one RSA signature); then wrk with bench/submit.lua, one
 # token per ballot. Afterwards: the server's voting metrics, and ballotsCast checked
 # against the 201s. Last, if perf works here, a profile of the whole machine during an
-# extra run of PROFILE_SECONDS with the tokens the main run left (PROFILE_SECONDS=0
-# skips it).
+# extra run of PROFILE_SECONDS + 4 s (perf skips its first and last 2 s), with the
+# tokens the main run left and (PROFILE_SECONDS + 4) × 12,000 more minted for it.
 #
 # Environment: VOTERS, TOKEN_THREADS (bench_tokens threads, default 32), WRK_THREADS
 # (default 1: one wrk thread leaves the server more of the cores), PROFILE_SECONDS
-# (default 10).
+# (default 5; 0 skips the profile and its tokens).
 #
 # No limit is lifted: the server has no rate limiting yet, 1,000 connections are within
 # http.max_connections (10,000), and at most one ballot per connection is in flight,
@@ -31,7 +31,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 duration=${1:-60}
 connections=${2:-1000}
 voters=${VOTERS:-$((duration * 12000))}
-profile_seconds=${PROFILE_SECONDS:-10}
+profile_seconds=${PROFILE_SECONDS:-5}
 token_threads=${TOKEN_THREADS:-32}
 wrk_threads=${WRK_THREADS:-1}
 for n in "$duration" "$connections" "$voters" "$profile_seconds" "$token_threads" "$wrk_threads"; do
@@ -43,6 +43,8 @@ if ((profile_seconds > 0)) && ! perf record -q -o /dev/null -- true >/dev/null 2
   warn "perf does not work here; no profile run"
   profile_seconds=0
 fi
+profile_voters=0
+if ((profile_seconds > 0)); then profile_voters=$(((profile_seconds + 4) * 12000)); fi
 
 BENCH_CMAKE_ARGS=(-DOBSERVERNET_BENCH=ON)
 bench_begin
@@ -63,13 +65,13 @@ id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
 
 {
   echo voterId
-  seq -f 'voter-%08.0f' 1 "$voters"
+  seq -f 'voter-%08.0f' 1 "$((voters + profile_voters))"
 } >"$THROWAWAY_DIR/voters.csv"
 status=$(bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
   --data-binary "@$THROWAWAY_DIR/voters.csv" -o "$THROWAWAY_DIR/credentials.json" -w '%{http_code}')
 [[ $status == 201 ]] || die "the voter import answered $status"
 bench_admin POST "/api/v1/elections/$id/open" >/dev/null
-echo "election $id: $voters voters"
+echo "election $id: $((voters + profile_voters)) voters ($voters for the run, $profile_voters more for the profile)"
 
 bench_machine
 echo
@@ -82,6 +84,7 @@ echo "== Tokens: POST /api/v1/voting/token for each voter, $token_threads client
 "$ROOT/build/release/bench_tokens" --url "$url" --election "$id" \
   --credentials "$THROWAWAY_DIR/credentials.json" --threads "$token_threads" \
   --out "$THROWAWAY_DIR/tokens.txt"
+kill -0 "$BENCH_PID" 2>/dev/null || die "the server stopped while tokens were minted"
 rm -f -- "$THROWAWAY_DIR/credentials.json"
 tokens=$THROWAWAY_DIR/tokens.txt
 
@@ -143,13 +146,20 @@ elif ((profile_seconds > 0)); then
   perf record -q -a -g -o "$THROWAWAY_DIR/perf.data" -- sleep "$profile_seconds" 2>/dev/null
   wait "$wrk_pid"
   grep -E '^(statuses|accepted|latency|TOKENS)' "$THROWAWAY_DIR/wrk-profile.txt"
-  echo "-- CPU by process"
-  perf report -i "$THROWAWAY_DIR/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null |
-    grep -vE '^(#|$)' | head -n 12
-  echo "-- the server, by library and symbol"
+  # `sed -n`, not head: head would stop reading, and under pipefail perf's SIGPIPE
+  # would end the script.
+  echo "-- CPU by process (the whole machine)"
+  perf report -i "$THROWAWAY_DIR/perf.data" --no-children --sort comm --stdio -g none \
+    2>/dev/null | grep -vE '^(#|$)' | sed -n 1,12p
   perf report -i "$THROWAWAY_DIR/perf.data" --no-children --pid "$BENCH_PID" \
-    --sort dso,sym --stdio -g none 2>/dev/null | grep -vE '^(#|$)' | head -n 40
-  echo "-- the server, by library"
-  perf report -i "$THROWAWAY_DIR/perf.data" --no-children --pid "$BENCH_PID" \
-    --sort dso --stdio -g none 2>/dev/null | grep -vE '^(#|$)' | head -n 12
+    --percentage relative --sort dso,sym --stdio -g none 2>/dev/null |
+    grep -vE '^(#|$)' >"$THROWAWAY_DIR/perf-server.txt" || true
+  # Summed here: perf 6.1's own `--sort dso` of a system-wide recording leaves libc and
+  # the kernel out.
+  echo "-- the server by library (share of the server's samples)"
+  awk '{ sub("%", "", $1); share[$2] += $1 }
+       END { for (dso in share) printf "%8.2f%%  %s\n", share[dso], dso }' \
+    "$THROWAWAY_DIR/perf-server.txt" | sort -rn | sed -n 1,10p
+  echo "-- the server by library and symbol"
+  cut -c1-160 "$THROWAWAY_DIR/perf-server.txt" | sed -n 1,40p
 fi

@@ -115,7 +115,9 @@ function done(summary, latency, requests)
     local loaded, sent = thread:get("tokens_loaded"), thread:get("sent")
     token_count = token_count + loaded
     repeat_count = repeat_count + thread:get("repeats")
-    -- The line of this thread's last token sent, counted from the top of the file.
+    -- The line of this thread's last token sent, counted from the top of the file. wrk
+    -- calls thread 1's request() once before the run to check the script, so that
+    -- thread's first token is counted here but never sent.
     if sent > 0 then
       local last = thread:get("skip") + (math.min(sent, loaded) - 1) * thread:get("thread_count") +
         thread:get("id")

@@ -589,6 +589,13 @@ bench_server_start() {
 
 bench_server_stop() {
   if [[ -n $BENCH_PID ]]; then
+    # Its log goes with the throw-away dir: show why before it is gone.
+    if ! kill -0 "$BENCH_PID" 2>/dev/null; then
+      local status=0
+      wait "$BENCH_PID" || status=$?
+      warn "the server had exited (status $status)"
+      tail -n 20 -- "$BENCH_LOG" >&2 || true
+    fi
     kill -TERM "$BENCH_PID" 2>/dev/null || true
     wait "$BENCH_PID" || true
     BENCH_PID=
