@@ -556,12 +556,16 @@ throwaway_services_remove() {
 # Redis and `observernet serve` on a free port with the default configuration plus
 # the given environment. Sets BENCH_PORT, BENCH_PID, BENCH_ADMIN_KEY and BENCH_LOG.
 # Stop with bench_server_stop (register it with on_exit through your cleanup).
+# BENCH_CMAKE_ARGS adds configure arguments, e.g. (-DOBSERVERNET_BENCH=ON) for a script
+# that needs a load generator built from bench/.
 BENCH_PID=
+BENCH_CMAKE_ARGS=()
 # shellcheck disable=SC2120  # the environment arguments are optional
 bench_server_start() {
   OBSERVERNET_PACKAGES+=(wrk curl)
   ensure_packages
-  build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF
+  build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF \
+    "${BENCH_CMAKE_ARGS[@]}"
   throwaway_services_start durable
   BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
   BENCH_ADMIN_KEY=$(openssl rand -hex 32)
@@ -585,6 +589,13 @@ bench_server_start() {
 
 bench_server_stop() {
   if [[ -n $BENCH_PID ]]; then
+    # Its log goes with the throw-away dir: show why before it is gone.
+    if ! kill -0 "$BENCH_PID" 2>/dev/null; then
+      local status=0
+      wait "$BENCH_PID" || status=$?
+      warn "the server had exited (status $status)"
+      tail -n 20 -- "$BENCH_LOG" >&2 || true
+    fi
     kill -TERM "$BENCH_PID" 2>/dev/null || true
     wait "$BENCH_PID" || true
     BENCH_PID=

@@ -118,6 +118,8 @@ Reply post_with_one_retry(HttpClient& client, const std::string& path, const jso
   }
 }
 
+}  // namespace
+
 // SPEC §5: the election's key, under the one algorithm we implement, with a keyId that
 // names exactly these bytes. The keyId is what a voter can compare with what others
 // were served (a key per voter would let the server tell tokens apart), so it must be
@@ -145,8 +147,6 @@ crypto::RsaPublicKey fetch_token_key(HttpClient& client, const std::string& elec
   }
   return *std::move(key);
 }
-
-}  // namespace
 
 VoteError::VoteError(unsigned status, std::string code, std::string detail)
     : std::runtime_error(error_line(status, code, detail)),

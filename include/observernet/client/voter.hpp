@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "observernet/client/http_client.hpp"
+#include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/domain/ballot.hpp"
 
 namespace observernet::client {
@@ -72,6 +73,11 @@ std::string ballot_leaf(std::string_view election_id, const BallotToken& token,
 
 // SPEC §6: lowercase hex SHA-256(0x00 || leaf), the RFC 9162 §2.1.1 leaf hash.
 std::string ballot_receipt(std::string_view leaf);
+
+// SPEC §5: GET the election's token key and check it (the algorithm we implement, a
+// keyId that names exactly the published bytes). `election_id` as the server writes it,
+// in lowercase. Throws VoteError.
+crypto::RsaPublicKey fetch_token_key(HttpClient& client, const std::string& election_id);
 
 // Runs the whole flow on `client`. Throws VoteError for every failure, after one retry
 // of the token request and one of the submission when their answers are lost (the

@@ -1,0 +1,150 @@
+-- wrk script for bench/ballot_submit.sh: POST /api/v1/voting/submit (SPEC §6), one
+-- real token per request, and a count of every status code.
+--
+--   TOKENS=tokens.txt ELECTION=<uuid> WRK_THREADS=<same as --threads> \
+--     wrk --threads 1 --connections 1000 --duration 60s --latency -s bench/submit.lua URL
+--
+-- TOKENS: what bench_tokens wrote, one "message signature" (base64url) per line.
+-- ELECTION: the election the tokens are for; its ballot must be the one ballot_submit.sh
+--   creates (contests "mayor", one of three, and "council", none to two of four).
+-- WRK_THREADS: wrk's --threads; a thread's init cannot learn it, and each thread needs it
+--   to take its own slice of the tokens.
+-- SKIP (optional): lines of TOKENS an earlier run used; done() prints the value for the
+--   next run ("token lines used"), so that several runs can share one file.
+--
+-- Thread k of n takes the lines SKIP + k, SKIP + k + n, ... and sends each token once,
+-- then starts over: those ballots repeat an accepted one exactly, the server answers
+-- them 200 with the same receipt, and done() says how many there were.
+
+local threads = {}
+
+-- Runs in the main Lua state, once per thread, just before that thread's init.
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+
+local function required_env(name)
+  local value = os.getenv(name)
+  if not value or value == "" then
+    error("submit.lua: set " .. name .. " (see the header of bench/submit.lua)")
+  end
+  return value
+end
+
+-- Every valid ballot of the election ballot_submit.sh creates that picks a mayor: 3 × 11.
+local function ballot_variants()
+  local mayors = { "alice", "bob", "carol" }
+  local council = { "dora", "emil", "faye", "gus" }
+  local councils = { {} }
+  for i = 1, #council do
+    table.insert(councils, { council[i] })
+    for j = i + 1, #council do
+      table.insert(councils, { council[i], council[j] })
+    end
+  end
+  local variants = {}
+  for _, mayor in ipairs(mayors) do
+    for _, picks in ipairs(councils) do
+      local parts = { '{"contestId":"mayor","optionId":"' .. mayor .. '"}' }
+      for _, pick in ipairs(picks) do
+        table.insert(parts, '{"contestId":"council","optionId":"' .. pick .. '"}')
+      end
+      table.insert(variants, '"selections":[' .. table.concat(parts, ",") .. "]}")
+    end
+  end
+  return variants
+end
+
+-- Runs in this thread's own Lua state; `id` was set by setup.
+function init(args)
+  local path = required_env("TOKENS")
+  local election = required_env("ELECTION")
+  thread_count = tonumber(required_env("WRK_THREADS"))
+  skip = tonumber(os.getenv("SKIP") or "0")
+  -- Bodies are assembled from pieces kept ready, since request() runs for every ballot
+  -- on wrk's own cores: only the concatenation is paid per request.
+  tokens = {}
+  local line_number = 0
+  for line in io.lines(path) do
+    if line_number >= skip and (line_number - skip) % thread_count == id - 1 then
+      local message, signature = line:match("^(%S+) (%S+)$")
+      if not message then error("submit.lua: bad token line " .. (line_number + 1)) end
+      table.insert(tokens, '"token":{"message":"' .. message .. '","signature":"' ..
+        signature .. '"},')
+    end
+    line_number = line_number + 1
+  end
+  tokens_loaded = #tokens
+  if tokens_loaded == 0 then
+    error("submit.lua: no tokens for thread " .. id .. " in " .. path .. " past line " .. skip)
+  end
+  variants = ballot_variants()
+  body_head = '{"electionId":"' .. election .. '",'
+  -- wrk.format would rebuild every header line per request; only Content-Length varies.
+  request_head = "POST /api/v1/voting/submit HTTP/1.1\r\nHost: " .. wrk.headers["Host"] ..
+    "\r\nContent-Type: application/json\r\nContent-Length: "
+  sent = 0
+  repeats = 0
+  statuses = {}
+end
+
+function request()
+  sent = sent + 1
+  local i = (sent - 1) % tokens_loaded + 1
+  if sent > tokens_loaded then repeats = repeats + 1 end
+  -- The ballot follows the token, so that a reused token repeats its ballot exactly.
+  local body = body_head .. tokens[i] .. variants[i % #variants + 1]
+  return request_head .. #body .. "\r\n\r\n" .. body
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+-- Runs in the main Lua state once the threads have stopped: their globals are read
+-- with thread:get, which copies tables across states.
+function done(summary, latency, requests)
+  local totals, codes = {}, {}
+  local token_count, repeat_count, lines_used = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do
+      if not totals[status] then table.insert(codes, status) end
+      totals[status] = (totals[status] or 0) + n
+    end
+    local loaded, sent = thread:get("tokens_loaded"), thread:get("sent")
+    token_count = token_count + loaded
+    repeat_count = repeat_count + thread:get("repeats")
+    -- The line of this thread's last token sent, counted from the top of the file. wrk
+    -- calls thread 1's request() once before the run to check the script, so that
+    -- thread's first token is counted here but never sent.
+    if sent > 0 then
+      local last = thread:get("skip") + (math.min(sent, loaded) - 1) * thread:get("thread_count") +
+        thread:get("id")
+      lines_used = math.max(lines_used, last)
+    end
+  end
+  table.sort(codes)
+  local seconds = summary.duration / 1e6
+  local answered = 0
+  io.write("statuses:")
+  for i, status in ipairs(codes) do
+    io.write(string.format("%s %d: %d", i == 1 and "" or ",", status, totals[status]))
+    answered = answered + totals[status]
+  end
+  io.write("\n")
+  local e = summary.errors
+  io.write(string.format("socket errors: connect %d, read %d, write %d, timeout %d\n",
+    e.connect, e.read, e.write, e.timeout))
+  io.write(string.format("accepted (201): %d in %.1f s = %.0f ballots/s; all answers %.0f/s\n",
+    totals[201] or 0, seconds, (totals[201] or 0) / seconds, answered / seconds))
+  io.write(string.format("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+  if repeat_count > 0 then
+    io.write(string.format("TOKENS RAN OUT: %d of the requests reused one of the %d tokens " ..
+      "(answered 200, the same receipt, not 201)\n", repeat_count, token_count))
+  else
+    io.write(string.format("tokens: %d loaded, none reused\n", token_count))
+  end
+  io.write(string.format("token lines used: %d\n", lines_used))
+end
