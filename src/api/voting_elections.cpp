@@ -52,16 +52,25 @@ awaitable<store::NewTokenKey> VotingElections::generate_key() {
   });
 }
 
-std::shared_ptr<const VotingElection> VotingElections::cached(const std::string& id) const {
+std::shared_ptr<const VotingElection> VotingElections::cached(const std::string& id, bool& reload) {
   std::lock_guard lock(mutex_);
+  reload = false;
   auto it = entries_.find(id);
-  if (it == entries_.end()) return nullptr;
-  const auto& entry = it->second;
-  if (entry->loaded_at == Clock::time_point::min() ||
-      Clock::now() - entry->loaded_at > freshness(entry->election.status)) {
-    return nullptr;
+  if (it != entries_.end()) {
+    const auto& entry = it->second;
+    // forget_status() marks an entry with the earliest time: never served again.
+    if (entry->loaded_at != Clock::time_point::min()) {
+      const auto age = Clock::now() - entry->loaded_at;
+      const auto fresh_for = freshness(entry->election.status);
+      if (age <= fresh_for) return entry;
+      // One caller reloads; the others keep the entry they had meanwhile (for at most a
+      // second more), instead of all reading the election at once: every status they
+      // act on is checked again by the database (token issuance, the group commit).
+      if (reloading_.contains(id) && age <= fresh_for + std::chrono::seconds(1)) return entry;
+    }
   }
-  return entry;
+  reload = reloading_.insert(id).second;
+  return nullptr;
 }
 
 void VotingElections::forget_status(const std::string& id) {
@@ -75,7 +84,18 @@ void VotingElections::forget_status(const std::string& id) {
 }
 
 awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std::string& id) {
-  if (auto hit = cached(id)) co_return hit;
+  bool reload = false;
+  if (auto hit = cached(id, reload)) co_return hit;
+  struct Done {
+    VotingElections& self;
+    const std::string& id;
+    bool claimed;
+    ~Done() {
+      if (!claimed) return;
+      std::lock_guard lock(self.mutex_);
+      self.reloading_.erase(id);
+    }
+  } done{*this, id, reload};
   auto election = co_await elections_.find(id);
   if (!election) co_return nullptr;
   auto previous = [&] {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/domain/election.hpp"
@@ -48,15 +49,18 @@ class VotingElections {
   void forget_status(const std::string& id);
 
  private:
-  std::shared_ptr<const VotingElection> cached(const std::string& id) const;
+  // The entry if fresh, or stale while another caller reloads it; else null, with
+  // `reload` set when this caller took the reload on (and must end it).
+  std::shared_ptr<const VotingElection> cached(const std::string& id, bool& reload);
 
   store::ElectionStore& elections_;
   store::VotingStore& voting_;
   util::WorkerPool& crypto_;
   const crypto::Bytes master_key_;
   const unsigned key_bits_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const VotingElection>> entries_;
+  std::unordered_set<std::string> reloading_;
 };
 
 }  // namespace observernet::api
