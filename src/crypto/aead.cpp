@@ -11,13 +11,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "openssl_ptr.hpp"
+
 namespace observernet::crypto {
 namespace {
 
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using CipherCtx = OpensslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
 [[noreturn]] void throw_openssl(const char* what) {
   ERR_clear_error();

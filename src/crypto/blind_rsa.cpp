@@ -16,40 +16,21 @@
 #include <stdexcept>
 #include <utility>
 
+#include "openssl_ptr.hpp"
+
 namespace observernet::crypto {
 namespace {
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
+using Pkey = OpensslPtr<EVP_PKEY, EVP_PKEY_free>;
+using PkeyCtx = OpensslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using MdCtx = OpensslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
 // Every BIGNUM here may hold a secret (d, p, q, r, r^-1, the encoded message), so all
 // of them are wiped on release.
-struct BnDeleter {
-  void operator()(BIGNUM* bn) const { BN_clear_free(bn); }
-};
-struct BnCtxDeleter {
-  void operator()(BN_CTX* ctx) const { BN_CTX_free(ctx); }
-};
-struct ParamBldDeleter {
-  void operator()(OSSL_PARAM_BLD* bld) const { OSSL_PARAM_BLD_free(bld); }
-};
-struct ParamDeleter {
-  void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
-};
-struct Pkcs8Deleter {
-  void operator()(PKCS8_PRIV_KEY_INFO* p8) const { PKCS8_PRIV_KEY_INFO_free(p8); }
-};
-
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
-using BnCtx = std::unique_ptr<BN_CTX, BnCtxDeleter>;
+using Bn = OpensslPtr<BIGNUM, BN_clear_free>;
+using BnCtx = OpensslPtr<BN_CTX, BN_CTX_free>;
+using ParamBld = OpensslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using Params = OpensslPtr<OSSL_PARAM, OSSL_PARAM_free>;
+using Pkcs8 = OpensslPtr<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>;
 
 constexpr std::size_t kSha384Length = 48;
 
@@ -176,7 +157,7 @@ bool components_consistent(const BIGNUM* n, const BIGNUM* e, const BIGNUM* d, co
 }
 
 Pkey pkey_from_params(OSSL_PARAM_BLD* bld, int selection) {
-  std::unique_ptr<OSSL_PARAM, ParamDeleter> params(OSSL_PARAM_BLD_to_param(bld));
+  Params params(OSSL_PARAM_BLD_to_param(bld));
   if (!params) throw_openssl("OSSL_PARAM_BLD_to_param");
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   if (!ctx) throw_openssl("EVP_PKEY_CTX_new_from_name(RSA)");
@@ -189,7 +170,7 @@ Pkey pkey_from_params(OSSL_PARAM_BLD* bld, int selection) {
 }
 
 Pkey public_pkey(const BIGNUM* n, const BIGNUM* e) {
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  ParamBld bld(OSSL_PARAM_BLD_new());
   if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e) != 1) {
     throw_openssl("OSSL_PARAM_BLD_push_BN");
@@ -341,7 +322,7 @@ bool RsaPublicKey::verify_pss(std::span<const unsigned char> msg,
   // OpenSSL's negative salt-length sentinels out of reach of the int conversion below.
   if (salt_length > k || salt_length + kSha384Length + 2 > k) return false;
 
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  MdCtx ctx(EVP_MD_CTX_new());
   if (!ctx) throw_openssl("EVP_MD_CTX_new");
   // Owned by ctx. A fresh context per call is what lets one EVP_PKEY serve every thread.
   EVP_PKEY_CTX* pkey_ctx = nullptr;
@@ -428,8 +409,7 @@ RsaPrivateKey RsaPrivateKey::generate(unsigned bits) {
 std::optional<RsaPrivateKey> RsaPrivateKey::from_pkcs8_der(std::span<const unsigned char> der) {
   if (der.empty() || der.size() > static_cast<std::size_t>(LONG_MAX)) return std::nullopt;
   const unsigned char* cursor = der.data();
-  std::unique_ptr<PKCS8_PRIV_KEY_INFO, Pkcs8Deleter> p8(
-      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())));
+  Pkcs8 p8(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())));
   if (!p8) {
     ERR_clear_error();
     return std::nullopt;
@@ -478,7 +458,7 @@ RsaPrivateKey RsaPrivateKey::from_components(std::span<const unsigned char> n_by
     throw std::invalid_argument("RSA components are inconsistent");
   }
 
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  ParamBld bld(OSSL_PARAM_BLD_new());
   if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_D, d.get()) != 1 ||
@@ -496,7 +476,7 @@ RsaPrivateKey RsaPrivateKey::from_components(std::span<const unsigned char> n_by
 }
 
 Bytes RsaPrivateKey::pkcs8_der() const {
-  std::unique_ptr<PKCS8_PRIV_KEY_INFO, Pkcs8Deleter> p8(EVP_PKEY2PKCS8(state_->pkey.get()));
+  Pkcs8 p8(EVP_PKEY2PKCS8(state_->pkey.get()));
   if (!p8) throw_openssl("EVP_PKEY2PKCS8");
   const int der_len = i2d_PKCS8_PRIV_KEY_INFO(p8.get(), nullptr);
   if (der_len <= 0) throw_openssl("i2d_PKCS8_PRIV_KEY_INFO");

@@ -11,15 +11,13 @@
 #include <memory>
 #include <stdexcept>
 
+#include "openssl_ptr.hpp"
+
 namespace observernet::crypto {
 namespace {
 
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-};
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
-};
+using Mac = OpensslPtr<EVP_MAC, EVP_MAC_free>;
+using MacCtx = OpensslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free>;
 
 [[noreturn]] void throw_openssl(const char* what) {
   throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
@@ -68,9 +66,9 @@ Digest sha256(std::span<const unsigned char> data) {
 }
 
 Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data) {
-  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  Mac mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!mac) throw_openssl("EVP_MAC_fetch(HMAC)");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  MacCtx ctx(EVP_MAC_CTX_new(mac.get()));
   if (!ctx) throw_openssl("EVP_MAC_CTX_new");
 
   char digest_name[] = "SHA256";
