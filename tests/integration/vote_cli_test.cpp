@@ -41,8 +41,17 @@ const crypto::RsaPrivateKey& election_key() {
   return key;
 }
 
+// With a larger modulus than the election's, so that it can sign any message blinded
+// for the election: with a smaller one, a blinded message at or above its modulus
+// (about one time in three) made the fake server refuse instead of signing wrongly.
 const crypto::RsaPrivateKey& other_key() {
-  static const auto key = crypto::RsaPrivateKey::generate(2048);
+  static const auto key = [] {
+    // Moduli of one length compare as their big-endian bytes.
+    for (;;) {
+      auto k = crypto::RsaPrivateKey::generate(2048);
+      if (k.public_key().modulus() > election_key().public_key().modulus()) return k;
+    }
+  }();
   return key;
 }
 
