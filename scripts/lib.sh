@@ -25,7 +25,7 @@ PG_APP_DB=observernet
 OBSERVERNET_PACKAGES=(
   build-essential cmake pkg-config clang-format openssl git
   libboost1.81-dev libpqxx-dev libhiredis-dev libssl-dev nlohmann-json3-dev
-  libspdlog-dev prometheus-cpp-dev libgtest-dev
+  libspdlog-dev prometheus-cpp-dev libgtest-dev libjemalloc-dev
   postgresql redis-server
 )
 
