@@ -313,7 +313,6 @@ void add_voting_routes(http::Router& router, VotingRoutesDependencies deps) {
                                             crypto::to_base64url(signature));
           ballot.receipt = crypto::merkle_leaf_hash(ballot.leaf);
           ballot.token_message = std::move(message);
-          ballot.token_signature = std::move(signature);
           const crypto::Digest receipt = ballot.receipt;
           auto written = co_await deps.ballots.write(std::move(ballot));
           switch (written.outcome) {

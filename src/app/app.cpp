@@ -63,10 +63,10 @@ struct App::Impl {
         elections(postgres, config.auth.voter_pepper, config.import.max_voters),
         voting(postgres),
         crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
-        ballot_writer(
-            voting,
-            {config.ballots.batch_size, config.ballots.batch_wait, config.ballots.queue_depth},
-            *registry),
+        ballot_writer(voting,
+                      {config.ballots.batch_size, config.ballots.batch_wait,
+                       config.ballots.queue_depth, config.ballots.writers},
+                      *registry),
         voting_elections(elections, voting, crypto, master_key(config), config.tokens.key_bits),
         public_cache(
             redis,

@@ -230,6 +230,7 @@ const std::vector<Key>& keys() {
         {"ballots.batch_wait_ms", millis_field(&Config::ballots, &BallotsConfig::batch_wait, 0)});
     k.push_back({"ballots.queue_depth",
                  uint_field(&Config::ballots, &BallotsConfig::queue_depth, 1, 10'000'000)});
+    k.push_back({"ballots.writers", uint_field(&Config::ballots, &BallotsConfig::writers, 1, 64)});
     k.push_back({"crypto.threads", uint_field(&Config::crypto, &CryptoConfig::threads, 0, 1024)});
     k.push_back({"crypto.queue_depth",
                  uint_field(&Config::crypto, &CryptoConfig::queue_depth, 1, 10'000'000)});

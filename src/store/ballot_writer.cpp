@@ -5,6 +5,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -45,8 +46,12 @@ BallotWriter::BallotWriter(VotingStore& store, BallotWriterOptions options,
                     .Name("ballot_queue_rejected_total")
                     .Help("Ballots refused with 503 because the group-commit queue was full")
                     .Register(registry)
-                    .Add({})),
-      thread_([this] { run(); }) {}
+                    .Add({})) {
+  threads_.reserve(options_.writers);
+  for (std::size_t i = 0; i < std::max<std::size_t>(options_.writers, 1); ++i) {
+    threads_.emplace_back([this] { run(); });
+  }
+}
 
 BallotWriter::~BallotWriter() {
   stop();
@@ -58,7 +63,9 @@ void BallotWriter::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
 asio::awaitable<BallotWriteResult> BallotWriter::write(PendingBallot ballot) {
@@ -91,7 +98,7 @@ void BallotWriter::enqueue(PendingBallot ballot, Completion complete) {
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(Item{std::move(ballot), std::move(complete)});
-    // The writer waits for a first ballot, then for a full batch: wake it for those.
+    // A writer waits for a first ballot, then for a full batch: wake one for those.
     wake = queue_.size() == 1 || queue_.size() >= options_.batch_size;
   }
   if (wake) cv_.notify_one();
@@ -109,6 +116,8 @@ void BallotWriter::run() {
         cv_.wait_for(lock, options_.batch_wait,
                      [&] { return queue_.size() >= options_.batch_size || stopping_; });
       }
+      // Another writer may have taken the ballots meanwhile.
+      if (queue_.empty()) continue;
       const std::size_t n = std::min(queue_.size(), options_.batch_size);
       ballots.clear();
       completions.clear();
@@ -117,6 +126,8 @@ void BallotWriter::run() {
         completions.push_back(std::move(queue_.front().complete));
         queue_.pop_front();
       }
+      // What is left is the next writer's batch.
+      if (!queue_.empty()) cv_.notify_one();
     }
     const auto started = std::chrono::steady_clock::now();
     std::vector<BallotWriteResult> results;

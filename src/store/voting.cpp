@@ -44,28 +44,27 @@ OBSERVERNET_SQL(kSelectTokenIssuance,
 OBSERVERNET_SQL(kLockOpenElections,
                 "SELECT id::text FROM elections WHERE id = ANY($1::uuid[]) AND status = 'open'"
                 " FOR SHARE");
-OBSERVERNET_SQL(kInsertBallots,
-                "INSERT INTO ballots (election_id, token_message, token_signature, selections,"
-                " leaf, receipt, accepted_at)"
-                " SELECT e, decode(m, 'hex'), decode(s, 'hex'), (l::jsonb) -> 'selections', l,"
-                " decode(r, 'hex'), to_timestamp($6::bigint / 1000.0)"
-                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])"
-                " AS t(e, m, s, l, r)"
-                " ON CONFLICT DO NOTHING RETURNING encode(receipt, 'hex')");
+OBSERVERNET_SQL(
+    kInsertBallots,
+    "INSERT INTO ballots (election_id, token_message, leaf, receipt, accepted_at)"
+    " SELECT e, decode(m, 'hex'), l, decode(r, 'hex'), to_timestamp($5::bigint / 1000.0)"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(e, m, l, r)"
+    " ON CONFLICT DO NOTHING RETURNING encode(receipt, 'hex')");
 OBSERVERNET_SQL(kSelectBallotsByToken,
                 "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
                 " encode(b.receipt, 'hex'), (extract(epoch FROM b.accepted_at) * 1000)::bigint"
                 " FROM ballots b JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
                 " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
 OBSERVERNET_SQL(kSelectReceipt, "SELECT leaf_index FROM ballots WHERE receipt = decode($1, 'hex')");
-OBSERVERNET_SQL(kTallyVotes,
-                "SELECT s ->> 'contestId', s ->> 'optionId', count(*)"
-                " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.selections) s"
-                " WHERE b.election_id = $1::uuid GROUP BY 1, 2");
-OBSERVERNET_SQL(kTallyBallotsPerContest,
-                "SELECT c, count(*) FROM (SELECT DISTINCT b.token_message, s ->> 'contestId' AS c"
-                " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.selections) s"
-                " WHERE b.election_id = $1::uuid) AS per_ballot GROUP BY c");
+// One pass over the ballots, each leaf parsed once: votes per (contest, option) and, in
+// the rows where the option is rolled up (GROUPING = 1), ballots per contest.
+OBSERVERNET_SQL(kTally,
+                "SELECT c, o, CASE WHEN GROUPING(o) = 1 THEN count(DISTINCT t) ELSE count(*) END,"
+                " GROUPING(o)"
+                " FROM (SELECT b.token_message AS t, x ->> 'contestId' AS c, x ->> 'optionId' AS o"
+                " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.leaf::jsonb -> "
+                "'selections') x WHERE b.election_id = $1::uuid) AS s"
+                " GROUP BY GROUPING SETS ((c, o), (c))");
 OBSERVERNET_SQL(kCountBallots, "SELECT count(*) FROM ballots WHERE election_id = $1::uuid");
 OBSERVERNET_SQL(kCountBallotsOfElections,
                 "SELECT election_id::text, count(*) FROM ballots"
@@ -115,11 +114,12 @@ namespace detail {
 domain::Tally read_tally(PgConnection& c, pqxx::transaction_base& tx,
                          const std::string& election_id) {
   domain::Tally tally;
-  for (const auto& row : c.exec(tx, kTallyVotes, election_id)) {
-    tally.votes[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
-  }
-  for (const auto& row : c.exec(tx, kTallyBallotsPerContest, election_id)) {
-    tally.ballots[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+  for (const auto& row : c.exec(tx, kTally, election_id)) {
+    if (row[3].as<int>() == 1) {
+      tally.ballots[row[0].as<std::string>()] = row[2].as<std::int64_t>();
+    } else {
+      tally.votes[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
+    }
   }
   tally.ballots_cast = c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
   return tally;
@@ -199,7 +199,7 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     // against what is stored afterwards, like a repeat from an earlier batch.
     std::map<std::pair<std::string, std::string>, std::size_t> first_of_token;
     std::vector<std::size_t> unresolved;
-    ArrayLiteral e, m, s, l, r;
+    ArrayLiteral e, m, l, r;
     std::vector<std::string> token_hex(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const PendingBallot& b = batch[i];
@@ -210,17 +210,20 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
       token_hex[i] = crypto::to_hex(b.token_message);
       if (!first_of_token.emplace(std::pair{b.election_id, token_hex[i]}, i).second) {
         unresolved.push_back(i);
-        continue;
       }
+    }
+    // In (election, token) order: two writers' batches then wait on each other's rows in
+    // one order, so a token in both cannot deadlock them.
+    for (const auto& [key, i] : first_of_token) {
+      const PendingBallot& b = batch[i];
       e.add(b.election_id);
-      m.add(token_hex[i]);
-      s.add(crypto::to_hex(b.token_signature));
+      m.add(key.second);
       l.add(b.leaf);
       r.add(crypto::to_hex(b.receipt));
     }
     std::unordered_map<std::string, bool> inserted;  // hex receipt
     if (!first_of_token.empty()) {
-      for (const auto& row : c.exec(tx, kInsertBallots, e.str(), m.str(), s.str(), l.str(), r.str(),
+      for (const auto& row : c.exec(tx, kInsertBallots, e.str(), m.str(), l.str(), r.str(),
                                     minute.time_since_epoch().count())) {
         inserted.emplace(row[0].as<std::string>(), true);
       }

@@ -1,8 +1,9 @@
 #pragma once
 // The group commit of accepted ballots (SPEC §1.1: 201 means committed). Submissions
-// wait in a bounded queue; one writer thread takes up to `batch_size` of them (waiting
-// at most `batch_wait` for a batch to fill), writes them in one transaction, commits,
-// then resumes every waiting request with its own outcome. A full queue refuses at once
+// wait in a bounded queue; each of `writers` threads takes up to `batch_size` of them
+// (waiting at most `batch_wait` for a batch to fill), writes them in one transaction on
+// its own connection, commits, then resumes every waiting request with its own outcome.
+// With two or more writers one batch fills while another commits. A full queue refuses at once
 // with 503 + Retry-After instead of growing. Metrics: ballot_queue_depth,
 // ballot_batch_size, ballot_batch_seconds, ballot_queue_rejected_total.
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "observernet/store/voting.hpp"
 
@@ -29,6 +31,7 @@ struct BallotWriterOptions {
   std::size_t batch_size = 500;
   std::chrono::milliseconds batch_wait{2};
   std::size_t queue_depth = 20'000;
+  std::size_t writers = 2;
 };
 
 class BallotWriter {
@@ -43,7 +46,7 @@ class BallotWriter {
   // writer has stopped.
   boost::asio::awaitable<BallotWriteResult> write(PendingBallot ballot);
 
-  // Writes everything queued, then stops the thread; later writes are refused. For
+  // Writes everything queued, then stops the threads; later writes are refused. For
   // shutdown, after the HTTP server has stopped taking requests.
   void stop();
 
@@ -67,7 +70,7 @@ class BallotWriter {
   prometheus::Histogram& batch_size_;
   prometheus::Histogram& batch_seconds_;
   prometheus::Counter& rejected_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace observernet::store

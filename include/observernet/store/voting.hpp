@@ -52,8 +52,7 @@ struct TokenRequestState {
 struct PendingBallot {
   std::string election_id;  // lowercase
   crypto::Bytes token_message;
-  crypto::Bytes token_signature;
-  std::string leaf;  // RFC 8785 text; its selections are stored for the tally
+  std::string leaf;  // RFC 8785 text: selections and token signature are read from it
   crypto::Digest receipt{};
 };
 
