@@ -12,16 +12,12 @@
 #include <string>
 
 #include "openssl_ptr.hpp"
+#include "openssl_support.hpp"
 
 namespace observernet::crypto {
 namespace {
 
 using CipherCtx = OpensslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
-
-[[noreturn]] void throw_openssl(const char* what) {
-  ERR_clear_error();
-  throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
-}
 
 void require_key(std::span<const unsigned char> key) {
   if (key.size() != kAes256GcmKeyLength) {

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "openssl_ptr.hpp"
+#include "openssl_support.hpp"
 
 namespace observernet::crypto {
 namespace {
@@ -40,18 +41,6 @@ constexpr std::size_t kPssPaddingLength = 8;
 // A random r fails to be invertible only if it shares a prime factor with n, which for
 // an honest key happens with probability about 2^-2000 per draw.
 constexpr int kMaxBlindAttempts = 16;
-
-[[noreturn]] void throw_openssl(const char* what) {
-  ERR_clear_error();
-  throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
-}
-
-// Several OpenSSL entry points read nothing when the length is zero but still reject a
-// null pointer.
-const unsigned char* data_or_empty(std::span<const unsigned char> bytes) {
-  static const unsigned char kEmpty = 0;
-  return bytes.empty() ? &kEmpty : bytes.data();
-}
 
 Bn new_bn() {
   Bn bn(BN_new());

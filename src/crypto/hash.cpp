@@ -12,16 +12,13 @@
 #include <stdexcept>
 
 #include "openssl_ptr.hpp"
+#include "openssl_support.hpp"
 
 namespace observernet::crypto {
 namespace {
 
 using Mac = OpensslPtr<EVP_MAC, EVP_MAC_free>;
 using MacCtx = OpensslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free>;
-
-[[noreturn]] void throw_openssl(const char* what) {
-  throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
-}
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
