@@ -204,6 +204,43 @@ bool verify_consistency(std::uint64_t first, std::uint64_t second, const Digest&
   return fr == first_root && sr == second_root && sn == 0;
 }
 
+// ---- CompactRange ---------------------------------------------------------------------
+
+std::optional<CompactRange> CompactRange::from_hashes(std::uint64_t size,
+                                                      std::vector<Digest> hashes) {
+  if (hashes.size() != static_cast<std::size_t>(std::popcount(size))) return std::nullopt;
+  CompactRange range;
+  range.size_ = size;
+  range.hashes_ = std::move(hashes);
+  return range;
+}
+
+void CompactRange::append(const Digest& leaf_hash) {
+  if (size_ == std::numeric_limits<std::uint64_t>::max()) {
+    throw std::length_error("Merkle tree is full");
+  }
+  // The new leaf is a perfect subtree of one leaf; it merges with its left neighbour once
+  // per trailing one bit of the old size, as in binary addition.
+  Digest carry = leaf_hash;
+  for (std::uint64_t bits = size_; (bits & 1) != 0; bits >>= 1) {
+    carry = merkle_node_hash(hashes_.back(), carry);
+    hashes_.pop_back();
+  }
+  hashes_.push_back(carry);
+  ++size_;
+}
+
+// RFC 9162 §2.1.1 splits at the largest power of two below the size, so the root folds
+// the perfect subtrees from the right.
+Digest CompactRange::root() const {
+  if (hashes_.empty()) return merkle_root({});
+  Digest root = hashes_.back();
+  for (auto it = hashes_.rbegin() + 1; it != hashes_.rend(); ++it) {
+    root = merkle_node_hash(*it, root);
+  }
+  return root;
+}
+
 // ---- MerkleTree -----------------------------------------------------------------------
 
 // One level of a MerkleTree. Hashes live in fixed-size chunks that never move; readers

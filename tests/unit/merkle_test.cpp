@@ -641,6 +641,35 @@ TEST(MerkleTest, TreeRootsEqualRecursiveMthForEverySize) {
   }
 }
 
+// The sequencer's stored right edge: every root on the way, the upstream roots, and a
+// range rebuilt from its stored hashes carries on the same.
+TEST(MerkleTest, CompactRangeRootsEqualRecursiveMthForEverySize) {
+  CompactRange upstream;
+  EXPECT_EQ(upstream.root(), root_hashes()[0]);
+  for (const Digest& leaf : upstream_leaf_hashes()) {
+    upstream.append(leaf);
+    EXPECT_EQ(upstream.root(), root_hashes()[upstream.size()]) << upstream.size();
+  }
+
+  constexpr std::uint64_t kSize = 300;
+  const std::vector<Digest> leaves = numbered_leaf_hashes(kSize);
+  CompactRange range;
+  for (std::uint64_t size = 1; size <= kSize; ++size) {
+    range.append(leaves[size - 1]);
+    ASSERT_EQ(range.size(), size);
+    ASSERT_EQ(range.hashes().size(), static_cast<std::size_t>(std::popcount(size)));
+    ASSERT_EQ(range.root(), merkle_root(std::span(leaves).first(size))) << size;
+    auto restored = CompactRange::from_hashes(size, range.hashes());
+    ASSERT_TRUE(restored.has_value());
+    if (size < kSize) {
+      restored->append(leaves[size]);
+      ASSERT_EQ(restored->root(), merkle_root(std::span(leaves).first(size + 1))) << size;
+    }
+  }
+  EXPECT_FALSE(CompactRange::from_hashes(3, {leaves[0]}).has_value());
+  EXPECT_FALSE(CompactRange::from_hashes(0, {leaves[0]}).has_value());
+}
+
 // One appender and several readers, as the server runs it. Each reader checks whatever
 // size it sees against roots computed beforehand.
 TEST(MerkleTest, ReadersRunWhileOneThreadAppends) {

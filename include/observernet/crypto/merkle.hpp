@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,27 @@ bool verify_inclusion(const Digest& leaf_hash, std::uint64_t index, std::uint64_
 // does not verify.
 bool verify_consistency(std::uint64_t first, std::uint64_t second, const Digest& first_root,
                         const Digest& second_root, std::span<const Digest> proof);
+
+// The right edge of a tree: for a tree of `size` leaves, the MTH of each perfect subtree
+// its size's binary digits name, largest (leftmost) first, at most 64 hashes. Enough to
+// append leaves and compute every later root without the leaves before, so a sequencer
+// can extend a log of any length from one stored row. Pure value type.
+class CompactRange {
+ public:
+  CompactRange() = default;
+  // nullopt unless hashes.size() is the number of one bits of size.
+  static std::optional<CompactRange> from_hashes(std::uint64_t size, std::vector<Digest> hashes);
+
+  void append(const Digest& leaf_hash);
+  std::uint64_t size() const { return size_; }
+  const std::vector<Digest>& hashes() const { return hashes_; }
+  // MTH of the whole tree: SHA-256 of the empty string for size 0.
+  Digest root() const;
+
+ private:
+  std::uint64_t size_ = 0;
+  std::vector<Digest> hashes_;
+};
 
 // An append-only tree in memory: every leaf hash and every perfect subtree hash, level by
 // level (level k, entry i: MTH of leaves [i * 2^k, (i + 1) * 2^k)), about 2 x 32 bytes a
