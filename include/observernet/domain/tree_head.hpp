@@ -1,0 +1,41 @@
+#pragma once
+// Signed tree heads of an election's Merkle log (SPEC §7). Pure: no I/O.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "observernet/crypto/ed25519.hpp"
+#include "observernet/crypto/hash.hpp"
+
+namespace observernet::domain {
+
+struct TreeHead {
+  std::string election_id;
+  std::uint64_t tree_size = 0;
+  crypto::Digest root_hash{};
+  std::string timestamp;  // RFC 3339 with milliseconds, as signed
+  crypto::Ed25519Signature signature{};
+  std::string log_key_id;  // hex SHA-256 of the raw Ed25519 public key
+};
+
+// What the log key signs: the RFC 8785 text of {"electionId", "treeSize", "rootHash"
+// (hex), "timestamp"}.
+std::string tree_head_signing_input(std::string_view election_id, std::uint64_t tree_size,
+                                    const crypto::Digest& root_hash, std::string_view timestamp);
+
+// A tree head for these values, signed with the log key.
+TreeHead sign_tree_head(const crypto::Ed25519PrivateKey& log_key, std::string election_id,
+                        std::uint64_t tree_size, const crypto::Digest& root_hash,
+                        std::string timestamp);
+
+bool verify_tree_head(const TreeHead& head, const crypto::Ed25519PublicKey& log_key);
+
+// {"electionId", "treeSize", "rootHash", "timestamp", "signature" (base64url),
+// "logKeyId"}: the tree-head route's answer and the tree_head.published audit payload.
+nlohmann::json to_json(const TreeHead& head);
+// The inverse; nullopt for any member missing or of the wrong shape.
+std::optional<TreeHead> tree_head_from_json(const nlohmann::json& j);
+
+}  // namespace observernet::domain
