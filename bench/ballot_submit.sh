@@ -103,9 +103,24 @@ metric_lines() {
   ))[{ ]" || true
 }
 
+# The sequencer must keep up (issue 5): its backlog and lag, sampled every second.
+sample_sequencer() {
+  while sleep 1; do
+    curl -s "$url/metrics" | awk '/^ballots_pending_sequencing / { p = $2 }
+      /^sequencing_lag_seconds / { l = $2 } END { print p, l }'
+  done
+}
+
 echo
 echo "== POST /api/v1/voting/submit, $connections connections, ${duration}s, $wrk_threads wrk thread(s)"
+sample_sequencer >"$THROWAWAY_DIR/sequencer.txt" &
+sampler_pid=$!
 submit_ballots 0 "$duration" | tee "$THROWAWAY_DIR/wrk.txt"
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+awk 'NF == 2 { if ($1 > p) p = $1; if ($2 > l) l = $2; n++ }
+     END { printf "sequencer during the run (%d samples): ballots waiting at most %d, lag at most %.2f s\n", n, p, l }' \
+  "$THROWAWAY_DIR/sequencer.txt"
 # Answers still in flight when wrk stopped are committed, and counted below, but wrk
 # never saw their 201.
 sleep 2
@@ -113,6 +128,7 @@ sleep 2
 echo
 echo "== Server metrics after the run"
 metric_lines vote_submissions_total ballot_queue_depth ballot_queue_rejected_total \
+  ballots_pending_sequencing ballots_sequenced_total sequencing_lag_seconds \
   ballot_batch_size_sum ballot_batch_size_count ballot_batch_seconds_sum \
   ballot_batch_seconds_count vote_processing_seconds_bucket vote_processing_seconds_sum \
   vote_processing_seconds_count

@@ -574,6 +574,7 @@ bench_server_start() {
     OBSERVERNET_REDIS_URL="$THROWAWAY_REDIS_URL" \
     OBSERVERNET_AUTH_VOTER_PEPPER="$(openssl rand -hex 32)" \
     OBSERVERNET_AUTH_MASTER_KEY="$(openssl rand -hex 32)" \
+    OBSERVERNET_AUTH_LOG_KEY="$(openssl rand -hex 32)" \
     OBSERVERNET_AUTH_ADMIN_KEY_HASHES="$(printf '%s' "$BENCH_ADMIN_KEY" | sha256sum | cut -d' ' -f1)" \
     OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=0 "$@" \
     "$ROOT/build/release/observernet" serve --port "$BENCH_PORT" --migrate >"$BENCH_LOG" 2>&1 &

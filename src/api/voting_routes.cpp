@@ -339,26 +339,6 @@ void add_voting_routes(http::Router& router, VotingRoutesDependencies deps) {
         }
       });
 
-  router.add(Method::get, "/api/v1/voting/receipts/{receipt}",
-             [deps](Request& request) -> awaitable<Response> {
-               std::string_view text = request.param("receipt");
-               auto bytes = crypto::from_hex(text);
-               if (!bytes || bytes->size() != 32) {
-                 throw Error(ErrorCode::bad_request,
-                             "A receipt is 64 hex digits (a SHA-256 leaf hash).",
-                             {{"receipt", "must be 64 hex digits"}});
-               }
-               crypto::Digest receipt;
-               std::ranges::copy(*bytes, receipt.begin());
-               auto status = co_await deps.voting.find_receipt(receipt);
-               if (!status) throw Error(ErrorCode::not_found, "No ballot has this receipt.");
-               json body = {{"status", status->leaf_index ? "sequenced" : "pending"}};
-               if (status->leaf_index) body["leafIndex"] = *status->leaf_index;
-               Response r = json_response(200, body);
-               r.set("Cache-Control", "no-cache");
-               co_return r;
-             });
-
   router.add(
       Method::get, "/api/v1/public/elections/{id}/results",
       [deps, cache_control](Request& request) -> awaitable<Response> {

@@ -1,6 +1,8 @@
 #include "observernet/app/app.hpp"
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +13,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
+#include "observernet/api/board_routes.hpp"
+#include "observernet/api/election_logs.hpp"
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/ops_routes.hpp"
 #include "observernet/api/support.hpp"
@@ -23,6 +27,7 @@
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/server.hpp"
 #include "observernet/store/ballot_writer.hpp"
+#include "observernet/store/board.hpp"
 #include "observernet/store/elections.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
@@ -50,6 +55,10 @@ crypto::Bytes master_key(const Config& config) {
   return *crypto::from_hex(config.auth.master_key);  // 64 hex digits: checked by the config
 }
 
+crypto::Ed25519PrivateKey log_key(const Config& config) {
+  return crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key));
+}
+
 }  // namespace
 
 struct App::Impl {
@@ -60,7 +69,8 @@ struct App::Impl {
         postgres(config.database.url, config.database.pool, config.database.statement_timeout,
                  *registry),
         redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout, *registry),
-        elections(postgres, config.auth.voter_pepper, config.import.max_voters),
+        board(postgres, log_key(config)),
+        elections(postgres, board, config.auth.voter_pepper, config.import.max_voters),
         voting(postgres),
         crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
         ballot_writer(voting,
@@ -68,6 +78,7 @@ struct App::Impl {
                        config.ballots.queue_depth, config.ballots.writers},
                       *registry),
         voting_elections(elections, voting, crypto, master_key(config), config.tokens.key_bits),
+        logs(board, config.board.freshness),
         public_cache(
             redis,
             {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
@@ -98,6 +109,55 @@ struct App::Impl {
     api::add_voting_routes(router, {voting_elections, voting, ballot_writer, public_cache, crypto,
                                     config.auth.voter_pepper, config.cache.results_ttl,
                                     config.cache.public_max_age, *registry});
+    api::add_board_routes(router,
+                          {voting_elections, logs, board, voting, config.cache.public_max_age});
+  }
+
+  // SPEC §7: ballots waiting are given leaf indexes every board.sequence_interval_ms.
+  // Every pod runs it; the lock on each election's log row lets one of them act.
+  asio::awaitable<void> run_sequencer() {
+    auto& pending = prometheus::BuildGauge()
+                        .Name("ballots_pending_sequencing")
+                        .Help("Accepted ballots not yet in their election's Merkle log")
+                        .Register(*registry)
+                        .Add({});
+    auto& lag = prometheus::BuildGauge()
+                    .Name("sequencing_lag_seconds")
+                    .Help("How long the oldest ballot waiting for the log had waited")
+                    .Register(*registry)
+                    .Add({});
+    auto& sequenced = prometheus::BuildCounter()
+                          .Name("ballots_sequenced_total")
+                          .Help("Ballots given leaf indexes by this process")
+                          .Register(*registry)
+                          .Add({});
+    auto& pass_seconds =
+        prometheus::BuildHistogram()
+            .Name("sequencer_pass_seconds")
+            .Help("Time of one sequencer pass over every election with ballots waiting")
+            .Register(*registry)
+            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
+                                                             5, 10});
+    asio::steady_timer timer(io.main());
+    bool failing = false;
+    for (;;) {
+      timer.expires_after(config.board.sequence_interval);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (draining) break;
+      try {
+        const auto started = Clock::now();
+        auto pass = co_await board.sequence_pending();
+        pass_seconds.Observe(std::chrono::duration<double>(Clock::now() - started).count());
+        pending.Set(static_cast<double>(pass.pending - std::min(pass.pending, pass.sequenced)));
+        lag.Set(pass.lag_seconds);
+        sequenced.Increment(static_cast<double>(pass.sequenced));
+        if (failing) log::info("sequencer_recovered");
+        failing = false;
+      } catch (const std::exception& error) {
+        if (!failing) log::warn("sequencer_failed", {{"error", error.what()}});
+        failing = true;
+      }
+    }
   }
 
   // opensAt / closesAt: every pod looks; the database lets one of them act.
@@ -169,11 +229,13 @@ struct App::Impl {
   http::HttpMetrics http_metrics;
   store::PgPool postgres;
   cache::RedisPool redis;
+  store::BoardStore board;
   store::ElectionStore elections;
   store::VotingStore voting;
   util::WorkerPool crypto;
   store::BallotWriter ballot_writer;
   api::VotingElections voting_elections;
+  api::ElectionLogs logs;
   cache::PublicCache public_cache;
   api::AdminAuth admin_auth;
   http::Router router;
@@ -214,6 +276,7 @@ std::uint16_t App::port() const {
 int App::run() {
   impl_->wait_for_signal();
   asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
+  asio::co_spawn(impl_->io.main(), impl_->run_sequencer(), asio::detached);
   impl_->io.run();
   impl_->stop_workers();
   log::info("stopped");

@@ -192,13 +192,21 @@ const std::vector<Key>& keys() {
                    }
                    c.auth.voter_pepper = v;
                  }});
-    k.push_back({"auth.master_key", [](Config& c, const std::string& key, const std::string& v) {
-                   static const std::regex hex64("^[0-9a-fA-F]{64}$");
-                   if (!v.empty() && !std::regex_match(v, hex64)) {
-                     throw ConfigError(key, "must be 64 hex digits (a 256-bit key)");
-                   }
-                   c.auth.master_key = v;
-                 }});
+    // A 256-bit secret key as 64 hex digits.
+    auto key_field = [](std::string AuthConfig::*member) {
+      return [member](Config& c, const std::string& key, const std::string& v) {
+        static const std::regex hex64("^[0-9a-fA-F]{64}$");
+        if (!v.empty() && !std::regex_match(v, hex64)) {
+          throw ConfigError(key, "must be 64 hex digits (a 256-bit key)");
+        }
+        c.auth.*member = v;
+      };
+    };
+    k.push_back({"auth.master_key", key_field(&AuthConfig::master_key)});
+    k.push_back({"auth.log_key", key_field(&AuthConfig::log_key)});
+    k.push_back({"board.sequence_interval_ms",
+                 millis_field(&Config::board, &BoardConfig::sequence_interval, 10)});
+    k.push_back({"board.freshness_ms", millis_field(&Config::board, &BoardConfig::freshness, 0)});
     k.push_back(
         {"cache.election_ttl_s", [](Config& c, const std::string& key, const std::string& v) {
            c.cache.election_ttl = std::chrono::seconds(parse_uint(key, v, 1, 86'400));
@@ -395,6 +403,10 @@ Config build_config(const RawConfig& raw) {
   if (config.auth.master_key.empty()) {
     throw ConfigError("auth.master_key",
                       "is required (OBSERVERNET_AUTH_MASTER_KEY or auth.master_key_file)");
+  }
+  if (config.auth.log_key.empty()) {
+    throw ConfigError("auth.log_key",
+                      "is required (OBSERVERNET_AUTH_LOG_KEY or auth.log_key_file)");
   }
   return config;
 }

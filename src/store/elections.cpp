@@ -9,8 +9,10 @@
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/jcs.hpp"
 #include "observernet/domain/ballot.hpp"
+#include "observernet/domain/tree_head.hpp"
 #include "observernet/domain/voters.hpp"
 #include "observernet/error.hpp"
+#include "observernet/store/board.hpp"
 #include "observernet/store/pg_pool.hpp"
 #include "tally.hpp"
 
@@ -73,8 +75,7 @@ OBSERVERNET_SQL(kSelectStats,
                 "SELECT voters_registered,"
                 " (SELECT count(*) FROM token_issuances WHERE election_id = $1::uuid),"
                 " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid),"
-                " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid"
-                " AND leaf_index IS NOT NULL)"
+                " (SELECT coalesce(max(tree_size), 0) FROM logs WHERE election_id = $1::uuid)"
                 " FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kAddVoters,
                 "UPDATE elections SET voters_registered = voters_registered + $2,"
@@ -185,24 +186,31 @@ Election set_status(PgConnection& c, pqxx::work& tx, const std::string& id, Elec
   return updated;
 }
 
-// Opens a locked draft, or explains why not.
-Election open_locked(PgConnection& c, pqxx::work& tx, const Election& e, Trigger trigger) {
+// Opens a locked draft, or explains why not; the election's log starts with it.
+Election open_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const Election& e,
+                     Trigger trigger) {
   if (e.status != ElectionStatus::draft) {
     throw Error(ErrorCode::election_not_draft, "Only a draft election can be opened.");
   }
   if (voter_count(c, tx, e.id) == 0) {
     throw Error(ErrorCode::no_voters, "Import at least one voter before opening the election.");
   }
-  return set_status(c, tx, e.id, ElectionStatus::open, trigger);
+  Election opened = set_status(c, tx, e.id, ElectionStatus::open, trigger);
+  board.sequence_locked(c, tx, e.id);
+  return opened;
 }
 
 // The row lock taken before this waits for every ballot batch in flight (they hold it
-// FOR SHARE) and keeps new ones out: the tally published here is the final one.
-Election close_locked(PgConnection& c, pqxx::work& tx, const Election& e, Trigger trigger) {
+// FOR SHARE) and keeps new ones out: the log sequenced here, its tree head and the
+// tally published here are the final ones.
+Election close_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const Election& e,
+                      Trigger trigger) {
   if (e.status != ElectionStatus::open) {
     throw Error(ErrorCode::election_not_open, "Only an open election can be closed.");
   }
   Election closed = set_status(c, tx, e.id, ElectionStatus::closed, trigger);
+  append_audit(c, tx, e.id, "tree_head.published",
+               domain::to_json(board.sequence_locked(c, tx, e.id)), now_ms());
   append_audit(c, tx, e.id, "results.published",
                domain::results_to_json(closed, detail::read_tally(c, tx, e.id)), now_ms());
   return closed;
@@ -229,8 +237,9 @@ std::pair<std::string, std::string> parse_cursor(const std::string& cursor) {
 
 }  // namespace
 
-ElectionStore::ElectionStore(PgPool& pool, std::string voter_pepper, std::size_t max_voters)
-    : pool_(pool), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
+ElectionStore::ElectionStore(PgPool& pool, BoardStore& board, std::string voter_pepper,
+                             std::size_t max_voters)
+    : pool_(pool), board_(board), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
 
 awaitable<Election> ElectionStore::create(domain::ElectionDefinition d, NewTokenKey key) {
   // Lambdas handed to the pool capture by reference only: what they refer to lives in
@@ -334,7 +343,7 @@ awaitable<void> ElectionStore::remove(std::string id) {
 awaitable<Election> ElectionStore::open(std::string id, Trigger trigger) {
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
-    Election updated = open_locked(c, tx, lock_election(c, tx, id), trigger);
+    Election updated = open_locked(c, tx, board_, lock_election(c, tx, id), trigger);
     tx.commit();
     return updated;
   });
@@ -343,7 +352,7 @@ awaitable<Election> ElectionStore::open(std::string id, Trigger trigger) {
 awaitable<Election> ElectionStore::close(std::string id, Trigger trigger) {
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
-    Election updated = close_locked(c, tx, lock_election(c, tx, id), trigger);
+    Election updated = close_locked(c, tx, board_, lock_election(c, tx, id), trigger);
     tx.commit();
     return updated;
   });
@@ -446,16 +455,16 @@ awaitable<std::vector<domain::AuditEvent>> ElectionStore::audit(std::string id, 
 }
 
 awaitable<std::vector<Election>> ElectionStore::run_schedule() {
-  co_return co_await pool_.run([](PgConnection& c) {
+  co_return co_await pool_.run([this](PgConnection& c) {
     std::vector<Election> changed;
     pqxx::work tx(c.raw());
     for (const auto& row : c.exec(tx, kSelectDueToOpen)) {
-      changed.push_back(
-          open_locked(c, tx, lock_election(c, tx, row[0].as<std::string>()), Trigger::schedule));
+      changed.push_back(open_locked(c, tx, board_, lock_election(c, tx, row[0].as<std::string>()),
+                                    Trigger::schedule));
     }
     for (const auto& row : c.exec(tx, kSelectDueToClose)) {
-      changed.push_back(
-          close_locked(c, tx, lock_election(c, tx, row[0].as<std::string>()), Trigger::schedule));
+      changed.push_back(close_locked(c, tx, board_, lock_election(c, tx, row[0].as<std::string>()),
+                                     Trigger::schedule));
     }
     tx.commit();
     return changed;

@@ -49,13 +49,18 @@ OBSERVERNET_SQL(
     "INSERT INTO ballots (election_id, token_message, leaf, receipt, accepted_at)"
     " SELECT e, decode(m, 'hex'), l, decode(r, 'hex'), to_timestamp($5::bigint / 1000.0)"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(e, m, l, r)"
-    " ON CONFLICT DO NOTHING RETURNING encode(receipt, 'hex')");
+    " ON CONFLICT DO NOTHING RETURNING election_id::text, encode(receipt, 'hex')");
+// The batch's new ballots of one election, for the sequencer (migration 0005).
+OBSERVERNET_SQL(kInsertBallotBatch,
+                "INSERT INTO ballot_batches (election_id, receipts)"
+                " VALUES ($1::uuid, decode($2, 'hex'))");
 OBSERVERNET_SQL(kSelectBallotsByToken,
                 "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
                 " encode(b.receipt, 'hex'), (extract(epoch FROM b.accepted_at) * 1000)::bigint"
                 " FROM ballots b JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
                 " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
-OBSERVERNET_SQL(kSelectReceipt, "SELECT leaf_index FROM ballots WHERE receipt = decode($1, 'hex')");
+OBSERVERNET_SQL(kSelectReceipt,
+                "SELECT election_id::text FROM ballots WHERE receipt = decode($1, 'hex')");
 // One pass over the ballots, each leaf parsed once: votes per (contest, option) and, in
 // the rows where the option is rolled up (GROUPING = 1), ballots per contest.
 OBSERVERNET_SQL(kTally,
@@ -221,12 +226,18 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
       l.add(b.leaf);
       r.add(crypto::to_hex(b.receipt));
     }
-    std::unordered_map<std::string, bool> inserted;  // hex receipt
+    std::unordered_map<std::string, bool> inserted;   // hex receipt
+    std::map<std::string, std::string> new_receipts;  // election id -> concatenated hex
     if (!first_of_token.empty()) {
       for (const auto& row : c.exec(tx, kInsertBallots, e.str(), m.str(), l.str(), r.str(),
                                     minute.time_since_epoch().count())) {
-        inserted.emplace(row[0].as<std::string>(), true);
+        std::string receipt = row[1].as<std::string>();
+        new_receipts[row[0].as<std::string>()] += receipt;
+        inserted.emplace(std::move(receipt), true);
       }
+    }
+    for (const auto& [election, receipts] : new_receipts) {
+      c.exec(tx, kInsertBallotBatch, election, receipts);
     }
     for (const auto& [token, i] : first_of_token) {
       if (inserted.contains(crypto::to_hex(batch[i].receipt))) {
@@ -269,9 +280,7 @@ awaitable<std::optional<ReceiptStatus>> VotingStore::find_receipt(crypto::Digest
     pqxx::read_transaction tx(c.raw());
     auto rows = c.exec(tx, kSelectReceipt, hex);
     if (rows.empty()) return std::nullopt;
-    ReceiptStatus status;
-    if (!rows[0][0].is_null()) status.leaf_index = rows[0][0].as<std::int64_t>();
-    return status;
+    return ReceiptStatus{rows[0][0].as<std::string>()};
   });
 }
 

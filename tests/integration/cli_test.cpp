@@ -60,8 +60,9 @@ TEST(CliTest, MigrateIsIdempotent) {
   std::string out;
   const std::string pepper = "OBSERVERNET_AUTH_VOTER_PEPPER=" + std::string(32, 'p');
   const std::string master = "OBSERVERNET_AUTH_MASTER_KEY=" + std::string(kTestMasterKey);
-  EXPECT_EQ(run({"migrate"}, out, {db, pepper, master}), 0) << out;
-  EXPECT_EQ(run({"migrate", "--log-format", "json"}, out, {db, pepper, master}), 0) << out;
+  const std::string log_key = "OBSERVERNET_AUTH_LOG_KEY=" + std::string(kTestLogKey);
+  EXPECT_EQ(run({"migrate"}, out, {db, pepper, master, log_key}), 0) << out;
+  EXPECT_EQ(run({"migrate", "--log-format", "json"}, out, {db, pepper, master, log_key}), 0) << out;
   EXPECT_NE(out.find(R"("event":"migrations_applied","applied":0)"), std::string::npos) << out;
 }
 

@@ -405,9 +405,9 @@ TEST_F(ElectionsTest, AuditChainRecordsEveryChangeAndVerifies) {
   auto events = audit(id);
   std::vector<std::string> types;
   for (const auto& e : events) types.push_back(e.type);
-  EXPECT_EQ(types,
-            (std::vector<std::string>{"election.created", "election.updated", "voters.imported",
-                                      "election.opened", "election.closed", "results.published"}));
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "election.created", "election.updated", "voters.imported", "election.opened",
+                       "election.closed", "tree_head.published", "results.published"}));
   EXPECT_EQ(domain::find_chain_break(events), std::nullopt);
   EXPECT_EQ(events[0].prev_hash, domain::kGenesisHash);
   EXPECT_EQ(events[2].payload,

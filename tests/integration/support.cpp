@@ -32,6 +32,7 @@ app::Config test_config() {
       {"redis.url", required_env("OBSERVERNET_TEST_REDIS_URL")},
       {"auth.voter_pepper", kTestVoterPepper},
       {"auth.master_key", kTestMasterKey},
+      {"auth.log_key", kTestLogKey},
       {"auth.admin_key_hashes", kTestAdminKeyHash},
       {"http.port", "0"},
       {"http.threads", "2"},
@@ -239,6 +240,7 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
       "OBSERVERNET_REDIS_URL=" + required_env("OBSERVERNET_TEST_REDIS_URL"),
       "OBSERVERNET_AUTH_VOTER_PEPPER=" + std::string(kTestVoterPepper),
       "OBSERVERNET_AUTH_MASTER_KEY=" + std::string(kTestMasterKey),
+      "OBSERVERNET_AUTH_LOG_KEY=" + std::string(kTestLogKey),
       "OBSERVERNET_AUTH_ADMIN_KEY_HASHES=" + std::string(kTestAdminKeyHash),
       "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100"};
   all.insert(all.end(), env.begin(), env.end());

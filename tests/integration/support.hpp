@@ -26,6 +26,9 @@ inline constexpr const char* kTestAdminKeyHash =
 inline constexpr const char* kTestVoterPepper = "integration-test-pepper-0123456789abcdef";
 inline constexpr const char* kTestMasterKey =
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+// The Ed25519 seed signing the test servers' tree heads (RFC 8032 §7.1 TEST 1's).
+inline constexpr const char* kTestLogKey =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
 // OBSERVERNET_TEST_DATABASE_URL / _REDIS_URL / _PG_STOP / _PG_START, set by scripts/test.
 // A missing one fails the test: these tests never pass by skipping.

@@ -6,12 +6,17 @@
 
 #include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
+#include <pqxx/pqxx>
+
 #include "observernet/crypto/blind_rsa.hpp"
+#include "observernet/crypto/ed25519.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/merkle.hpp"
 #include "observernet/domain/ballot.hpp"
+#include "observernet/domain/tree_head.hpp"
 #include "support.hpp"
 
 namespace observernet::testing {
@@ -191,7 +196,10 @@ TEST_F(VotingTest, AVoterVotesAndChecksTheReceipt) {
 
   auto receipt = call("GET", "/api/v1/voting/receipts/" + body["receipt"].get<std::string>());
   ASSERT_EQ(receipt.status, 200u) << receipt.body;
-  EXPECT_EQ(json::parse(receipt.body)["status"], "pending");
+  // The sequencer may have been quicker than this request (BoardTest has the rest).
+  EXPECT_TRUE(json::parse(receipt.body)["status"] == "pending" ||
+              json::parse(receipt.body)["status"] == "sequenced")
+      << receipt.body;
   EXPECT_EQ(call("GET", "/api/v1/voting/receipts/" + std::string(64, '0')).status, 404u);
   EXPECT_EQ(call("GET", "/api/v1/voting/receipts/xyz").status, 400u);
 
@@ -593,6 +601,250 @@ TEST_F(VotingQueueTest, AFullQueueAnswers503WithRetryAfter) {
   EXPECT_TRUE(metrics_show(server.port(), "ballot_queue_rejected_total 1"));
   // Retried once there is room: accepted.
   EXPECT_EQ(submit(id, tokens[2], selections({{"mayor", "bob"}})).status, 201u);
+}
+
+// ---- The bulletin board (SPEC §7) -------------------------------------------------------
+
+std::vector<crypto::Digest> digests(const json& hex_list) {
+  std::vector<crypto::Digest> out;
+  for (const auto& h : hex_list) {
+    auto bytes = crypto::from_hex(h.get<std::string>());
+    crypto::Digest d{};
+    if (bytes && bytes->size() == d.size()) std::copy(bytes->begin(), bytes->end(), d.begin());
+    out.push_back(d);
+  }
+  return out;
+}
+
+crypto::Digest digest(const json& hex) {
+  return digests(json::array({hex}))[0];
+}
+
+class BoardTest : public VotingTest {
+ protected:
+  explicit BoardTest(app::Config config = test_config()) : VotingTest(std::move(config)) {}
+
+  crypto::Ed25519PublicKey log_key() {
+    auto r = call("GET", "/api/v1/public/log-key");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    json body = json::parse(r.body);
+    EXPECT_EQ(body["algorithm"], "Ed25519");
+    auto raw = crypto::from_base64url(body["publicKey"].get<std::string>());
+    auto key = crypto::Ed25519PublicKey::from_raw(raw.value_or(Bytes{}));
+    EXPECT_TRUE(key.has_value());
+    EXPECT_EQ(body["keyId"], key->key_id());
+    return *key;
+  }
+
+  // The newest tree head, its signature checked.
+  domain::TreeHead tree_head(const std::string& id) {
+    auto r = call("GET", "/api/v1/public/elections/" + id + "/tree-head");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    auto head = domain::tree_head_from_json(json::parse(r.body));
+    EXPECT_TRUE(head.has_value()) << r.body;
+    EXPECT_EQ(head->election_id, id);
+    EXPECT_TRUE(domain::verify_tree_head(*head, log_key())) << r.body;
+    return *head;
+  }
+
+  // Casts one ballot per voter, all for `picks`; returns the receipts.
+  std::vector<crypto::Digest> cast(const std::string& id, const std::vector<std::string>& voters,
+                                   const json& picks) {
+    std::vector<crypto::Digest> receipts;
+    for (const auto& v : voters) {
+      auto r = submit(id, obtain_token(id, v), picks);
+      EXPECT_EQ(r.status, 201u) << r.body;
+      receipts.push_back(digest(json::parse(r.body)["receipt"]));
+    }
+    return receipts;
+  }
+};
+
+TEST_F(BoardTest, BallotsAreSequencedSignedAndProvable) {
+  std::string id = open_election({"v1", "v2", "v3", "v4"});
+  // Opening starts the log: an empty, signed tree.
+  domain::TreeHead empty = tree_head(id);
+  EXPECT_EQ(empty.tree_size, 0u);
+  EXPECT_EQ(empty.root_hash, crypto::merkle_root({}));
+
+  auto receipts = cast(id, {"v1"}, selections({{"mayor", "alice"}}));
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 1; }));
+  domain::TreeHead one = tree_head(id);
+  auto more = cast(id, {"v2", "v3", "v4"}, selections({{"mayor", "bob"}, {"council", "c2"}}));
+  receipts.insert(receipts.end(), more.begin(), more.end());
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 4; }));
+  domain::TreeHead four = tree_head(id);
+
+  // The ballots in leaf order rebuild the signed root, and each is one we cast.
+  auto page = call("GET", "/api/v1/public/elections/" + id + "/ballots?from=0&limit=3");
+  ASSERT_EQ(page.status, 200u) << page.body;
+  json first_page = json::parse(page.body);
+  EXPECT_EQ(first_page["next"], 3);
+  auto rest = call("GET", "/api/v1/public/elections/" + id + "/ballots?from=3");
+  ASSERT_EQ(rest.status, 200u) << rest.body;
+  json ballots = first_page["ballots"];
+  const json second_page = json::parse(rest.body);  // the loop must not outlive it
+  for (const auto& b : second_page["ballots"]) ballots.push_back(b);
+  EXPECT_TRUE(second_page["next"].is_null());
+  ASSERT_EQ(ballots.size(), 4u);
+  std::vector<crypto::Digest> leaves;
+  for (std::size_t i = 0; i < ballots.size(); ++i) {
+    const json& b = ballots[i];
+    EXPECT_EQ(b["leafIndex"], i);
+    std::vector<domain::Selection> picks;
+    for (const auto& s : b["selections"]) picks.push_back({s["contestId"], s["optionId"]});
+    const crypto::Digest leaf = crypto::merkle_leaf_hash(
+        domain::ballot_leaf(id, picks, b["token"]["message"].get<std::string>(),
+                            b["token"]["signature"].get<std::string>()));
+    EXPECT_EQ(leaf, digest(b["receipt"]));
+    EXPECT_NE(std::find(receipts.begin(), receipts.end(), leaf), receipts.end());
+    leaves.push_back(leaf);
+  }
+  EXPECT_EQ(crypto::merkle_root(leaves), four.root_hash);
+  EXPECT_EQ(crypto::merkle_root(std::span(leaves).first(1)), one.root_hash);
+
+  // Every receipt's inclusion proof, from both routes, against the signed root.
+  for (const auto& receipt : receipts) {
+    auto proof = call("GET", "/api/v1/public/elections/" + id +
+                                 "/proofs/inclusion?receipt=" + crypto::to_hex(receipt));
+    ASSERT_EQ(proof.status, 200u) << proof.body;
+    json p = json::parse(proof.body);
+    EXPECT_EQ(p["treeSize"], 4);
+    EXPECT_TRUE(crypto::verify_inclusion(receipt, p["leafIndex"], 4, digests(p["auditPath"]),
+                                         four.root_hash));
+    auto status = call("GET", "/api/v1/voting/receipts/" + crypto::to_hex(receipt));
+    json st = json::parse(status.body);
+    EXPECT_EQ(st["status"], "sequenced") << status.body;
+    EXPECT_EQ(st["leafIndex"], p["leafIndex"]);
+    EXPECT_TRUE(crypto::verify_inclusion(receipt, st["leafIndex"], st["treeSize"],
+                                         digests(st["inclusionProof"]), four.root_hash));
+  }
+  // The log only grew: the first tree head is consistent with the newest.
+  auto consistency =
+      call("GET", "/api/v1/public/elections/" + id + "/proofs/consistency?first=1&second=4");
+  ASSERT_EQ(consistency.status, 200u) << consistency.body;
+  EXPECT_TRUE(crypto::verify_consistency(1, 4, one.root_hash, four.root_hash,
+                                         digests(json::parse(consistency.body)["proof"])));
+  EXPECT_EQ(stats(id)["ballotsSequenced"], 4);
+  EXPECT_TRUE(metrics_show(server.port(), "ballots_pending_sequencing 0"));
+}
+
+TEST_F(BoardTest, BadParametersAreProblemsAndChangeNothing) {
+  std::string id = open_election({"v1"});
+  auto receipts = cast(id, {"v1"}, selections({{"mayor", "alice"}}));
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 1; }));
+  const std::string base = "/api/v1/public/elections/" + id;
+  const std::string receipt = crypto::to_hex(receipts[0]);
+  for (const std::string target :
+       {base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=2",
+        base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=0",
+        base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=-1",
+        base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=one",
+        base + "/proofs/inclusion?receipt=zz", base + "/proofs/inclusion",
+        base + "/proofs/consistency?first=1", base + "/proofs/consistency?first=2&second=1",
+        base + "/proofs/consistency?first=1&second=2",
+        base + "/proofs/consistency?first=x&second=1", base + "/ballots?from=2",
+        base + "/ballots?from=-1", base + "/ballots?limit=1001", base + "/ballots?limit=0"}) {
+    auto r = call("GET", target);
+    EXPECT_EQ(r.status, 400u) << target << ": " << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json") << target;
+  }
+  EXPECT_EQ(call("GET", base + "/proofs/inclusion?receipt=" + std::string(64, '0')).status, 404u);
+  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin());
+  const std::string draft_id = json::parse(draft.body)["id"];
+  EXPECT_EQ(call("GET", "/api/v1/public/elections/" + draft_id + "/tree-head").status, 404u);
+  EXPECT_EQ(tree_head(id).tree_size, 1u);
+}
+
+class BoardCloseTest : public BoardTest {
+ protected:
+  // No sequencer pass during the test: only the close sequences.
+  static app::Config no_sequencer() {
+    app::Config c = test_config();
+    c.board.sequence_interval = std::chrono::hours(1);
+    return c;
+  }
+  BoardCloseTest() : BoardTest(no_sequencer()) {}
+};
+
+TEST_F(BoardCloseTest, TheCloseSequencesTheLastBallotsAndPublishesTheFinalTreeHead) {
+  std::string id = open_election();
+  cast(id, {"v1", "v2", "v3"}, selections({{"mayor", "alice"}}));
+  EXPECT_EQ(tree_head(id).tree_size, 0u);
+  EXPECT_EQ(stats(id)["ballotsSequenced"], 0);
+
+  auto closed = call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin());
+  ASSERT_EQ(closed.status, 200u) << closed.body;
+  // Served within board.freshness_ms; the close itself sequenced the ballots.
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 3; }));
+  domain::TreeHead final_head = tree_head(id);
+  EXPECT_EQ(stats(id)["ballotsSequenced"], 3);
+
+  json events =
+      json::parse(call("GET", "/api/v1/public/elections/" + id + "/audit").body)["events"];
+  ASSERT_GE(events.size(), 3u);
+  const json& tree_event = events[events.size() - 2];
+  const json& results_event = events[events.size() - 1];
+  EXPECT_EQ(tree_event["type"], "tree_head.published");
+  EXPECT_EQ(tree_event["payload"], domain::to_json(final_head));
+  EXPECT_EQ(results_event["type"], "results.published");
+  EXPECT_EQ(results_event["payload"]["ballotsCast"], 3);
+}
+
+class BoardTwoProcessTest : public BoardTest {
+ protected:
+  static app::Config fast_sequencer() {
+    app::Config c = test_config();
+    c.board.sequence_interval = 20ms;
+    return c;
+  }
+  BoardTwoProcessTest() : BoardTest(fast_sequencer()) {}
+};
+
+// Both processes sequence the same election every 20 ms while ballots arrive at both.
+TEST_F(BoardTwoProcessTest, NoLeafIndexIsGivenTwiceAndNoneIsSkipped) {
+  auto [other, other_port] = spawn_server({"OBSERVERNET_BOARD_SEQUENCE_INTERVAL_MS=20"});
+  constexpr std::size_t kBallots = 40;
+  std::vector<std::string> voters;
+  for (std::size_t i = 0; i < kBallots; ++i) voters.push_back("v" + std::to_string(i));
+  std::string id = open_election(voters);
+  std::set<std::string> receipts;
+  for (std::size_t i = 0; i < kBallots; ++i) {
+    json body = {{"electionId", id},
+                 {"token", obtain_token(id, voters[i]).to_json()},
+                 {"selections", selections({{"mayor", i % 3 ? "alice" : "bob"}})}};
+    auto r = http_request(i % 2 ? other_port : server.port(), "POST", "/api/v1/voting/submit",
+                          body.dump(), kJson);
+    ASSERT_EQ(r.status, 201u) << r.body;
+    receipts.insert(json::parse(r.body)["receipt"].get<std::string>());
+  }
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == kBallots; }));
+
+  // The log's chunks tile [0, kBallots) exactly, and hold each ballot once.
+  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::read_transaction tx(conn);
+  std::uint64_t next = 0;
+  std::vector<std::string> leaves;
+  for (const auto& row : tx.exec_params("SELECT first_index, encode(leaf_hashes, 'hex')"
+                                        " FROM log_chunks WHERE election_id = $1::uuid"
+                                        " ORDER BY first_index",
+                                        id)) {
+    EXPECT_EQ(row[0].as<std::uint64_t>(), next) << "a gap or an overlap";
+    const std::string hex = row[1].as<std::string>();
+    for (std::size_t at = 0; at < hex.size(); at += 64) leaves.push_back(hex.substr(at, 64));
+    next = leaves.size();
+  }
+  EXPECT_EQ(leaves.size(), kBallots);
+  EXPECT_EQ(std::set<std::string>(leaves.begin(), leaves.end()), receipts);
+  // The other process serves the same log.
+  auto theirs = http_request(other_port, "GET", "/api/v1/public/elections/" + id + "/tree-head");
+  EXPECT_TRUE(eventually([&] {
+    theirs = http_request(other_port, "GET", "/api/v1/public/elections/" + id + "/tree-head");
+    return json::parse(theirs.body)["treeSize"] == kBallots;
+  }));
+  EXPECT_EQ(json::parse(theirs.body), domain::to_json(tree_head(id)));
+  ::kill(other.pid, SIGTERM);
+  EXPECT_EQ(other.wait_exit(), 0);
 }
 
 }  // namespace

@@ -12,9 +12,13 @@ const std::string kUrl = "postgresql://u:p@127.0.0.1:5432/db";
 
 const std::string kPepper(32, 'p');
 const std::string kMasterKey(64, 'a');
+const std::string kLogKey(64, 'b');
 
 RawConfig base() {
-  return {{"database.url", kUrl}, {"auth.voter_pepper", kPepper}, {"auth.master_key", kMasterKey}};
+  return {{"database.url", kUrl},
+          {"auth.voter_pepper", kPepper},
+          {"auth.master_key", kMasterKey},
+          {"auth.log_key", kLogKey}};
 }
 
 std::string error_field(const RawConfig& raw) {
@@ -40,6 +44,8 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.tokens.key_bits, 2048u);
   EXPECT_EQ(c.ballots.batch_size, 500u);
   EXPECT_EQ(c.ballots.queue_depth, 20000u);
+  EXPECT_EQ(c.ballots.writers, 2u);
+  EXPECT_EQ(c.board.sequence_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(c.cache.results_ttl, std::chrono::seconds(900));
 }
 
@@ -61,6 +67,7 @@ url = "postgresql://a@b/c?x=#notacomment"
 [auth]
 voter_pepper = "0123456789abcdef0123456789abcdef"
 master_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+log_key = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 )",
                                     "test.toml");
   Config c = build_config(raw);
@@ -94,6 +101,7 @@ TEST(ConfigTest, EnvironmentWinsOverTheFile) {
   raw["database.url"] = kUrl;
   raw["auth.voter_pepper"] = kPepper;
   raw["auth.master_key"] = kMasterKey;
+  raw["auth.log_key"] = kLogKey;
   overlay_environment(raw, {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
                             "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
   Config c = build_config(raw);
@@ -125,13 +133,15 @@ TEST(ConfigTest, QuotedStringsKeepEscapesAndHashes) {
 TEST(ConfigTest, SecretsComeFromFiles) {
   std::string path = ::testing::TempDir() + "observernet_db_url";
   { std::ofstream(path) << kUrl << "\n"; }
-  RawConfig raw = {{"auth.voter_pepper", kPepper}, {"auth.master_key", kMasterKey}};
+  RawConfig raw = {
+      {"auth.voter_pepper", kPepper}, {"auth.master_key", kMasterKey}, {"auth.log_key", kLogKey}};
   overlay_environment(raw, {"OBSERVERNET_DATABASE_URL_FILE=" + path});
   EXPECT_EQ(build_config(raw).database.url, kUrl);
 
   RawConfig from_file = parse_config_text("[database]\nurl_file = \"" + path + "\"\n", "f.toml");
   from_file["auth.voter_pepper"] = kPepper;
   from_file["auth.master_key"] = kMasterKey;
+  from_file["auth.log_key"] = kLogKey;
   EXPECT_EQ(build_config(from_file).database.url, kUrl);
 
   RawConfig missing;
@@ -164,6 +174,12 @@ TEST(ConfigTest, ValidationNamesTheField) {
             "auth.master_key");
   EXPECT_EQ(error_field(with("auth.master_key", "00ff")), "auth.master_key");
   EXPECT_EQ(error_field(with("auth.master_key", std::string(64, 'g'))), "auth.master_key");
+  EXPECT_EQ(error_field({{"database.url", kUrl},
+                         {"auth.voter_pepper", kPepper},
+                         {"auth.master_key", kMasterKey}}),
+            "auth.log_key");
+  EXPECT_EQ(error_field(with("auth.log_key", "00ff")), "auth.log_key");
+  EXPECT_EQ(error_field(with("board.sequence_interval_ms", "0")), "board.sequence_interval_ms");
   EXPECT_EQ(error_field(with("tokens.key_bits", "1024")), "tokens.key_bits");
   EXPECT_EQ(error_field(with("ballots.batch_size", "0")), "ballots.batch_size");
   EXPECT_EQ(error_field(with("ballots.queue_depth", "0")), "ballots.queue_depth");

@@ -1,5 +1,5 @@
 #pragma once
-// Routes of SPEC §5 and §6 (token key, token, submit, receipts) and the results of §7.
+// Routes of SPEC §5 and §6 (token key, token, submit) and the results of §7.
 #include <chrono>
 #include <string>
 

@@ -48,6 +48,13 @@ struct AuthConfig {
   std::vector<std::string> admin_key_hashes;  // lowercase hex SHA-256, secret
   std::string voter_pepper;                   // HMAC key of voter hashes, secret, required
   std::string master_key;  // 64 hex digits (AES-256 key sealing token keys), secret, required
+  std::string log_key;     // 64 hex digits (Ed25519 seed signing tree heads), secret, required
+};
+
+// The bulletin board (SPEC §7).
+struct BoardConfig {
+  Millis sequence_interval{500};  // sequencer passes while ballots wait (SPEC: at least 1/s)
+  Millis freshness{500};          // how old a process's newest tree head may be when read
 };
 
 struct TokensConfig {
@@ -98,6 +105,7 @@ struct Config {
   TokensConfig tokens;
   BallotsConfig ballots;
   CryptoConfig crypto;
+  BoardConfig board;
 };
 
 // Names the offending key; the CLI prints it on one line and exits 2.

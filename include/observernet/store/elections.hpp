@@ -15,6 +15,7 @@
 namespace observernet::store {
 
 class PgPool;
+class BoardStore;
 
 struct ElectionPage {
   std::vector<domain::Election> elections;
@@ -40,7 +41,9 @@ enum class Trigger { admin, schedule };
 
 class ElectionStore {
  public:
-  ElectionStore(PgPool& pool, std::string voter_pepper, std::size_t max_voters);
+  // `board`: opening creates the election's log, closing sequences its last ballots and
+  // publishes the final tree head, each in the transition's transaction.
+  ElectionStore(PgPool& pool, BoardStore& board, std::string voter_pepper, std::size_t max_voters);
 
   // Stores the election and its token key in one transaction.
   boost::asio::awaitable<domain::Election> create(domain::ElectionDefinition definition,
@@ -70,6 +73,7 @@ class ElectionStore {
 
  private:
   PgPool& pool_;
+  BoardStore& board_;
   std::string pepper_;
   std::size_t max_voters_;
 };

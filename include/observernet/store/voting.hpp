@@ -68,8 +68,9 @@ struct BallotWriteResult {
   domain::TimePoint accepted_at{};  // to the minute, as stored
 };
 
+// A stored ballot's election; whether it is sequenced yet, the election's log says.
 struct ReceiptStatus {
-  std::optional<std::int64_t> leaf_index;  // absent while pending
+  std::string election_id;
 };
 
 class VotingStore {

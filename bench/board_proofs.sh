@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark of the bulletin board (issue 5): sequencing a 1,000,000-leaf log, then
+# inclusion proofs for random leaves of it, against the Release server with its default
+# configuration. Goals: sequencing keeps up with 10,000 ballots/s; an inclusion proof for
+# a random leaf of a 1,000,000-leaf log in under 1 ms at p99 from a warm server.
+# Numbers go in docs/benchmarks.md.
+#
+#   bench/board_proofs.sh [seconds] [leaves]      (defaults 15 and 1,000,000)
+#
+# The leaves are not ballots: 1,000 `ballot_batches` rows of 1,000 receipts each
+# (SHA-256 of the numbers 0 to leaves - 1) are written straight into PostgreSQL, as the
+# group commit leaves them, and the server's own sequencer gives them leaf indexes, signs
+# the tree head and stores the log. Inclusion proofs need the log only, not the ballots.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/..
+source "$(dirname -- "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+duration=${1:-15}
+leaves=${2:-1000000}
+[[ $duration =~ ^[0-9]+$ && $leaves =~ ^[0-9]+$ ]] && ((leaves % 1000 == 0 && leaves > 0)) ||
+  die "seconds and leaves must be whole numbers, leaves a multiple of 1,000"
+
+bench_begin
+url=http://127.0.0.1:$BENCH_PORT
+sql() { psql "$THROWAWAY_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+
+election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
+  --data-binary '{"title": "Board benchmark", "contests": [{"id": "c", "title": "C",
+  "options": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}]}]}')
+id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
+[[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
+bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
+  --data-binary $'voterId\nvoter-1\n' >/dev/null
+bench_admin POST "/api/v1/elections/$id/open" >/dev/null
+bench_machine
+
+echo
+echo "== Sequencing $leaves waiting leaves ($((leaves / 1000)) batches of 1,000)"
+sql -c "INSERT INTO ballot_batches (election_id, receipts)
+        SELECT '$id', (SELECT string_agg(sha256((g * 1000 + k)::text::bytea), ''::bytea ORDER BY k)
+                       FROM generate_series(0, 999) AS k)
+        FROM generate_series(0, $((leaves / 1000 - 1))) AS g"
+start=$(date +%s.%N)
+until [[ $(curl -s "$url/api/v1/public/elections/$id/tree-head") == *"\"treeSize\":$leaves,"* ]]; do
+  sleep 0.05
+done
+end=$(date +%s.%N)
+awk -v s="$start" -v e="$end" -v n="$leaves" \
+  'BEGIN { printf "sequenced, signed and served: %.2f s from the first waiting row, %.0f leaves/s\n", e - s, n / (e - s) }'
+curl -s "$url/metrics" | grep -E '^(ballots_sequenced_total|ballots_pending_sequencing|sequencer_pass_seconds_(sum|count)) '
+echo "(the time above includes up to board.sequence_interval_ms before the pass and"
+echo " board.freshness_ms before the new tree head is served; sequencer_pass_seconds_sum is the passes' own)"
+
+echo
+echo "== GET .../proofs/inclusion for random leaves, 50 connections, ${duration}s"
+sql -c "COPY (SELECT encode(sha256(n::text::bytea), 'hex') FROM generate_series(0, $((leaves - 1))) AS n
+              ORDER BY random() LIMIT 100000) TO STDOUT" >"$THROWAWAY_DIR/receipts.txt"
+# The first proof loads the log into the server's memory: timed, then out of the run.
+first=$(head -n 1 "$THROWAWAY_DIR/receipts.txt")
+curl -s -o /dev/null -w 'first proof (loads the log into memory): %{time_total} s\n' \
+  "$url/api/v1/public/elections/$id/proofs/inclusion?receipt=$first"
+RECEIPTS=$THROWAWAY_DIR/receipts.txt ELECTION=$id \
+  wrk --threads 1 --connections 50 --duration "${duration}s" --latency \
+  -s "$ROOT/bench/inclusion.lua" "$url" | grep -E '^(latency|socket|  Latency|Requests)'

@@ -1,0 +1,78 @@
+#pragma once
+// The bulletin board's Merkle logs in PostgreSQL (SPEC §7). The group commit leaves each
+// batch's receipts in ballot_batches; sequencing takes them, shuffles them with the
+// CSPRNG, gives them the next leaf indexes, extends the tree from its stored right edge
+// (crypto::CompactRange) and stores the leaves, the new edge and a signed tree head —
+// all in one transaction, under the lock of the election's `logs` row, so a crash leaves
+// the old state or the new one and no leaf index is given twice. See migration 0005.
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "observernet/crypto/ed25519.hpp"
+#include "observernet/crypto/hash.hpp"
+#include "observernet/domain/tree_head.hpp"
+
+namespace pqxx {
+class transaction_base;
+}
+
+namespace observernet::store {
+
+class PgPool;
+class PgConnection;
+
+// Leaf hashes [first_index, first_index + leaf_hashes.size()) of a log.
+struct LogChunk {
+  std::uint64_t first_index = 0;
+  std::vector<crypto::Digest> leaf_hashes;
+};
+
+struct SequencerPass {
+  std::uint64_t sequenced = 0;  // ballots given leaf indexes by this pass
+  std::uint64_t pending = 0;    // ballots waiting when the pass began
+  double lag_seconds = 0;       // how long the oldest of them had waited
+};
+
+class BoardStore {
+ public:
+  BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key);
+
+  const crypto::Ed25519PublicKey& log_key() const { return log_key_.public_key(); }
+
+  // In the caller's transaction, which holds the election's row lock (open, close):
+  // creates the election's log with a signed empty tree head if it has none, sequences
+  // every ballot waiting, and returns the newest tree head. Waits for a sequencer pass
+  // holding the log.
+  domain::TreeHead sequence_locked(PgConnection& c, pqxx::transaction_base& tx,
+                                   const std::string& election_id);
+
+  // One sequencer pass: each election with ballots waiting, in a transaction of its own;
+  // an election whose log another process is extending is left to that process.
+  boost::asio::awaitable<SequencerPass> sequence_pending();
+
+  boost::asio::awaitable<std::optional<domain::TreeHead>> latest_tree_head(std::string election_id);
+  // The chunks holding leaves from index `from` on, in leaf order (the first may start
+  // before `from`).
+  boost::asio::awaitable<std::vector<LogChunk>> chunks_from(std::string election_id,
+                                                            std::uint64_t from);
+  // The stored leaf (RFC 8785 text) of each receipt, in the same order; throws if one
+  // is missing.
+  boost::asio::awaitable<std::vector<std::string>> leaves(std::vector<crypto::Digest> receipts);
+
+ private:
+  struct Sequenced {
+    domain::TreeHead head;    // the newest
+    std::uint64_t added = 0;  // leaves this call appended
+  };
+  // nullopt: skip_locked, and another transaction holds the log.
+  std::optional<Sequenced> sequence(PgConnection& c, pqxx::transaction_base& tx,
+                                    const std::string& election_id, bool skip_locked);
+
+  PgPool& pool_;
+  crypto::Ed25519PrivateKey log_key_;
+};
+
+}  // namespace observernet::store

@@ -1,0 +1,241 @@
+#include "observernet/store/board.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+#include "observernet/crypto/merkle.hpp"
+#include "observernet/domain/election.hpp"
+#include "observernet/store/pg_pool.hpp"
+
+namespace observernet::store {
+namespace {
+
+using boost::asio::awaitable;
+using crypto::Digest;
+
+OBSERVERNET_SQL(kCreateLog,
+                "INSERT INTO logs (election_id, tree_size, right_edge) VALUES ($1::uuid, 0, '')"
+                " ON CONFLICT DO NOTHING RETURNING 1");
+OBSERVERNET_SQL(kLockLog,
+                "SELECT tree_size, encode(right_edge, 'hex') FROM logs"
+                " WHERE election_id = $1::uuid FOR UPDATE");
+OBSERVERNET_SQL(kLockLogSkipLocked,
+                "SELECT tree_size, encode(right_edge, 'hex') FROM logs"
+                " WHERE election_id = $1::uuid FOR UPDATE SKIP LOCKED");
+OBSERVERNET_SQL(kTakeBatches,
+                "DELETE FROM ballot_batches WHERE election_id = $1::uuid"
+                " RETURNING encode(receipts, 'hex')");
+OBSERVERNET_SQL(kInsertChunk,
+                "INSERT INTO log_chunks (election_id, first_index, leaf_hashes)"
+                " VALUES ($1::uuid, $2, decode($3, 'hex'))");
+OBSERVERNET_SQL(kUpdateLog,
+                "UPDATE logs SET tree_size = $2, right_edge = decode($3, 'hex')"
+                " WHERE election_id = $1::uuid");
+OBSERVERNET_SQL(kInsertTreeHead,
+                "INSERT INTO tree_heads (election_id, tree_size, root_hash, signed_at, signature,"
+                " log_key_id) VALUES ($1::uuid, $2, decode($3, 'hex'),"
+                " to_timestamp($4::bigint / 1000.0), decode($5, 'hex'), $6)");
+OBSERVERNET_SQL(kSelectLatestTreeHead,
+                "SELECT tree_size, encode(root_hash, 'hex'),"
+                " (extract(epoch FROM signed_at) * 1000)::bigint, encode(signature, 'hex'),"
+                " log_key_id FROM tree_heads WHERE election_id = $1::uuid"
+                " ORDER BY tree_size DESC LIMIT 1");
+OBSERVERNET_SQL(kSelectWaiting,
+                "SELECT election_id::text, sum(length(receipts)) / 32,"
+                " extract(epoch FROM clock_timestamp() - min(committed_at))::float8"
+                " FROM ballot_batches GROUP BY election_id");
+OBSERVERNET_SQL(kSelectChunksFrom,
+                "SELECT first_index, encode(leaf_hashes, 'hex') FROM log_chunks"
+                " WHERE election_id = $1::uuid AND first_index + length(leaf_hashes) / 32 > $2"
+                " ORDER BY first_index");
+OBSERVERNET_SQL(kSelectLeaves,
+                "SELECT encode(receipt, 'hex'), leaf FROM ballots"
+                " WHERE receipt = ANY(SELECT decode(r, 'hex') FROM unnest($1::text[]) AS r)");
+
+// Concatenated 32-byte hashes, as hex, split up.
+std::vector<Digest> digests_from_hex(const std::string& hex) {
+  auto bytes = crypto::from_hex(hex);
+  if (!bytes || bytes->size() % sizeof(Digest) != 0) {
+    throw std::runtime_error("a stored hash list is not a whole number of hashes");
+  }
+  std::vector<Digest> out(bytes->size() / sizeof(Digest));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::memcpy(out[i].data(), bytes->data() + i * sizeof(Digest), sizeof(Digest));
+  }
+  return out;
+}
+
+std::string digests_to_hex(const std::vector<Digest>& digests) {
+  std::string hex;
+  hex.reserve(digests.size() * 2 * sizeof(Digest));
+  for (const Digest& d : digests) hex += crypto::to_hex(d);
+  return hex;
+}
+
+Digest digest_from_hex(const std::string& hex) {
+  auto digests = digests_from_hex(hex);
+  if (digests.size() != 1) throw std::runtime_error("a stored hash is not 32 bytes");
+  return digests[0];
+}
+
+// Uniform in [0, bound), from the CSPRNG: draws above the largest multiple of bound are
+// drawn again, so no index is more likely than another.
+std::uint64_t random_below(std::uint64_t bound) {
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
+  for (;;) {
+    std::uint64_t draw = 0;
+    crypto::random_bytes({reinterpret_cast<unsigned char*>(&draw), sizeof draw});
+    if (draw < limit) return draw % bound;
+  }
+}
+
+// Fisher–Yates with the CSPRNG (SPEC §7: the public order says nothing of arrival).
+void shuffle(std::vector<Digest>& leaves) {
+  for (std::size_t i = leaves.size(); i > 1; --i) {
+    std::swap(leaves[i - 1], leaves[random_below(i)]);
+  }
+}
+
+domain::TreeHead tree_head_from(const std::string& election_id, const pqxx::row& row) {
+  domain::TreeHead head;
+  head.election_id = election_id;
+  head.tree_size = row[0].as<std::uint64_t>();
+  head.root_hash = digest_from_hex(row[1].as<std::string>());
+  head.timestamp = domain::format_timestamp(
+      domain::TimePoint(std::chrono::milliseconds(row[2].as<std::int64_t>())));
+  auto signature = crypto::from_hex(row[3].as<std::string>());
+  if (!signature || signature->size() != head.signature.size()) {
+    throw std::runtime_error("a stored tree head signature is not 64 bytes");
+  }
+  std::copy(signature->begin(), signature->end(), head.signature.begin());
+  head.log_key_id = row[4].as<std::string>();
+  return head;
+}
+
+}  // namespace
+
+BoardStore::BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key)
+    : pool_(pool), log_key_(std::move(log_key)) {}
+
+std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
+                                                          pqxx::transaction_base& tx,
+                                                          const std::string& election_id,
+                                                          bool skip_locked) {
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  auto store_head = [&](std::uint64_t size, const Digest& root) {
+    domain::TreeHead head =
+        domain::sign_tree_head(log_key_, election_id, size, root, domain::format_timestamp(now));
+    c.exec(tx, kInsertTreeHead, election_id, size, crypto::to_hex(root),
+           now.time_since_epoch().count(), crypto::to_hex(head.signature), head.log_key_id);
+    return head;
+  };
+  // A new log is created with its empty tree head; the row is visible to others only
+  // once this transaction commits, and they wait for it meanwhile.
+  if (!c.exec(tx, kCreateLog, election_id).empty()) {
+    store_head(0, crypto::CompactRange().root());
+  }
+  auto log = c.exec(tx, skip_locked ? kLockLogSkipLocked : kLockLog, election_id);
+  if (log.empty()) return std::nullopt;  // another process holds it
+
+  std::vector<Digest> leaves;
+  for (const auto& row : c.exec(tx, kTakeBatches, election_id)) {
+    auto batch = digests_from_hex(row[0].as<std::string>());
+    leaves.insert(leaves.end(), batch.begin(), batch.end());
+  }
+  if (leaves.empty()) {
+    auto latest = c.exec(tx, kSelectLatestTreeHead, election_id);
+    if (latest.empty()) throw std::runtime_error("an election's log has no tree head");
+    return Sequenced{tree_head_from(election_id, latest[0]), 0};
+  }
+  shuffle(leaves);
+  const auto first_index = log[0][0].as<std::uint64_t>();
+  auto range =
+      crypto::CompactRange::from_hashes(first_index, digests_from_hex(log[0][1].as<std::string>()));
+  if (!range) throw std::runtime_error("an election's stored right edge does not fit its size");
+  for (const Digest& leaf : leaves) range->append(leaf);
+  c.exec(tx, kInsertChunk, election_id, first_index, digests_to_hex(leaves));
+  c.exec(tx, kUpdateLog, election_id, range->size(), digests_to_hex(range->hashes()));
+  return Sequenced{store_head(range->size(), range->root()), leaves.size()};
+}
+
+domain::TreeHead BoardStore::sequence_locked(PgConnection& c, pqxx::transaction_base& tx,
+                                             const std::string& election_id) {
+  return sequence(c, tx, election_id, false)->head;
+}
+
+awaitable<SequencerPass> BoardStore::sequence_pending() {
+  co_return co_await pool_.run([this](PgConnection& c) {
+    SequencerPass pass;
+    std::vector<std::string> elections;
+    {
+      pqxx::read_transaction tx(c.raw());
+      for (const auto& row : c.exec(tx, kSelectWaiting)) {
+        elections.push_back(row[0].as<std::string>());
+        pass.pending += row[1].as<std::uint64_t>();
+        pass.lag_seconds = std::max(pass.lag_seconds, row[2].as<double>());
+      }
+    }
+    for (const auto& id : elections) {
+      pqxx::work tx(c.raw());
+      auto done = sequence(c, tx, id, true);
+      tx.commit();
+      if (done) pass.sequenced += done->added;
+    }
+    return pass;
+  });
+}
+
+awaitable<std::optional<domain::TreeHead>> BoardStore::latest_tree_head(std::string election_id) {
+  co_return co_await pool_.run([&election_id](PgConnection& c) -> std::optional<domain::TreeHead> {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectLatestTreeHead, election_id);
+    if (rows.empty()) return std::nullopt;
+    return tree_head_from(election_id, rows[0]);
+  });
+}
+
+awaitable<std::vector<LogChunk>> BoardStore::chunks_from(std::string election_id,
+                                                         std::uint64_t from) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    std::vector<LogChunk> chunks;
+    for (const auto& row : c.exec(tx, kSelectChunksFrom, election_id, from)) {
+      chunks.push_back({row[0].as<std::uint64_t>(), digests_from_hex(row[1].as<std::string>())});
+    }
+    return chunks;
+  });
+}
+
+awaitable<std::vector<std::string>> BoardStore::leaves(std::vector<Digest> receipts) {
+  co_return co_await pool_.run([&receipts](PgConnection& c) {
+    std::string array = "{";
+    for (const Digest& r : receipts) {
+      if (array.size() > 1) array += ',';
+      array += crypto::to_hex(r);
+    }
+    array += '}';
+    pqxx::read_transaction tx(c.raw());
+    std::unordered_map<std::string, std::string> by_receipt;
+    for (const auto& row : c.exec(tx, kSelectLeaves, array)) {
+      by_receipt.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+    std::vector<std::string> out;
+    out.reserve(receipts.size());
+    for (const Digest& r : receipts) {
+      auto it = by_receipt.find(crypto::to_hex(r));
+      if (it == by_receipt.end()) throw std::runtime_error("a sequenced ballot is missing");
+      out.push_back(std::move(it->second));
+    }
+    return out;
+  });
+}
+
+}  // namespace observernet::store
