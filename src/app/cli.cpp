@@ -10,7 +10,9 @@
 #include "observernet/app/app.hpp"
 #include "observernet/app/build_info.hpp"
 #include "observernet/client/http_client.hpp"
+#include "observernet/client/verify.hpp"
 #include "observernet/client/voter.hpp"
+#include "observernet/crypto/hash.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/migrations.hpp"
@@ -31,6 +33,7 @@ Commands:
   migrate   apply pending database migrations and exit
   version   print the version and exit
   vote      cast a ballot as a voter, against a running server
+  verify    check an election's public bulletin board, as an observer
 
 Run 'observernet <command> --help' for a command's options. Configuration comes from
 --config FILE, then OBSERVERNET_* environment variables (which win), then flags;
@@ -90,6 +93,52 @@ Exit status: 0 once the ballot is accepted and its receipt checked; 1 when the s
 refuses the vote or cannot be reached (one line on stderr); 2 for usage errors.
 )";
 
+constexpr const char* kVerifyHelp =
+    R"(Usage: observernet verify --url URL --election ID [--receipt R] [--state FILE]
+                          [--log-key-id HEX]
+
+Downloads an election's public bulletin board and checks it without trusting the
+server. Prints one line per check, in this order, then the verdict:
+
+  PASS  token signatures: 1000 ballots, 1000 distinct tokens, signed with token key ...
+  FAIL  tree head: the root of the 1000 leaves is 3a7f9c0e11223344..., the tree head ...
+  SKIP  recount: the results are not published before the election closes
+  verdict: FAIL (1 failed, 5 passed, 1 skipped)
+
+Checks:
+  token signatures  every ballot's token is a valid RSASSA-PSS signature (RFC 9474)
+                    under the election's token key, the key its audit chain announced;
+                    no token is used twice
+  ballots           every ballot keeps the election's rules (the contests on its audit
+                    chain), and its receipt is the hash of its leaf
+  tree head         the ballots are leaves 0 to size-1 of the Merkle tree (RFC 9162)
+                    whose root the tree head holds; the tree head is signed with the log
+                    key and, once the election is closed, is the final one on the chain
+  consistency       every tree head kept in the state file from earlier runs is a prefix
+                    of the newest (consistency proofs); the newest is then kept too
+  audit chain       the audit events form an unbroken hash chain from seq 1
+  recount           counting the ballots gives the published results (and, once closed,
+                    the results on the audit chain); skipped while none are published
+  receipt           with --receipt: the ballot is listed, and its inclusion proof leads
+                    to the signed root; skipped without --receipt
+
+Options:
+  --url URL           the server: http://host[:port][/path] (no TLS: reach an https
+                      server through a TLS-terminating proxy)
+  --election ID       the election's id (a UUID)
+  --receipt R         a receipt from 'observernet vote' (64 hex digits) to look for
+  --state FILE        the tree heads seen on earlier runs (default:
+                      $XDG_STATE_HOME/observernet/verify-<election>.json, else
+                      ~/.local/state/observernet/verify-<election>.json)
+  --log-key-id HEX    the id (SHA-256 of the raw key, 64 hex digits) of the log key as
+                      learnt elsewhere than from this server: tree heads signed with any
+                      other key fail. Without it the server's own key is used, and printed
+  -h, --help          show this help
+
+Exit status: 0 when no check failed; 1 when a check failed (a server that cannot be
+reached fails them all); 2 for usage errors.
+)";
+
 struct Flag {
   const char* name;
   const char* key;  // the config key it sets; nullptr: the command reads it itself
@@ -124,6 +173,13 @@ const std::vector<Command>& commands() {
         {"--credential", nullptr, true},
         {"--credential-file", nullptr, true},
         {"--select", nullptr, true}}},
+      {"verify",
+       kVerifyHelp,
+       {{"--url", nullptr, true},
+        {"--election", nullptr, true},
+        {"--receipt", nullptr, true},
+        {"--state", nullptr, true},
+        {"--log-key-id", nullptr, true}}},
   };
   return all;
 }
@@ -150,6 +206,16 @@ std::optional<std::string> read_credential_file(const std::string& path) {
     line.pop_back();
   }
   return line;
+}
+
+// The client for a --url flag, or nullopt once the usage error is printed.
+std::optional<client::HttpClient> client_for(const std::string& url, const char* command) {
+  try {
+    return client::HttpClient(url);
+  } catch (const std::invalid_argument& e) {
+    usage_error(std::string("--url: ") + e.what(), command);
+    return std::nullopt;
+  }
 }
 
 // Nothing here logs: the credential and the choices of a voter go to the server only.
@@ -194,12 +260,8 @@ int vote(const GivenFlags& given) {
     return usage_error("the voter id and the credential must not be empty", "vote");
   }
 
-  std::optional<client::HttpClient> http;
-  try {
-    http.emplace(single["--url"]);
-  } catch (const std::invalid_argument& e) {
-    return usage_error(std::string("--url: ") + e.what(), "vote");
-  }
+  std::optional<client::HttpClient> http = client_for(single["--url"], "vote");
+  if (!http) return kExitUsage;
   try {
     const client::VoteOutcome outcome = client::cast_vote(*http, request);
     std::printf("keyId %s\nreceipt %s\nacceptedAt %s\n", outcome.key_id.c_str(),
@@ -207,6 +269,54 @@ int vote(const GivenFlags& given) {
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "observernet: vote failed: %s\n", e.what());
+  }
+  return kExitFailure;
+}
+
+bool is_sha256_hex(std::string_view text) {
+  auto bytes = crypto::from_hex(text);
+  return bytes && bytes->size() == 32;
+}
+
+// Observers' output is the check lines and the verdict, on stdout; nothing is logged.
+int verify(const GivenFlags& given) {
+  std::map<std::string, std::string> single;
+  for (const auto& [flag, value] : given) single[flag->name] = value;
+  for (const char* required : {"--url", "--election"}) {
+    if (!single.contains(required)) {
+      return usage_error(std::string(required) + " is required", "verify");
+    }
+  }
+  client::VerifyRequest request;
+  request.election_id = single["--election"];
+  if (!domain::is_uuid(request.election_id)) {
+    return usage_error("--election must be a UUID, got '" + request.election_id + "'", "verify");
+  }
+  for (auto [name, target] :
+       {std::pair{"--receipt", &request.receipt}, std::pair{"--log-key-id", &request.log_key_id}}) {
+    if (!single.contains(name)) continue;
+    if (!is_sha256_hex(single[name])) {
+      return usage_error(std::string(name) + " must be 64 hex digits", "verify");
+    }
+    *target = single[name];
+  }
+  if (single.contains("--state")) {
+    request.state_file = single["--state"];
+  } else if (auto path = client::default_state_file(request.election_id)) {
+    request.state_file = *path;
+  } else {
+    return usage_error("no state directory: set XDG_STATE_HOME or HOME, or give --state", "verify");
+  }
+
+  std::optional<client::HttpClient> http = client_for(single["--url"], "verify");
+  if (!http) return kExitUsage;
+  try {
+    const auto results = client::verify_election(*http, request);
+    for (const auto& result : results) std::printf("%s\n", client::format_check(result).c_str());
+    std::printf("%s\n", client::format_verdict(results).c_str());
+    return client::all_passed(results) ? 0 : kExitFailure;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "observernet: verify failed: %s\n", e.what());
   }
   return kExitFailure;
 }
@@ -282,6 +392,7 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
   if (name == "vote") return vote(given);
+  if (name == "verify") return verify(given);
 
   RawConfig overrides;
   std::string config_file;

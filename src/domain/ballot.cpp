@@ -8,12 +8,10 @@
 #include "validation.hpp"
 
 namespace observernet::domain {
-namespace {
 
 using detail::FieldErrors;
 using nlohmann::json;
 
-// Shape only: an array of {"contestId": string, "optionId": string} and nothing else.
 std::vector<Selection> read_selections(const json& selections) {
   if (!selections.is_array()) {
     throw Error(ErrorCode::bad_request, "selections must be an array.",
@@ -63,8 +61,6 @@ std::vector<Selection> read_selections(const json& selections) {
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<Selection> parse_selections(const json& selections,
                                         const std::vector<Contest>& contests) {

@@ -24,7 +24,7 @@ TEST(CliTest, VersionAndHelp) {
   std::string out;
   EXPECT_EQ(run({"version"}, out), 0);
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(^observernet \d+\.\d+\.\d+ )"))) << out;
-  for (const char* cmd : {"serve", "migrate", "version", "vote"}) {
+  for (const char* cmd : {"serve", "migrate", "version", "vote", "verify"}) {
     EXPECT_EQ(run({cmd, "--help"}, out), 0) << cmd;
     EXPECT_NE(out.find(std::string("Usage: observernet ") + cmd), std::string::npos) << out;
   }

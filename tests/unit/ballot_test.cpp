@@ -94,6 +94,18 @@ TEST(BallotTest, MalformedSelectionsAreBadRequests) {
   EXPECT_EQ(error_of(many).code(), ErrorCode::bad_request);
 }
 
+// What an observer rebuilds a published ballot's leaf from, whether or not it keeps the
+// election's rules.
+TEST(BallotTest, ReadingSelectionsChecksTheirShapeOnly) {
+  auto s = read_selections(pick({{"mayor", "bob"}, {"sheriff", "x"}, {"mayor", "bob"}}));
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0], (Selection{"mayor", "bob"}));
+  EXPECT_EQ(s[1], (Selection{"sheriff", "x"}));
+  EXPECT_TRUE(read_selections(json::array()).empty());
+  EXPECT_THROW(read_selections(json::array({{{"contestId", "mayor"}}})), Error);
+  EXPECT_THROW(read_selections(json::object()), Error);
+}
+
 // SPEC §6: members sorted (RFC 8785), no whitespace, selections in the given order.
 TEST(BallotTest, LeafIsTheCanonicalJsonOfTheBallot) {
   std::vector<Selection> s = {{"council", "c1"}, {"mayor", "bob"}};

@@ -21,6 +21,11 @@ struct Selection {
 // Bounds a submit body before any contest is looked at.
 inline constexpr std::size_t kMaxSelections = 1000;
 
+// The "selections" member of a ballot, its shape only: an array of at most
+// kMaxSelections {"contestId": string, "optionId": string} objects and nothing else, in
+// the given order. Throws Error(bad_request) listing every malformed item.
+std::vector<Selection> read_selections(const nlohmann::json& selections);
+
 // The "selections" member of a submit body, checked against the election's contests:
 // unknown contest or option ids, repeated selections, and every contest's minimum and
 // maximum (a contest with no selection counts as zero). Returns them sorted by
