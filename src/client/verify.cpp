@@ -20,11 +20,11 @@
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/ed25519.hpp"
 #include "observernet/crypto/hash.hpp"
-#include "observernet/crypto/jcs.hpp"
 #include "observernet/crypto/merkle.hpp"
 #include "observernet/domain/audit.hpp"
 #include "observernet/domain/ballot.hpp"
 #include "observernet/domain/election.hpp"
+#include "observernet/domain/tree_head.hpp"
 #include "observernet/error.hpp"
 
 namespace observernet::client {
@@ -279,10 +279,8 @@ json to_json(const TreeHead& head) {
 // SPEC §7: Ed25519 over the RFC 8785 text of exactly these four members.
 bool signature_verifies(const TreeHead& head, std::string_view election_id,
                         const crypto::Ed25519PublicKey& key) {
-  const std::string signed_text = crypto::canonicalize({{"electionId", election_id},
-                                                        {"treeSize", head.tree_size},
-                                                        {"rootHash", head.root_hash},
-                                                        {"timestamp", head.timestamp}});
+  const std::string signed_text = domain::tree_head_signing_input(
+      election_id, static_cast<std::uint64_t>(head.tree_size), head.root, head.timestamp);
   auto signature = crypto::from_base64url(head.signature);
   return signature && key.verify(crypto::as_bytes(signed_text), *signature);
 }
