@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
+#include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -11,6 +13,8 @@
 
 #include <pqxx/pqxx>
 
+#include "observernet/client/verify.hpp"
+#include "observernet/client/voter.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/ed25519.hpp"
 #include "observernet/crypto/hash.hpp"
@@ -845,6 +849,162 @@ TEST_F(BoardTwoProcessTest, NoLeafIndexIsGivenTwiceAndNoneIsSkipped) {
   EXPECT_EQ(json::parse(theirs.body), domain::to_json(tree_head(id)));
   ::kill(other.pid, SIGTERM);
   EXPECT_EQ(other.wait_exit(), 0);
+}
+
+// ---- observernet verify against the real board -----------------------------------------
+
+class VerifyBoardTest : public BoardTest {
+ protected:
+  std::vector<client::CheckResult> verify(const std::string& id,
+                                          std::optional<std::string> receipt = std::nullopt) {
+    client::HttpClient http("http://127.0.0.1:" + std::to_string(server.port()));
+    return client::verify_election(
+        http, {id, std::move(receipt), log_key().key_id(),
+               std::filesystem::path(::testing::TempDir()) / ("verify-" + id + ".json")});
+  }
+
+  static const client::CheckResult& check(const std::vector<client::CheckResult>& results,
+                                          std::string_view name) {
+    auto it =
+        std::find_if(results.begin(), results.end(), [&](const auto& r) { return r.name == name; });
+    if (it == results.end()) throw std::runtime_error("no check named " + std::string(name));
+    return *it;
+  }
+
+  static std::string report(const std::vector<client::CheckResult>& results) {
+    std::string out;
+    for (const auto& r : results) out += client::format_check(r) + "\n";
+    return out;
+  }
+
+  // An election of `voters` who all vote, closed: the receipts, in voter order.
+  std::vector<std::string> closed_election(std::string& id, std::size_t voters,
+                                           unsigned threads = 1) {
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < voters; ++i) ids.push_back("voter-" + std::to_string(i));
+    id = open_election(ids);
+    std::vector<std::string> receipts(voters);
+    std::vector<std::thread> workers;
+    std::atomic<std::size_t> failures{0};
+    for (unsigned t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        client::HttpClient http("http://127.0.0.1:" + std::to_string(server.port()), 30s);
+        for (std::size_t i = t; i < voters; i += threads) {
+          client::VoteRequest vote{
+              id, ids[i], credentials_.at(ids[i]), {{"mayor", i % 3 ? "alice" : "bob"}}};
+          if (i % 4 == 0) vote.selections.push_back({"council", "c2"});
+          try {
+            receipts[i] = client::cast_vote(http, vote).receipt;
+          } catch (const std::exception&) {
+            ++failures;
+          }
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(failures, 0u);
+    auto closed = call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin());
+    EXPECT_EQ(closed.status, 200u) << closed.body;
+    // Served within board.freshness_ms.
+    EXPECT_TRUE(eventually([&] { return tree_head(id).tree_size == voters; }));
+    return receipts;
+  }
+
+  static void sql(const std::string& statement) {
+    pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+    pqxx::work tx(conn);
+    tx.exec(statement);
+    tx.commit();
+  }
+};
+
+// Issue 5's end-to-end run: 1,000 voters, each with the voter client, then the close.
+TEST_F(VerifyBoardTest, AThousandBallotsVerifyAndEveryReceiptIsOnTheBoard) {
+  std::string id;
+  auto receipts = closed_election(id, 1000, 4);
+  auto results = verify(id, receipts[123]);
+  EXPECT_TRUE(client::all_passed(results)) << report(results);
+  EXPECT_NE(check(results, client::kTokenSignaturesCheck).detail.find("1000 ballots"),
+            std::string::npos)
+      << report(results);
+  EXPECT_EQ(check(results, client::kReceiptCheck).status, client::CheckStatus::pass);
+
+  json tally = json::parse(call("GET", "/api/v1/public/elections/" + id + "/results").body);
+  EXPECT_EQ(tally["ballotsCast"], 1000);
+  EXPECT_EQ(tally["contests"][0]["totals"][0]["votes"], 666);  // alice: i % 3 != 0
+  EXPECT_EQ(tally["contests"][0]["totals"][1]["votes"], 334);
+
+  // Each voter's receipt: sequenced, with a proof to the final signed root.
+  const domain::TreeHead head = tree_head(id);
+  std::set<std::uint64_t> indexes;
+  for (const auto& receipt : receipts) {
+    auto r = call("GET", "/api/v1/voting/receipts/" + receipt);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    json st = json::parse(r.body);
+    ASSERT_EQ(st["status"], "sequenced") << r.body;
+    EXPECT_TRUE(crypto::verify_inclusion(digest(receipt), st["leafIndex"], st["treeSize"],
+                                         digests(st["inclusionProof"]), head.root_hash));
+    indexes.insert(st["leafIndex"].get<std::uint64_t>());
+  }
+  EXPECT_EQ(indexes.size(), 1000u);
+}
+
+TEST_F(VerifyBoardTest, AnAlteredSelectionIsCaught) {
+  std::string id;
+  auto receipts = closed_election(id, 4);
+  ASSERT_TRUE(client::all_passed(verify(id)));
+  sql("UPDATE ballots SET leaf = replace(leaf, '\"alice\"', '\"bob\"')"
+      " WHERE receipt = decode('" +
+      receipts[1] + "', 'hex')");
+  auto results = verify(id);
+  EXPECT_EQ(check(results, client::kBallotsCheck).status, client::CheckStatus::fail)
+      << report(results);
+  EXPECT_FALSE(client::all_passed(results));
+}
+
+TEST_F(VerifyBoardTest, ADeletedBallotIsCaught) {
+  std::string id;
+  auto receipts = closed_election(id, 4);
+  ASSERT_TRUE(client::all_passed(verify(id)));
+  sql("DELETE FROM ballots WHERE receipt = decode('" + receipts[2] + "', 'hex')");
+  auto results = verify(id);
+  EXPECT_FALSE(client::all_passed(results)) << report(results);
+}
+
+TEST_F(VerifyBoardTest, ABallotWithAForgedTokenIsCaught) {
+  std::string id = open_election({"v1", "v2"});
+  cast(id, {"v1", "v2"}, selections({{"mayor", "alice"}}));
+  // Written past the API, as if by someone with the database's password: a token the
+  // election's key never signed, queued for the sequencer like an accepted ballot.
+  Bytes message(32), signature(256);
+  crypto::random_bytes(message);
+  crypto::random_bytes(signature);
+  const std::string leaf = domain::ballot_leaf(
+      id, {{"mayor", "bob"}}, crypto::to_base64url(message), crypto::to_base64url(signature));
+  const std::string receipt = crypto::to_hex(crypto::merkle_leaf_hash(leaf));
+  sql("INSERT INTO ballots (election_id, token_message, leaf, receipt, accepted_at) VALUES ('" +
+      id + "', decode('" + crypto::to_hex(message) + "', 'hex'), '" + leaf + "', decode('" +
+      receipt + "', 'hex'), now())");
+  sql("INSERT INTO ballot_batches (election_id, receipts) VALUES ('" + id + "', decode('" +
+      receipt + "', 'hex'))");
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 3; }));
+  auto results = verify(id);
+  EXPECT_EQ(check(results, client::kTokenSignaturesCheck).status, client::CheckStatus::fail)
+      << report(results);
+  EXPECT_FALSE(client::all_passed(results));
+}
+
+TEST_F(VerifyBoardTest, AnEditedAuditEventIsCaught) {
+  std::string id;
+  closed_election(id, 3);
+  ASSERT_TRUE(client::all_passed(verify(id)));
+  sql("UPDATE audit_events SET payload = replace(payload, '\"votersRegistered\":3',"
+      " '\"votersRegistered\":4') WHERE election_id = '" +
+      id + "' AND type = 'election.opened'");
+  auto results = verify(id);
+  EXPECT_EQ(check(results, client::kAuditChainCheck).status, client::CheckStatus::fail)
+      << report(results);
 }
 
 }  // namespace
