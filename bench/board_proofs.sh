@@ -58,8 +58,9 @@ echo "== GET .../proofs/inclusion for random leaves"
 sql -c "COPY (SELECT encode(sha256(n::text::bytea), 'hex') FROM generate_series(0, $((leaves - 1))) AS n
               ORDER BY random() LIMIT 100000) TO STDOUT" >"$THROWAWAY_DIR/receipts.txt"
 # The tree head above loaded the log into memory: the server is warm.
-# 10 connections: each proof's own latency; 50: the most proofs a second (and queueing).
-for connections in 10 50; do
+# 1 connection: a proof's own latency, nothing queued behind another; 10 and 50: the
+# most proofs a second, with the queueing of a saturated machine (wrk shares its 2 cores).
+for connections in 1 10 50; do
   echo "-- $connections connections, ${duration}s"
   RECEIPTS=$THROWAWAY_DIR/receipts.txt ELECTION=$id \
     wrk --threads 1 --connections "$connections" --duration "${duration}s" --latency \
