@@ -30,14 +30,12 @@ json hex_list(const std::vector<crypto::Digest>& digests) {
 }
 
 crypto::Digest receipt_from(std::string_view text, const std::string& field) {
-  auto bytes = crypto::from_hex(text);
-  if (!bytes || bytes->size() != 32) {
+  auto digest = crypto::digest_from_hex(text);
+  if (!digest) {
     throw Error(ErrorCode::bad_request, "A receipt is 64 hex digits (a SHA-256 leaf hash).",
                 {{field, "must be 64 hex digits"}});
   }
-  crypto::Digest d;
-  std::ranges::copy(*bytes, d.begin());
-  return d;
+  return *digest;
 }
 
 // A size query parameter of a proof, within the newest tree head.

@@ -100,6 +100,14 @@ std::string to_hex(std::span<const unsigned char> bytes) {
   return out;
 }
 
+std::optional<Digest> digest_from_hex(std::string_view hex) {
+  auto bytes = from_hex(hex);
+  Digest digest{};
+  if (!bytes || bytes->size() != digest.size()) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), digest.begin());
+  return digest;
+}
+
 std::optional<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   Bytes out;

@@ -55,14 +55,13 @@ std::optional<TreeHead> tree_head_from_json(const json& j) {
       !size->is_number_unsigned()) {
     return std::nullopt;
   }
-  auto root_bytes = crypto::from_hex(*root);
+  auto root_hash = crypto::digest_from_hex(*root);
   auto signature_bytes = crypto::from_base64url(*signature);
-  if (!root_bytes || root_bytes->size() != 32 || !signature_bytes ||
+  if (!root_hash || !signature_bytes ||
       signature_bytes->size() != crypto::kEd25519SignatureLength) {
     return std::nullopt;
   }
-  TreeHead head{*id, size->get<std::uint64_t>(), {}, *at, {}, *key_id};
-  std::copy(root_bytes->begin(), root_bytes->end(), head.root_hash.begin());
+  TreeHead head{*id, size->get<std::uint64_t>(), *root_hash, *at, {}, *key_id};
   std::copy(signature_bytes->begin(), signature_bytes->end(), head.signature.begin());
   return head;
 }

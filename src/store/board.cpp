@@ -78,10 +78,10 @@ std::string digests_to_hex(const std::vector<Digest>& digests) {
   return hex;
 }
 
-Digest digest_from_hex(const std::string& hex) {
-  auto digests = digests_from_hex(hex);
-  if (digests.size() != 1) throw std::runtime_error("a stored hash is not 32 bytes");
-  return digests[0];
+Digest stored_digest(const std::string& hex) {
+  auto digest = crypto::digest_from_hex(hex);
+  if (!digest) throw std::runtime_error("a stored hash is not 32 bytes");
+  return *digest;
 }
 
 // Uniform in [0, bound), from the CSPRNG: draws above the largest multiple of bound are
@@ -107,7 +107,7 @@ domain::TreeHead tree_head_from(const std::string& election_id, const pqxx::row&
   domain::TreeHead head;
   head.election_id = election_id;
   head.tree_size = row[0].as<std::uint64_t>();
-  head.root_hash = digest_from_hex(row[1].as<std::string>());
+  head.root_hash = stored_digest(row[1].as<std::string>());
   head.timestamp = domain::format_timestamp(
       domain::TimePoint(std::chrono::milliseconds(row[2].as<std::int64_t>())));
   auto signature = crypto::from_hex(row[3].as<std::string>());

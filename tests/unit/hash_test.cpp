@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 namespace observernet::crypto {
@@ -142,6 +143,24 @@ TEST(HashTest, RandomBytesFillsAndDiffers) {
   // 2^-256 chance of a false failure.
   EXPECT_NE(first, second);
   random_bytes({});
+}
+
+}  // namespace
+}  // namespace observernet::crypto
+
+namespace observernet::crypto {
+namespace {
+
+TEST(HashTest, DigestFromHexTakesExactly64HexDigits) {
+  const Digest d = sha256(std::string_view("abc"));
+  EXPECT_EQ(digest_from_hex(to_hex(d)), d);
+  std::string upper = to_hex(d);
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(digest_from_hex(upper), d);
+  EXPECT_FALSE(digest_from_hex(to_hex(d).substr(2)).has_value());
+  EXPECT_FALSE(digest_from_hex(to_hex(d) + "00").has_value());
+  EXPECT_FALSE(digest_from_hex(std::string(64, 'g')).has_value());
+  EXPECT_FALSE(digest_from_hex("").has_value());
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data);
 std::string to_hex(std::span<const unsigned char> bytes);
 // Accepts upper or lower case; nullopt on odd length or a non-hex character.
 std::optional<Bytes> from_hex(std::string_view hex);
+// 64 hex digits, either case, as a digest; nullopt for anything else.
+std::optional<Digest> digest_from_hex(std::string_view hex);
 
 // RFC 4648 §5 base64url without padding.
 std::string to_base64url(std::span<const unsigned char> bytes);
