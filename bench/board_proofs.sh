@@ -23,7 +23,6 @@ leaves=${2:-1000000}
 
 bench_begin
 url=http://127.0.0.1:$BENCH_PORT
-sql() { psql "$THROWAWAY_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 
 election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
   --data-binary '{"title": "Board benchmark", "contests": [{"id": "c", "title": "C",
@@ -37,7 +36,7 @@ bench_machine
 
 echo
 echo "== Sequencing $leaves waiting leaves ($((leaves / 1000)) batches of 1,000)"
-sql -c "INSERT INTO ballot_batches (election_id, receipts)
+throwaway_psql -c "INSERT INTO ballot_batches (election_id, receipts)
         SELECT '$id', (SELECT string_agg(sha256((g * 1000 + k)::text::bytea), ''::bytea ORDER BY k)
                        FROM generate_series(0, 999) AS k)
         FROM generate_series(0, $((leaves / 1000 - 1))) AS g"
@@ -55,7 +54,7 @@ echo " board.freshness_ms before the new tree head is served; sequencer_pass_sec
 
 echo
 echo "== GET .../proofs/inclusion for random leaves"
-sql -c "COPY (SELECT encode(sha256(n::text::bytea), 'hex') FROM generate_series(0, $((leaves - 1))) AS n
+throwaway_psql -c "COPY (SELECT encode(sha256(n::text::bytea), 'hex') FROM generate_series(0, $((leaves - 1))) AS n
               ORDER BY random() LIMIT 100000) TO STDOUT" >"$THROWAWAY_DIR/receipts.txt"
 # The tree head above loaded the log into memory: the server is warm.
 # 1 connection: a proof's own latency, nothing queued behind another; 10 and 50: the

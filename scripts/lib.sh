@@ -308,6 +308,18 @@ pg_start_cmd() {
     "$(sh_quote "$(pg_log_file "$1")")"
 }
 
+# pg_tuning: the settings of a durable cluster beyond PostgreSQL's defaults: room for the
+# ballot load's WAL. At 10,000 ballots/s PostgreSQL writes about 11 MiB of WAL a second
+# (docs/benchmarks.md), so the default max_wal_size (1GB) starts a checkpoint every
+# minute and a half, after which every first change to a page writes the whole page to
+# the WAL again. The scaling guide's memory settings are for a database server of its
+# own (docs/operations.md); on a machine that PostgreSQL shares with the server, as here,
+# shared_buffers = 4GB measured slower than the default (docs/benchmarks.md).
+pg_tuning() {
+  echo "max_wal_size = 16GB"
+  echo "checkpoint_timeout = 15min"
+}
+
 # pg_start <data-dir> <port> <password-file> [ephemeral]
 # Start a private cluster on 127.0.0.1:<port>, running initdb the first time
 # only, and make sure role and database `observernet` exist with the password
@@ -357,7 +369,11 @@ pg_start() {
         echo "fsync = off"
         echo "synchronous_commit = off"
         echo "full_page_writes = off"
+      else
+        pg_tuning
       fi
+      # Benchmarks compare settings with this: "name = value; name = value".
+      if [[ -n ${OBSERVERNET_PG_SETTINGS:-} ]]; then tr ';' '\n' <<<"$OBSERVERNET_PG_SETTINGS"; fi
     } | as_pg_user tee "$dir/observernet.conf" >/dev/null
 
     log "starting PostgreSQL on 127.0.0.1:$port (log: $(pg_log_file "$dir"))"
@@ -528,6 +544,12 @@ throwaway_services_start() {
 
 # throwaway_services_stop: stop both and remove the temp dir; safe to call twice
 # and before (or half-way through) throwaway_services_start.
+# throwaway_psql [psql args...]: psql on the throw-away database, unaligned, tuples only,
+# stopping at the first error.
+throwaway_psql() {
+  "$PG_BIN/psql" "$THROWAWAY_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+}
+
 throwaway_services_stop() {
   if [[ -n $THROWAWAY_REDIS_PORT ]]; then
     redis_stop "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" || true
@@ -569,11 +591,13 @@ bench_server_start() {
   throwaway_services_start durable
   BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
   BENCH_ADMIN_KEY=$(openssl rand -hex 32)
+  # Kept for benchmarks' admin-only fast paths (bench_tokens --direct).
+  BENCH_MASTER_KEY=$(openssl rand -hex 32)
   BENCH_LOG=$THROWAWAY_DIR/server.log
   env OBSERVERNET_DATABASE_URL="$THROWAWAY_DATABASE_URL" \
     OBSERVERNET_REDIS_URL="$THROWAWAY_REDIS_URL" \
     OBSERVERNET_AUTH_VOTER_PEPPER="$(openssl rand -hex 32)" \
-    OBSERVERNET_AUTH_MASTER_KEY="$(openssl rand -hex 32)" \
+    OBSERVERNET_AUTH_MASTER_KEY="$BENCH_MASTER_KEY" \
     OBSERVERNET_AUTH_LOG_KEY="$(openssl rand -hex 32)" \
     OBSERVERNET_AUTH_ADMIN_KEY_HASHES="$(printf '%s' "$BENCH_ADMIN_KEY" | sha256sum | cut -d' ' -f1)" \
     OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=0 "$@" \
