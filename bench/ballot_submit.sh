@@ -7,18 +7,24 @@
 #
 #   bench/ballot_submit.sh [seconds] [connections]      (defaults 60 and 1000)
 #
-# Steps: an election with two contests; VOTERS voters imported as CSV (default
-# seconds × 12,000, so that tokens outlast 10,000 ballots/s); opened; one token minted
-# per voter through the API by bench_tokens (tokens/s printed next to `openssl speed
-# rsa2048`, since each token is one RSA signature); then wrk with bench/submit.lua, one
-# token per ballot. Afterwards: the server's voting metrics, and ballotsCast checked
-# against the 201s. Last, if perf works here, a profile of the whole machine during an
-# extra run of PROFILE_SECONDS + 4 s (perf skips its first and last 2 s), with the
-# tokens the main run left and (PROFILE_SECONDS + 4) × 12,000 more minted for it.
+# Steps: an election with two contests; API_TOKENS voters imported as CSV and opened;
+# one token minted per voter through the API by bench_tokens (tokens/s printed next to
+# `openssl speed rsa2048`, since each token is one RSA signature); the rest of the run's
+# TOKENS (default seconds × 12,000, so that tokens outlast 10,000 ballots/s) minted by
+# bench_tokens --direct, the admin-only fast path (the election's key, unsealed with the
+# master key, signs each token as a blind signature finalizes: genuinely valid, and
+# minutes faster than 675 tokens/s through the API); then wrk with bench/submit.lua, one
+# token per ballot, the API's tokens first. Afterwards: the server's voting metrics, and
+# ballotsCast checked against the 201s. Last, if perf works here, a profile of the whole
+# machine during an extra run of PROFILE_SECONDS + 4 s (perf skips its first and last
+# 2 s), with (PROFILE_SECONDS + 4) × 12,000 more tokens.
 #
-# Environment: VOTERS, TOKEN_THREADS (bench_tokens threads, default 32), WRK_THREADS
-# (default 1: one wrk thread leaves the server more of the cores), PROFILE_SECONDS
-# (default 5; 0 skips the profile and its tokens).
+# Environment: TOKENS, API_TOKENS (default 60,000, at most TOKENS; 0 mints every token
+# directly), TOKEN_THREADS (bench_tokens threads through the API, default 32),
+# WRK_THREADS (default 1: one wrk thread leaves the server more of the cores),
+# PROFILE_SECONDS (default 5; 0 skips the profile and its tokens), and SERVER_ENV:
+# VAR=value settings for the server, space-separated (e.g.
+# SERVER_ENV="OBSERVERNET_BALLOTS_WRITERS=1"), to compare configurations.
 #
 # No limit is lifted: the server has no rate limiting yet, 1,000 connections are within
 # http.max_connections (10,000), and at most one ballot per connection is in flight,
@@ -30,11 +36,13 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 duration=${1:-60}
 connections=${2:-1000}
-voters=${VOTERS:-$((duration * 12000))}
+run_tokens=${TOKENS:-$((duration * 12000))}
+api_tokens=${API_TOKENS:-60000}
 profile_seconds=${PROFILE_SECONDS:-5}
 token_threads=${TOKEN_THREADS:-32}
 wrk_threads=${WRK_THREADS:-1}
-for n in "$duration" "$connections" "$voters" "$profile_seconds" "$token_threads" "$wrk_threads"; do
+for n in "$duration" "$connections" "$run_tokens" "$api_tokens" "$profile_seconds" \
+  "$token_threads" "$wrk_threads"; do
   [[ $n =~ ^[0-9]+$ ]] || die "every argument and setting must be a whole number (got '$n')"
 done
 
@@ -43,11 +51,14 @@ if ((profile_seconds > 0)) && ! perf record -q -o /dev/null -- true >/dev/null 2
   warn "perf does not work here; no profile run"
   profile_seconds=0
 fi
-profile_voters=0
-if ((profile_seconds > 0)); then profile_voters=$(((profile_seconds + 4) * 12000)); fi
+if ((api_tokens > run_tokens)); then api_tokens=$run_tokens; fi
+profile_tokens=0
+if ((profile_seconds > 0)); then profile_tokens=$(((profile_seconds + 4) * 12000)); fi
+direct_tokens=$((run_tokens - api_tokens + profile_tokens))
+read -r -a server_env <<<"${SERVER_ENV:-}"
 
 BENCH_CMAKE_ARGS=(-DOBSERVERNET_BENCH=ON)
-bench_begin
+bench_begin "${server_env[@]}"
 url=http://127.0.0.1:$BENCH_PORT
 
 # Two contests, so that ballots differ in size and in how many selections they check.
@@ -63,30 +74,47 @@ JSON
 id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
 [[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
 
+echo "election $id: $api_tokens tokens through the API, $direct_tokens signed directly" \
+  "($((run_tokens - api_tokens)) for the run, $profile_tokens for the profile)"
+bench_machine
+tokens=$THROWAWAY_DIR/tokens.txt
+: >"$tokens"
+# An election opens only with voters: one at least, even when no token goes through the API.
 {
   echo voterId
-  seq -f 'voter-%08.0f' 1 "$((voters + profile_voters))"
+  seq -f 'voter-%08.0f' 1 "$((api_tokens > 0 ? api_tokens : 1))"
 } >"$THROWAWAY_DIR/voters.csv"
 status=$(bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
   --data-binary "@$THROWAWAY_DIR/voters.csv" -o "$THROWAWAY_DIR/credentials.json" -w '%{http_code}')
 [[ $status == 201 ]] || die "the voter import answered $status"
-bench_admin POST "/api/v1/elections/$id/open" >/dev/null
-echo "election $id: $((voters + profile_voters)) voters ($voters for the run, $profile_voters more for the profile)"
+status=$(bench_admin POST "/api/v1/elections/$id/open" -o /dev/null -w '%{http_code}')
+[[ $status == 200 ]] || die "opening the election answered $status"
 
-bench_machine
-echo
-echo "== RSA-2048 signing on this machine (one core, then both)"
-openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)'
-openssl speed -seconds 3 -multi 2 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)'
+if ((api_tokens > 0)); then
+  echo
+  echo "== RSA-2048 signing on this machine (one core, then both)"
+  openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)'
+  openssl speed -seconds 3 -multi 2 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)'
 
-echo
-echo "== Tokens: POST /api/v1/voting/token for each voter, $token_threads client threads"
-"$ROOT/build/release/bench_tokens" --url "$url" --election "$id" \
-  --credentials "$THROWAWAY_DIR/credentials.json" --threads "$token_threads" \
-  --out "$THROWAWAY_DIR/tokens.txt"
-kill -0 "$BENCH_PID" 2>/dev/null || die "the server stopped while tokens were minted"
-rm -f -- "$THROWAWAY_DIR/credentials.json"
-tokens=$THROWAWAY_DIR/tokens.txt
+  echo
+  echo "== Tokens: POST /api/v1/voting/token for each voter, $token_threads client threads"
+  "$ROOT/build/release/bench_tokens" --url "$url" --election "$id" \
+    --credentials "$THROWAWAY_DIR/credentials.json" --threads "$token_threads" \
+    --out "$THROWAWAY_DIR/api-tokens.txt"
+  kill -0 "$BENCH_PID" 2>/dev/null || die "the server stopped while tokens were minted"
+  rm -f -- "$THROWAWAY_DIR/credentials.json"
+  cat -- "$THROWAWAY_DIR/api-tokens.txt" >>"$tokens"
+fi
+if ((direct_tokens > 0)); then
+  echo
+  echo "== Tokens: $direct_tokens signed directly with the election's key (admin-only fast path)"
+  throwaway_psql -c "SELECT encode(private_key_sealed, 'hex') FROM election_keys
+    WHERE election_id = '$id'" >"$THROWAWAY_DIR/sealed-key.hex"
+  OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$ROOT/build/release/bench_tokens" \
+    --direct "$direct_tokens" --sealed-key "$THROWAWAY_DIR/sealed-key.hex" --election "$id" \
+    --threads "$(nproc)" --out "$THROWAWAY_DIR/direct-tokens.txt"
+  cat -- "$THROWAWAY_DIR/direct-tokens.txt" >>"$tokens"
+fi
 
 # submit_ballots <token-lines-to-skip> <seconds>: one wrk run; its report goes to stdout.
 submit_ballots() {
@@ -103,24 +131,79 @@ metric_lines() {
   ))[{ ]" || true
 }
 
-# The sequencer must keep up (issue 5): its backlog and lag, sampled every second.
-sample_sequencer() {
+# Sampled about every second during the run: the accepted ballots (whether the rate is
+# sustained, and which seconds were slow) and the sequencer, which must keep up (issue 5):
+# its backlog and lag. One line each: time, accepted so far, waiting, lag, and the sums of
+# batch commit seconds and of batches, for each second's mean commit time.
+sample_run() {
   while sleep 1; do
-    curl -s "$url/metrics" | awk '/^ballots_pending_sequencing / { p = $2 }
-      /^sequencing_lag_seconds / { l = $2 } END { print p, l }'
+    curl -s "$url/metrics" | awk -v t="$(date +%s.%N)" '
+      /^vote_submissions_total\{result="accepted"\} / { a = $2 }
+      /^ballots_pending_sequencing / { p = $2 }
+      /^sequencing_lag_seconds / { l = $2 }
+      /^ballot_batch_seconds_sum / { bs = $2 }
+      /^ballot_batch_seconds_count / { bc = $2 }
+      END { print t, a + 0, p + 0, l + 0, bs + 0, bc + 0 }'
   done
 }
 
 echo
 echo "== POST /api/v1/voting/submit, $connections connections, ${duration}s, $wrk_threads wrk thread(s)"
-sample_sequencer >"$THROWAWAY_DIR/sequencer.txt" &
+# PostgreSQL's WAL and checkpoints during the run.
+pg_io() {
+  throwaway_psql -F ' ' -c "SELECT wal_bytes, checkpoints_timed + checkpoints_req,
+    (SELECT sum(autovacuum_count) FROM pg_stat_user_tables), (SELECT sum(autoanalyze_count) FROM pg_stat_user_tables)
+    FROM pg_stat_wal, pg_stat_bgwriter"
+}
+# CPU time in clock ticks (user + system) of the server, of this PostgreSQL (the
+# postmaster and its children), and of the whole machine: busy, idle, and stolen (time
+# the hypervisor gave to other guests while this one wanted to run).
+cpu_ticks() {
+  local postmaster
+  postmaster=$(sed -n 1p "$THROWAWAY_PG_DIR/postmaster.pid")
+  # shellcheck disable=SC2046  # one argument per process
+  set -- "/proc/$BENCH_PID/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') "/proc/$postmaster/stat"
+  awk 'FILENAME != "/proc/stat" && FNR == 1 { t = $14 + $15; if (FILENAME ~ /^\/proc\/'"$BENCH_PID"'\//) s += t; else p += t }
+       FILENAME == "/proc/stat" && $1 == "cpu" { idle = $5 + $6; busy = $2 + $3 + $4 + $7 + $8; steal = $9 }
+       END { print s + 0, p + 0, busy + 0, idle + 0, steal + 0 }' "$@" /proc/stat 2>/dev/null
+}
+read -r wal_before checkpoints_before vacuums_before analyzes_before < <(pg_io)
+read -r server_before pg_before busy_before idle_before steal_before < <(cpu_ticks)
+sample_run >"$THROWAWAY_DIR/samples.txt" &
 sampler_pid=$!
 submit_ballots 0 "$duration" | tee "$THROWAWAY_DIR/wrk.txt"
 kill "$sampler_pid" 2>/dev/null || true
 wait "$sampler_pid" 2>/dev/null || true
-awk 'NF == 2 { if ($1 > p) p = $1; if ($2 > l) l = $2; n++ }
+awk 'NF == 6 { if ($3 > p) p = $3; if ($4 > l) l = $4; n++ }
      END { printf "sequencer during the run (%d samples): ballots waiting at most %d, lag at most %.2f s\n", n, p, l }' \
-  "$THROWAWAY_DIR/sequencer.txt"
+  "$THROWAWAY_DIR/samples.txt"
+read -r server_after pg_after busy_after idle_after steal_after < <(cpu_ticks)
+accepted_in_run=$(curl -s "$url/metrics" |
+  awk '/^vote_submissions_total\{result="accepted"\} / { a = $2 } END { printf "%d", a }')
+read -r wal_after checkpoints_after vacuums_after analyzes_after < <(pg_io)
+if ((accepted_in_run > 0)); then
+  awk -v hz="$(getconf CLK_TCK)" -v n="$accepted_in_run" \
+    -v s=$((server_after - server_before)) -v p=$((pg_after - pg_before)) \
+    -v b=$((busy_after - busy_before)) -v i=$((idle_after - idle_before)) \
+    -v st=$((steal_after - steal_before)) \
+    'BEGIN { f = 1e6 / hz / n
+             printf "CPU per accepted ballot: server %.0f µs, PostgreSQL %.0f µs, everything else (wrk, kernel) %.0f µs; idle %.0f µs, stolen by the hypervisor %.0f µs\n",
+               s * f, p * f, (b - s - p) * f, i * f, st * f }'
+fi
+echo "PostgreSQL during the run: $(((wal_after - wal_before) / 1048576)) MiB of WAL," \
+  "$((checkpoints_after - checkpoints_before)) checkpoint(s) started," \
+  "$((vacuums_after - vacuums_before)) autovacuum(s) and $((analyzes_after - analyzes_before)) autoanalyze(s) of our tables"
+# Ballots accepted per second between samples, while wrk ran (a sample after wrk stopped
+# shows no new ballots, and the first one the connection storm).
+# Each interval: ballots accepted per second, and the mean commit of its batches in ms.
+awk 'NF == 6 { if (n > 0 && $2 > a) printf "%.0f %.1f\n", ($2 - a) / ($1 - t), ($6 > c ? 1000 * ($5 - s) / ($6 - c) : 0)
+               t = $1; a = $2; s = $5; c = $6; n++ }' "$THROWAWAY_DIR/samples.txt" >"$THROWAWAY_DIR/rates.txt"
+if [[ -s $THROWAWAY_DIR/rates.txt ]]; then
+  sort -n "$THROWAWAY_DIR/rates.txt" | awk '{ s[NR] = $1 }
+    END { printf "accepted per second (%d intervals): min %d, median %d, max %d\n", NR, s[1], s[int((NR + 1) / 2)], s[NR] }'
+  echo "  in thousands, in order: $(awk '{ printf "%.1f ", $1 / 1000 }' "$THROWAWAY_DIR/rates.txt")"
+  echo "  mean batch commit, ms:  $(awk '{ printf "%.0f ", $2 }' "$THROWAWAY_DIR/rates.txt")"
+fi
 # Answers still in flight when wrk stopped are committed, and counted below, but wrk
 # never saw their 201.
 sleep 2
@@ -130,8 +213,10 @@ echo "== Server metrics after the run"
 metric_lines vote_submissions_total ballot_queue_depth ballot_queue_rejected_total \
   ballots_pending_sequencing ballots_sequenced_total sequencing_lag_seconds \
   ballot_batch_size_sum ballot_batch_size_count ballot_batch_seconds_sum \
-  ballot_batch_seconds_count vote_processing_seconds_bucket vote_processing_seconds_sum \
+  ballot_batch_seconds_count ballot_batch_seconds_bucket vote_processing_seconds_bucket vote_processing_seconds_sum \
   vote_processing_seconds_count
+echo "-- every status the server answered on the submit route"
+metric_lines http_requests_total | grep -F 'route="/api/v1/voting/submit"' || true
 metric_lines ballot_batch_size_sum ballot_batch_size_count ballot_batch_seconds_sum |
   awk '{ v[$1] = $2 }
        END { if (v["ballot_batch_size_count"] > 0)
@@ -141,7 +226,7 @@ metric_lines ballot_batch_size_sum ballot_batch_size_count ballot_batch_seconds_
 stats=$(bench_admin GET "/api/v1/elections/$id/stats")
 echo "stats: $stats"
 cast=$(sed -E 's/.*"ballotsCast":([0-9]+).*/\1/' <<<"$stats")
-seen=$(sed -nE 's/^statuses:.* 201: ([0-9]+).*/\1/p' "$THROWAWAY_DIR/wrk.txt")
+seen=$(sed -nE 's/^accepted \(201\): ([0-9]+) .*/\1/p' "$THROWAWAY_DIR/wrk.txt")
 accepted=$(metric_lines vote_submissions_total | sed -nE 's/.*result="accepted"\} ([0-9.e+]+)$/\1/p')
 echo "ballotsCast $cast; server answers 'accepted' ${accepted:-0}; 201s seen by wrk ${seen:-0}" \
   "(the difference: answers in flight when wrk stopped)"
@@ -151,7 +236,7 @@ fi
 
 used=$(sed -nE 's/^token lines used: ([0-9]+)$/\1/p' "$THROWAWAY_DIR/wrk.txt")
 if ((profile_seconds > 0)) && ((${used:-0} >= $(wc -l <"$tokens"))); then
-  warn "the run used every token; no profile run (raise VOTERS)"
+  warn "the run used every token; no profile run (raise TOKENS)"
 elif ((profile_seconds > 0)); then
   echo
   echo "== Profile: the whole machine during an extra ${profile_seconds}s run with unused tokens"
@@ -161,7 +246,7 @@ elif ((profile_seconds > 0)); then
   sleep 2
   perf record -q -a -g -o "$THROWAWAY_DIR/perf.data" -- sleep "$profile_seconds" 2>/dev/null
   wait "$wrk_pid"
-  grep -E '^(statuses|accepted|latency|TOKENS)' "$THROWAWAY_DIR/wrk-profile.txt"
+  grep -E '^(answers|accepted|latency|TOKENS)' "$THROWAWAY_DIR/wrk-profile.txt"
   # `sed -n`, not head: head would stop reading, and under pipefail perf's SIGPIPE
   # would end the script.
   echo "-- CPU by process (the whole machine)"

@@ -1,16 +1,26 @@
-// bench_tokens: mints real voting tokens through the API (SPEC §5), so that the ballot
-// submission benchmark (bench/ballot_submit.sh) sends ballots the server must verify
-// like any other. Each token costs the server one RSA blind signature and one commit,
-// which is what the tokens/s figure measures.
+// bench_tokens: mints real voting tokens, so that the ballot submission benchmark
+// (bench/ballot_submit.sh) sends ballots the server must verify like any other.
 //
 //   bench_tokens --url URL --election ID --credentials FILE --threads T --out FILE
+//   bench_tokens --direct COUNT --sealed-key FILE --election ID --threads T --out FILE
 //
+// The first form goes through the API (SPEC §5) as voters' clients do: each token costs
+// the server one RSA blind signature and one commit, which is what the tokens/s figure
+// measures.
 // --credentials: the body the voter import answered (SPEC §4), kept as it is:
 //   {"registered": n, "duplicates": m, "credentials": [{"voterId", "credential"}, ...]}.
-// --out: one token per line, "message signature", both base64url without padding, in
-//   the order of the voters; voters whose token failed have no line.
-//
 // Any answer but 200 is counted by status and the voter skipped: the run goes on.
+//
+// The second is the benchmark's admin-only fast path: it needs what only an operator
+// holds, the election's sealed private key (hex, as `encode(private_key_sealed, 'hex')`
+// from election_keys) and the master key (OBSERVERNET_AUTH_MASTER_KEY). It signs COUNT
+// random token messages with the election's key exactly as a finished blind signature
+// is (RSASSA-PSS, SHA-384, salt 48; RFC 9474's Finalize yields the same signature), by
+// EMSA-PSS encoding and the server's own blind_sign, and checks each with verify_pss.
+// The tokens are as valid as minted ones; no voter and no token row is involved.
+//
+// --out: one token per line, "message signature", both base64url without padding; in
+//   the order of the voters for the API, and voters whose token failed have no line.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -20,7 +30,9 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,10 +41,14 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
+
+#include <openssl/crypto.h>
 
 #include "observernet/client/http_client.hpp"
 #include "observernet/client/voter.hpp"
+#include "observernet/crypto/aead.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/hash.hpp"
 
@@ -54,6 +70,8 @@ struct Options {
   std::string credentials_file;
   std::string out_file;
   unsigned threads = 8;
+  std::size_t direct_count = 0;  // > 0: the fast path
+  std::string sealed_key_file;
 };
 
 struct Voter {
@@ -76,7 +94,9 @@ struct Tally {
 [[noreturn]] void usage(std::string_view why) {
   std::cerr << "bench_tokens: " << why << "\n"
             << "usage: bench_tokens --url URL --election ID --credentials FILE --threads T"
-               " --out FILE\n";
+               " --out FILE\n"
+               "       bench_tokens --direct COUNT --sealed-key FILE --election ID --threads T"
+               " --out FILE   (master key in OBSERVERNET_AUTH_MASTER_KEY)\n";
   std::exit(2);
 }
 
@@ -94,6 +114,8 @@ Options parse_options(int argc, char** argv) {
       o.credentials_file = value;
     } else if (flag == "--out") {
       o.out_file = value;
+    } else if (flag == "--sealed-key") {
+      o.sealed_key_file = value;
     } else if (flag == "--threads") {
       try {
         o.threads = static_cast<unsigned>(std::stoul(value));
@@ -101,12 +123,22 @@ Options parse_options(int argc, char** argv) {
         usage("--threads takes a number");
       }
       if (o.threads == 0 || o.threads > 4096) usage("--threads must be 1 to 4096");
+    } else if (flag == "--direct") {
+      try {
+        o.direct_count = std::stoull(value);
+      } catch (const std::exception&) {
+        usage("--direct takes a number");
+      }
+      if (o.direct_count == 0) usage("--direct must be at least 1");
     } else {
       usage("unknown option " + std::string(flag));
     }
   }
-  if (o.url.empty() || o.election_id.empty() || o.credentials_file.empty() || o.out_file.empty()) {
-    usage("--url, --election, --credentials and --out are required");
+  if (o.election_id.empty() || o.out_file.empty()) usage("--election and --out are required");
+  if (o.direct_count > 0 ? o.sealed_key_file.empty()
+                         : o.url.empty() || o.credentials_file.empty()) {
+    usage(o.direct_count > 0 ? "--direct needs --sealed-key"
+                             : "--url and --credentials are required");
   }
   return o;
 }
@@ -162,16 +194,52 @@ std::string mint_token(client::HttpClient& http, const crypto::RsaPublicKey& key
   return crypto::to_base64url(msg) + ' ' + crypto::to_base64url(*sig);
 }
 
-int run(const Options& options) {
-  const std::vector<Voter> voters = read_credentials(options.credentials_file);
-  std::cerr << "bench_tokens: " << voters.size() << " voters, " << options.threads << " threads\n";
-  crypto::RsaPublicKey key = [&] {
-    client::HttpClient http(options.url);
-    return client::fetch_token_key(http, options.election_id);
-  }();
+// Unseals the election's private token key as the server does (SPEC §5: AES-256-GCM
+// under the master key, the election id as associated data).
+crypto::RsaPrivateKey open_private_key(const Options& options) {
+  std::ifstream in(options.sealed_key_file, std::ios::binary);
+  std::string hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+  const auto sealed = crypto::from_hex(hex);
+  if (!sealed) throw std::runtime_error(options.sealed_key_file + " holds no hex sealed key");
+  const char* master_hex = std::getenv("OBSERVERNET_AUTH_MASTER_KEY");
+  const auto master = crypto::from_hex(master_hex != nullptr ? master_hex : "");
+  if (!master || master->size() != crypto::kAes256GcmKeyLength) {
+    throw std::runtime_error("OBSERVERNET_AUTH_MASTER_KEY must hold the server's 64 hex digits");
+  }
+  auto der = crypto::aes256gcm_open(*master, *sealed, crypto::as_bytes(options.election_id));
+  if (!der) throw std::runtime_error("the sealed key does not open with this master key");
+  auto key = crypto::RsaPrivateKey::from_pkcs8_der(*der);
+  OPENSSL_cleanse(der->data(), der->size());
+  if (!key) throw std::runtime_error("the sealed key is not an RSA private key");
+  return *key;
+}
 
+// One token signed with the election's key: the signature RFC 9474's Finalize returns
+// for this message, or an empty string if it did not verify.
+std::string sign_token(const crypto::RsaPrivateKey& key, Tally& tally) {
+  std::array<unsigned char, kTokenMessageBytes> msg;
+  crypto::random_bytes(msg);
+  std::array<unsigned char, crypto::kSha384PssDeterministic.salt_length> salt;
+  crypto::random_bytes(salt);
+  // RFC 9474 §4.2: emBits = modBits - 1, and the encoded message as a modulus-long integer.
+  crypto::Bytes em = crypto::emsa_pss_encode(msg, key.public_key().modulus_bits() - 1, salt);
+  em.insert(em.begin(), key.modulus_bytes() - em.size(), 0);
+  auto signed_msg = key.blind_sign(em);
+  auto* sig = std::get_if<crypto::Bytes>(&signed_msg);
+  if (sig == nullptr || !key.public_key().verify_pss(msg, *sig)) {
+    ++tally.failures.not_finalized;
+    return {};
+  }
+  return crypto::to_base64url(msg) + ' ' + crypto::to_base64url(*sig);
+}
+
+// Runs mint(i, tally) for i in [0, count) on `threads` threads, showing progress, and
+// writes the tokens that are not empty to out_file in the order of i.
+template <typename Mint>
+int mint_all(const Options& options, std::size_t count, const Mint& mint) {
   // Each slot is written by the one thread that took its index: no lock needed.
-  std::vector<std::string> tokens(voters.size());
+  std::vector<std::string> tokens(count);
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> finished{0};
   std::atomic<unsigned> running{options.threads};
@@ -184,11 +252,11 @@ int run(const Options& options) {
     workers.emplace_back([&] {
       Tally mine;
       try {
-        client::HttpClient http(options.url, kRequestTimeout);
+        auto mint_one = mint();
         for (;;) {
           const std::size_t i = next.fetch_add(1);
-          if (i >= voters.size()) break;
-          tokens[i] = mint_token(http, key, options.election_id, voters[i], mine);
+          if (i >= count) break;
+          tokens[i] = mint_one(i, mine);
           finished.fetch_add(1, std::memory_order_relaxed);
         }
       } catch (const std::exception& e) {
@@ -213,7 +281,7 @@ int run(const Options& options) {
       last_report = Clock::now();
       const double s = std::chrono::duration<double>(last_report - started).count();
       std::fprintf(stderr, "bench_tokens: %zu of %zu after %.0f s (%.0f/s)\n", finished.load(),
-                   voters.size(), s, static_cast<double>(finished.load()) / s);
+                   count, s, static_cast<double>(finished.load()) / s);
     }
   }
   for (auto& w : workers) w.join();
@@ -229,18 +297,46 @@ int run(const Options& options) {
   out.close();
   if (!out) throw std::runtime_error("cannot write " + options.out_file);
 
-  std::printf("tokens: %zu of %zu voters in %.1f s: %.0f tokens/s (%u threads)\n", written,
-              voters.size(), seconds, static_cast<double>(written) / seconds, options.threads);
+  std::printf("tokens: %zu of %zu in %.1f s: %.0f tokens/s (%u threads, %s)\n", written, count,
+              seconds, static_cast<double>(written) / seconds, options.threads,
+              options.direct_count > 0 ? "signed directly with the election's key"
+                                       : "through POST /api/v1/voting/token");
   std::ostringstream statuses;
   for (auto [status, n] : total.statuses) statuses << ' ' << status << ": " << n << ',';
   std::string line = statuses.str();
-  if (!line.empty()) line.pop_back();
-  std::printf("token statuses:%s\n", line.c_str());
+  if (!line.empty()) {
+    line.pop_back();
+    std::printf("token statuses:%s\n", line.c_str());
+  }
   std::printf("token errors: transport %llu, bad 200 body %llu, not finalized %llu\n",
               static_cast<unsigned long long>(total.failures.transport),
               static_cast<unsigned long long>(total.failures.bad_answer),
               static_cast<unsigned long long>(total.failures.not_finalized));
   return written > 0 ? 0 : 1;
+}
+
+int run(const Options& options) {
+  if (options.direct_count > 0) {
+    const crypto::RsaPrivateKey key = open_private_key(options);
+    std::cerr << "bench_tokens: " << options.direct_count << " tokens signed directly, "
+              << options.threads << " threads\n";
+    return mint_all(options, options.direct_count, [&] {
+      return [&](std::size_t, Tally& tally) { return sign_token(key, tally); };
+    });
+  }
+  const std::vector<Voter> voters = read_credentials(options.credentials_file);
+  std::cerr << "bench_tokens: " << voters.size() << " voters, " << options.threads << " threads\n";
+  const crypto::RsaPublicKey key = [&] {
+    client::HttpClient http(options.url);
+    return client::fetch_token_key(http, options.election_id);
+  }();
+  return mint_all(options, voters.size(), [&] {
+    // One keep-alive connection per thread.
+    return [&, http = std::make_shared<client::HttpClient>(options.url, kRequestTimeout)](
+               std::size_t i, Tally& tally) {
+      return mint_token(*http, key, options.election_id, voters[i], tally);
+    };
+  });
 }
 
 }  // namespace
