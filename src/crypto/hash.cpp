@@ -7,7 +7,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 
@@ -37,14 +39,14 @@ int hex_value(char c) {
   return -1;
 }
 
-int base64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
+// Each byte's base64url digit value, or -1.
+constexpr std::array<std::int8_t, 256> kBase64UrlValues = [] {
+  std::array<std::int8_t, 256> values{};
+  values.fill(-1);
+  for (int i = 0; i < 64; ++i)
+    values[static_cast<unsigned char>(kBase64UrlAlphabet[i])] = static_cast<std::int8_t>(i);
+  return values;
+}();
 
 }  // namespace
 
@@ -151,18 +153,18 @@ std::string to_base64url(std::span<const unsigned char> bytes) {
 std::optional<Bytes> from_base64url(std::string_view text) {
   // A lone trailing character carries 6 bits, not enough for a byte.
   if (text.size() % 4 == 1) return std::nullopt;
-  Bytes out;
-  out.reserve(text.size() * 3 / 4);
+  Bytes out(text.size() * 3 / 4);
+  std::size_t written = 0;
   unsigned buffer = 0;
   int bits = 0;
   for (char c : text) {
-    const int value = base64url_value(c);
+    const int value = kBase64UrlValues[static_cast<unsigned char>(c)];
     if (value < 0) return std::nullopt;
     buffer = (buffer << 6 | unsigned(value)) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push_back(static_cast<unsigned char>(buffer >> bits & 0xff));
+      out[written++] = static_cast<unsigned char>(buffer >> bits & 0xff);
     }
   }
   // RFC 4648 §3.5: decoders may reject non-zero pad bits. We do, so that every byte

@@ -82,11 +82,16 @@ std::u16string to_utf16(std::string_view s) {
   return out;
 }
 
+// Printable ASCII but '"' and '\\': copied as it is, and valid UTF-8 by itself.
+bool plain(char c) {
+  const auto b = static_cast<unsigned char>(c);
+  return b >= 0x20 && b < 0x80 && c != '"' && c != '\\';
+}
+
 // RFC 8785 §3.2.2.2 (ECMAScript QuoteJSONString): only '"', '\' and U+0000..U+001F are
 // escaped, the five with a short form use it, the rest \u00xx in lowercase hex.
-void append_string(std::string& out, std::string_view s) {
+void append_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
   for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
     switch (cp) {
       case '"':
@@ -120,6 +125,22 @@ void append_string(std::string& out, std::string_view s) {
         }
     }
   });
+}
+
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  // Runs of plain characters (all of a token's base64url, say) are appended whole; the
+  // rest goes through append_escaped a run at a time. A run of other bytes ends where a
+  // plain one starts, which no valid multi-byte UTF-8 sequence contains, so each run
+  // holds whole code points, or is invalid anyway.
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t end = i;
+    while (end < s.size() && plain(s[end])) ++end;
+    out.append(s.substr(i, end - i));
+    for (i = end; end < s.size() && !plain(s[end]);) ++end;
+    if (end > i) append_escaped(out, s.substr(i, end - i));
+    i = end;
+  }
   out.push_back('"');
 }
 

@@ -98,6 +98,10 @@ TEST(HashTest, Base64UrlRejectsPaddingBadCharactersAndLengths) {
   EXPECT_EQ(from_base64url("Zm/v"), std::nullopt);
   EXPECT_EQ(from_base64url("Zm9 v"), std::nullopt);
   EXPECT_EQ(from_base64url("Zm9\nv"), std::nullopt);
+  // Bytes beyond ASCII, and NUL, are not digits either.
+  EXPECT_EQ(from_base64url("Zm\xc3\xa9"), std::nullopt);
+  EXPECT_EQ(from_base64url("\xff\xfe\x80\x41"), std::nullopt);
+  EXPECT_EQ(from_base64url(std::string_view("Zm\0v", 4)), std::nullopt);
   // One character past a whole group carries 6 bits: no byte can end there.
   EXPECT_EQ(from_base64url("Z"), std::nullopt);
   EXPECT_EQ(from_base64url("Zm9vY"), std::nullopt);

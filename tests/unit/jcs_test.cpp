@@ -142,6 +142,19 @@ TEST(JcsTest, StringEscaping) {
             "\"\x7f/\xe2\x80\xa8\xef\xbf\xbf\"");
 }
 
+// Runs of plain characters are copied whole and the rest escaped a run at a time: strings
+// that mix them come out as character by character.
+TEST(JcsTest, MixedPlainAndEscapedRuns) {
+  EXPECT_EQ(canonicalize(json("ab\"cd\\ef\n\xe2\x82\xacgh")),
+            R"("ab\"cd\\ef\n)"
+            "\xe2\x82\xac"
+            R"(gh")");
+  EXPECT_EQ(canonicalize(json(std::string("a\x01\x02" "b\0", 5))), R"("a\u0001\u0002b\u0000")");
+  EXPECT_EQ(canonicalize(json("\xc3\xa9t\xc3\xa9")), "\"\xc3\xa9t\xc3\xa9\"");
+  // A multi-byte sequence cut short by a plain character is still invalid.
+  EXPECT_THROW(canonicalize(json("\xe2\x82" "a")), std::invalid_argument);
+}
+
 TEST(JcsTest, NestedStructuresAndLiterals) {
   const json input = json::parse(R"({
     "z": [3, {"b": [], "a": {}}, "x", null],
