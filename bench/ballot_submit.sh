@@ -10,14 +10,14 @@
 # Steps: an election with two contests; API_TOKENS voters imported as CSV and opened;
 # one token minted per voter through the API by bench_tokens (tokens/s printed next to
 # `openssl speed rsa2048`, since each token is one RSA signature); the rest of the run's
-# TOKENS (default seconds × 12,000, so that tokens outlast 10,000 ballots/s) minted by
+# TOKENS (default seconds × 15,000, so that tokens outlast 10,000 ballots/s) minted by
 # bench_tokens --direct, the admin-only fast path (the election's key, unsealed with the
 # master key, signs each token as a blind signature finalizes: genuinely valid, and
 # minutes faster than 675 tokens/s through the API); then wrk with bench/submit.lua, one
 # token per ballot, the API's tokens first. Afterwards: the server's voting metrics, and
 # ballotsCast checked against the 201s. Last, if perf works here, a profile of the whole
 # machine during an extra run of PROFILE_SECONDS + 4 s (perf skips its first and last
-# 2 s), with (PROFILE_SECONDS + 4) × 12,000 more tokens.
+# 2 s), with (PROFILE_SECONDS + 4) × 15,000 more tokens.
 #
 # Environment: TOKENS, API_TOKENS (default 60,000, at most TOKENS; 0 mints every token
 # directly), TOKEN_THREADS (bench_tokens threads through the API, default 32),
@@ -36,7 +36,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 duration=${1:-60}
 connections=${2:-1000}
-run_tokens=${TOKENS:-$((duration * 12000))}
+run_tokens=${TOKENS:-$((duration * 15000))}
 api_tokens=${API_TOKENS:-60000}
 profile_seconds=${PROFILE_SECONDS:-5}
 token_threads=${TOKEN_THREADS:-32}
@@ -53,7 +53,7 @@ if ((profile_seconds > 0)) && ! perf record -q -o /dev/null -- true >/dev/null 2
 fi
 if ((api_tokens > run_tokens)); then api_tokens=$run_tokens; fi
 profile_tokens=0
-if ((profile_seconds > 0)); then profile_tokens=$(((profile_seconds + 4) * 12000)); fi
+if ((profile_seconds > 0)); then profile_tokens=$(((profile_seconds + 4) * 15000)); fi
 direct_tokens=$((run_tokens - api_tokens + profile_tokens))
 read -r -a server_env <<<"${SERVER_ENV:-}"
 

@@ -46,9 +46,12 @@ unsigned io_threads(const Config& config) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// The I/O threads take one thread per core already; RSA work on as many again would
+// leave each core two busy threads to switch between. Half the cores sign far more
+// tokens than a pod's PostgreSQL records (docs/benchmarks.md).
 unsigned crypto_threads(const Config& config) {
   if (config.crypto.threads != 0) return config.crypto.threads;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1u, std::thread::hardware_concurrency() / 2);
 }
 
 crypto::Bytes master_key(const Config& config) {

@@ -44,7 +44,7 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.tokens.key_bits, 2048u);
   EXPECT_EQ(c.ballots.batch_size, 500u);
   EXPECT_EQ(c.ballots.queue_depth, 20000u);
-  EXPECT_EQ(c.ballots.writers, 2u);
+  EXPECT_EQ(c.ballots.writers, 1u);
   EXPECT_EQ(c.board.sequence_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(c.cache.results_ttl, std::chrono::seconds(900));
 }

@@ -66,12 +66,12 @@ struct BallotsConfig {
   std::size_t batch_size = 500;      // ballots per transaction at most
   Millis batch_wait{2};              // how long a batch waits to fill once one ballot is queued
   std::size_t queue_depth = 20'000;  // queued ballots beyond this: 503 + Retry-After
-  std::size_t writers = 2;           // writer threads, each with its own connection
+  std::size_t writers = 1;           // writer threads, each with its own connection
 };
 
 // The worker threads for RSA signing and verification, off the I/O threads.
 struct CryptoConfig {
-  unsigned threads = 0;              // 0: one per core
+  unsigned threads = 0;              // 0: half the cores, at least one
   std::size_t queue_depth = 10'000;  // queued operations beyond this: 503 + Retry-After
 };
 
