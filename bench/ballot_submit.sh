@@ -149,7 +149,7 @@ sample_run() {
 
 echo
 echo "== POST /api/v1/voting/submit, $connections connections, ${duration}s, $wrk_threads wrk thread(s)"
-# PostgreSQL's WAL and checkpoints during the run.
+# PostgreSQL's WAL, checkpoints, autovacuums and autoanalyzes so far.
 pg_io() {
   throwaway_psql -F ' ' -c "SELECT wal_bytes, checkpoints_timed + checkpoints_req,
     (SELECT sum(autovacuum_count) FROM pg_stat_user_tables), (SELECT sum(autoanalyze_count) FROM pg_stat_user_tables)
@@ -193,9 +193,9 @@ fi
 echo "PostgreSQL during the run: $(((wal_after - wal_before) / 1048576)) MiB of WAL," \
   "$((checkpoints_after - checkpoints_before)) checkpoint(s) started," \
   "$((vacuums_after - vacuums_before)) autovacuum(s) and $((analyzes_after - analyzes_before)) autoanalyze(s) of our tables"
-# Ballots accepted per second between samples, while wrk ran (a sample after wrk stopped
-# shows no new ballots, and the first one the connection storm).
-# Each interval: ballots accepted per second, and the mean commit of its batches in ms.
+# Each interval between samples while wrk ran: ballots accepted per second, and the mean
+# commit of its batches in ms (a sample after wrk stopped shows no new ballots; the
+# first interval holds the connection storm).
 awk 'NF == 6 { if (n > 0 && $2 > a) printf "%.0f %.1f\n", ($2 - a) / ($1 - t), ($6 > c ? 1000 * ($5 - s) / ($6 - c) : 0)
                t = $1; a = $2; s = $5; c = $6; n++ }' "$THROWAWAY_DIR/samples.txt" >"$THROWAWAY_DIR/rates.txt"
 if [[ -s $THROWAWAY_DIR/rates.txt ]]; then
