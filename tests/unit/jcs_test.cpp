@@ -145,14 +145,14 @@ TEST(JcsTest, StringEscaping) {
 // Runs of plain characters are copied whole and the rest escaped a run at a time: strings
 // that mix them come out as character by character.
 TEST(JcsTest, MixedPlainAndEscapedRuns) {
-  EXPECT_EQ(canonicalize(json("ab\"cd\\ef\n\xe2\x82\xacgh")),
-            R"("ab\"cd\\ef\n)"
-            "\xe2\x82\xac"
-            R"(gh")");
-  EXPECT_EQ(canonicalize(json(std::string("a\x01\x02" "b\0", 5))), R"("a\u0001\u0002b\u0000")");
+  const std::string euro = "\xe2\x82\xac";
+  EXPECT_EQ(canonicalize(json("ab\"cd\\ef\n" + euro + "gh")), R"("ab\"cd\\ef\n)" + euro + R"(gh")");
+  const std::string controls{'a', '\x01', '\x02', 'b', '\0'};
+  EXPECT_EQ(canonicalize(json(controls)), R"("a\u0001\u0002b\u0000")");
   EXPECT_EQ(canonicalize(json("\xc3\xa9t\xc3\xa9")), "\"\xc3\xa9t\xc3\xa9\"");
   // A multi-byte sequence cut short by a plain character is still invalid.
-  EXPECT_THROW(canonicalize(json("\xe2\x82" "a")), std::invalid_argument);
+  const std::string cut = std::string("\xe2\x82") + 'a';
+  EXPECT_THROW(canonicalize(json(cut)), std::invalid_argument);
 }
 
 TEST(JcsTest, NestedStructuresAndLiterals) {
