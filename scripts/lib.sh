@@ -542,14 +542,14 @@ throwaway_services_start() {
   THROWAWAY_REDIS_URL=redis://127.0.0.1:$THROWAWAY_REDIS_PORT/0
 }
 
-# throwaway_services_stop: stop both and remove the temp dir; safe to call twice
-# and before (or half-way through) throwaway_services_start.
 # throwaway_psql [psql args...]: psql on the throw-away database, unaligned, tuples only,
 # stopping at the first error.
 throwaway_psql() {
   "$PG_BIN/psql" "$THROWAWAY_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
+# throwaway_services_stop: stop both and remove the temp dir; safe to call twice
+# and before (or half-way through) throwaway_services_start.
 throwaway_services_stop() {
   if [[ -n $THROWAWAY_REDIS_PORT ]]; then
     redis_stop "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" || true
