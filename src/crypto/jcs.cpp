@@ -137,7 +137,8 @@ void append_string(std::string& out, std::string_view s) {
     std::size_t end = i;
     while (end < s.size() && plain(s[end])) ++end;
     out.append(s.substr(i, end - i));
-    for (i = end; end < s.size() && !plain(s[end]);) ++end;
+    i = end;
+    while (end < s.size() && !plain(s[end])) ++end;
     if (end > i) append_escaped(out, s.substr(i, end - i));
     i = end;
   }
