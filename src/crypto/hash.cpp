@@ -64,6 +64,16 @@ Digest sha256(std::span<const unsigned char> data) {
   return out;
 }
 
+std::string sha1_hex(std::string_view data) {
+  std::array<unsigned char, 20> out{};
+  unsigned int out_len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &out_len, EVP_sha1(), nullptr) != 1 ||
+      out_len != out.size()) {
+    throw_openssl("EVP_Digest(SHA-1)");
+  }
+  return to_hex(out);
+}
+
 Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data) {
   Mac mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!mac) throw_openssl("EVP_MAC_fetch(HMAC)");

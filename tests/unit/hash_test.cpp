@@ -90,6 +90,12 @@ TEST(HashTest, Base64UrlRoundTripsEveryByte) {
   }
 }
 
+// The FIPS 180-2 example "abc" and the empty message.
+TEST(HashTest, Sha1KnownValues) {
+  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(sha1_hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+}
+
 TEST(HashTest, Base64UrlRejectsPaddingBadCharactersAndLengths) {
   EXPECT_EQ(from_base64url("Zg=="), std::nullopt);
   EXPECT_EQ(from_base64url("Zg="), std::nullopt);

@@ -16,6 +16,9 @@ using Digest = std::array<unsigned char, 32>;
 Digest sha256(std::string_view data);
 Digest sha256(std::span<const unsigned char> data);
 Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data);
+// Lowercase hex SHA-1. Only for names others chose it for (Redis names a script by it);
+// never for integrity or security.
+std::string sha1_hex(std::string_view data);
 
 // Lowercase hex.
 std::string to_hex(std::span<const unsigned char> bytes);

@@ -1,0 +1,22 @@
+#pragma once
+// Rate limiting at the door (SPEC §8, issue 6): every request that matched a route is
+// checked by the rate limiter before its body is read, by route group and client.
+#include "observernet/http/admission.hpp"
+
+namespace observernet::cache {
+class RateLimiter;
+}
+
+namespace observernet::api {
+
+class AdminAuth;
+
+// The check for http::Server::set_admission. Health, readiness and metrics pass
+// untouched; with ratelimit.exempt_admin, so does a request with a valid admin key.
+// Every other request is counted against its group's limit and the global one for its
+// client (the peer, or behind trusted proxies the address they recorded); its
+// response carries RateLimit-Policy and RateLimit, and over a limit it is answered
+// 429 with Retry-After instead of running. Both references must outlive the server.
+http::AdmissionCheck rate_limit_admission(cache::RateLimiter& limiter, const AdminAuth& admin);
+
+}  // namespace observernet::api

@@ -1,0 +1,41 @@
+#pragma once
+// The rate limiter's settings ([ratelimit] in the configuration), apart from the
+// limiter so that the configuration does not pull in Asio's coroutines.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "observernet/cache/client_address.hpp"
+
+namespace observernet::cache {
+
+struct RateRule {
+  std::int64_t limit = 0;  // requests per window; 0 turns the group's limit off
+  std::chrono::milliseconds window{60'000};
+};
+
+struct RateLimiterOptions {
+  bool enabled = true;
+  // SPEC §8's limits per client, each over its own window.
+  RateRule submit{10, std::chrono::minutes(1)};
+  RateRule token{5, std::chrono::minutes(1)};
+  RateRule elections{100, std::chrono::minutes(1)};
+  RateRule public_reads{1000, std::chrono::minutes(1)};
+  RateRule global{2000, std::chrono::minutes(1)};  // every limited request of a client
+  CidrList trusted_proxies;
+  ForwardingHeader forwarding_header = ForwardingHeader::x_forwarded_for;
+  bool exempt_admin = true;
+  // Adaptive limits: while process CPU is above cpu_percent of the machine's cores, or
+  // the ballot queue holds more than queue_depth, every limit is multiplied by
+  // factor_percent / 100; afterwards the factor climbs back by that much per interval.
+  unsigned adaptive_cpu_percent = 80;
+  std::size_t adaptive_queue_depth = 1'000;
+  unsigned adaptive_factor_percent = 50;
+  std::chrono::milliseconds adaptive_interval{1'000};
+  // Redis: its own database (the scaling guide's database 3), a short deadline.
+  unsigned redis_db = 3;
+  std::chrono::milliseconds redis_timeout{5};
+  std::size_t fallback_max_keys = 100'000;  // in-process windows kept per pod
+};
+
+}  // namespace observernet::cache

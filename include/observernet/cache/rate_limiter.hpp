@@ -1,0 +1,102 @@
+#pragma once
+// The application layer of rate limiting (SPEC §8, issue 6): a sliding-window counter
+// per route group and client in Redis, one script call per request over the I/O
+// thread's own pipelined connection, plus a global limit per client checked in the same
+// call. When Redis does not answer within ratelimit.redis_timeout_ms, the same limits
+// are kept in-process (per pod) until it does again. Limits shrink by a factor while
+// the process is overloaded (CPU or ballot queue) and recover when it is not.
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "observernet/cache/client_address.hpp"
+#include "observernet/cache/rate_limit_options.hpp"
+#include "observernet/cache/redis_endpoint.hpp"
+#include "observernet/cache/sliding_window.hpp"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace observernet::cache {
+
+class RedisPipeline;
+class LocalRateLimiter;
+
+// The route groups of SPEC §8, each with its own limit, and the global one.
+enum class RateGroup { submit, token, elections, public_reads, other };
+std::string_view to_string(RateGroup group);
+
+// What to do with one request.
+struct RateVerdict {
+  bool limited = false;  // the route group is rate limited at all (else no headers)
+  bool allowed = true;
+  std::string policy_field;  // RateLimit-Policy
+  std::string limit_field;   // RateLimit
+  std::chrono::seconds retry_after{0};
+};
+
+class RateLimiter {
+ public:
+  // One pipelined Redis connection per I/O executor (its database: options.redis_db);
+  // check() must run on one of them. Clients appear in Redis keys only as
+  // HMAC-SHA-256(key_secret, address), so Redis never holds voters' addresses.
+  // `queue_depth` reads the ballot queue for the adaptive factor.
+  RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
+              std::vector<boost::asio::any_io_executor> executors, std::string key_secret,
+              std::function<std::size_t()> queue_depth, prometheus::Registry& registry);
+  ~RateLimiter();
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  const RateLimiterOptions& options() const { return options_; }
+
+  // The group of a route, by its method and path template; nullopt: never limited
+  // (health, readiness, metrics).
+  static std::optional<RateGroup> group_of(std::string_view method, std::string_view route);
+
+  // One request of `client` (client_address's answer) to `group`: the group's limit and
+  // the global one in one Redis round trip, or in-process when Redis does not answer.
+  boost::asio::awaitable<RateVerdict> check(RateGroup group, const IpAddress& client);
+
+  // Samples CPU and the ballot queue, moving the adaptive factor; call every
+  // options().adaptive_interval from one thread.
+  void adapt();
+  // The current factor, in percent.
+  unsigned factor_percent() const { return factor_percent_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Metrics;
+  const RateRule& rule(RateGroup group) const;
+  RedisPipeline* pipeline(const boost::asio::any_io_executor& executor);
+  void set_fallback(bool on);
+
+  RateLimiterOptions options_;
+  std::string key_secret_;
+  std::function<std::size_t()> queue_depth_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<LocalRateLimiter> local_;
+  const std::string script_sha_;
+  std::vector<boost::asio::any_io_executor> executors_;
+  std::vector<std::unique_ptr<RedisPipeline>> pipelines_;
+  std::atomic<unsigned> factor_percent_{100};
+  std::atomic<bool> fallback_{false};
+  std::chrono::steady_clock::time_point last_sample_;
+  std::uint64_t last_cpu_ns_ = 0;
+};
+
+}  // namespace observernet::cache

@@ -1,0 +1,55 @@
+#pragma once
+// One pipelined Redis connection for one I/O thread, for calls on the hot path (the rate
+// limiter runs one per request): a command is written at once, behind any still in
+// flight, and replies are matched in order. No thread hop and no lock, unlike the
+// blocking RedisPool; every member is used only from its executor's one thread.
+//
+// Redis only holds what can be lost, so every failure is an empty answer that callers
+// fall back from: not connected yet, a connect that failed less than retry_backoff ago,
+// more than max_in_flight commands waiting, no reply within command_timeout. A late
+// reply holds up every reply behind it, so it closes the connection (the commands in
+// flight answer empty) and the next call after retry_backoff connects again.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "observernet/cache/redis_endpoint.hpp"
+#include "observernet/cache/redis_pool.hpp"
+
+namespace observernet::cache {
+
+struct RedisPipelineOptions {
+  std::chrono::milliseconds connect_timeout{200};
+  std::chrono::milliseconds command_timeout{5};
+  std::chrono::milliseconds retry_backoff{1'000};
+  std::size_t max_in_flight = 1'000;
+};
+
+class RedisPipeline {
+ public:
+  RedisPipeline(boost::asio::any_io_executor executor, RedisEndpoint endpoint,
+                RedisPipelineOptions options);
+  ~RedisPipeline();
+  RedisPipeline(const RedisPipeline&) = delete;
+  RedisPipeline& operator=(const RedisPipeline&) = delete;
+
+  // The reply to one command (arguments binary-safe), an error reply included; nullptr
+  // when Redis did not answer (see above). Never throws for Redis's sake.
+  boost::asio::awaitable<Reply> call(std::span<const std::string_view> args);
+
+  // Whether the connection is up (a call may still time out).
+  bool connected() const;
+
+  // Closes the connection; calls in flight answer nullptr. Before the executor stops.
+  void close();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace observernet::cache

@@ -1,0 +1,286 @@
+// Rate limiting (SPEC §8, issue 6) against the real Redis, over real HTTP: limits per
+// route group and client, shared by every process on one Redis, kept in-process while
+// Redis is away, and shrunk while the process is overloaded.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <random>
+
+#include "observernet/cache/rate_limiter.hpp"
+#include "support.hpp"
+
+namespace observernet::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A documentation address (RFC 5737) no other test run used this minute: Redis keeps
+// counts across runs, so every test's clients are new.
+std::string fresh_client() {
+  static std::mt19937 random{std::random_device{}()};
+  std::uniform_int_distribution<int> octet(1, 254);
+  return "198.51." + std::to_string(octet(random)) + "." + std::to_string(octet(random));
+}
+
+// Test servers trust 127.0.0.1 as a proxy, so X-Forwarded-For picks the client. Redis
+// gets a generous deadline: a sanitized build on a busy machine can be slow to answer,
+// and a late answer would move the limits in-process.
+app::Config limited_config(std::uint16_t redis_port = 0) {
+  app::Config config = test_config();
+  config.ratelimit.enabled = true;
+  config.ratelimit.trusted_proxies = cache::CidrList::parse("127.0.0.1");
+  config.ratelimit.redis_timeout = 250ms;
+  if (redis_port != 0) config.redis.endpoint.port = redis_port;
+  return config;
+}
+
+HttpResult submit(std::uint16_t port, const std::string& client) {
+  return http_request(port, "POST", "/api/v1/voting/submit", "{}",
+                      {{"Content-Type", "application/json"}, {"X-Forwarded-For", client}});
+}
+
+// The `r=` of a RateLimit field for `policy`, or -1.
+int remaining(const HttpResult& result, const std::string& policy) {
+  std::smatch m;
+  const std::string field = result.header("ratelimit");
+  if (!std::regex_search(field, m, std::regex("\"" + policy + "\";r=(\\d+);t=(\\d+)"))) return -1;
+  return std::stoi(m[1].str());
+}
+
+TEST(RateLimitTest, TheEleventhSubmitIsRefusedAndAnotherClientIsNot) {
+  TestServer server(limited_config());
+  const std::string client = fresh_client();
+  for (int i = 0; i < 10; ++i) {
+    const HttpResult r = submit(server.port(), client);
+    ASSERT_EQ(r.status, 400u) << r.body;  // `{}` is no ballot, but it was let in
+    EXPECT_EQ(r.header("ratelimit-policy"), R"("submit";q=10;w=60, "global";q=2000;w=60)");
+    EXPECT_EQ(remaining(r, "submit"), 9 - i);
+  }
+  const HttpResult refused = submit(server.port(), client);
+  EXPECT_EQ(refused.status, 429u);
+  EXPECT_EQ(refused.header("content-type"), "application/problem+json");
+  EXPECT_NE(refused.body.find("\"too_many_requests\""), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.header("ratelimit-policy"), R"("submit";q=10;w=60, "global";q=2000;w=60)");
+  EXPECT_EQ(remaining(refused, "submit"), 0);
+  // The ten admitted requests fill the window for about a minute; Retry-After says when
+  // the next is let in, and RateLimit's t= agrees.
+  const int retry_after = std::stoi(refused.header("retry-after"));
+  EXPECT_GE(retry_after, 50);
+  EXPECT_LE(retry_after, 120);
+  EXPECT_NE(refused.header("ratelimit").find(";t=" + std::to_string(retry_after)), std::string::npos)
+      << refused.header("ratelimit");
+  EXPECT_TRUE(metrics_show(server.port(), R"(rate_limited_total{route="submit"} 1)"));
+
+  // Another client has its own quota.
+  const HttpResult other = submit(server.port(), fresh_client());
+  EXPECT_EQ(other.status, 400u);
+  EXPECT_EQ(remaining(other, "submit"), 9);
+
+  // Health, readiness and metrics are never limited and carry no rate limit fields.
+  const HttpResult live = http_request(server.port(), "GET", "/livez", {},
+                                       {{"X-Forwarded-For", client}});
+  EXPECT_EQ(live.status, 200u);
+  EXPECT_EQ(live.header("ratelimit"), "");
+}
+
+TEST(RateLimitTest, ForwardedAddressesCountOnlyFromTrustedProxies) {
+  app::Config config = limited_config();
+  config.ratelimit.trusted_proxies = {};  // 127.0.0.1 is a client like any other
+  // Every request comes from 127.0.0.1, as in other runs of this test: a window length
+  // of its own (keys name it) gives this run a fresh quota.
+  const auto window = 60s + std::chrono::milliseconds(std::random_device{}() % 1000);
+  config.ratelimit.submit = {2, window};
+  config.ratelimit.global = {1'000'000, window};
+  TestServer server(config);
+  // A changing X-Forwarded-For from an untrusted peer buys no more of it.
+  EXPECT_EQ(submit(server.port(), fresh_client()).status, 400u);
+  EXPECT_EQ(submit(server.port(), fresh_client()).status, 400u);
+  EXPECT_EQ(submit(server.port(), fresh_client()).status, 429u);
+}
+
+TEST(RateLimitTest, AdminRequestsWithAValidKeyAreExempt) {
+  app::Config config = limited_config();
+  config.ratelimit.elections = {1, 60s};
+  TestServer server(config);
+  const std::string client = fresh_client();
+  const std::vector<std::pair<std::string, std::string>> admin = {
+      {"Authorization", std::string("Bearer ") + kTestAdminKey}, {"X-Forwarded-For", client}};
+  for (int i = 0; i < 3; ++i) {
+    const HttpResult r = http_request(server.port(), "GET", "/api/v1/elections", {}, admin);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("ratelimit"), "");
+  }
+  // A wrong key is counted like no key.
+  const std::vector<std::pair<std::string, std::string>> wrong = {
+      {"Authorization", "Bearer not-the-key"}, {"X-Forwarded-For", client}};
+  EXPECT_EQ(http_request(server.port(), "GET", "/api/v1/elections", {}, wrong).status, 403u);
+  EXPECT_EQ(http_request(server.port(), "GET", "/api/v1/elections", {}, wrong).status, 429u);
+}
+
+TEST(RateLimitTest, TwoProcessesOnOneRedisShareOneLimit) {
+  TestServer in_process(limited_config());
+  auto [child, child_port] =
+      spawn_server({"OBSERVERNET_RATELIMIT_ENABLED=true",
+                    "OBSERVERNET_RATELIMIT_TRUSTED_PROXIES=127.0.0.1",
+                    "OBSERVERNET_RATELIMIT_REDIS_TIMEOUT_MS=250"});
+  const std::string client = fresh_client();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(submit(i % 2 == 0 ? in_process.port() : child_port, client).status, 400u) << i;
+  }
+  EXPECT_EQ(submit(in_process.port(), client).status, 429u);
+  EXPECT_EQ(submit(child_port, client).status, 429u);
+  ::kill(child.pid, SIGTERM);
+  EXPECT_EQ(child.wait_exit(), 0) << child.output;
+}
+
+// A redis-server of the test's own, to stop and start again.
+class PrivateRedis {
+ public:
+  PrivateRedis() : dir_(std::filesystem::temp_directory_path() / ("rl-redis-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir_);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    ::close(fd);
+  }
+  ~PrivateRedis() {
+    stop();
+    std::filesystem::remove_all(dir_);
+  }
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+  void start() {
+    ASSERT_EQ(run_shell("redis-server --bind 127.0.0.1 --port " + std::to_string(port_) +
+                        " --save '' --appendonly no --daemonize yes --dir " + dir_.string() +
+                        " --pidfile " + (dir_ / "redis.pid").string() +
+                        " --logfile " + (dir_ / "redis.log").string()),
+              0);
+    ASSERT_TRUE(eventually([&] { return keys_in_db(3) >= 0; }, 5s));
+  }
+  void stop() {
+    run_shell("redis-cli -p " + std::to_string(port_) + " shutdown nosave >/dev/null 2>&1");
+    eventually([&] { return keys_in_db(3) < 0; }, 5s);
+  }
+  // Keys in database `db`; -1 when Redis does not answer.
+  long long keys_in_db(int db) const {
+    redisContext* c = redisConnect("127.0.0.1", port_);
+    long long n = -1;
+    if (c != nullptr && c->err == 0) {
+      auto* selected = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db));
+      if (selected != nullptr) {
+        freeReplyObject(selected);
+        auto* size = static_cast<redisReply*>(redisCommand(c, "DBSIZE"));
+        if (size != nullptr && size->type == REDIS_REPLY_INTEGER) n = size->integer;
+        if (size != nullptr) freeReplyObject(size);
+      }
+    }
+    if (c != nullptr) redisFree(c);
+    return n;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::uint16_t port_ = 0;
+};
+
+TEST(RateLimitTest, WithoutRedisLimitsHoldInProcessAndSharingResumesWhenItIsBack) {
+  PrivateRedis redis;
+  redis.start();
+  app::Config config = limited_config(redis.port());
+  config.ratelimit.submit = {3, 60s};
+  TestServer server(config);
+  auto exhaust = [&](const std::string& client) {
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(submit(server.port(), client).status, 400u) << i;
+    EXPECT_EQ(submit(server.port(), client).status, 429u);
+  };
+
+  exhaust(fresh_client());
+  EXPECT_GT(redis.keys_in_db(3), 0);  // the counts live in Redis, database 3
+  EXPECT_TRUE(metrics_show(server.port(), "rate_limit_fallback 0"));
+
+  redis.stop();
+  // Requests are still served, and still limited, by this process alone.
+  exhaust(fresh_client());
+  EXPECT_TRUE(metrics_show(server.port(), "rate_limit_fallback 1"));
+
+  redis.start();  // empty: the script is loaded again on NOSCRIPT
+  ASSERT_TRUE(eventually(
+      [&] {
+        submit(server.port(), fresh_client());
+        return redis.keys_in_db(3) > 0;
+      },
+      10s));
+  EXPECT_TRUE(metrics_show(server.port(), "rate_limit_fallback 0"));
+  // Shared again: a second process on the same Redis sees this one's counts.
+  auto [child, child_port] = spawn_server(
+      {"OBSERVERNET_REDIS_URL=" + redis.url(), "OBSERVERNET_RATELIMIT_ENABLED=true",
+       "OBSERVERNET_RATELIMIT_TRUSTED_PROXIES=127.0.0.1", "OBSERVERNET_RATELIMIT_SUBMIT=3",
+       "OBSERVERNET_RATELIMIT_REDIS_TIMEOUT_MS=250"});
+  const std::string client = fresh_client();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(submit(server.port(), client).status, 400u) << i;
+  EXPECT_EQ(submit(child_port, client).status, 429u);
+  ::kill(child.pid, SIGTERM);
+  EXPECT_EQ(child.wait_exit(), 0) << child.output;
+}
+
+double gauge(prometheus::Registry& registry, const std::string& name) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name == name && !family.metric.empty()) return family.metric[0].gauge.value;
+  }
+  return -1;
+}
+
+// The limiter on its own, with no Redis to reach (the in-process fallback decides):
+// an overloaded ballot queue halves every limit until the load is gone.
+TEST(RateLimitTest, LimitsShrinkUnderLoadAndRecover) {
+  cache::RateLimiterOptions options;
+  options.adaptive_queue_depth = 1'000;
+  options.adaptive_factor_percent = 50;
+  options.adaptive_cpu_percent = 100;  // this test's CPU is not the point
+  std::size_t queue = 5'000;
+  boost::asio::io_context io;
+  prometheus::Registry registry;
+  cache::RedisEndpoint nowhere;
+  nowhere.port = 1;  // nothing listens there
+  cache::RateLimiter limiter(options, nowhere, {io.get_executor()}, "key", [&] { return queue; },
+                             registry);
+  auto check = [&](const std::string& client) {
+    auto verdict = boost::asio::co_spawn(
+        io, limiter.check(cache::RateGroup::submit, boost::asio::ip::make_address(client)),
+        boost::asio::use_future);
+    io.restart();
+    io.run();
+    return verdict.get();
+  };
+
+  limiter.adapt();
+  EXPECT_EQ(limiter.factor_percent(), 50u);
+  const auto shrunk = check("192.0.2.1");
+  EXPECT_EQ(shrunk.policy_field, R"("submit";q=5;w=60, "global";q=1000;w=60)");
+  EXPECT_EQ(gauge(registry, "rate_limit_factor"), 0.5);
+
+  queue = 0;
+  limiter.adapt();
+  EXPECT_EQ(limiter.factor_percent(), 100u);
+  const auto recovered = check("192.0.2.2");
+  EXPECT_EQ(recovered.policy_field, R"("submit";q=10;w=60, "global";q=2000;w=60)");
+  EXPECT_EQ(gauge(registry, "rate_limit_factor"), 1.0);
+  EXPECT_EQ(gauge(registry, "rate_limit_fallback"), 1.0);  // nothing listens on port 1
+}
+
+}  // namespace
+}  // namespace observernet::testing
