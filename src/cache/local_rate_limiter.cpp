@@ -1,6 +1,8 @@
 #include "observernet/cache/local_rate_limiter.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 namespace observernet::cache {
 
@@ -22,15 +24,11 @@ void LocalRateLimiter::drop_stale_tail(milliseconds now, int at_most) {
   }
 }
 
-RateLimitDecision LocalRateLimiter::check(std::string_view key, std::int64_t limit,
-                                          milliseconds window, milliseconds now) {
-  validate_rate_limit(limit, window);
-  const std::int64_t now_index = window_index(window, now);
-
-  std::lock_guard lock(mutex_);
-  drop_stale_tail(now, 2);
+// The key's entry, most recently checked now, its windows moved on to `now`'s.
+LocalRateLimiter::Entry& LocalRateLimiter::entry(const RateLimitKey& limit, milliseconds now) {
+  const std::int64_t now_index = window_index(limit.window, now);
   Order::iterator it;
-  if (auto found = index_.find(key); found != index_.end()) {
+  if (auto found = index_.find(limit.key); found != index_.end()) {
     it = found->second;
     order_.splice(order_.begin(), order_, it);  // moves the node; `it` stays valid
   } else {
@@ -39,30 +37,61 @@ RateLimitDecision LocalRateLimiter::check(std::string_view key, std::int64_t lim
       index_.erase(order_.back().key);
       order_.pop_back();
     }
-    order_.push_front(Entry{std::string(key), window.count(), now_index, {}});
+    order_.push_front(Entry{std::string(limit.key), limit.window.count(), now_index, {}});
     it = order_.begin();
     index_.emplace(it->key, it);
   }
 
-  Entry& entry = *it;
-  if (entry.window_ms != window.count()) {
-    entry.window_ms = window.count();
-    entry.window_index = now_index;
-    entry.counts = {};
+  Entry& e = *it;
+  if (e.window_ms != limit.window.count()) {
+    e.window_ms = limit.window.count();
+    e.window_index = now_index;
+    e.counts = {};
   }
-  milliseconds at = now;
-  if (now_index == entry.window_index + 1) {
-    entry.counts = {entry.counts.current, 0};
-    entry.window_index = now_index;
-  } else if (now_index > entry.window_index + 1) {
-    entry.counts = {};
-    entry.window_index = now_index;
-  } else if (now_index < entry.window_index) {
-    at = window * entry.window_index;
+  if (now_index == e.window_index + 1) {
+    e.counts = {e.counts.current, 0};
+    e.window_index = now_index;
+  } else if (now_index > e.window_index + 1) {
+    e.counts = {};
+    e.window_index = now_index;
   }
+  return e;
+}
 
-  const RateLimitDecision decision = decide_sliding_window(limit, window, at, entry.counts);
-  if (decision.allowed) ++entry.counts.current;
+bool LocalRateLimiter::check(std::span<const RateLimitKey> limits, milliseconds now,
+                             std::span<RateLimitDecision> decisions) {
+  if (decisions.size() != limits.size()) {
+    throw std::invalid_argument("one rate limit decision per limit");
+  }
+  // Each call's entries sit at the front of the order, so eviction cannot reach them.
+  if (limits.size() > max_keys_) {
+    throw std::invalid_argument("more limits in one call than the local limiter keeps keys");
+  }
+  for (const auto& limit : limits) validate_rate_limit(limit.limit, limit.window);
+  std::lock_guard lock(mutex_);
+  drop_stale_tail(now, 2);
+  // At most a few limits per request: their entries, found once.
+  std::vector<Entry*> entries;
+  entries.reserve(limits.size());
+  for (std::size_t i = 0; i < limits.size(); ++i) {
+    Entry& e = entry(limits[i], now);
+    entries.push_back(&e);
+    // A clock stepped back is held at the start of the key's window.
+    const milliseconds at = std::max(now, limits[i].window * e.window_index);
+    decisions[i] = decide_sliding_window(limits[i].limit, limits[i].window, at, e.counts);
+  }
+  const bool admitted = combine_decisions(decisions);
+  if (admitted) {
+    for (Entry* e : entries) ++e->counts.current;
+  }
+  return admitted;
+}
+
+RateLimitDecision LocalRateLimiter::check(std::string_view key, std::int64_t limit,
+                                          milliseconds window, milliseconds now) {
+  const RateLimitKey one{key, limit, window};
+  RateLimitDecision decision;
+  check(std::span(&one, 1), now, std::span(&decision, 1));
   return decision;
 }
 

@@ -97,6 +97,18 @@ RateLimitDecision decide_sliding_window(std::int64_t limit, milliseconds window,
   return d;
 }
 
+bool combine_decisions(std::span<RateLimitDecision> decisions) {
+  const bool admitted = std::all_of(decisions.begin(), decisions.end(),
+                                    [](const RateLimitDecision& d) { return d.allowed; });
+  if (!admitted) {
+    // decide_sliding_window counted an allowed request in `remaining`; nothing was.
+    for (auto& d : decisions) {
+      if (d.allowed) ++d.remaining;
+    }
+  }
+  return admitted;
+}
+
 SlidingWindowKeys sliding_window_keys(std::string_view prefix, milliseconds window,
                                       milliseconds now) {
   const std::int64_t index = window_index(window, now);

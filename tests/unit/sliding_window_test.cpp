@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -259,6 +260,48 @@ TEST(RateLimitLocalTest, CountsAdmittedRequestsOnly) {
   // Refusals were not counted: the full window decays as if they never happened.
   EXPECT_EQ(limiter.check("a", kLimit, kMinute, now).retry_after, seconds(59 + 6));
   EXPECT_TRUE(limiter.check("b", kLimit, kMinute, now).allowed);  // keys are independent
+}
+
+TEST(RateLimitWindowTest, ARequestRefusedByOneLimitIsCountedByNone) {
+  // A group limit with one request left and a global one with five.
+  std::array<RateLimitDecision, 2> d{decide(kStart, 0, kLimit - 1), decide(kStart, 0, kLimit - 5)};
+  ASSERT_TRUE(d[0].allowed);
+  EXPECT_EQ(d[0].remaining, 0);
+  EXPECT_TRUE(combine_decisions(d));
+  // Now the group is full: the global limit would admit, but its count does not move.
+  d = {decide(kStart, 0, kLimit), decide(kStart, 0, kLimit - 4)};
+  ASSERT_TRUE(d[1].allowed);
+  EXPECT_EQ(d[1].remaining, 3);
+  EXPECT_FALSE(combine_decisions(d));
+  EXPECT_FALSE(d[0].allowed);
+  EXPECT_EQ(d[1].remaining, 4);
+}
+
+TEST(RateLimitLocalTest, SeveralLimitsAdmitTogetherOrNotAtAll) {
+  LocalRateLimiter limiter(100);
+  auto check = [&](std::string_view group, std::array<RateLimitDecision, 2>& d) {
+    const std::array<RateLimitKey, 2> limits{RateLimitKey{group, 2, kMinute},
+                                             RateLimitKey{"global", 3, kMinute}};
+    return limiter.check(limits, kStart, d);
+  };
+  std::array<RateLimitDecision, 2> d{};
+  EXPECT_TRUE(check("submit", d));
+  EXPECT_TRUE(check("submit", d));
+  EXPECT_EQ(d[1].remaining, 1);
+  EXPECT_FALSE(check("submit", d));  // the group is full; the global count stays at 2
+  EXPECT_FALSE(d[0].allowed);
+  EXPECT_EQ(d[1].remaining, 1);
+  EXPECT_TRUE(check("token", d));  // so another group still gets the global's last one
+  EXPECT_EQ(d[1].remaining, 0);
+  EXPECT_FALSE(check("public", d));
+  EXPECT_TRUE(d[0].allowed);
+  EXPECT_EQ(d[0].remaining, 2);  // refused by the global limit, so not counted here
+  // More limits in one call than keys kept could evict one of them mid-call.
+  LocalRateLimiter tiny(1);
+  std::array<RateLimitDecision, 2> out{};
+  const std::array<RateLimitKey, 2> two{RateLimitKey{"a", 1, kMinute},
+                                        RateLimitKey{"b", 1, kMinute}};
+  EXPECT_THROW(tiny.check(two, kStart, out), std::invalid_argument);
 }
 
 TEST(RateLimitLocalTest, WindowsRollOverAsTheyDoInRedis) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,11 +23,14 @@ class LocalRateLimiter {
   // text beyond 15 bytes.
   explicit LocalRateLimiter(std::size_t max_keys);
 
-  // The decision for one request under `key` at `now` (ms since the Unix epoch, as
-  // for Redis, so that windows line up when Redis comes back), counting it when
-  // admitted. Thread-safe. A key is meant to keep one window length; if it changes,
-  // the key starts afresh. A `now` earlier than the key's current window (a clock
-  // stepped back) is taken as that window's start, the strictest moment in it.
+  // The decisions for one request under several limits at once (a route group's and
+  // the global one), as kSlidingWindowScript makes them in Redis: the request is
+  // admitted only if every limit admits it, and then counted under every key.
+  // `decisions` receives one decision per limit (see combine_decisions). `now`: ms
+  // since the Unix epoch, as for Redis, so that windows line up when Redis comes
+  // back. Thread-safe. A key is meant to keep one window length; if it changes, the
+  // key starts afresh. A `now` earlier than the key's current window (a clock stepped
+  // back) is taken as that window's start, the strictest moment in it.
   //
   // Memory: keys are kept in least-recently-checked order. Each call drops up to
   // two stale keys (both windows over, so they would count nothing) from the old
@@ -35,6 +39,9 @@ class LocalRateLimiter {
   // not stale: that client's counts are forgotten and it may be admitted up to one
   // more quota. Such drops are counted (live_evictions) for a metric; a table that
   // keeps hitting its cap needs a larger max_keys.
+  bool check(std::span<const RateLimitKey> limits, std::chrono::milliseconds now,
+             std::span<RateLimitDecision> decisions);
+  // One limit alone.
   RateLimitDecision check(std::string_view key, std::int64_t limit,
                           std::chrono::milliseconds window, std::chrono::milliseconds now);
 
@@ -52,6 +59,7 @@ class LocalRateLimiter {
   using Order = std::list<Entry>;  // most recently checked first
 
   bool stale(const Entry& e, std::chrono::milliseconds now) const;
+  Entry& entry(const RateLimitKey& limit, std::chrono::milliseconds now);
   void drop_stale_tail(std::chrono::milliseconds now, int at_most);
 
   const std::size_t max_keys_;

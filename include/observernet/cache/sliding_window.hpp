@@ -45,6 +45,7 @@
 // from the counts it returns, so the two cannot round differently.
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -97,6 +98,20 @@ std::chrono::milliseconds window_elapsed(std::chrono::milliseconds window,
 RateLimitDecision decide_sliding_window(std::int64_t limit, std::chrono::milliseconds window,
                                         std::chrono::milliseconds now, WindowCounts counts);
 
+// One request under several limits (a route group's and the global one) is admitted
+// only if every limit admits it, and counted under each only then. Given each limit's
+// decide_sliding_window, returns whether the request is admitted; when it is not, a
+// limit that would have admitted it did not count it either, so its `remaining` gets
+// back the one its decision had already taken off.
+bool combine_decisions(std::span<RateLimitDecision> decisions);
+
+// A limit and the key its counts are kept under, for a check of several at once.
+struct RateLimitKey {
+  std::string_view key;
+  std::int64_t limit = 0;
+  std::chrono::milliseconds window{0};
+};
+
 // Redis keys of the two windows around `now`: "<prefix>:<W in ms>:<window index>".
 // The window length is part of the key so that a changed configuration never reads
 // counts kept for another window length. Put a hash tag in the prefix
@@ -109,50 +124,66 @@ struct SlidingWindowKeys {
 SlidingWindowKeys sliding_window_keys(std::string_view prefix, std::chrono::milliseconds window,
                                       std::chrono::milliseconds now);
 
-// The admission test of decide_sliding_window, atomically in Redis, counting the
-// request when admitted.
-//   KEYS[1] the current window's counter, KEYS[2] the previous window's
-//           (sliding_window_keys(...).current and .previous)
-//   ARGV[1] limit, ARGV[2] window in ms, ARGV[3] now in ms since the epoch, all
-//           integers within validate_rate_limit's bounds and below kMaxRateClock
-//   reply   {allowed (1 or 0), previous count, current count before this request}
-// Pass the reply's counts, with the same limit, window and now, to
-// decide_sliding_window for the rest of the decision; its `allowed` then equals the
-// script's.
+// The admission test of decide_sliding_window for one request under several limits
+// at once (a route group's and the global one), atomically in Redis: the request is
+// admitted only if every limit admits it, and then counted under each.
+//   KEYS[2i-1], KEYS[2i]  limit i's current and previous window's counters
+//                         (sliding_window_keys(...).current and .previous)
+//   ARGV[1]               now, in ms since the epoch, below kMaxRateClock
+//   ARGV[2i], ARGV[2i+1]  limit i and its window in ms, within validate_rate_limit's
+//                         bounds
+//   reply                 {allowed (1 or 0), previous_1, current_1, previous_2, ...}:
+//                         each limit's counts before this request
+// Pass each limit's counts, with the same limit, window and now, to
+// decide_sliding_window for the rest of the decision; the script admits exactly when
+// every one of those decisions does.
 //
 // Exactness: Redis Lua numbers are doubles, exact for integers below 2^53, which
-// the bounds above guarantee for every product and sum. The one division (the
-// window index) is corrected to an exact floor rather than trusted, and every value
+// the bounds above guarantee for every product and sum. The one division (inside
+// `now % window`) is corrected by a window rather than trusted, and every value
 // returned is an integer, so Redis's truncation of Lua numbers in replies never
 // changes one. The count is written back with SET rather than INCR so that a
 // stored value the script reads as 0 (not a number) is replaced, not an error;
 // Lua writes integers below 10^14 in full ("%.14g"). The counter expires 2·W after
-// its window starts, when it stops being the previous window of anything.
+// its window starts, when it stops being the previous window of anything. Written for
+// Redis's cost: one MGET for every key and no closures (each redis.call and each
+// closure a call creates cost microseconds; this script takes about half the time of
+// one with two MGETs and helper functions).
 inline constexpr std::string_view kSlidingWindowScript = R"lua(
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local now = tonumber(ARGV[1])
 local max_count = 1000000
-local function floor_div(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
-  return q
+local floor = math.floor
+local counts = redis.call('MGET', unpack(KEYS))
+local reply = {1}
+local elapsed = {}
+for i = 1, #KEYS / 2 do
+  local limit = tonumber(ARGV[2 * i])
+  local window = tonumber(ARGV[2 * i + 1])
+  -- now mod window, exactly: Lua's % rounds now / window, so correct by one window.
+  local e = now % window
+  if e < 0 then e = e + window elseif e >= window then e = e - window end
+  elapsed[i] = e
+  local current = tonumber(counts[2 * i - 1]) or 0
+  if current ~= current or current < 0 then current = 0 end
+  if current > max_count then current = max_count end
+  current = floor(current)
+  local previous = tonumber(counts[2 * i]) or 0
+  if previous ~= previous or previous < 0 then previous = 0 end
+  if previous > max_count then previous = max_count end
+  previous = floor(previous)
+  if previous * (window - e) + (current + 1) * window > limit * window then
+    reply[1] = 0
+  end
+  reply[2 * i] = previous
+  reply[2 * i + 1] = current
 end
-local function count(value)
-  local n = tonumber(value) or 0
-  if n ~= n or n < 0 then return 0 end
-  if n > max_count then return max_count end
-  return math.floor(n)
+if reply[1] == 1 then
+  for i = 1, #KEYS / 2 do
+    local window = tonumber(ARGV[2 * i + 1])
+    redis.call('SET', KEYS[2 * i - 1], reply[2 * i + 1] + 1, 'PX', 2 * window - elapsed[i])
+  end
 end
-local elapsed = now - floor_div(now, window) * window
-local counts = redis.call('MGET', KEYS[1], KEYS[2])
-local current = count(counts[1])
-local previous = count(counts[2])
-if previous * (window - elapsed) + (current + 1) * window <= limit * window then
-  redis.call('SET', KEYS[1], current + 1, 'PX', 2 * window - elapsed)
-  return {1, previous, current}
-end
-return {0, previous, current}
+return reply
 )lua";
 
 }  // namespace observernet::cache
