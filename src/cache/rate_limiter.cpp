@@ -157,7 +157,7 @@ RedisPipeline* RateLimiter::pipeline(const asio::any_io_executor& executor) {
   return nullptr;
 }
 
-asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, const IpAddress& client) {
+asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress client) {
   RateVerdict verdict;
   if (!options_.enabled) co_return verdict;
   const auto started = std::chrono::steady_clock::now();
@@ -189,8 +189,9 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, const IpAddress
   std::array<SlidingWindowKeys, 2> keys;
   for (std::size_t i = 0; i < n; ++i) {
     // One hash tag per client: a script's keys must share a Redis Cluster slot.
-    keys[i] = sliding_window_keys("observernet:rl:{" + client_id + "}:" + std::string(limits[i].name),
-                                  limits[i].rule.window, now);
+    keys[i] =
+        sliding_window_keys("observernet:rl:{" + client_id + "}:" + std::string(limits[i].name),
+                            limits[i].rule.window, now);
   }
 
   std::array<RateLimitDecision, 2> decisions{};
@@ -219,12 +220,19 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, const IpAddress
       args[1] = kSlidingWindowScript;
       reply = co_await redis->call(command);
     }
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 + 2 * n) {
+    const auto integers = [&reply] {
+      for (std::size_t i = 0; i < reply->elements; ++i) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER) return false;
+      }
+      return true;
+    };
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 + 2 * n && integers()) {
       from_redis = true;
       for (std::size_t i = 0; i < n; ++i) {
         const WindowCounts counts{reply->element[1 + 2 * i]->integer,
                                   reply->element[2 + 2 * i]->integer};
-        decisions[i] = decide_sliding_window(limits[i].rule.limit, limits[i].rule.window, now, counts);
+        decisions[i] =
+            decide_sliding_window(limits[i].rule.limit, limits[i].rule.window, now, counts);
       }
       combine_decisions(std::span(decisions.data(), n));
     }
@@ -277,9 +285,8 @@ void RateLimiter::set_fallback(bool on) {
 void RateLimiter::adapt() {
   const auto now = std::chrono::steady_clock::now();
   const std::uint64_t cpu = process_cpu_ns();
-  const double wall_ns =
-      std::chrono::duration<double, std::nano>(now - last_sample_).count() *
-      std::max(1u, std::thread::hardware_concurrency());
+  const double wall_ns = std::chrono::duration<double, std::nano>(now - last_sample_).count() *
+                         std::max(1u, std::thread::hardware_concurrency());
   const double busy = wall_ns > 0 ? static_cast<double>(cpu - last_cpu_ns_) / wall_ns : 0;
   last_sample_ = now;
   last_cpu_ns_ = cpu;

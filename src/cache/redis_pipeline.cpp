@@ -3,7 +3,9 @@
 #include <hiredis/hiredis.h>
 
 #include <array>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,12 +29,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// A call waiting for its reply: the reader fills it and cancels the timer to wake it.
+using ReplyHandler = asio::any_completion_handler<void(Reply)>;
+
+// A command written (or about to be) and waiting for its reply.
 struct Waiter {
-  explicit Waiter(const asio::any_io_executor& executor) : timer(executor) {}
-  asio::steady_timer timer;
-  Reply reply;
-  bool done = false;
+  ReplyHandler handler;
+  Clock::time_point deadline;
 };
 
 struct ReaderDeleter {
@@ -42,10 +44,17 @@ using ReaderPtr = std::unique_ptr<redisReader, ReaderDeleter>;
 
 }  // namespace
 
+// Every member is used only on `executor`'s one thread.
+//
+// Costs per command, on the hot path: its bytes are appended to `out`, and its handler
+// joins `in_flight`. Commands issued in one turn of the event loop leave in one write (a
+// flush is posted behind them), and the replies of one read complete their callers in
+// order. One timer per connection watches the oldest command's deadline.
 struct RedisPipeline::State : std::enable_shared_from_this<State> {
   State(asio::any_io_executor executor, RedisEndpoint endpoint, RedisPipelineOptions options)
       : executor(std::move(executor)),
         socket(this->executor),
+        watchdog(this->executor),
         endpoint(std::move(endpoint)),
         options(options),
         reader(redisReaderCreate()) {}
@@ -54,17 +63,27 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
 
   asio::any_io_executor executor;
   tcp::socket socket;
+  asio::steady_timer watchdog;
+  bool watchdog_armed = false;
   const RedisEndpoint endpoint;
   const RedisPipelineOptions options;
   Link link = Link::down;
   Clock::time_point retry_at{};
-  // Bumped by every close: coroutines of an earlier connection see it and stop.
+  // Bumped by every close: handlers of an earlier connection see it and stop.
   std::uint64_t generation = 0;
   std::string out;  // commands not yet handed to the socket
+  bool flush_posted = false;
   bool writing = false;
-  std::deque<Waiter*> in_flight;  // in the order their commands were written
+  std::deque<Waiter> in_flight;                    // in the order their commands were queued
   std::vector<asio::steady_timer*> awaiting_link;  // calls made while connecting
   ReaderPtr reader;
+
+  // Answers `waiter` from the event loop, never from inside the caller's stack.
+  void complete(Waiter& waiter, Reply reply) {
+    asio::post(executor, [handler = std::move(waiter.handler), reply = std::move(reply)]() mutable {
+      std::move(handler)(std::move(reply));
+    });
+  }
 
   void close_link(bool back_off) {
     ++generation;
@@ -75,12 +94,9 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
     out.clear();
     reader.reset(redisReaderCreate());
     if (back_off) retry_at = Clock::now() + options.retry_backoff;
-    std::deque<Waiter*> waiting;
+    std::deque<Waiter> waiting;
     waiting.swap(in_flight);
-    for (Waiter* w : waiting) {
-      w->done = true;  // with no reply
-      w->timer.cancel();
-    }
+    for (Waiter& w : waiting) complete(w, nullptr);
     wake_awaiting_link();
   }
 
@@ -93,25 +109,30 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
     asio::co_spawn(executor, connect(shared_from_this(), generation), asio::detached);
   }
 
-  void enqueue(std::span<const std::string_view> args, Waiter* waiter) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    argv.reserve(args.size());
-    lengths.reserve(args.size());
-    for (auto a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
+  // Queues one command; `handler` gets its reply, or nullptr if the connection closes
+  // or the reply is later than command_timeout.
+  void submit(std::span<const std::string_view> args, ReplyHandler handler) {
+    std::array<const char*, 16> argv{};
+    std::array<std::size_t, 16> lengths{};
+    if (args.size() > argv.size()) throw std::invalid_argument("too many Redis arguments");
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      argv[i] = args[i].data();
+      lengths[i] = args[i].size();
     }
     char* command = nullptr;
-    const int n = redisFormatCommandArgv(&command, static_cast<int>(argv.size()), argv.data(),
+    const int n = redisFormatCommandArgv(&command, static_cast<int>(args.size()), argv.data(),
                                          lengths.data());
     if (n < 0) throw std::bad_alloc();
     out.append(command, static_cast<std::size_t>(n));
     redisFreeCommand(command);
-    in_flight.push_back(waiter);
-    if (!writing) {
-      writing = true;
-      asio::co_spawn(executor, write_loop(shared_from_this(), generation), asio::detached);
+    in_flight.push_back(Waiter{std::move(handler), Clock::now() + options.command_timeout});
+    arm_watchdog();
+    if (!flush_posted && !writing) {
+      flush_posted = true;
+      asio::post(executor, [self = shared_from_this()] {
+        self->flush_posted = false;
+        self->flush();
+      });
     }
   }
 
@@ -126,37 +147,48 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
       co_await timer.async_wait(use_tuple);
       std::erase(awaiting_link, &timer);
     }
-    if (link != Link::up) co_return nullptr;
-    if (in_flight.size() >= options.max_in_flight) co_return nullptr;
-    Waiter waiter(executor);
-    enqueue(args, &waiter);
-    co_return co_await wait(waiter);
+    if (link != Link::up || in_flight.size() >= options.max_in_flight) co_return nullptr;
+    auto keep = shared_from_this();  // the handler lives in `in_flight` until answered
+    auto initiate = [this, args](ReplyHandler handler) { submit(args, std::move(handler)); };
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Reply)>(
+        initiate, asio::use_awaitable);
   }
 
-  // The reply to an enqueued command, or nullptr after command_timeout.
-  asio::awaitable<Reply> wait(Waiter& waiter) {
-    if (waiter.done) co_return std::move(waiter.reply);  // answered while we did not wait
-    waiter.timer.expires_after(options.command_timeout);
-    auto keep = shared_from_this();  // the connection may close while we wait
-    co_await waiter.timer.async_wait(use_tuple);
-    // Late: every reply behind this one would be late too.
-    if (!waiter.done) close_link(true);
-    co_return std::move(waiter.reply);
+  // Hands everything queued to the socket; what is queued meanwhile goes next.
+  void flush() {
+    if (writing || out.empty() || link != Link::up) return;
+    writing = true;
+    auto sending = std::make_unique<std::string>();
+    sending->swap(out);
+    const auto buffer = asio::buffer(*sending);
+    asio::async_write(socket, buffer,
+                      [self = shared_from_this(), gen = generation, sending = std::move(sending)](
+                          boost::system::error_code ec, std::size_t) {
+                        if (gen != self->generation) return;  // closed meanwhile
+                        self->writing = false;
+                        if (ec) {
+                          self->close_link(true);
+                          return;
+                        }
+                        self->flush();
+                      });
   }
 
-  static asio::awaitable<void> write_loop(std::shared_ptr<State> self, std::uint64_t gen) {
-    std::string sending;
-    while (gen == self->generation && !self->out.empty()) {
-      sending.clear();
-      sending.swap(self->out);
-      auto [ec, n] = co_await asio::async_write(self->socket, asio::buffer(sending), use_tuple);
-      if (gen != self->generation) co_return;  // closed meanwhile: not ours any more
-      if (ec) {
+  // A reply later than its deadline holds up every reply behind it: the connection is
+  // closed, and its callers answered nullptr.
+  void arm_watchdog() {
+    if (watchdog_armed || in_flight.empty()) return;
+    watchdog_armed = true;
+    watchdog.expires_at(in_flight.front().deadline);
+    watchdog.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      self->watchdog_armed = false;
+      if (ec || self->in_flight.empty()) return;
+      if (self->in_flight.front().deadline <= Clock::now()) {
         self->close_link(true);
-        co_return;
+      } else {
+        self->arm_watchdog();
       }
-    }
-    if (gen == self->generation) self->writing = false;
+    });
   }
 
   static asio::awaitable<void> read_loop(std::shared_ptr<State> self, std::uint64_t gen) {
@@ -180,11 +212,8 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
           self->close_link(true);
           co_return;
         }
-        Waiter* waiter = self->in_flight.front();
+        self->complete(self->in_flight.front(), std::move(reply));
         self->in_flight.pop_front();
-        waiter->reply = std::move(reply);
-        waiter->done = true;
-        waiter->timer.cancel();
       }
     }
   }
@@ -194,23 +223,30 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
     // The whole connect, name lookup included, within connect_timeout.
     asio::steady_timer deadline(self->executor);
     deadline.expires_after(self->options.connect_timeout);
-    bool expired = false;
-    deadline.async_wait([&resolver, &expired, weak = std::weak_ptr<State>(self),
-                         gen](boost::system::error_code ec) {
-      auto s = weak.lock();
-      if (ec || !s || s->generation != gen) return;
-      expired = true;
-      resolver.cancel();
-      boost::system::error_code ignored;
-      s->socket.close(ignored);
-    });
+    // Shared with the timer's handler, which may run after this frame is gone.
+    struct Race {
+      bool finished = false;
+      bool expired = false;
+    };
+    auto race = std::make_shared<Race>();
+    deadline.async_wait(
+        [&resolver, race, weak = std::weak_ptr<State>(self), gen](boost::system::error_code ec) {
+          auto s = weak.lock();
+          if (ec || race->finished || !s || s->generation != gen) return;
+          race->expired = true;
+          resolver.cancel();
+          boost::system::error_code ignored;
+          s->socket.close(ignored);
+        });
     auto [rec, endpoints] = co_await resolver.async_resolve(
         self->endpoint.host, std::to_string(self->endpoint.port), use_tuple);
     boost::system::error_code cec = rec;
-    if (!rec && !expired) {
+    if (!rec && !race->expired) {
       std::tie(cec, std::ignore) = co_await asio::async_connect(self->socket, endpoints, use_tuple);
     }
+    race->finished = true;
     deadline.cancel();
+    const bool expired = race->expired;
     if (gen != self->generation) co_return;
     if (cec || expired) {
       self->close_link(true);
@@ -220,32 +256,25 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
     self->socket.set_option(tcp::no_delay(true), ignored);
     self->link = Link::up;
     asio::co_spawn(self->executor, read_loop(self, gen), asio::detached);
-    // Ahead of every other command on this connection, so those run as this user on
-    // the right database: both are written before this coroutine first waits, so no
-    // call can slip in between.
-    Waiter auth(self->executor);
-    Waiter select(self->executor);
-    const std::string db = std::to_string(self->endpoint.db);
+    // Ahead of every other command on this connection, so that those run as this user
+    // on the right database; an error answer closes the connection.
+    auto check = [weak = std::weak_ptr<State>(self), gen](Reply reply) {
+      auto s = weak.lock();
+      if (!s || s->generation != gen) return;
+      if (!reply || reply->type == REDIS_REPLY_ERROR) s->close_link(true);
+    };
     if (!self->endpoint.password.empty()) {
       std::vector<std::string_view> args{"AUTH"};
       if (!self->endpoint.username.empty()) args.push_back(self->endpoint.username);
       args.push_back(self->endpoint.password);
-      self->enqueue(args, &auth);
+      self->submit(args, check);
     }
     if (self->endpoint.db != 0) {
+      const std::string db = std::to_string(self->endpoint.db);
       const std::array<std::string_view, 2> args{"SELECT", db};
-      self->enqueue(args, &select);
+      self->submit(args, check);
     }
     self->wake_awaiting_link();
-    if (!self->endpoint.password.empty() && !self->ok(co_await self->wait(auth))) co_return;
-    if (self->endpoint.db != 0) self->ok(co_await self->wait(select));
-  }
-
-  // An answer that is not an error; otherwise the connection is useless: closed.
-  bool ok(const Reply& reply) {
-    if (reply && reply->type != REDIS_REPLY_ERROR) return true;
-    if (link == Link::up) close_link(true);
-    return false;
   }
 };
 

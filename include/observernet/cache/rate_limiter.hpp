@@ -5,8 +5,6 @@
 // call. When Redis does not answer within ratelimit.redis_timeout_ms, the same limits
 // are kept in-process (per pod) until it does again. Limits shrink by a factor while
 // the process is overloaded (CPU or ballot queue) and recover when it is not.
-#include <prometheus/registry.h>
-
 #include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
@@ -27,6 +25,7 @@
 #include "observernet/cache/sliding_window.hpp"
 
 namespace prometheus {
+class Registry;
 class Counter;
 class Gauge;
 class Histogram;
@@ -71,7 +70,7 @@ class RateLimiter {
 
   // One request of `client` (client_address's answer) to `group`: the group's limit and
   // the global one in one Redis round trip, or in-process when Redis does not answer.
-  boost::asio::awaitable<RateVerdict> check(RateGroup group, const IpAddress& client);
+  boost::asio::awaitable<RateVerdict> check(RateGroup group, IpAddress client);
 
   // Samples CPU and the ballot queue, moving the adaptive factor; call every
   // options().adaptive_interval from one thread.

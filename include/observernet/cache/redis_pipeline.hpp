@@ -1,14 +1,16 @@
 #pragma once
 // One pipelined Redis connection for one I/O thread, for calls on the hot path (the rate
-// limiter runs one per request): a command is written at once, behind any still in
-// flight, and replies are matched in order. No thread hop and no lock, unlike the
-// blocking RedisPool; every member is used only from its executor's one thread.
+// limiter runs one per request): commands issued in one turn of the event loop leave
+// in one write, behind any still in flight, and replies are matched in order. No thread
+// hop and no lock, unlike the blocking RedisPool; every member is used only from its
+// executor's one thread.
 //
 // Redis only holds what can be lost, so every failure is an empty answer that callers
-// fall back from: not connected yet, a connect that failed less than retry_backoff ago,
-// more than max_in_flight commands waiting, no reply within command_timeout. A late
-// reply holds up every reply behind it, so it closes the connection (the commands in
-// flight answer empty) and the next call after retry_backoff connects again.
+// fall back from: a connect that failed less than retry_backoff ago, a connection not
+// up within command_timeout, more than max_in_flight commands waiting, no reply within
+// command_timeout. A late reply holds up every reply behind it, so it closes the
+// connection (the commands in flight answer empty) and the next call after
+// retry_backoff connects again.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
