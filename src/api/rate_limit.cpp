@@ -32,8 +32,8 @@ asio::awaitable<http::Admission> admit(cache::RateLimiter& limiter, const AdminA
       if (http::iequals(field, name)) forwarded.push_back(value);
     }
   }
-  const cache::IpAddress client = cache::client_address(
-      peer, options.trusted_proxies, options.forwarding_header, forwarded);
+  const cache::IpAddress client =
+      cache::client_address(peer, options.trusted_proxies, options.forwarding_header, forwarded);
 
   cache::RateVerdict verdict = co_await limiter.check(*group, client);
   if (!verdict.limited) co_return admission;

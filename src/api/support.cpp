@@ -118,20 +118,31 @@ AdminAuth::AdminAuth(const std::vector<std::string>& hex_hashes) {
   }
 }
 
-void AdminAuth::check(const http::Request& request) const {
+namespace {
+constexpr std::string_view kBearer = "Bearer ";
+
+bool bearer(std::string_view header) {
+  return header.size() > kBearer.size() && http::iequals(header.substr(0, kBearer.size()), kBearer);
+}
+}  // namespace
+
+bool AdminAuth::valid(const http::Request& request) const {
   std::string_view header = request.header("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() ||
-      !http::iequals(header.substr(0, kBearer.size()), kBearer)) {
-    throw Error(ErrorCode::unauthorized,
-                "This route needs an admin key: Authorization: Bearer <key>.")
-        .with_header("WWW-Authenticate", "Bearer");
-  }
+  if (!bearer(header)) return false;
   auto presented = crypto::sha256(header.substr(kBearer.size()));
   // Every configured hash is compared, match or not, so timing says nothing of which.
   bool match = false;
   for (const auto& h : hashes_) match |= crypto::constant_time_equal(presented, h);
-  if (!match) throw Error(ErrorCode::forbidden, "The admin key is not valid.");
+  return match;
+}
+
+void AdminAuth::check(const http::Request& request) const {
+  if (!bearer(request.header("Authorization"))) {
+    throw Error(ErrorCode::unauthorized,
+                "This route needs an admin key: Authorization: Bearer <key>.")
+        .with_header("WWW-Authenticate", "Bearer");
+  }
+  if (!valid(request)) throw Error(ErrorCode::forbidden, "The admin key is not valid.");
 }
 
 }  // namespace observernet::api

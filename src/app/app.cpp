@@ -17,12 +17,15 @@
 #include "observernet/api/election_logs.hpp"
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/ops_routes.hpp"
+#include "observernet/api/rate_limit.hpp"
 #include "observernet/api/support.hpp"
 #include "observernet/api/voting_elections.hpp"
 #include "observernet/api/voting_routes.hpp"
 #include "observernet/app/build_info.hpp"
 #include "observernet/cache/public_cache.hpp"
+#include "observernet/cache/rate_limiter.hpp"
 #include "observernet/cache/redis_pool.hpp"
+#include "observernet/crypto/hash.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/server.hpp"
@@ -58,6 +61,19 @@ crypto::Bytes master_key(const Config& config) {
   return *crypto::from_hex(config.auth.master_key);  // 64 hex digits: checked by the config
 }
 
+std::vector<asio::any_io_executor> io_executors(http::IoContexts& io) {
+  std::vector<asio::any_io_executor> out;
+  for (std::size_t i = 0; i < io.size(); ++i) out.push_back(io.at(i).get_executor());
+  return out;
+}
+
+// Clients appear in Redis only as an HMAC of their address under this key: the same in
+// every pod (so limits are shared), derived from a secret they already share.
+std::string rate_limit_key(const Config& config) {
+  return crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(config.auth.voter_pepper),
+                                            "observernet rate limit client key"));
+}
+
 crypto::Ed25519PrivateKey log_key(const Config& config) {
   return crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key));
 }
@@ -89,7 +105,13 @@ struct App::Impl {
         admin_auth(config.auth.admin_key_hashes),
         io(io_threads(config)),
         signals(io.main(), SIGINT, SIGTERM),
+        rate_limiter(
+            config.ratelimit, config.redis.endpoint, io_executors(io), rate_limit_key(config),
+            [this] { return ballot_writer.queued(); }, *registry),
         server(io, router, config.http, http_metrics) {
+    if (config.ratelimit.enabled) {
+      server.set_admission(api::rate_limit_admission(rate_limiter, admin_auth));
+    }
     prometheus::BuildGauge()
         .Name("observernet_build_info")
         .Help("Version and commit of the running binary (value is always 1)")
@@ -160,6 +182,16 @@ struct App::Impl {
         if (!failing) log::warn("sequencer_failed", {{"error", error.what()}});
         failing = true;
       }
+    }
+  }
+
+  // The adaptive factor of the rate limits follows the load.
+  asio::awaitable<void> run_rate_limit_adaptation() {
+    asio::steady_timer timer(io.main());
+    while (!draining) {
+      timer.expires_after(config.ratelimit.adaptive_interval);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      rate_limiter.adapt();
     }
   }
 
@@ -244,7 +276,8 @@ struct App::Impl {
   http::Router router;
   http::IoContexts io;
   asio::signal_set signals;
-  http::Server server;
+  cache::RateLimiter rate_limiter;  // after io: its Redis connections live on the I/O threads
+  http::Server server;              // after rate_limiter, which its admission check uses
   std::atomic<bool> draining{false};
 };
 
@@ -280,6 +313,9 @@ int App::run() {
   impl_->wait_for_signal();
   asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
   asio::co_spawn(impl_->io.main(), impl_->run_sequencer(), asio::detached);
+  if (impl_->config.ratelimit.enabled) {
+    asio::co_spawn(impl_->io.main(), impl_->run_rate_limit_adaptation(), asio::detached);
+  }
   impl_->io.run();
   impl_->stop_workers();
   log::info("stopped");

@@ -1,5 +1,6 @@
 #include "observernet/app/config.hpp"
 
+#include "observernet/cache/sliding_window.hpp"
 #include "observernet/http/message.hpp"
 
 #include <algorithm>
@@ -242,6 +243,65 @@ const std::vector<Key>& keys() {
     k.push_back({"crypto.threads", uint_field(&Config::crypto, &CryptoConfig::threads, 0, 1024)});
     k.push_back({"crypto.queue_depth",
                  uint_field(&Config::crypto, &CryptoConfig::queue_depth, 1, 10'000'000)});
+    // A group's limit: requests per window (0: none) and the window in whole seconds.
+    auto rate_rule = [&k](const std::string& name, cache::RateRule RateLimitConfig::*rule) {
+      k.push_back(
+          {"ratelimit." + name, [rule](Config& c, const std::string& key, const std::string& v) {
+             (c.ratelimit.*rule).limit =
+                 static_cast<std::int64_t>(parse_uint(key, v, 0, cache::kMaxRateLimit));
+           }});
+      k.push_back(
+          {"ratelimit." + name + "_window_s",
+           [rule](Config& c, const std::string& key, const std::string& v) {
+             (c.ratelimit.*rule).window = std::chrono::seconds(parse_uint(
+                 key, v, 1,
+                 std::chrono::duration_cast<std::chrono::seconds>(cache::kMaxRateWindow).count()));
+           }});
+    };
+    k.push_back({"ratelimit.enabled", [](Config& c, const std::string& key, const std::string& v) {
+                   c.ratelimit.enabled = parse_bool(key, v);
+                 }});
+    rate_rule("submit", &RateLimitConfig::submit);
+    rate_rule("token", &RateLimitConfig::token);
+    rate_rule("elections", &RateLimitConfig::elections);
+    rate_rule("public", &RateLimitConfig::public_reads);
+    rate_rule("global", &RateLimitConfig::global);
+    k.push_back(
+        {"ratelimit.trusted_proxies", [](Config& c, const std::string& key, const std::string& v) {
+           try {
+             c.ratelimit.trusted_proxies = cache::CidrList::parse(v);
+           } catch (const std::invalid_argument& e) {
+             throw ConfigError(key, e.what());
+           }
+         }});
+    k.push_back({"ratelimit.forwarding_header",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   c.ratelimit.forwarding_header =
+                       one_of(key, v, {"x-forwarded-for", "forwarded"}) == "forwarded"
+                           ? cache::ForwardingHeader::forwarded
+                           : cache::ForwardingHeader::x_forwarded_for;
+                 }});
+    k.push_back(
+        {"ratelimit.exempt_admin", [](Config& c, const std::string& key, const std::string& v) {
+           c.ratelimit.exempt_admin = parse_bool(key, v);
+         }});
+    k.push_back({"ratelimit.adaptive_cpu_percent",
+                 uint_field(&Config::ratelimit, &RateLimitConfig::adaptive_cpu_percent, 1, 100)});
+    k.push_back(
+        {"ratelimit.adaptive_queue_depth",
+         uint_field(&Config::ratelimit, &RateLimitConfig::adaptive_queue_depth, 1, 10'000'000)});
+    k.push_back(
+        {"ratelimit.adaptive_factor_percent",
+         uint_field(&Config::ratelimit, &RateLimitConfig::adaptive_factor_percent, 1, 100)});
+    k.push_back({"ratelimit.adaptive_interval_ms",
+                 millis_field(&Config::ratelimit, &RateLimitConfig::adaptive_interval, 100)});
+    k.push_back(
+        {"ratelimit.redis_db", uint_field(&Config::ratelimit, &RateLimitConfig::redis_db, 0, 15)});
+    k.push_back({"ratelimit.redis_timeout_ms",
+                 millis_field(&Config::ratelimit, &RateLimitConfig::redis_timeout, 1)});
+    k.push_back(
+        {"ratelimit.fallback_max_keys",
+         uint_field(&Config::ratelimit, &RateLimitConfig::fallback_max_keys, 2, 100'000'000)});
     return k;
   }();
   return table;

@@ -32,6 +32,7 @@ using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 using Timer =
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using Parser = bhttp::request_parser<bhttp::string_body>;
 constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 
 namespace {
@@ -132,6 +133,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   const Router& router;
   const ServerOptions options;
   HttpMetrics& metrics;
+  AdmissionCheck admission;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> open{0};
   std::atomic<bool> stopping{false};
@@ -152,7 +154,10 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         accepted_(Clock::now()) {
     boost::system::error_code ec;
     auto endpoint = socket_.remote_endpoint(ec);
-    if (!ec) peer_ = endpoint.address().to_string();
+    if (!ec) {
+      peer_address_ = endpoint.address();
+      peer_ = peer_address_.to_string();
+    }
     const auto& opt = server_->options;
     shortest_timeout_ =
         std::min({opt.header_timeout, opt.body_timeout, opt.idle_timeout, opt.write_timeout});
@@ -181,6 +186,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   // Reads the next request's first bytes within the idle (or, for the first
   // request, header) deadline. False: the connection is done.
   asio::awaitable<bool> wait_for_request(bool first);
+  // Reads the body within the route's limit, then runs the handler, whose answer (or
+  // a 413) goes to `response`. False: the connection is done (the body timed out or
+  // broke off, or the 100 Continue could not be sent).
+  asio::awaitable<bool> read_and_handle(Parser& parser, Request& request, const Route& route,
+                                        std::string_view route_label, Response& response,
+                                        bool& keep_alive);
   asio::awaitable<bool> write(const Response& response, bool keep_alive, bool head,
                               std::string_view id);
   asio::awaitable<void> close();
@@ -232,6 +243,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   beast::flat_buffer buffer_;
   Clock::time_point accepted_;
+  asio::ip::address peer_address_;
   std::string peer_;
   bool idle_ = false;
   bool unread_body_ = false;  // the client may still be sending what we refused
@@ -275,7 +287,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
   for (bool first = true;; first = false) {
     if (!co_await wait_for_request(first)) break;
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.header_limit_bytes));
     // The body limit depends on the route, known only after the header: Beast must not
     // apply its own 1 MiB default to Content-Length while reading the header.
@@ -321,71 +333,33 @@ asio::awaitable<void> Server::Impl::Session::run() {
       if (match.kind == RouteMatch::Kind::method_not_allowed) response.set("Allow", match.allow);
       keep_alive = keep_alive && parser.is_done();  // an unread body cannot stay on the wire
     } else {
-      std::size_t limit = match.route->options.body_limit.value_or(opt.body_limit_bytes);
-      auto declared = parser.content_length();
-      if (declared && *declared > limit) {
-        server_->metrics.limit_exceeded(Limit::body_size);
-        response = problem_response(
-            Error(ErrorCode::payload_too_large,
-                  "The request body exceeds " + std::to_string(limit) + " bytes."));
-        keep_alive = false;
+      // The header as the handler will see it; the admission check sees it first.
+      Request request;
+      request.method = method;
+      request.path = path;
+      if (question != std::string_view::npos) request.query = target.substr(question + 1);
+      request.headers = std::move(header_views_);  // reused: its capacity stays
+      request.headers.clear();
+      for (const auto& field : msg)
+        request.headers.emplace_back(field.name_string(), field.value());
+      request.params = std::move(match.params);
+      request.request_id = request_id;
+      Admission admission;
+      if (server_->admission) {
+        expires_never();  // the check bounds its own waits
+        admission = co_await server_->admission(request, route_label, peer_address_);
+      }
+      if (admission.refusal) {
+        response = std::move(*admission.refusal);
+        keep_alive = keep_alive && parser.is_done();  // an unread body cannot stay on the wire
       } else {
-        bool body_ok = true;
-        if (!parser.is_done()) {
-          if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
-            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            expires_after(opt.write_timeout);
-            auto [wec, wn] =
-                co_await asio::async_write(socket_, asio::buffer(kContinue), use_tuple);
-            if (wec) break;
-          }
-          parser.body_limit(limit);
-          expires_after(opt.body_timeout);
-          auto [bec, bn] = co_await bhttp::async_read(socket_, buffer_, parser, use_tuple);
-          if (timed_out_) {
-            // A body slower than http.body_timeout_ms: the socket is closed, so there
-            // is nobody left to answer.
-            server_->metrics.limit_exceeded(Limit::body_timeout);
-            break;
-          }
-          if (bec == bhttp::error::body_limit) {
-            server_->metrics.limit_exceeded(Limit::body_size);
-            response = problem_response(
-                Error(ErrorCode::payload_too_large,
-                      "The request body exceeds " + std::to_string(limit) + " bytes."));
-            keep_alive = false;
-            body_ok = false;
-          } else if (bec) {
-            break;
-          }
-        }
-        if (body_ok) {
-          Request request;
-          request.method = method;
-          request.path = path;
-          if (question != std::string_view::npos) request.query = target.substr(question + 1);
-          request.headers = std::move(header_views_);  // reused: its capacity stays
-          request.headers.clear();
-          for (const auto& field : msg)
-            request.headers.emplace_back(field.name_string(), field.value());
-          request.body = std::move(msg.body());
-          request.params = std::move(match.params);
-          request.request_id = request_id;
-          expires_never();  // the handler bounds its own waits
-          try {
-            response = co_await match.route->handler(request);
-            header_views_ = std::move(request.headers);
-          } catch (...) {
-            std::string log_message;
-            response = problem_response(std::current_exception(), log_message);
-            if (!log_message.empty()) {
-              log::error(
-                  "handler_failed",
-                  {{"route", route_label}, {"request_id", request_id}, {"error", log_message}});
-            }
-          }
+        if (!co_await read_and_handle(parser, request, *match.route, route_label, response,
+                                      keep_alive)) {
+          break;
         }
       }
+      header_views_ = std::move(request.headers);
+      for (auto& field : admission.headers) response.headers.push_back(std::move(field));
     }
     keep_alive = keep_alive && !server_->stopping;
     unread_body_ = !parser.is_done();
@@ -397,6 +371,62 @@ asio::awaitable<void> Server::Impl::Session::run() {
     if (!keep_alive) break;
   }
   co_await close();
+}
+
+asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Request& request,
+                                                             const Route& route,
+                                                             std::string_view route_label,
+                                                             Response& response, bool& keep_alive) {
+  const auto& opt = server_->options;
+  auto& msg = parser.get();
+  const std::size_t limit = route.options.body_limit.value_or(opt.body_limit_bytes);
+  auto too_large = [&] {
+    server_->metrics.limit_exceeded(Limit::body_size);
+    response =
+        problem_response(Error(ErrorCode::payload_too_large,
+                               "The request body exceeds " + std::to_string(limit) + " bytes."));
+    keep_alive = false;
+  };
+  if (auto declared = parser.content_length(); declared && *declared > limit) {
+    too_large();
+    co_return true;
+  }
+  if (!parser.is_done()) {
+    if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      expires_after(opt.write_timeout);
+      auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(kContinue), use_tuple);
+      if (wec) co_return false;
+    }
+    parser.body_limit(limit);
+    expires_after(opt.body_timeout);
+    auto [bec, bn] = co_await bhttp::async_read(socket_, buffer_, parser, use_tuple);
+    if (timed_out_) {
+      // A body slower than http.body_timeout_ms: the socket is closed, so there is
+      // nobody left to answer.
+      server_->metrics.limit_exceeded(Limit::body_timeout);
+      co_return false;
+    }
+    if (bec == bhttp::error::body_limit) {
+      too_large();
+      co_return true;
+    }
+    if (bec) co_return false;
+  }
+  request.body = std::move(msg.body());
+  expires_never();  // the handler bounds its own waits
+  try {
+    response = co_await route.handler(request);
+  } catch (...) {
+    std::string log_message;
+    response = problem_response(std::current_exception(), log_message);
+    if (!log_message.empty()) {
+      log::error(
+          "handler_failed",
+          {{"route", route_label}, {"request_id", request.request_id}, {"error", log_message}});
+    }
+  }
+  co_return true;
 }
 
 // After refusing a body, linger: read and drop what the client is still sending for a
@@ -495,6 +525,10 @@ Server::Server(IoContexts& io, const Router& router, ServerOptions options, Http
     : impl_(std::make_shared<Impl>(io, router, std::move(options), metrics)) {}
 
 Server::~Server() = default;
+
+void Server::set_admission(AdmissionCheck check) {
+  impl_->admission = std::move(check);
+}
 
 void Server::start() {
   auto address = asio::ip::make_address(impl_->options.host);

@@ -153,4 +153,8 @@ void BallotWriter::run() {
   }
 }
 
+std::size_t BallotWriter::queued() const {
+  return static_cast<std::size_t>(depth_.Value());
+}
+
 }  // namespace observernet::store

@@ -41,6 +41,8 @@ app::Config test_config() {
       {"database.migrate_on_start", "true"},
       {"database.pool_max", "4"},
       {"log.level", "warn"},
+      // Every client here is 127.0.0.1; the rate limit tests turn limits on.
+      {"ratelimit.enabled", "false"},
   };
   log::setup("human", "warn");
   return app::build_config(raw);
@@ -242,7 +244,8 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
       "OBSERVERNET_AUTH_MASTER_KEY=" + std::string(kTestMasterKey),
       "OBSERVERNET_AUTH_LOG_KEY=" + std::string(kTestLogKey),
       "OBSERVERNET_AUTH_ADMIN_KEY_HASHES=" + std::string(kTestAdminKeyHash),
-      "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100"};
+      "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100",
+      "OBSERVERNET_RATELIMIT_ENABLED=false"};
   all.insert(all.end(), env.begin(), env.end());
   Child c = spawn({"serve", "--port", "0", "--migrate"}, std::move(all));
   static const std::regex listening(R"(listening .*port=(\d+))");

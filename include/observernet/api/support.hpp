@@ -45,6 +45,8 @@ class AdminAuth {
  public:
   explicit AdminAuth(const std::vector<std::string>& hex_hashes);
   void check(const http::Request& request) const;
+  // Whether the request carries a valid admin key, without throwing.
+  bool valid(const http::Request& request) const;
 
  private:
   std::vector<std::vector<unsigned char>> hashes_;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "observernet/cache/rate_limit_options.hpp"
 #include "observernet/cache/redis_endpoint.hpp"
 #include "observernet/http/server_options.hpp"
 #include "observernet/util/pool_options.hpp"
@@ -92,6 +93,9 @@ struct ImportConfig {
   std::size_t max_voters = 1'000'000;        // per request and per election
 };
 
+// SPEC §8's rate limits, in Redis database ratelimit.redis_db.
+using RateLimitConfig = cache::RateLimiterOptions;
+
 struct Config {
   HttpConfig http;
   ShutdownConfig shutdown;
@@ -106,6 +110,7 @@ struct Config {
   BallotsConfig ballots;
   CryptoConfig crypto;
   BoardConfig board;
+  RateLimitConfig ratelimit;
 };
 
 // Names the offending key; the CLI prints it on one line and exits 2.

@@ -22,6 +22,9 @@ class IoContexts {
   boost::asio::io_context& main() { return *contexts_.front(); }
   // The next context in turn, for a new connection.
   boost::asio::io_context& next();
+  // Every context, the main one first.
+  std::size_t size() const { return contexts_.size(); }
+  boost::asio::io_context& at(std::size_t i) { return *contexts_.at(i); }
 
   // Runs every context, one thread each (the caller's thread runs the first), until
   // stop(). Exceptions from handlers propagate out of the thread that ran them.

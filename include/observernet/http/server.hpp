@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "observernet/http/admission.hpp"
 #include "observernet/http/io_contexts.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/router.hpp"
@@ -19,6 +20,9 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // Every matched request passes `check` first (before start()); none by default.
+  void set_admission(AdmissionCheck check);
 
   // Binds and starts accepting; throws std::system_error when the address is taken.
   void start();

@@ -46,6 +46,9 @@ class BallotWriter {
   // writer has stopped.
   boost::asio::awaitable<BallotWriteResult> write(PendingBallot ballot);
 
+  // Ballots queued or being written now.
+  std::size_t queued() const;
+
   // Writes everything queued, then stops the threads; later writes are refused. For
   // shutdown, after the HTTP server has stopped taking requests.
   void stop();
