@@ -7,8 +7,15 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <thread>
+#include <unordered_map>
 
 #include "observernet/cache/local_rate_limiter.hpp"
 #include "observernet/cache/rate_limit_headers.hpp"
@@ -26,6 +33,13 @@ namespace {
 milliseconds now_since_epoch() {
   return std::chrono::duration_cast<milliseconds>(
       std::chrono::system_clock::now().time_since_epoch());
+}
+
+// A client as it appears in keys: a keyed hash, so that Redis never holds voters'
+// addresses.
+std::string keyed_client(const std::string& secret, const IpAddress& client) {
+  return crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(secret), client.to_string()))
+      .substr(0, 32);
 }
 
 std::uint64_t process_cpu_ns() {
@@ -92,6 +106,23 @@ struct RateLimiter::Metrics {
   prometheus::Gauge& factor;
 };
 
+// What the limiter keeps per I/O thread, used only on that thread: no lock.
+struct RateLimiter::Lane {
+  Lane(asio::any_io_executor e, const RedisEndpoint& endpoint, RedisPipelineOptions options)
+      : executor(std::move(e)), redis(executor, endpoint, options) {}
+  // Requests that arrived while their client's check for the same group was on its way.
+  struct Batch {
+    std::vector<asio::any_completion_handler<void(Decided)>> waiting;
+  };
+  asio::any_io_executor executor;
+  RedisPipeline redis;
+  // One entry per client and group with a check on its way; the batch that will go
+  // next, once it is back (null while nobody waits).
+  std::unordered_map<std::string, std::unique_ptr<Batch>> in_flight;
+  // Recent clients' keyed hashes (an HMAC per request costs more than the lookup).
+  std::unordered_map<IpAddress, std::string> client_ids;
+};
+
 RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
                          std::vector<asio::any_io_executor> executors, std::string key_secret,
                          std::function<std::size_t()> queue_depth, prometheus::Registry& registry)
@@ -110,13 +141,12 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
   endpoint.db = options_.redis_db;
   if (options_.enabled) {
     for (auto& executor : executors) {
-      pipelines_.push_back(std::make_unique<RedisPipeline>(
-          executor, endpoint,
-          RedisPipelineOptions{.connect_timeout = milliseconds(200),
-                               .command_timeout = options_.redis_timeout,
-                               .retry_backoff = milliseconds(1'000),
-                               .max_in_flight = 10'000}));
-      executors_.push_back(executor);
+      lanes_.push_back(
+          std::make_unique<Lane>(executor, endpoint,
+                                 RedisPipelineOptions{.connect_timeout = milliseconds(200),
+                                                      .command_timeout = options_.redis_timeout,
+                                                      .retry_backoff = milliseconds(1'000),
+                                                      .max_in_flight = 10'000}));
     }
   }
 }
@@ -150,75 +180,74 @@ const RateRule& RateLimiter::rule(RateGroup group) const {
   return options_.global;
 }
 
-RedisPipeline* RateLimiter::pipeline(const asio::any_io_executor& executor) {
-  for (std::size_t i = 0; i < executors_.size(); ++i) {
-    if (executors_[i] == executor) return pipelines_[i].get();
+RateLimiter::Lane* RateLimiter::lane(const asio::any_io_executor& executor) {
+  for (auto& l : lanes_) {
+    if (l->executor == executor) return l.get();
   }
   return nullptr;
 }
 
-asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress client) {
-  RateVerdict verdict;
-  if (!options_.enabled) co_return verdict;
-  const auto started = std::chrono::steady_clock::now();
+RateLimiter::Limits RateLimiter::limits_for(RateGroup group) const {
   const unsigned factor = factor_percent();
   auto scaled = [factor](const RateRule& r) {
     RateRule s = r;
-    if (s.limit > 0) s.limit = std::max<std::int64_t>(1, s.limit * factor / 100);
+    s.limit = std::max<std::int64_t>(1, s.limit * factor / 100);
     return s;
   };
   // The group's own limit (none for `other`) and the global one, in that order.
-  struct Limit {
-    std::string_view name;
-    RateRule rule;
-  };
-  std::array<Limit, 2> limits{};
-  std::size_t n = 0;
+  Limits out;
   if (group != RateGroup::other && rule(group).limit > 0) {
-    limits[n++] = {to_string(group), scaled(rule(group))};
+    out.limit[out.count++] = {to_string(group), scaled(rule(group))};
   }
-  if (options_.global.limit > 0) limits[n++] = {"global", scaled(options_.global)};
-  if (n == 0) co_return verdict;
-  verdict.limited = true;
+  if (options_.global.limit > 0) out.limit[out.count++] = {"global", scaled(options_.global)};
+  return out;
+}
 
-  // The client in keys: a keyed hash, so that Redis never holds voters' addresses.
-  const std::string client_text = client.to_string();
-  const std::string client_id =
-      crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(key_secret_), client_text)).substr(0, 32);
+const std::string& RateLimiter::client_id(Lane& lane, const IpAddress& client) {
+  if (auto it = lane.client_ids.find(client); it != lane.client_ids.end()) return it->second;
+  if (lane.client_ids.size() >= 10'000) lane.client_ids.clear();
+  return lane.client_ids.emplace(client, keyed_client(key_secret_, client)).first->second;
+}
+
+// Decides out.size() requests of one client to one group, one after the other: in one
+// script call when Redis answers, else in-process.
+asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std::string client_id,
+                                                std::span<Decided> out) {
+  const Limits limits = limits_for(group);
+  const std::size_t n = limits.count;
   const milliseconds now = now_since_epoch();
   std::array<SlidingWindowKeys, 2> keys;
   for (std::size_t i = 0; i < n; ++i) {
     // One hash tag per client: a script's keys must share a Redis Cluster slot.
-    keys[i] =
-        sliding_window_keys("observernet:rl:{" + client_id + "}:" + std::string(limits[i].name),
-                            limits[i].rule.window, now);
+    std::string prefix = "observernet:rl:{";
+    prefix.append(client_id).append("}:").append(limits.limit[i].name);
+    keys[i] = sliding_window_keys(prefix, limits.limit[i].rule.window, now);
   }
+  for (auto& d : out) d.limits = limits;
 
-  std::array<RateLimitDecision, 2> decisions{};
   bool from_redis = false;
-  const auto executor = co_await asio::this_coro::executor;
-  if (RedisPipeline* redis = pipeline(executor)) {
-    std::array<std::string, 5> numbers{std::to_string(now.count())};
+  if (lane != nullptr) {
+    std::array<std::string, 6> numbers{std::to_string(now.count()), std::to_string(out.size())};
     for (std::size_t i = 0; i < n; ++i) {
-      numbers[1 + 2 * i] = std::to_string(limits[i].rule.limit);
-      numbers[2 + 2 * i] = std::to_string(limits[i].rule.window.count());
+      numbers[2 + 2 * i] = std::to_string(limits.limit[i].rule.limit);
+      numbers[3 + 2 * i] = std::to_string(limits.limit[i].rule.window.count());
     }
     const std::string key_count = std::to_string(2 * n);
-    std::array<std::string_view, 3 + 4 + 5> args{"EVALSHA", script_sha_, key_count};
+    std::array<std::string_view, 3 + 4 + 6> args{"EVALSHA", script_sha_, key_count};
     std::size_t argc = 3;
     for (std::size_t i = 0; i < n; ++i) {
       args[argc++] = keys[i].current;
       args[argc++] = keys[i].previous;
     }
-    for (std::size_t i = 0; i < 1 + 2 * n; ++i) args[argc++] = numbers[i];
+    for (std::size_t i = 0; i < 2 + 2 * n; ++i) args[argc++] = numbers[i];
     const std::span<const std::string_view> command(args.data(), argc);
-    Reply reply = co_await redis->call(command);
+    Reply reply = co_await lane->redis.call(command);
     if (reply && reply->type == REDIS_REPLY_ERROR &&
         std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
       // First use on this Redis (or after a restart): EVAL loads the script too.
       args[0] = "EVAL";
       args[1] = kSlidingWindowScript;
-      reply = co_await redis->call(command);
+      reply = co_await lane->redis.call(command);
     }
     const auto integers = [&reply] {
       for (std::size_t i = 0; i < reply->elements; ++i) {
@@ -228,27 +257,97 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
     };
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 + 2 * n && integers()) {
       from_redis = true;
-      for (std::size_t i = 0; i < n; ++i) {
-        const WindowCounts counts{reply->element[1 + 2 * i]->integer,
-                                  reply->element[2 + 2 * i]->integer};
-        decisions[i] =
-            decide_sliding_window(limits[i].rule.limit, limits[i].rule.window, now, counts);
+      // Request j saw the counts the j before it left: those admitted, k at most.
+      const auto admitted =
+          static_cast<std::size_t>(std::max<long long>(0, reply->element[0]->integer));
+      for (std::size_t j = 0; j < out.size(); ++j) {
+        for (std::size_t i = 0; i < n; ++i) {
+          const WindowCounts counts{reply->element[1 + 2 * i]->integer,
+                                    reply->element[2 + 2 * i]->integer +
+                                        static_cast<std::int64_t>(std::min(j, admitted))};
+          out[j].decisions[i] = decide_sliding_window(limits.limit[i].rule.limit,
+                                                      limits.limit[i].rule.window, now, counts);
+        }
+        combine_decisions(std::span(out[j].decisions.data(), n));
       }
-      combine_decisions(std::span(decisions.data(), n));
     }
   }
   set_fallback(!from_redis);
   if (!from_redis) {
     std::array<RateLimitKey, 2> local{};
     for (std::size_t i = 0; i < n; ++i) {
-      local[i] = {keys[i].current, limits[i].rule.limit, limits[i].rule.window};
+      local[i] = {keys[i].current, limits.limit[i].rule.limit, limits.limit[i].rule.window};
     }
-    local_->check(std::span(local.data(), n), now, std::span(decisions.data(), n));
+    for (auto& d : out)
+      local_->check(std::span(local.data(), n), now, std::span(d.decisions.data(), n));
+  }
+}
+
+// Checks the batches that gathered behind a client's check, one after another, until
+// nobody waits.
+asio::awaitable<void> RateLimiter::drain(Lane* lane, RateGroup group, std::string client_id,
+                                         std::string batch_key) {
+  for (;;) {
+    auto it = lane->in_flight.find(batch_key);
+    std::unique_ptr<Lane::Batch> batch = std::move(it->second);
+    if (!batch) {
+      lane->in_flight.erase(it);
+      co_return;
+    }
+    std::vector<Decided> decided(batch->waiting.size());
+    const std::span<Decided> out(decided);
+    co_await decide_batch(lane, group, client_id, out);
+    for (std::size_t j = 0; j < decided.size(); ++j) {
+      asio::post(lane->executor, [handler = std::move(batch->waiting[j]),
+                                  d = decided[j]]() mutable { std::move(handler)(d); });
+    }
+  }
+}
+
+asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress client) {
+  RateVerdict verdict;
+  if (!options_.enabled || limits_for(group).count == 0) co_return verdict;
+  verdict.limited = true;
+  const auto started = std::chrono::steady_clock::now();
+  const auto executor = co_await asio::this_coro::executor;
+  Lane* here = lane(executor);
+
+  Decided mine;
+  if (here == nullptr) {
+    const std::span<Decided> out(&mine, 1);
+    co_await decide_batch(nullptr, group, keyed_client(key_secret_, client), out);
+  } else {
+    const std::string id = client_id(*here, client);
+    std::string batch_key = id;
+    batch_key.append(":").append(to_string(group));
+    auto it = here->in_flight.find(batch_key);
+    if (it == here->in_flight.end()) {
+      here->in_flight.emplace(batch_key, nullptr);
+      const std::span<Decided> out(&mine, 1);
+      co_await decide_batch(here, group, id, out);
+      // Whoever arrived meanwhile goes next, without holding up this answer.
+      auto after = here->in_flight.find(batch_key);
+      if (after->second) {
+        asio::co_spawn(here->executor, drain(here, group, id, std::move(batch_key)),
+                       asio::detached);
+      } else {
+        here->in_flight.erase(after);
+      }
+    } else {
+      auto& batch = it->second;
+      if (!batch) batch = std::make_unique<Lane::Batch>();
+      auto join = [&batch](asio::any_completion_handler<void(Decided)> handler) {
+        batch->waiting.push_back(std::move(handler));
+      };
+      mine = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Decided)>(
+          join, asio::use_awaitable);
+    }
   }
 
   std::chrono::seconds retry_after{0};
-  for (std::size_t i = 0; i < n; ++i) {
-    const RateLimitDecision& d = decisions[i];
+  for (std::size_t i = 0; i < mine.limits.count; ++i) {
+    const Limit& limit = mine.limits.limit[i];
+    const RateLimitDecision& d = mine.decisions[i];
     if (!d.allowed) {
       verdict.allowed = false;
       retry_after = std::max(retry_after, d.retry_after);
@@ -258,9 +357,9 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
       verdict.limit_field += ", ";
     }
     verdict.policy_field += rate_limit_policy_field(
-        limits[i].name, limits[i].rule.limit,
-        std::chrono::duration_cast<std::chrono::seconds>(limits[i].rule.window));
-    verdict.limit_field += rate_limit_field(limits[i].name, d.remaining, d.reset);
+        limit.name, limit.rule.limit,
+        std::chrono::duration_cast<std::chrono::seconds>(limit.rule.window));
+    verdict.limit_field += rate_limit_field(limit.name, d.remaining, d.reset);
   }
   verdict.retry_after = retry_after;
   if (!verdict.allowed) {

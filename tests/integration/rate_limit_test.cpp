@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "observernet/cache/rate_limiter.hpp"
@@ -106,6 +107,27 @@ TEST(RateLimitTest, TheEleventhSubmitIsRefusedAndAnotherClientIsNot) {
       http_request(server.port(), "GET", "/livez", {}, {{"X-Forwarded-For", client}});
   EXPECT_EQ(live.status, 200u);
   EXPECT_EQ(live.header("ratelimit"), "");
+}
+
+// Requests of one client that arrive together are checked together (one script call
+// for those waiting behind a check on its way); the limit still holds exactly.
+TEST(RateLimitTest, ConcurrentRequestsOfOneClientGetExactlyTheLimit) {
+  TestServer server(limited_config());
+  const std::string client = fresh_client();
+  std::vector<std::future<unsigned>> answers;
+  for (int i = 0; i < 40; ++i) {
+    answers.push_back(std::async(
+        std::launch::async, [&server, &client] { return submit(server.port(), client).status; }));
+  }
+  int admitted = 0;
+  int refused = 0;
+  for (auto& a : answers) {
+    const unsigned status = a.get();
+    if (status == 400) ++admitted;
+    if (status == 429) ++refused;
+  }
+  EXPECT_EQ(admitted, 10);
+  EXPECT_EQ(refused, 30);
 }
 
 TEST(RateLimitTest, ForwardedAddressesCountOnlyFromTrustedProxies) {
@@ -253,8 +275,9 @@ TEST(RateLimitTest, WithoutRedisLimitsHoldInProcessAndSharingResumesWhenItIsBack
   EXPECT_EQ(child.wait_exit(), 0) << child.output;
 }
 
-// The script in Redis and decide_sliding_window in C++ make the same decision, for
-// random counts, limits, windows and clocks and at the admission boundary.
+// The script in Redis and decide_sliding_window in C++ make the same decisions, for
+// random counts, limits, windows, clocks and batch sizes, mostly at the admission
+// boundary.
 TEST(RateLimitTest, TheRedisScriptAgreesWithTheArithmetic) {
   const std::string url = required_env("OBSERVERNET_TEST_REDIS_URL");
   const int port = std::stoi(url.substr(url.rfind(':') + 1));
@@ -284,32 +307,40 @@ TEST(RateLimitTest, TheRedisScriptAgreesWithTheArithmetic) {
             redisCommand(c, "SET %s %lld PX 60000", key.c_str(), static_cast<long long>(value)));
       }
     }
+    const std::int64_t n = uniform(1, 4);  // requests checked together
     auto* reply = static_cast<redisReply*>(
-        redisCommand(c, "EVAL %b 4 %s %s %s %s %lld %lld %lld %lld %lld", script.data(),
+        redisCommand(c, "EVAL %b 4 %s %s %s %s %lld %lld %lld %lld %lld %lld", script.data(),
                      script.size(), keys[0].c_str(), keys[1].c_str(), keys[2].c_str(),
-                     keys[3].c_str(), static_cast<long long>(now), static_cast<long long>(limit[0]),
-                     static_cast<long long>(window[0]), static_cast<long long>(limit[1]),
-                     static_cast<long long>(window[1])));
+                     keys[3].c_str(), static_cast<long long>(now), static_cast<long long>(n),
+                     static_cast<long long>(limit[0]), static_cast<long long>(window[0]),
+                     static_cast<long long>(limit[1]), static_cast<long long>(window[1])));
     ASSERT_TRUE(reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5)
         << (reply != nullptr && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply");
-    std::array<cache::RateLimitDecision, 2> d{};
     for (int i = 0; i < 2; ++i) {
       EXPECT_EQ(reply->element[1 + 2 * i]->integer, previous[i]);
       EXPECT_EQ(reply->element[2 + 2 * i]->integer, current[i]);
-      d[i] =
-          cache::decide_sliding_window(limit[i], std::chrono::milliseconds(window[i]),
-                                       std::chrono::milliseconds(now), {previous[i], current[i]});
     }
-    const bool admitted = cache::combine_decisions(d);
-    EXPECT_EQ(reply->element[0]->integer, admitted ? 1 : 0)
-        << "now " << now << ", limits " << limit[0] << "/" << window[0] << " and " << limit[1]
-        << "/" << window[1];
+    // The requests one after the other in C++: admitted until the first refusal.
+    std::int64_t admitted = 0;
+    while (admitted < n) {
+      std::array<cache::RateLimitDecision, 2> d{};
+      for (int i = 0; i < 2; ++i) {
+        d[i] = cache::decide_sliding_window(limit[i], std::chrono::milliseconds(window[i]),
+                                            std::chrono::milliseconds(now),
+                                            {previous[i], current[i] + admitted});
+      }
+      if (!cache::combine_decisions(d)) break;
+      ++admitted;
+    }
+    EXPECT_EQ(reply->element[0]->integer, admitted)
+        << "now " << now << ", n " << n << ", limits " << limit[0] << "/" << window[0] << " and "
+        << limit[1] << "/" << window[1];
     freeReplyObject(reply);
     // Counted only when admitted, under both keys.
     for (int i = 0; i < 2; ++i) {
       auto* count = static_cast<redisReply*>(redisCommand(c, "GET %s", keys[2 * i].c_str()));
       ASSERT_TRUE(count != nullptr && count->type == REDIS_REPLY_STRING);
-      EXPECT_EQ(std::stoll(count->str), current[i] + (admitted ? 1 : 0));
+      EXPECT_EQ(std::stoll(count->str), current[i] + admitted);
       freeReplyObject(count);
     }
   }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,10 @@ class RateLimiter {
 
   // One request of `client` (client_address's answer) to `group`: the group's limit and
   // the global one in one Redis round trip, or in-process when Redis does not answer.
+  // Requests of one client and group that arrive on this thread while its check is on
+  // its way wait for it, and are then checked together in one call (the script admits
+  // the first k of n), so one busy client costs Redis a call per round trip, not one
+  // per request; the decisions are those of checking them one after the other.
   boost::asio::awaitable<RateVerdict> check(RateGroup group, IpAddress client);
 
   // Samples CPU and the ballot queue, moving the adaptive factor; call every
@@ -80,8 +85,29 @@ class RateLimiter {
 
  private:
   struct Metrics;
+  struct Lane;
+  // A limit as applied now: its name in the header fields and the rule, scaled.
+  struct Limit {
+    std::string_view name;
+    RateRule rule;
+  };
+  struct Limits {
+    std::array<Limit, 2> limit{};
+    std::size_t count = 0;
+  };
+  // What one request of a batch was told.
+  struct Decided {
+    Limits limits;
+    std::array<RateLimitDecision, 2> decisions{};
+  };
+  Limits limits_for(RateGroup group) const;
   const RateRule& rule(RateGroup group) const;
-  RedisPipeline* pipeline(const boost::asio::any_io_executor& executor);
+  Lane* lane(const boost::asio::any_io_executor& executor);
+  const std::string& client_id(Lane& lane, const IpAddress& client);
+  boost::asio::awaitable<void> decide_batch(Lane* lane, RateGroup group, std::string client_id,
+                                            std::span<Decided> out);
+  boost::asio::awaitable<void> drain(Lane* lane, RateGroup group, std::string client_id,
+                                     std::string batch_key);
   void set_fallback(bool on);
 
   RateLimiterOptions options_;
@@ -90,8 +116,7 @@ class RateLimiter {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalRateLimiter> local_;
   const std::string script_sha_;
-  std::vector<boost::asio::any_io_executor> executors_;
-  std::vector<std::unique_ptr<RedisPipeline>> pipelines_;
+  std::vector<std::unique_ptr<Lane>> lanes_;  // one per I/O executor
   std::atomic<unsigned> factor_percent_{100};
   std::atomic<bool> fallback_{false};
   std::chrono::steady_clock::time_point last_sample_;

@@ -124,25 +124,32 @@ struct SlidingWindowKeys {
 SlidingWindowKeys sliding_window_keys(std::string_view prefix, std::chrono::milliseconds window,
                                       std::chrono::milliseconds now);
 
-// The admission test of decide_sliding_window for one request under several limits
-// at once (a route group's and the global one), atomically in Redis: the request is
-// admitted only if every limit admits it, and then counted under each.
+// The admission test of decide_sliding_window for n requests of one client under
+// several limits at once (a route group's and the global one), atomically in Redis:
+// of n requests checked together (requests that arrived while the client's previous
+// check was on its way), the first k are admitted, k being the most that every limit
+// admits one after the other, and those k are counted under each limit.
 //   KEYS[2i-1], KEYS[2i]  limit i's current and previous window's counters
 //                         (sliding_window_keys(...).current and .previous)
 //   ARGV[1]               now, in ms since the epoch, below kMaxRateClock
-//   ARGV[2i], ARGV[2i+1]  limit i and its window in ms, within validate_rate_limit's
+//   ARGV[2]               n, from 1 to kMaxRateLimit
+//   ARGV[2i+1], ARGV[2i+2] limit i and its window in ms, within validate_rate_limit's
 //                         bounds
-//   reply                 {allowed (1 or 0), previous_1, current_1, previous_2, ...}:
-//                         each limit's counts before this request
-// Pass each limit's counts, with the same limit, window and now, to
-// decide_sliding_window for the rest of the decision; the script admits exactly when
-// every one of those decisions does.
+//   reply                 {k, previous_1, current_1, previous_2, ...}: how many were
+//                         admitted, and each limit's counts before them
+// Request j (from 0) then has counts {previous_i, current_i + min(j, k)}: pass those,
+// with the same limit, window and now, to decide_sliding_window and combine_decisions
+// for the rest of its decision, which admits it exactly when j < k. With n = 1 this is
+// the single request's test, term for term.
+//
+// k for one limit: previous·(W − elapsed) + (current + k)·W ≤ L·W, so
+// k ≤ floor((L·W − previous·(W − elapsed)) / W) − current.
 //
 // Exactness: Redis Lua numbers are doubles, exact for integers below 2^53, which
-// the bounds above guarantee for every product and sum. The one division (inside
-// `now % window`) is corrected by a window rather than trusted, and every value
-// returned is an integer, so Redis's truncation of Lua numbers in replies never
-// changes one. The count is written back with SET rather than INCR so that a
+// the bounds above guarantee for every product and sum. The two divisions (inside
+// `now % window`, and the floor above) are corrected by one rather than trusted, and
+// every value returned is an integer, so Redis's truncation of Lua numbers in replies
+// never changes one. The count is written back with SET rather than INCRBY so that a
 // stored value the script reads as 0 (not a number) is replaced, not an error;
 // Lua writes integers below 10^14 in full ("%.14g"). The counter expires 2·W after
 // its window starts, when it stops being the previous window of anything. Written for
@@ -151,14 +158,15 @@ SlidingWindowKeys sliding_window_keys(std::string_view prefix, std::chrono::mill
 // one with two MGETs and helper functions).
 inline constexpr std::string_view kSlidingWindowScript = R"lua(
 local now = tonumber(ARGV[1])
+local k = tonumber(ARGV[2])
 local max_count = 1000000
 local floor = math.floor
 local counts = redis.call('MGET', unpack(KEYS))
-local reply = {1}
+local reply = {0}
 local elapsed = {}
 for i = 1, #KEYS / 2 do
-  local limit = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[2 * i + 1])
+  local window = tonumber(ARGV[2 * i + 2])
   -- now mod window, exactly: Lua's % rounds now / window, so correct by one window.
   local e = now % window
   if e < 0 then e = e + window elseif e >= window then e = e - window end
@@ -171,18 +179,26 @@ for i = 1, #KEYS / 2 do
   if previous ~= previous or previous < 0 then previous = 0 end
   if previous > max_count then previous = max_count end
   previous = floor(previous)
-  if previous * (window - e) + (current + 1) * window > limit * window then
-    reply[1] = 0
+  local room = limit * window - previous * (window - e)
+  local fits = -1
+  if room >= 0 then
+    fits = floor(room / window)
+    if fits * window > room then fits = fits - 1 elseif (fits + 1) * window <= room then fits = fits + 1 end
+    fits = fits - current
   end
+  if fits < k then k = fits end
   reply[2 * i] = previous
   reply[2 * i + 1] = current
 end
-if reply[1] == 1 then
+if k > 0 then
   for i = 1, #KEYS / 2 do
-    local window = tonumber(ARGV[2 * i + 1])
-    redis.call('SET', KEYS[2 * i - 1], reply[2 * i + 1] + 1, 'PX', 2 * window - elapsed[i])
+    local window = tonumber(ARGV[2 * i + 2])
+    redis.call('SET', KEYS[2 * i - 1], reply[2 * i + 1] + k, 'PX', 2 * window - elapsed[i])
   end
+else
+  k = 0
 end
+reply[1] = k
 return reply
 )lua";
 
