@@ -26,9 +26,11 @@
 # VAR=value settings for the server, space-separated (e.g.
 # SERVER_ENV="OBSERVERNET_BALLOTS_WRITERS=1"), to compare configurations.
 #
-# No limit is lifted: the server has no rate limiting yet, 1,000 connections are within
-# http.max_connections (10,000), and at most one ballot per connection is in flight,
-# far below ballots.queue_depth (20,000) and crypto.queue_depth (10,000).
+# Limits: SPEC §8's rate limits are lifted by config as for every benchmark
+# (BENCH_RATE_LIMITS_LIFTED in scripts/lib.sh: the limiter checks each request in Redis
+# and refuses none); 1,000 connections are within http.max_connections (10,000), and at
+# most one ballot per connection is in flight, far below ballots.queue_depth (20,000)
+# and crypto.queue_depth (10,000).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/..
