@@ -347,7 +347,13 @@ asio::awaitable<void> Server::Impl::Session::run() {
       Admission admission;
       if (server_->admission) {
         expires_never();  // the check bounds its own waits
-        admission = co_await server_->admission(request, route_label, peer_address_);
+        try {
+          admission = co_await server_->admission(request, route_label, peer_address_);
+        } catch (const std::exception& error) {
+          // A check that breaks lets the request through rather than fail it.
+          log::error("admission_failed",
+                     {{"route", route_label}, {"request_id", request_id}, {"error", error.what()}});
+        }
       }
       if (admission.refusal) {
         response = std::move(*admission.refusal);

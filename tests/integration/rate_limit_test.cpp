@@ -19,6 +19,8 @@
 
 #include "observernet/cache/rate_limiter.hpp"
 #include "observernet/cache/sliding_window.hpp"
+#include "observernet/http/metrics.hpp"
+#include "observernet/http/server.hpp"
 #include "support.hpp"
 
 namespace observernet::testing {
@@ -352,6 +354,36 @@ double gauge(prometheus::Registry& registry, const std::string& name) {
     if (family.name == name && !family.metric.empty()) return family.metric[0].gauge.value;
   }
   return -1;
+}
+
+// An admission check that throws lets the request through: the limiter must never be
+// the reason a request fails (and an exception must not end the I/O thread).
+TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThrough) {
+  prometheus::Registry registry;
+  http::HttpMetrics metrics(registry);
+  http::Router router;
+  router.add(http::Method::get, "/test/ok",
+             [](http::Request&) -> boost::asio::awaitable<http::Response> {
+               co_return http::Response::json(200, R"({"ok":true})");
+             });
+  http::IoContexts io(1);
+  http::ServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  http::Server server(io, router, options, metrics);
+  server.set_admission(
+      [](const http::Request&, std::string_view,
+         const boost::asio::ip::address&) -> boost::asio::awaitable<http::Admission> {
+        throw std::runtime_error("the limiter broke");
+        co_return http::Admission{};
+      });
+  server.start();
+  std::thread runner([&io] { io.run(); });
+  EXPECT_EQ(http_request(server.port(), "GET", "/test/ok").status, 200u);
+  EXPECT_EQ(http_request(server.port(), "GET", "/test/ok").status, 200u);
+  server.stop_accepting();
+  io.stop();
+  runner.join();
 }
 
 // The limiter on its own, with no Redis to reach (the in-process fallback decides):
