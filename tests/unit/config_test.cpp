@@ -188,6 +188,49 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(error_field(with("scheduler.interval_ms", "10")), "scheduler.interval_ms");
 }
 
+TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
+  Config defaults = build_config(base());
+  EXPECT_TRUE(defaults.ratelimit.enabled);
+  EXPECT_EQ(defaults.ratelimit.submit.limit, 10);
+  EXPECT_EQ(defaults.ratelimit.token.limit, 5);
+  EXPECT_EQ(defaults.ratelimit.elections.limit, 100);
+  EXPECT_EQ(defaults.ratelimit.public_reads.limit, 1000);
+  EXPECT_EQ(defaults.ratelimit.submit.window, std::chrono::seconds(60));
+  EXPECT_EQ(defaults.ratelimit.redis_db, 3u);
+  EXPECT_TRUE(defaults.ratelimit.trusted_proxies.empty());
+
+  RawConfig raw = base();
+  raw["ratelimit.submit"] = "20";
+  raw["ratelimit.submit_window_s"] = "30";
+  raw["ratelimit.public"] = "0";
+  raw["ratelimit.trusted_proxies"] = "10.0.0.0/8, fd00::/8";
+  raw["ratelimit.forwarding_header"] = "forwarded";
+  raw["ratelimit.exempt_admin"] = "false";
+  Config c = build_config(raw);
+  EXPECT_EQ(c.ratelimit.submit.limit, 20);
+  EXPECT_EQ(c.ratelimit.submit.window, std::chrono::seconds(30));
+  EXPECT_EQ(c.ratelimit.public_reads.limit, 0);  // no limit for the group
+  EXPECT_TRUE(c.ratelimit.trusted_proxies.contains(boost::asio::ip::make_address("10.1.2.3")));
+  EXPECT_FALSE(c.ratelimit.trusted_proxies.contains(boost::asio::ip::make_address("11.0.0.1")));
+  EXPECT_EQ(c.ratelimit.forwarding_header, cache::ForwardingHeader::forwarded);
+  EXPECT_FALSE(c.ratelimit.exempt_admin);
+
+  auto with = [](std::string key, std::string value) {
+    RawConfig bad = base();
+    bad[key] = value;
+    return bad;
+  };
+  EXPECT_EQ(error_field(with("ratelimit.trusted_proxies", "10.0.0.1/8")),
+            "ratelimit.trusted_proxies");
+  EXPECT_EQ(error_field(with("ratelimit.forwarding_header", "x-real-ip")),
+            "ratelimit.forwarding_header");
+  EXPECT_EQ(error_field(with("ratelimit.submit", "1000001")), "ratelimit.submit");
+  EXPECT_EQ(error_field(with("ratelimit.global_window_s", "0")), "ratelimit.global_window_s");
+  EXPECT_EQ(error_field(with("ratelimit.adaptive_factor_percent", "0")),
+            "ratelimit.adaptive_factor_percent");
+  EXPECT_EQ(error_field(with("ratelimit.redis_db", "16")), "ratelimit.redis_db");
+}
+
 TEST(ConfigTest, ParsesRedisUrls) {
   RawConfig raw = base();
   raw["redis.url"] = "redis://:s3cret@cache.internal:6380/3";
