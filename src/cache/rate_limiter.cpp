@@ -216,12 +216,17 @@ asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std
   const Limits limits = limits_for(group);
   const std::size_t n = limits.count;
   const milliseconds now = now_since_epoch();
+  // Per limit: the client's key (one hash tag per client: a script's keys must share a
+  // Redis Cluster slot), and in Redis one counter per window under it.
+  std::array<std::string, 2> prefixes;
   std::array<SlidingWindowKeys, 2> keys;
   for (std::size_t i = 0; i < n; ++i) {
-    // One hash tag per client: a script's keys must share a Redis Cluster slot.
-    std::string prefix = "observernet:rl:{";
-    prefix.append(client_id).append("}:").append(limits.limit[i].name);
-    keys[i] = sliding_window_keys(prefix, limits.limit[i].rule.window, now);
+    prefixes[i]
+        .append("observernet:rl:{")
+        .append(client_id)
+        .append("}:")
+        .append(limits.limit[i].name);
+    keys[i] = sliding_window_keys(prefixes[i], limits.limit[i].rule.window, now);
   }
   for (auto& d : out) d.limits = limits;
 
@@ -276,7 +281,8 @@ asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std
   if (!from_redis) {
     std::array<RateLimitKey, 2> local{};
     for (std::size_t i = 0; i < n; ++i) {
-      local[i] = {keys[i].current, limits.limit[i].rule.limit, limits.limit[i].rule.window};
+      // The in-process limiter moves a key's windows on itself: one key for all of them.
+      local[i] = {prefixes[i], limits.limit[i].rule.limit, limits.limit[i].rule.window};
     }
     for (auto& d : out)
       local_->check(std::span(local.data(), n), now, std::span(d.decisions.data(), n));

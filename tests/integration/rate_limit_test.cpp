@@ -424,5 +424,39 @@ TEST(RateLimitTest, LimitsShrinkUnderLoadAndRecover) {
   EXPECT_EQ(gauge(registry, "rate_limit_fallback"), 1.0);  // nothing listens on port 1
 }
 
+// In-process, as with Redis, the previous window still weighs on the next: two requests
+// at the end of one second-long window leave no room at the start of the next.
+TEST(RateLimitTest, WithoutRedisThePreviousWindowStillCounts) {
+  cache::RateLimiterOptions options;
+  options.submit = {2, std::chrono::seconds(1)};
+  options.global = {1'000'000, std::chrono::seconds(1)};
+  boost::asio::io_context io;
+  prometheus::Registry registry;
+  cache::RedisEndpoint nowhere;
+  nowhere.port = 1;  // nothing listens there: every decision is in-process
+  cache::RateLimiter limiter(
+      options, nowhere, {io.get_executor()}, "key", [] { return std::size_t{0}; }, registry);
+  const auto client = boost::asio::ip::make_address("192.0.2.9");
+  auto check = [&] {
+    auto verdict = boost::asio::co_spawn(io, limiter.check(cache::RateGroup::submit, client),
+                                         boost::asio::use_future);
+    io.restart();
+    io.run();
+    return verdict.get();
+  };
+  auto sleep_until_ms_of_second = [](int ms) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::this_thread::sleep_for(std::chrono::milliseconds((ms - now % 1000 + 1000) % 1000));
+  };
+  sleep_until_ms_of_second(800);
+  EXPECT_TRUE(check().allowed);
+  EXPECT_TRUE(check().allowed);
+  sleep_until_ms_of_second(50);  // the next window: the last one still weighs ~1.9
+  EXPECT_FALSE(check().allowed);
+  EXPECT_EQ(gauge(registry, "rate_limit_fallback"), 1.0);
+}
+
 }  // namespace
 }  // namespace observernet::testing
