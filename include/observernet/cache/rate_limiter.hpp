@@ -1,10 +1,11 @@
 #pragma once
 // The application layer of rate limiting (SPEC §8, issue 6): a sliding-window counter
-// per route group and client in Redis, one script call per request over the I/O
-// thread's own pipelined connection, plus a global limit per client checked in the same
-// call. When Redis does not answer within ratelimit.redis_timeout_ms, the same limits
-// are kept in-process (per pod) until it does again. Limits shrink by a factor while
-// the process is overloaded (CPU or ballot queue) and recover when it is not.
+// per route group and client in Redis, one script call per request (or per batch of one
+// client's concurrent requests) over the I/O thread's own pipelined connection, plus a
+// global limit per client checked in the same call. When Redis does not answer within
+// ratelimit.redis_timeout_ms, the same limits are kept in-process (per pod) until it
+// does again. Limits shrink by a factor while the process is overloaded (CPU or ballot
+// queue) and recover when it is not.
 #include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
