@@ -18,9 +18,7 @@ asio::awaitable<http::Admission> admit(cache::RateLimiter& limiter, const AdminA
   const auto group = cache::RateLimiter::group_of(http::to_string(request.method), route);
   if (!group) co_return admission;
   const auto& options = limiter.options();
-  if (options.exempt_admin && !request.header("Authorization").empty() && admin.valid(request)) {
-    co_return admission;
-  }
+  if (options.exempt_admin && admin.valid(request)) co_return admission;
 
   // The forwarding header's field lines are read only from a trusted proxy.
   std::vector<std::string_view> forwarded;

@@ -288,20 +288,12 @@ RedisPipeline::RedisPipeline(asio::any_io_executor executor, RedisEndpoint endpo
 }
 
 RedisPipeline::~RedisPipeline() {
-  close();
+  // On the executor's thread, like every other use of the state.
+  asio::post(state_->executor, [state = state_] { state->close_link(false); });
 }
 
 asio::awaitable<Reply> RedisPipeline::call(std::span<const std::string_view> args) {
   return state_->call(args);
-}
-
-bool RedisPipeline::connected() const {
-  return state_->link == State::Link::up;
-}
-
-void RedisPipeline::close() {
-  // On the executor's thread, like every other use of the state.
-  asio::post(state_->executor, [state = state_] { state->close_link(false); });
 }
 
 }  // namespace observernet::cache

@@ -356,6 +356,32 @@ double gauge(prometheus::Registry& registry, const std::string& name) {
   return -1;
 }
 
+// A limiter with no Redis to reach (nothing listens on port 1): every decision is made
+// in-process.
+struct OfflineLimiter {
+  explicit OfflineLimiter(
+      cache::RateLimiterOptions options,
+      std::function<std::size_t()> queue = [] { return std::size_t{0}; })
+      : limiter(std::move(options), nowhere(), {io.get_executor()}, "key", std::move(queue),
+                registry) {}
+  static cache::RedisEndpoint nowhere() {
+    cache::RedisEndpoint endpoint;
+    endpoint.port = 1;
+    return endpoint;
+  }
+  cache::RateVerdict check(const std::string& client) {
+    auto verdict = boost::asio::co_spawn(
+        io, limiter.check(cache::RateGroup::submit, boost::asio::ip::make_address(client)),
+        boost::asio::use_future);
+    io.restart();
+    io.run();
+    return verdict.get();
+  }
+  boost::asio::io_context io;
+  prometheus::Registry registry;
+  cache::RateLimiter limiter;
+};
+
 // An admission check that throws lets the request through: the limiter must never be
 // the reason a request fails (and an exception must not end the I/O thread).
 TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThrough) {
@@ -394,34 +420,21 @@ TEST(RateLimitTest, LimitsShrinkUnderLoadAndRecover) {
   options.adaptive_factor_percent = 50;
   options.adaptive_cpu_percent = 100;  // this test's CPU is not the point
   std::size_t queue = 5'000;
-  boost::asio::io_context io;
-  prometheus::Registry registry;
-  cache::RedisEndpoint nowhere;
-  nowhere.port = 1;  // nothing listens there
-  cache::RateLimiter limiter(
-      options, nowhere, {io.get_executor()}, "key", [&] { return queue; }, registry);
-  auto check = [&](const std::string& client) {
-    auto verdict = boost::asio::co_spawn(
-        io, limiter.check(cache::RateGroup::submit, boost::asio::ip::make_address(client)),
-        boost::asio::use_future);
-    io.restart();
-    io.run();
-    return verdict.get();
-  };
+  OfflineLimiter offline(options, [&] { return queue; });
 
-  limiter.adapt();
-  EXPECT_EQ(limiter.factor_percent(), 50u);
-  const auto shrunk = check("192.0.2.1");
+  offline.limiter.adapt();
+  EXPECT_EQ(offline.limiter.factor_percent(), 50u);
+  const auto shrunk = offline.check("192.0.2.1");
   EXPECT_EQ(shrunk.policy_field, R"("submit";q=5;w=60, "global";q=1000;w=60)");
-  EXPECT_EQ(gauge(registry, "rate_limit_factor"), 0.5);
+  EXPECT_EQ(gauge(offline.registry, "rate_limit_factor"), 0.5);
 
   queue = 0;
-  limiter.adapt();
-  EXPECT_EQ(limiter.factor_percent(), 100u);
-  const auto recovered = check("192.0.2.2");
+  offline.limiter.adapt();
+  EXPECT_EQ(offline.limiter.factor_percent(), 100u);
+  const auto recovered = offline.check("192.0.2.2");
   EXPECT_EQ(recovered.policy_field, R"("submit";q=10;w=60, "global";q=2000;w=60)");
-  EXPECT_EQ(gauge(registry, "rate_limit_factor"), 1.0);
-  EXPECT_EQ(gauge(registry, "rate_limit_fallback"), 1.0);  // nothing listens on port 1
+  EXPECT_EQ(gauge(offline.registry, "rate_limit_factor"), 1.0);
+  EXPECT_EQ(gauge(offline.registry, "rate_limit_fallback"), 1.0);  // nothing listens on port 1
 }
 
 // In-process, as with Redis, the previous window still weighs on the next: two requests
@@ -430,20 +443,8 @@ TEST(RateLimitTest, WithoutRedisThePreviousWindowStillCounts) {
   cache::RateLimiterOptions options;
   options.submit = {2, std::chrono::seconds(1)};
   options.global = {1'000'000, std::chrono::seconds(1)};
-  boost::asio::io_context io;
-  prometheus::Registry registry;
-  cache::RedisEndpoint nowhere;
-  nowhere.port = 1;  // nothing listens there: every decision is in-process
-  cache::RateLimiter limiter(
-      options, nowhere, {io.get_executor()}, "key", [] { return std::size_t{0}; }, registry);
-  const auto client = boost::asio::ip::make_address("192.0.2.9");
-  auto check = [&] {
-    auto verdict = boost::asio::co_spawn(io, limiter.check(cache::RateGroup::submit, client),
-                                         boost::asio::use_future);
-    io.restart();
-    io.run();
-    return verdict.get();
-  };
+  OfflineLimiter offline(options);
+  auto check = [&] { return offline.check("192.0.2.9"); };
   auto sleep_until_ms_of_second = [](int ms) {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -455,7 +456,7 @@ TEST(RateLimitTest, WithoutRedisThePreviousWindowStillCounts) {
   EXPECT_TRUE(check().allowed);
   sleep_until_ms_of_second(50);  // the next window: the last one still weighs ~1.9
   EXPECT_FALSE(check().allowed);
-  EXPECT_EQ(gauge(registry, "rate_limit_fallback"), 1.0);
+  EXPECT_EQ(gauge(offline.registry, "rate_limit_fallback"), 1.0);
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ class RedisPipeline {
  public:
   RedisPipeline(boost::asio::any_io_executor executor, RedisEndpoint endpoint,
                 RedisPipelineOptions options);
+  // Closes the connection (on the executor's thread); calls in flight answer nullptr.
   ~RedisPipeline();
   RedisPipeline(const RedisPipeline&) = delete;
   RedisPipeline& operator=(const RedisPipeline&) = delete;
@@ -42,12 +43,6 @@ class RedisPipeline {
   // The reply to one command (arguments binary-safe), an error reply included; nullptr
   // when Redis did not answer (see above). Never throws for Redis's sake.
   boost::asio::awaitable<Reply> call(std::span<const std::string_view> args);
-
-  // Whether the connection is up (a call may still time out).
-  bool connected() const;
-
-  // Closes the connection; calls in flight answer nullptr. Before the executor stops.
-  void close();
 
  private:
   struct State;
