@@ -25,7 +25,7 @@ PG_APP_DB=observernet
 OBSERVERNET_PACKAGES=(
   build-essential cmake pkg-config clang-format openssl git
   libboost1.81-dev libpqxx-dev libhiredis-dev libssl-dev nlohmann-json3-dev
-  libspdlog-dev prometheus-cpp-dev libgtest-dev libjemalloc-dev
+  prometheus-cpp-dev libgtest-dev libjemalloc-dev
   postgresql redis-server
 )
 
@@ -318,6 +318,9 @@ pg_start_cmd() {
 pg_tuning() {
   echo "max_wal_size = 16GB"
   echo "checkpoint_timeout = 15min"
+  # Pages a backend evicts go to the disk as it writes them, not 30 s later in one burst
+  # of the kernel's flusher that WAL fsyncs (every commit) queue behind.
+  echo "backend_flush_after = 256kB"
 }
 
 # pg_start <data-dir> <port> <password-file> [ephemeral]

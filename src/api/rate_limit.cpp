@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "observernet/api/ops_routes.hpp"
 #include "observernet/api/support.hpp"
 #include "observernet/cache/rate_limiter.hpp"
 #include "observernet/http/problem.hpp"
@@ -15,8 +16,8 @@ asio::awaitable<http::Admission> admit(cache::RateLimiter& limiter, const AdminA
                                        const http::Request& request, std::string_view route,
                                        const asio::ip::address& peer) {
   http::Admission admission;
+  if (is_ops_route(route)) co_return admission;  // never limited
   const auto group = cache::RateLimiter::group_of(http::to_string(request.method), route);
-  if (!group) co_return admission;
   const auto& options = limiter.options();
   if (options.exempt_admin && admin.valid(request)) co_return admission;
 
@@ -33,7 +34,7 @@ asio::awaitable<http::Admission> admit(cache::RateLimiter& limiter, const AdminA
   const cache::IpAddress client =
       cache::client_address(peer, options.trusted_proxies, options.forwarding_header, forwarded);
 
-  cache::RateVerdict verdict = co_await limiter.check(*group, client);
+  cache::RateVerdict verdict = co_await limiter.check(group, client);
   if (!verdict.limited) co_return admission;
   admission.headers.emplace_back("RateLimit-Policy", std::move(verdict.policy_field));
   admission.headers.emplace_back("RateLimit", std::move(verdict.limit_field));

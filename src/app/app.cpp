@@ -36,6 +36,7 @@
 #include "observernet/store/pg_pool.hpp"
 #include "observernet/store/voting.hpp"
 #include "observernet/util/log.hpp"
+#include "observernet/util/process_metrics.hpp"
 #include "observernet/util/worker_pool.hpp"
 
 namespace observernet::app {
@@ -46,7 +47,7 @@ namespace {
 
 unsigned io_threads(const Config& config) {
   if (config.http.threads != 0) return config.http.threads;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return util::available_cpus();
 }
 
 // The I/O threads take one thread per core already; RSA work on as many again would
@@ -54,7 +55,7 @@ unsigned io_threads(const Config& config) {
 // tokens than a pod's PostgreSQL records (docs/benchmarks.md).
 unsigned crypto_threads(const Config& config) {
   if (config.crypto.threads != 0) return config.crypto.threads;
-  return std::max(1u, std::thread::hardware_concurrency() / 2);
+  return std::max(1u, util::available_cpus() / 2);
 }
 
 crypto::Bytes master_key(const Config& config) {
@@ -118,7 +119,8 @@ struct App::Impl {
         .Register(*registry)
         .Add({{"version", kVersion}, {"commit", kGitCommit}})
         .Set(1);
-    api::add_ops_routes(router, {draining, postgres, redis, {registry.get(), &http_metrics}});
+    api::add_ops_routes(router,
+                        {draining, dependencies, {registry.get(), &http_metrics, &process}});
     api::ElectionRoutesDependencies deps{
         elections,
         voting_elections,
@@ -136,6 +138,13 @@ struct App::Impl {
                                     config.cache.public_max_age, *registry});
     api::add_board_routes(router,
                           {voting_elections, logs, board, voting, config.cache.public_max_age});
+    if (config.routes == RouteSet::token) {
+      // The token-signing Deployment: RSA signatures, and what probes and Prometheus need.
+      router.retain([](const http::Route& r) {
+        return api::is_ops_route(r.path_template) ||
+               (r.method == http::Method::post && r.path_template == "/api/v1/voting/token");
+      });
+    }
   }
 
   // SPEC §7: ballots waiting are given leaf indexes every board.sequence_interval_ms.
@@ -192,6 +201,16 @@ struct App::Impl {
       timer.expires_after(config.ratelimit.adaptive_interval);
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       rate_limiter.adapt();
+    }
+  }
+
+  // dependency_up stays fresh where nothing probes /readyz.
+  asio::awaitable<void> run_dependency_checks() {
+    asio::steady_timer timer(io.main());
+    while (!draining) {
+      co_await dependencies.run();
+      timer.expires_after(std::chrono::seconds(5));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
 
@@ -262,8 +281,10 @@ struct App::Impl {
   Config config;
   std::shared_ptr<prometheus::Registry> registry;
   http::HttpMetrics http_metrics;
+  util::ProcessMetrics process;
   store::PgPool postgres;
   cache::RedisPool redis;
+  api::DependencyCheck dependencies{postgres, redis, *registry};
   store::BoardStore board;
   store::ElectionStore elections;
   store::VotingStore voting;
@@ -311,8 +332,11 @@ std::uint16_t App::port() const {
 
 int App::run() {
   impl_->wait_for_signal();
-  asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
-  asio::co_spawn(impl_->io.main(), impl_->run_sequencer(), asio::detached);
+  asio::co_spawn(impl_->io.main(), impl_->run_dependency_checks(), asio::detached);
+  if (impl_->config.routes == RouteSet::all) {  // token-signing pods leave these to the API's
+    asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
+    asio::co_spawn(impl_->io.main(), impl_->run_sequencer(), asio::detached);
+  }
   if (impl_->config.ratelimit.enabled) {
     asio::co_spawn(impl_->io.main(), impl_->run_rate_limit_adaptation(), asio::detached);
   }

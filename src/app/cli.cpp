@@ -412,7 +412,7 @@ int run_cli(int argc, char** argv) {
     std::fprintf(stderr, "observernet: invalid config: %s\n", e.what());
     return kExitUsage;
   }
-  log::setup(config.log.format, config.log.level);
+  log::setup(config.log.format, config.log.level, config.log.buffer_bytes);
   try {
     return name == "serve" ? serve(std::move(config)) : migrate(config);
   } catch (const Error& e) {

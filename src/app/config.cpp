@@ -121,6 +121,10 @@ const std::vector<Key>& keys() {
                    if (v.empty()) throw ConfigError(key, "must not be empty");
                    c.http.host = v;
                  }});
+    k.push_back(
+        {"http.routes", [](Config& c, const std::string& key, const std::string& v) {
+           c.routes = one_of(key, v, {"all", "token"}) == "token" ? RouteSet::token : RouteSet::all;
+         }});
     k.push_back({"http.port", uint_field(&Config::http, &HttpConfig::port, 0, 65535)});
     k.push_back({"http.threads", uint_field(&Config::http, &HttpConfig::threads, 0, 1024)});
     k.push_back({"http.max_connections",
@@ -147,6 +151,8 @@ const std::vector<Key>& keys() {
     k.push_back({"log.level", [](Config& c, const std::string& key, const std::string& v) {
                    c.log.level = one_of(key, v, {"trace", "debug", "info", "warn", "error", "off"});
                  }});
+    k.push_back(
+        {"log.buffer_bytes", uint_field(&Config::log, &LogConfig::buffer_bytes, 4096, 1ull << 30)});
     k.push_back({"log.access", [](Config& c, const std::string& key, const std::string& v) {
                    c.http.access_log = parse_bool(key, v);
                  }});

@@ -22,6 +22,7 @@
 #include "observernet/cache/redis_pipeline.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/util/log.hpp"
+#include "observernet/util/process_metrics.hpp"
 
 namespace observernet::cache {
 
@@ -133,7 +134,8 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
       local_(std::make_unique<LocalRateLimiter>(options_.fallback_max_keys)),
       script_sha_(crypto::sha1_hex(kSlidingWindowScript)),
       last_sample_(std::chrono::steady_clock::now()),
-      last_cpu_ns_(process_cpu_ns()) {
+      last_cpu_ns_(process_cpu_ns()),
+      cpus_(util::available_cpus()) {
   for (RateRule* r : {&options_.submit, &options_.token, &options_.elections,
                       &options_.public_reads, &options_.global}) {
     if (r->limit > 0) validate_rate_limit(r->limit, r->window);
@@ -153,10 +155,7 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
 
 RateLimiter::~RateLimiter() = default;
 
-std::optional<RateGroup> RateLimiter::group_of(std::string_view method, std::string_view route) {
-  if (route == "/livez" || route == "/healthz" || route == "/readyz" || route == "/metrics") {
-    return std::nullopt;
-  }
+RateGroup RateLimiter::group_of(std::string_view method, std::string_view route) {
   if (method == "POST" && route == "/api/v1/voting/submit") return RateGroup::submit;
   if (method == "POST" && route == "/api/v1/voting/token") return RateGroup::token;
   if (route.starts_with("/api/v1/elections")) return RateGroup::elections;
@@ -390,8 +389,8 @@ void RateLimiter::set_fallback(bool on) {
 void RateLimiter::adapt() {
   const auto now = std::chrono::steady_clock::now();
   const std::uint64_t cpu = process_cpu_ns();
-  const double wall_ns = std::chrono::duration<double, std::nano>(now - last_sample_).count() *
-                         std::max(1u, std::thread::hardware_concurrency());
+  const double wall_ns =
+      std::chrono::duration<double, std::nano>(now - last_sample_).count() * cpus_;
   const double busy = wall_ns > 0 ? static_cast<double>(cpu - last_cpu_ns_) / wall_ns : 0;
   last_sample_ = now;
   last_cpu_ns_ = cpu;

@@ -47,6 +47,10 @@ void append_allow(std::string& allow, Method m) {
 
 }  // namespace
 
+void Router::retain(const std::function<bool(const Route&)>& keep) {
+  std::erase_if(routes_, [&keep](const std::unique_ptr<Route>& r) { return !keep(*r); });
+}
+
 void Router::add(Method method, std::string path_template, Handler handler, RouteOptions options) {
   if (path_template.empty() || path_template.front() != '/') {
     throw std::invalid_argument("route template must start with '/': " + path_template);

@@ -1,46 +1,129 @@
 #include "observernet/util/log.hpp"
 
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace observernet::log {
 namespace {
 
 std::atomic<bool> json_format{false};
+std::atomic<int> min_level{static_cast<int>(Level::info)};
+constexpr int kOff = static_cast<int>(Level::error) + 1;
 
-// spdlog's stdout sink flushes after every line: a write(2) per request with access
-// logging on. This one leaves lines in stdio's buffer until flush() is called, which
-// write() does for every event but access lines, and spdlog's flusher does each second.
-class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    std::fwrite(formatted.data(), 1, formatted.size(), stdout);
+// Lines leave the process from a thread of its own: the thread that logs only copies its
+// line into `pending`, under a lock held for that copy. A write(2) to stdout can block for
+// a second or more (a file under the kernel's writeback, a log collector reading its pipe
+// slowly), and it must not hold up a request. Events wake the writer at once; access
+// lines wait for its next round, at most `kRound` later, so that logging every request
+// costs no system call. Beyond `limit` bytes waiting, lines are dropped and counted.
+class LineWriter {
+ public:
+  static constexpr auto kRound = std::chrono::milliseconds(200);
+
+  LineWriter() : thread_([this] { run(); }) {}
+  ~LineWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
   }
-  void flush_() override { std::fflush(stdout); }
+
+  void push(std::string_view line, bool urgent) {
+    {
+      std::lock_guard lock(mutex_);
+      if (pending_.size() + line.size() + 1 > limit_) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      pending_.append(line);
+      pending_ += '\n';
+      if (!urgent || urgent_) return;
+      urgent_ = true;
+    }
+    wake_.notify_one();
+  }
+
+  // Returns once every line pushed before the call is written.
+  void flush() {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t target = pushed_rounds_ + 1;
+    urgent_ = true;
+    wake_.notify_one();
+    written_.wait(lock, [&] { return written_rounds_ >= target || stopping_; });
+  }
+
+  void set_limit(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    limit_ = bytes;
+  }
+  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  void run() {
+    std::string sending;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait_for(lock, kRound, [&] { return urgent_ || stopping_; });
+      urgent_ = false;
+      const bool last = stopping_;
+      sending.clear();
+      sending.swap(pending_);
+      const std::uint64_t round = ++pushed_rounds_;
+      lock.unlock();
+      write_all(sending);
+      lock.lock();
+      written_rounds_ = round;
+      written_.notify_all();
+      if (last) return;
+    }
+  }
+
+  static void write_all(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // nowhere to log to: nothing better to do
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::string pending_;
+  std::size_t limit_ = 16u << 20;
+  bool urgent_ = false;
+  bool stopping_ = false;
+  std::uint64_t pushed_rounds_ = 0;
+  std::uint64_t written_rounds_ = 0;
+  std::atomic<std::uint64_t> dropped_{0};
+  std::thread thread_;  // last: starts once the members above exist
 };
 
-spdlog::level::level_enum to_spdlog(Level level) {
-  switch (level) {
-    case Level::trace:
-      return spdlog::level::trace;
-    case Level::debug:
-      return spdlog::level::debug;
-    case Level::info:
-      return spdlog::level::info;
-    case Level::warn:
-      return spdlog::level::warn;
-    case Level::error:
-      return spdlog::level::err;
-  }
-  return spdlog::level::info;
+LineWriter& writer() {
+  static LineWriter instance;
+  return instance;
+}
+
+int level_number(std::string_view level) {
+  if (level == "trace") return static_cast<int>(Level::trace);
+  if (level == "debug") return static_cast<int>(Level::debug);
+  if (level == "warn") return static_cast<int>(Level::warn);
+  if (level == "error") return static_cast<int>(Level::error);
+  if (level == "off") return kOff;
+  return static_cast<int>(Level::info);
 }
 
 std::string_view level_name(Level level) {
@@ -100,30 +183,23 @@ void append_human(std::string& out, std::string_view v) {
 
 }  // namespace
 
-void setup(std::string_view format, std::string_view level) {
+void setup(std::string_view format, std::string_view level, std::size_t buffer_bytes) {
   json_format = format == "json";
-  auto logger = spdlog::get("observernet");
-  if (!logger) {
-    logger =
-        std::make_shared<spdlog::logger>("observernet", std::make_shared<BufferedStdoutSink>());
-    spdlog::register_logger(logger);
-    spdlog::set_default_logger(logger);
-  }
-  // write() builds the whole line, timestamp and level included: spdlog's pattern
-  // formatter cost a fifth of a cached public read's instructions.
-  logger->set_pattern("%v");
-  logger->set_level(spdlog::level::from_str(std::string(level)));
-  static const bool flusher = [] {
-    spdlog::flush_every(std::chrono::seconds(1));  // for buffered (access) lines
-    return true;
-  }();
-  (void)flusher;
+  min_level = level_number(level);
+  writer().set_limit(buffer_bytes);
+}
+
+void flush() {
+  writer().flush();
+}
+
+std::uint64_t dropped_lines() {
+  return writer().dropped();
 }
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields,
            bool buffered) {
-  auto* logger = spdlog::default_logger_raw();
-  if (!logger->should_log(to_spdlog(level))) return;
+  if (static_cast<int>(level) < min_level.load(std::memory_order_relaxed)) return;
   thread_local std::string line;  // reused: no allocation per log line
   line.clear();
   if (json_format) {
@@ -167,8 +243,7 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
           f.value);
     }
   }
-  logger->log(to_spdlog(level), std::string_view(line));
-  if (!buffered) logger->flush();
+  writer().push(line, !buffered);
 }
 
 }  // namespace observernet::log

@@ -44,6 +44,34 @@ TEST(OpsTest, ServerStartsAndStaysReadyWithoutRedis) {
   EXPECT_EQ(body["status"], "ready");
   EXPECT_EQ(body["redis"], "down");
   EXPECT_EQ(http_request(server.port(), "GET", "/livez").status, 200u);
+  // What /readyz found is a metric too (alerts on a dependency down read it).
+  EXPECT_TRUE(metrics_show(server.port(), R"(dependency_up{dependency="redis"} 0)"));
+  EXPECT_TRUE(metrics_show(server.port(), R"(dependency_up{dependency="postgres"} 1)"));
+}
+
+// http.routes = token: the token-signing Deployment serves RSA signatures and what its
+// probes and Prometheus need, nothing else.
+TEST(OpsTest, TheTokenRouteSetServesOnlyTokensAndOperations) {
+  app::Config config = test_config();
+  config.routes = app::RouteSet::token;
+  TestServer server(config);
+  // Reaches the token handler (a bad body), not the router's 404.
+  auto token = http_request(server.port(), "POST", "/api/v1/voting/token", "{}",
+                            {{"Content-Type", "application/json"}});
+  EXPECT_NE(token.status, 404u) << token.body;
+  EXPECT_EQ(token.status / 100, 4u) << token.body;
+  for (const char* target : {"/livez", "/healthz", "/readyz", "/metrics"}) {
+    EXPECT_EQ(http_request(server.port(), "GET", target).status, 200u) << target;
+  }
+  EXPECT_EQ(http_request(server.port(), "GET", "/api/v1/public/log-key").status, 404u);
+  EXPECT_EQ(http_request(server.port(), "GET",
+                         "/api/v1/elections/00000000-0000-0000-0000-000000000000/token-key")
+                .status,
+            404u);
+  EXPECT_EQ(http_request(server.port(), "POST", "/api/v1/voting/submit", "{}",
+                         {{"Content-Type", "application/json"}})
+                .status,
+            404u);
 }
 
 // Checks every line against the Prometheus text format 0.0.4 grammar.
@@ -78,11 +106,22 @@ TEST(OpsTest, MetricsExpositionParses) {
     }
   }
   EXPECT_GT(lines, 20);
-  for (const char* family : {"http_requests_total", "http_request_duration_seconds",
-                             "http_connections_open", "http_limit_exceeded_total",
-                             "observernet_build_info", "pool_connections", "pool_queued_calls"}) {
+  for (const char* family :
+       {"http_requests_total", "http_request_duration_seconds", "http_connections_open",
+        "http_limit_exceeded_total", "observernet_build_info", "pool_connections",
+        "pool_queued_calls", "process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_open_fds", "process_network_receive_bytes_total", "log_lines_dropped_total"}) {
     EXPECT_TRUE(typed.contains(family)) << family;
   }
+  // Read from /proc at the scrape: a live server holds memory and sockets.
+  auto value = [&r](const std::string& name) {
+    std::smatch m;
+    const std::regex line("\n" + name + " ([0-9.e+]+)\n");
+    return std::regex_search(r.body, m, line) ? std::stod(m[1]) : -1.0;
+  };
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(value("process_open_fds"), 3);
+  EXPECT_GT(value("process_cpu_seconds_total"), 0);
   EXPECT_TRUE(sampled.contains("http_request_duration_seconds_bucket"));
   EXPECT_TRUE(metrics_show(server.port(),
                            R"(http_requests_total{method="GET",route="/livez",status="200"} 1)"));

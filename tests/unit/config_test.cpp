@@ -37,6 +37,8 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.http.header_limit_bytes, 8192u);
   EXPECT_EQ(c.http.body_limit_bytes, 1048576u);
   EXPECT_EQ(c.http.header_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c.log.buffer_bytes, 16u << 20);
+  EXPECT_EQ(c.routes, RouteSet::all);
   EXPECT_EQ(c.database.url, kUrl);
   EXPECT_EQ(c.redis.endpoint.host, "127.0.0.1");
   EXPECT_EQ(c.redis.endpoint.port, 6379);
@@ -102,12 +104,14 @@ TEST(ConfigTest, EnvironmentWinsOverTheFile) {
   raw["auth.voter_pepper"] = kPepper;
   raw["auth.master_key"] = kMasterKey;
   raw["auth.log_key"] = kLogKey;
-  overlay_environment(raw, {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
-                            "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
+  overlay_environment(raw,
+                      {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
+                       "OBSERVERNET_HTTP_ROUTES=token", "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
   Config c = build_config(raw);
   EXPECT_EQ(c.http.port, 7070);
   EXPECT_EQ(c.http.threads, 3u);
   EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.routes, RouteSet::token);
 }
 
 TEST(ConfigTest, MisspeltVariablesInOurSectionsAreErrors) {
@@ -157,12 +161,14 @@ TEST(ConfigTest, ValidationNamesTheField) {
     return raw;
   };
   EXPECT_EQ(error_field(with("http.port", "70000")), "http.port");
+  EXPECT_EQ(error_field(with("http.routes", "ballots")), "http.routes");
   EXPECT_EQ(error_field(with("http.port", "-1")), "http.port");
   EXPECT_EQ(error_field(with("http.port", "80x")), "http.port");
   EXPECT_EQ(error_field(with("http.header_limit_bytes", "10")), "http.header_limit_bytes");
   EXPECT_EQ(error_field(with("http.max_connections", "0")), "http.max_connections");
   EXPECT_EQ(error_field(with("log.format", "xml")), "log.format");
   EXPECT_EQ(error_field(with("log.access", "maybe")), "log.access");
+  EXPECT_EQ(error_field(with("log.buffer_bytes", "100")), "log.buffer_bytes");
   EXPECT_EQ(error_field(with("database.url", "mysql://x")), "database.url");
   EXPECT_EQ(error_field(with("redis.url", "http://x")), "redis.url");
   EXPECT_EQ(error_field(with("auth.admin_key_hashes", "abc")), "auth.admin_key_hashes");

@@ -28,8 +28,9 @@ struct ShutdownConfig {
 };
 
 struct LogConfig {
-  std::string format = "human";  // human | json
-  std::string level = "info";    // trace | debug | info | warn | error | off
+  std::string format = "human";            // human | json
+  std::string level = "info";              // trace | debug | info | warn | error | off
+  std::uint64_t buffer_bytes = 16u << 20;  // waiting for stdout; beyond it lines are dropped
 };
 
 struct DatabaseConfig {
@@ -96,8 +97,13 @@ struct ImportConfig {
 // SPEC §8's rate limits, in Redis database ratelimit.redis_db.
 using RateLimitConfig = cache::RateLimiterOptions;
 
+// Which routes a process serves (http.routes): `all`, or `token` for the token-signing
+// Deployment (POST /api/v1/voting/token and the operations routes, no background jobs).
+enum class RouteSet { all, token };
+
 struct Config {
   HttpConfig http;
+  RouteSet routes = RouteSet::all;
   ShutdownConfig shutdown;
   LogConfig log;
   DatabaseConfig database;

@@ -66,9 +66,9 @@ class RateLimiter {
 
   const RateLimiterOptions& options() const { return options_; }
 
-  // The group of a route, by its method and path template; nullopt: never limited
-  // (health, readiness, metrics).
-  static std::optional<RateGroup> group_of(std::string_view method, std::string_view route);
+  // The group of a route, by its method and path template (the operations routes are
+  // never checked: api::is_ops_route).
+  static RateGroup group_of(std::string_view method, std::string_view route);
 
   // One request of `client` (client_address's answer) to `group`: the group's limit and
   // the global one in one Redis round trip, or in-process when Redis does not answer.
@@ -122,6 +122,7 @@ class RateLimiter {
   std::atomic<bool> fallback_{false};
   std::chrono::steady_clock::time_point last_sample_;
   std::uint64_t last_cpu_ns_ = 0;
+  unsigned cpus_ = 1;  // util::available_cpus(): the pod's CPU limit, not the node's cores
 };
 
 }  // namespace observernet::cache

@@ -43,6 +43,8 @@ class Router {
   // Throws std::invalid_argument for a malformed template or a duplicate route.
   void add(Method method, std::string path_template, Handler handler, RouteOptions options = {});
   RouteMatch match(Method method, std::string_view path) const;
+  // Drops every route `keep` refuses (before serving: matches point into the routes).
+  void retain(const std::function<bool(const Route&)>& keep);
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
  private:

@@ -1,7 +1,8 @@
 #pragma once
-// Structured log lines over spdlog: `event key=value …` for people, or one JSON
+// Structured log lines: `event key=value …` for people, or one JSON
 // object per line for log pipelines. Callers pass fields, never preformatted text,
 // so both formats stay correct and nothing is logged by accident.
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -23,12 +24,18 @@ struct Field {
   Field(std::string_view k, double v) : key(k), value(v) {}
 };
 
-// format: "human" | "json"; level: trace … off. Safe to call again (tests do).
-void setup(std::string_view format, std::string_view level);
-// Events are flushed at once; access lines (`buffered`) are flushed within a second,
-// so that logging every request costs no system call of its own.
+// format: "human" | "json"; level: trace … off; buffer_bytes: how much may wait for the
+// log thread before lines are dropped (and counted). Safe to call again (tests do).
+void setup(std::string_view format, std::string_view level,
+           std::size_t buffer_bytes = std::size_t{16} << 20);
+// Lines go to stdout from a thread of their own, so that a slow stdout never holds up the
+// caller: events at once, access lines (`buffered`) within 200 ms.
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {},
            bool buffered = false);
+// Returns once every line written before the call is on stdout (before exit, in tests).
+void flush();
+// Lines dropped because more than buffer_bytes were waiting (stdout blocked).
+std::uint64_t dropped_lines();
 
 inline void info(std::string_view event, std::initializer_list<Field> fields = {}) {
   write(Level::info, event, fields);
