@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Checks the container files without a Docker engine:
+#   - docker/docker-compose.production.yaml passes `docker-compose config` (Debian 12's
+#     docker-compose 1.29) with docker/observernet.env.example as its env file, and its
+#     parts agree with each other (trusted proxies = network subnet, the mounts that
+#     Prometheus' and Grafana's files expect);
+#   - docker/nginx/nginx.conf passes `nginx -t`;
+#   - every package the runtime stage of docker/Dockerfile installs exists in Debian 12.
+# Installs docker-compose and nginx (Debian packages) when missing. One line per check;
+# exit status 1 if any failed. Runs from any directory: the repository is the one
+# this script is in.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+COMPOSE_FILE=$ROOT/docker/docker-compose.production.yaml
+ENV_EXAMPLE=$ROOT/docker/observernet.env.example
+NGINX_CONF=$ROOT/docker/nginx/nginx.conf
+DOCKERFILE=$ROOT/docker/Dockerfile
+
+failures=0
+ok() { printf 'ok    %s\n' "$*"; }
+fail() {
+  printf 'FAIL  %s\n' "$*"
+  failures=$((failures + 1))
+}
+
+as_root() {
+  if ((EUID == 0)); then "$@"; else sudo "$@"; fi
+}
+# Other checks may run apt at the same time (ctest -j): wait for dpkg's lock.
+apt_get() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"
+}
+
+# --- tools -------------------------------------------------------------------
+missing=()
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+# For the cross-file checks below (docker-compose depends on it anyway).
+python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
+# apt-cache show needs package lists, which a fresh container does not have.
+if ((${#missing[@]} > 0)) || ! apt-cache show libc6 >/dev/null 2>&1; then
+  apt_get update -qq >/dev/null
+fi
+if ((${#missing[@]} > 0)); then
+  printf '==> installing %s\n' "${missing[*]}"
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+tmp=$(mktemp -d)
+trap 'rm -rf -- "$tmp"' EXIT
+
+# --- Compose file --------------------------------------------------------------
+# A copy of the two files only: the real docker/observernet.env (secrets) is never read.
+mkdir -p "$tmp/compose/docker"
+cp -- "$COMPOSE_FILE" "$tmp/compose/docker/"
+cp -- "$ENV_EXAMPLE" "$tmp/compose/docker/observernet.env"
+compose=(docker-compose --env-file "$tmp/compose/docker/observernet.env"
+  -f "$tmp/compose/docker/$(basename -- "$COMPOSE_FILE")")
+# `config` validates like `config -q` and also prints the resolved file for the
+# checks after it.
+if "${compose[@]}" config >"$tmp/compose.yaml" 2>"$tmp/compose.err"; then
+  ok "docker-compose config accepts $(basename -- "$COMPOSE_FILE") with observernet.env.example"
+else
+  fail "docker-compose config: $(tr '\n' ' ' <"$tmp/compose.err")"
+fi
+
+# The resolved file's parts must agree with each other and with the files they mount.
+if [[ -s $tmp/compose.yaml ]]; then
+  python3 - "$tmp/compose.yaml" "$ROOT" <<'PY' || failures=$((failures + $?))
+import sys, yaml
+compose = yaml.safe_load(open(sys.argv[1]))
+root = sys.argv[2]
+services = compose["services"]
+bad = 0
+
+def check(cond, what):
+    global bad
+    print(("ok    " if cond else "FAIL  ") + what)
+    bad += not cond
+
+def mounts(service):
+    """container path -> host path (relative to the repo) of a service's bind mounts"""
+    out = {}
+    for v in services[service].get("volumes", []):
+        parts = v.split(":") if isinstance(v, str) else [v["source"], v["target"]]
+        out[parts[1]] = parts[0]
+    return out
+
+want = {"api", "migrate", "nginx", "postgres", "pgbouncer", "redis", "prometheus", "grafana"}
+check(want <= services.keys(), "services: " + ", ".join(sorted(want)))
+
+api = services["api"]
+env = api.get("environment", {})
+subnets = [c["subnet"] for n in compose.get("networks", {}).values() if n
+           for c in (n.get("ipam") or {}).get("config", [])]
+check(env.get("OBSERVERNET_RATELIMIT_TRUSTED_PROXIES") in subnets,
+      "api trusts the network's subnet (%s)" % ", ".join(subnets))
+check("@pgbouncer:" in env.get("OBSERVERNET_DATABASE_URL", ""), "api reaches PostgreSQL through pgbouncer")
+check("@postgres:" in services["migrate"].get("environment", {}).get("OBSERVERNET_DATABASE_URL", ""),
+      "migrate reaches PostgreSQL directly (session advisory lock)")
+check(api.get("depends_on", {}).get("migrate", {}).get("condition") == "service_completed_successfully",
+      "api waits for migrate to succeed")
+check("container_name" not in api and not api.get("ports"), "api has no container_name or host port (--scale)")
+
+prom = yaml.safe_load(open(root + "/docker/prometheus/prometheus.yml"))
+jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+sd = (jobs.get("observernet-api", {}).get("dns_sd_configs") or [{}])[0]
+check(sd.get("names") == ["api"] and sd.get("type") == "A" and sd.get("port") == 8080,
+      "prometheus job observernet-api finds replicas by DNS (api, A, 8080)")
+m = mounts("prometheus")
+check("/etc/prometheus/rules/alerts.yml" in prom.get("rule_files", [])
+      and m.get("/etc/prometheus/rules", "").rstrip("/").endswith("/config/prometheus"),
+      "prometheus loads /etc/prometheus/rules/alerts.yml from config/prometheus/")
+
+ds = yaml.safe_load(open(root + "/config/grafana/provisioning/datasources/prometheus.yaml"))["datasources"][0]
+check(ds.get("uid") == "prometheus" and ds.get("url") == "http://prometheus:9090",
+      "grafana datasource uid prometheus at http://prometheus:9090")
+prov = yaml.safe_load(open(root + "/config/grafana/provisioning/dashboards/observernet.yaml"))["providers"][0]
+m = mounts("grafana")
+check(m.get(prov["options"]["path"], "").rstrip("/").endswith("/config/grafana/dashboards")
+      and m.get("/etc/grafana/provisioning", "").rstrip("/").endswith("/config/grafana/provisioning"),
+      "grafana mounts config/grafana/provisioning and the dashboards path its provider reads")
+sys.exit(bad)
+PY
+fi
+
+# --- nginx -----------------------------------------------------------------------
+# -p: a prefix of our own for relative paths; -g: pid and error log in it too, so
+# nothing under /etc or /var is written.
+if "$NGINX" -t -q -p "$tmp/" -c "$NGINX_CONF" \
+  -g "pid $tmp/nginx.pid; error_log $tmp/nginx-error.log;" 2>"$tmp/nginx.err"; then
+  ok "nginx -t accepts docker/nginx/nginx.conf ($("$NGINX" -v 2>&1 | sed 's/.*version: //'))"
+else
+  fail "nginx -t: $(tr '\n' ' ' <"$tmp/nginx.err")"
+fi
+
+# --- Dockerfile runtime packages ----------------------------------------------------
+# The runtime stage is everything after the last FROM; its `apt-get install` words
+# that are not options, up to the next &&, are the packages.
+mapfile -t packages < <(
+  awk '/^FROM[ \t]/ { n = 0 } { stage[n++] = $0 } END { for (i = 0; i < n; i++) print stage[i] }' "$DOCKERFILE" |
+    sed -e ':a' -e '/\\$/{N; s/\\\n/ /; ta}' |
+    awk '/apt-get[ \t].*install/ {
+           on = 0
+           for (i = 1; i <= NF; i++) {
+             if ($i == "&&") { if (on) break; continue }
+             if (on && $i !~ /^-/) print $i
+             if ($i == "install") on = 1
+           }
+         }'
+)
+# shellcheck source=/dev/null
+. /etc/os-release
+if ((${#packages[@]} == 0)); then
+  fail "no apt-get install line found in the runtime stage of docker/Dockerfile"
+else
+  # One apt-cache call for all (each takes a second): the Package: lines it prints
+  # are the names that exist (it fails when none does, hence `|| true`). A purely
+  # virtual name prints none, which is right: apt could not install it by that name.
+  found=" $({ apt-cache show --no-all-versions -- "${packages[@]}" 2>/dev/null || true; } |
+    awk '/^Package:/ { printf "%s ", $2 }') "
+  for pkg in "${packages[@]}"; do
+    if [[ $found == *" $pkg "* ]]; then
+      ok "runtime package $pkg exists in $PRETTY_NAME"
+    else
+      fail "runtime package $pkg not found by apt-cache show in $PRETTY_NAME"
+    fi
+  done
+fi
+
+if ((failures > 0)); then
+  printf '%d check(s) failed\n' "$failures"
+  exit 1
+fi
+echo "all compose checks passed"
