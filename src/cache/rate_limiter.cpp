@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
@@ -289,10 +291,18 @@ asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std
 }
 
 // Checks the batches that gathered behind a client's check, one after another, until
-// nobody waits.
+// nobody waits; each call leaves batch_linger after the one before at the earliest.
 asio::awaitable<void> RateLimiter::drain(Lane* lane, RateGroup group, std::string client_id,
-                                         std::string batch_key) {
+                                         std::string batch_key,
+                                         std::chrono::steady_clock::time_point previous_call) {
+  asio::steady_timer linger(lane->executor);
   for (;;) {
+    if (const auto due = previous_call + options_.batch_linger;
+        std::chrono::steady_clock::now() < due) {
+      linger.expires_at(due);
+      co_await linger.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    previous_call = std::chrono::steady_clock::now();
     auto it = lane->in_flight.find(batch_key);
     std::unique_ptr<Lane::Batch> batch = std::move(it->second);
     if (!batch) {
@@ -333,7 +343,7 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
       // Whoever arrived meanwhile goes next, without holding up this answer.
       auto after = here->in_flight.find(batch_key);
       if (after->second) {
-        asio::co_spawn(here->executor, drain(here, group, id, std::move(batch_key)),
+        asio::co_spawn(here->executor, drain(here, group, id, std::move(batch_key), started),
                        asio::detached);
       } else {
         here->in_flight.erase(after);

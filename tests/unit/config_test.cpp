@@ -203,6 +203,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   EXPECT_EQ(defaults.ratelimit.public_reads.limit, 1000);
   EXPECT_EQ(defaults.ratelimit.submit.window, std::chrono::seconds(60));
   EXPECT_EQ(defaults.ratelimit.redis_db, 3u);
+  EXPECT_EQ(defaults.ratelimit.batch_linger, std::chrono::microseconds(200));
   EXPECT_TRUE(defaults.ratelimit.trusted_proxies.empty());
 
   RawConfig raw = base();
@@ -212,6 +213,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   raw["ratelimit.trusted_proxies"] = "10.0.0.0/8, fd00::/8";
   raw["ratelimit.forwarding_header"] = "forwarded";
   raw["ratelimit.exempt_admin"] = "false";
+  raw["ratelimit.batch_linger_us"] = "0";
   Config c = build_config(raw);
   EXPECT_EQ(c.ratelimit.submit.limit, 20);
   EXPECT_EQ(c.ratelimit.submit.window, std::chrono::seconds(30));
@@ -220,6 +222,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   EXPECT_FALSE(c.ratelimit.trusted_proxies.contains(boost::asio::ip::make_address("11.0.0.1")));
   EXPECT_EQ(c.ratelimit.forwarding_header, cache::ForwardingHeader::forwarded);
   EXPECT_FALSE(c.ratelimit.exempt_admin);
+  EXPECT_EQ(c.ratelimit.batch_linger, std::chrono::microseconds(0));
 
   auto with = [](std::string key, std::string value) {
     RawConfig bad = base();
@@ -231,6 +234,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   EXPECT_EQ(error_field(with("ratelimit.forwarding_header", "x-real-ip")),
             "ratelimit.forwarding_header");
   EXPECT_EQ(error_field(with("ratelimit.submit", "1000001")), "ratelimit.submit");
+  EXPECT_EQ(error_field(with("ratelimit.batch_linger_us", "100001")), "ratelimit.batch_linger_us");
   EXPECT_EQ(error_field(with("ratelimit.global_window_s", "0")), "ratelimit.global_window_s");
   EXPECT_EQ(error_field(with("ratelimit.adaptive_factor_percent", "0")),
             "ratelimit.adaptive_factor_percent");

@@ -108,7 +108,8 @@ class RateLimiter {
   boost::asio::awaitable<void> decide_batch(Lane* lane, RateGroup group, std::string client_id,
                                             std::span<Decided> out);
   boost::asio::awaitable<void> drain(Lane* lane, RateGroup group, std::string client_id,
-                                     std::string batch_key);
+                                     std::string batch_key,
+                                     std::chrono::steady_clock::time_point previous_call);
   void set_fallback(bool on);
 
   RateLimiterOptions options_;
