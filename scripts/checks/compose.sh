@@ -25,13 +25,8 @@ fail() {
   failures=$((failures + 1))
 }
 
-as_root() {
-  if ((EUID == 0)); then "$@"; else sudo "$@"; fi
-}
-# Other checks may run apt at the same time (ctest -j): wait for dpkg's lock.
-apt_get() {
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"
-}
+# shellcheck source=common.sh source-path=SCRIPTDIR
+source "$ROOT/scripts/checks/common.sh"
 
 # --- tools -------------------------------------------------------------------
 missing=()
@@ -40,12 +35,11 @@ command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 # For the cross-file checks below (docker-compose depends on it anyway).
 python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
 # apt-cache show needs package lists, which a fresh container does not have.
-if ((${#missing[@]} > 0)) || ! apt-cache show libc6 >/dev/null 2>&1; then
-  apt_get update -qq >/dev/null
-fi
 if ((${#missing[@]} > 0)); then
   printf '==> installing %s\n' "${missing[*]}"
-  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
+elif ! apt-cache show libc6 >/dev/null 2>&1; then
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 

@@ -16,11 +16,8 @@ VALIDATOR=$ROOT/.local/k8s-validate
 failed=0
 fail() { echo "FAIL $*"; failed=1; }
 
-apt_updated=
-apt_install() {
-  if [[ -z $apt_updated ]]; then apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=common.sh source-path=SCRIPTDIR
+source "$ROOT/scripts/checks/common.sh"
 
 # kubectl comes from the machine's apt sources (the package `kubectl`). Debian 12 itself
 # ships only kubernetes-client 1.20, whose kustomize v2 cannot read these kustomizations

@@ -18,25 +18,8 @@ fail() {
 }
 indent() { sed 's/^/      /'; }
 
-# Debian's prometheus package starts its service from postinst; in a container without
-# an init system that start fails and takes apt-get down with it. A policy-rc.d answering
-# 101 ("action forbidden") makes invoke-rc.d skip the start; it is removed again after,
-# unless it was there before (Debian's Docker images ship one).
-apt_install() {
-  local policy=/usr/sbin/policy-rc.d added_policy=
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    added_policy=1
-  fi
-  local rc=0
-  {
-    apt-get update -qq &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
-  } >/dev/null || rc=$?
-  if [[ -n $added_policy ]]; then rm -f "$policy"; fi
-  return "$rc"
-}
+# shellcheck source=common.sh source-path=SCRIPTDIR
+source "$ROOT/scripts/checks/common.sh"
 
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
