@@ -4,7 +4,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <boost/asio/any_completion_handler.hpp>
@@ -16,7 +15,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <thread>
 #include <unordered_map>
 
 #include "observernet/cache/local_rate_limiter.hpp"
@@ -43,16 +41,6 @@ milliseconds now_since_epoch() {
 std::string keyed_client(const std::string& secret, const IpAddress& client) {
   return crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(secret), client.to_string()))
       .substr(0, 32);
-}
-
-std::uint64_t process_cpu_ns() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto ns = [](const timeval& t) {
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(t.tv_usec) * 1'000u;
-  };
-  return ns(usage.ru_utime) + ns(usage.ru_stime);
 }
 
 }  // namespace
@@ -136,7 +124,7 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
       local_(std::make_unique<LocalRateLimiter>(options_.fallback_max_keys)),
       script_sha_(crypto::sha1_hex(kSlidingWindowScript)),
       last_sample_(std::chrono::steady_clock::now()),
-      last_cpu_ns_(process_cpu_ns()),
+      last_cpu_seconds_(util::process_cpu_seconds()),
       cpus_(util::available_cpus()) {
   for (RateRule* r : {&options_.submit, &options_.token, &options_.elections,
                       &options_.public_reads, &options_.global}) {
@@ -398,12 +386,11 @@ void RateLimiter::set_fallback(bool on) {
 
 void RateLimiter::adapt() {
   const auto now = std::chrono::steady_clock::now();
-  const std::uint64_t cpu = process_cpu_ns();
-  const double wall_ns =
-      std::chrono::duration<double, std::nano>(now - last_sample_).count() * cpus_;
-  const double busy = wall_ns > 0 ? static_cast<double>(cpu - last_cpu_ns_) / wall_ns : 0;
+  const double cpu = util::process_cpu_seconds();
+  const double wall = std::chrono::duration<double>(now - last_sample_).count() * cpus_;
+  const double busy = wall > 0 ? (cpu - last_cpu_seconds_) / wall : 0;
   last_sample_ = now;
-  last_cpu_ns_ = cpu;
+  last_cpu_seconds_ = cpu;
   const bool overloaded = busy * 100 > options_.adaptive_cpu_percent ||
                           (queue_depth_ && queue_depth_() > options_.adaptive_queue_depth);
   const unsigned floor = std::max(1u, options_.adaptive_factor_percent);

@@ -29,15 +29,6 @@ prometheus::MetricFamily one(std::string name, std::string help, prometheus::Met
   return {std::move(name), std::move(help), type, {std::move(m)}};
 }
 
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 // /proc/self/statm: sizes in pages, the whole program first, then the resident part.
 std::pair<double, double> memory_bytes() {
   std::ifstream statm("/proc/self/statm");
@@ -86,6 +77,15 @@ std::pair<double, double> network_bytes() {
 
 }  // namespace
 
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 std::optional<double> cpus_from_cgroup_max(std::string_view cpu_max) {
   std::istringstream in{std::string(cpu_max)};
   std::string quota;
@@ -123,7 +123,7 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
   const auto [received, sent] = network_bytes();
   std::vector<prometheus::MetricFamily> out;
   out.push_back(one("process_cpu_seconds_total", "User and system CPU time of this process",
-                    MetricType::Counter, cpu_seconds()));
+                    MetricType::Counter, process_cpu_seconds()));
   out.push_back(one("process_resident_memory_bytes", "Resident memory of this process",
                     MetricType::Gauge, resident_bytes));
   out.push_back(one("process_virtual_memory_bytes", "Virtual memory of this process",

@@ -6,7 +6,6 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -22,13 +21,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kSource = OBSERVERNET_SOURCE_DIR;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Metric names in a PromQL expression: what is left once strings, label matchers, ranges,
 // numbers and durations, grouping label lists, function names and keywords are removed.
@@ -181,12 +173,12 @@ TEST(MonitoringTest, DashboardsAndAlertsNameOnlyExportedMetrics) {
     if (entry.path().extension() != ".json") continue;
     ++dashboards;
     std::vector<std::string> found;
-    panel_exprs(json::parse(read_file(entry.path())).at("panels"), found);
+    panel_exprs(json::parse(read_file(entry.path().string())).at("panels"), found);
     EXPECT_FALSE(found.empty()) << entry.path();
     for (auto& e : found) exprs.emplace_back(entry.path().filename().string(), e);
   }
   EXPECT_EQ(dashboards, 3u);  // API performance, worker performance, infrastructure
-  const auto rules = rule_exprs(read_file(kSource / "config/prometheus/alerts.yml"));
+  const auto rules = rule_exprs(read_file((kSource / "config/prometheus/alerts.yml").string()));
   EXPECT_GE(rules.size(), 7u);
   for (const auto& e : rules) exprs.emplace_back("alerts.yml", e);
 

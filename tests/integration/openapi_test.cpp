@@ -1,20 +1,14 @@
 // docs/api/openapi.yaml must describe every route the server registers.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "support.hpp"
 
 namespace observernet::testing {
 namespace {
 
 TEST(OpenApiTest, EveryRegisteredRouteIsDocumented) {
-  std::ifstream in(OBSERVERNET_SOURCE_DIR "/docs/api/openapi.yaml");
-  ASSERT_TRUE(in) << "docs/api/openapi.yaml is missing";
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string spec = text.str();
+  const std::string spec = read_file(OBSERVERNET_SOURCE_DIR "/docs/api/openapi.yaml");
+  ASSERT_FALSE(spec.empty()) << "docs/api/openapi.yaml is missing";
 
   app::App app(test_config());  // builds the router; connects to nothing until start()
   ASSERT_FALSE(app.router().routes().empty());

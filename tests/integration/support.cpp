@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "observernet/util/log.hpp"
@@ -258,6 +260,13 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
   std::regex_search(c.output, m, listening);
   auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
   return {std::move(c), port};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
 bool metrics_show(std::uint16_t port, const std::string& line) {

@@ -113,6 +113,9 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {});
 // written, so a client can see the response before the counter moves).
 bool metrics_show(std::uint16_t port, const std::string& line);
 
+// A whole file's text ("" if it cannot be read).
+std::string read_file(const std::string& path);
+
 // A scripted HTTP/1.1 server on 127.0.0.1, port 0, for testing clients against what a
 // real server does only under failure: answers lost with the connection, idle
 // connections closed, no answer at all.

@@ -400,13 +400,6 @@ std::set<std::string> checks(std::initializer_list<std::string_view> names) {
   return out;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 json kept_tree_heads(const std::string& state_file) {
   const json state = json::parse(read_file(state_file));
   EXPECT_EQ(state["electionId"], kElection);

@@ -122,7 +122,7 @@ class RateLimiter {
   std::atomic<unsigned> factor_percent_{100};
   std::atomic<bool> fallback_{false};
   std::chrono::steady_clock::time_point last_sample_;
-  std::uint64_t last_cpu_ns_ = 0;
+  double last_cpu_seconds_ = 0;
   unsigned cpus_ = 1;  // util::available_cpus(): the pod's CPU limit, not the node's cores
 };
 

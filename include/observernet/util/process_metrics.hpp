@@ -14,6 +14,8 @@ namespace observernet::util {
 // Kubernetes pod's resources.limits.cpu, rounded up). Thread pools and the rate limiter's
 // CPU share are sized from it: a pod limited to 2 CPUs on a 32-core node has 2.
 unsigned available_cpus();
+// User and system CPU time of this process so far, in seconds (getrusage).
+double process_cpu_seconds();
 // A cgroup v2 `cpu.max` ("200000 100000", or "max 100000"): the CPUs it allows.
 std::optional<double> cpus_from_cgroup_max(std::string_view cpu_max);
 
