@@ -307,6 +307,8 @@ const std::vector<Key>& keys() {
                  millis_field(&Config::ratelimit, &RateLimitConfig::redis_timeout, 1)});
     k.push_back({"ratelimit.batch_linger_us",
                  uint_field(&Config::ratelimit, &RateLimitConfig::batch_linger, 0, 100'000)});
+    k.push_back({"ratelimit.lease_max",
+                 uint_field(&Config::ratelimit, &RateLimitConfig::lease_max, 0, 10'000)});
     k.push_back(
         {"ratelimit.fallback_max_keys",
          uint_field(&Config::ratelimit, &RateLimitConfig::fallback_max_keys, 2, 100'000'000)});

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
 #include <unordered_map>
 
 #include "observernet/cache/local_rate_limiter.hpp"
@@ -78,6 +79,12 @@ struct RateLimiter::Metrics {
                      .Help("1 while limits are kept in-process because Redis does not answer")
                      .Register(registry)
                      .Add({})),
+        leased(prometheus::BuildCounter()
+                   .Name("rate_limit_leased_total")
+                   .Help("Requests counted in Redis ahead of demand, for busy clients' next "
+                         "requests to be decided without waiting (ratelimit.lease_max)")
+                   .Register(registry)
+                   .Add({})),
         factor(prometheus::BuildGauge()
                    .Name("rate_limit_factor")
                    .Help("The adaptive factor every limit is multiplied by (1: no load shedding)")
@@ -94,24 +101,51 @@ struct RateLimiter::Metrics {
   std::array<prometheus::Counter*, 5> limited_by_group{};
   prometheus::Histogram& seconds;
   prometheus::Gauge& fallback;
+  prometheus::Counter& leased;
   prometheus::Gauge& factor;
+};
+
+// One client's requests to one group on one I/O thread.
+struct RateLimiter::Account {
+  std::string client_id;  // as in Redis keys
+  // Requests waiting for the next call.
+  // (A deque: asio's any_completion_handler cannot be move-assigned, which erasing
+  // from a vector does.)
+  std::deque<asio::any_completion_handler<void(Decided)>> waiting;
+  bool calling = false;  // a call on its way, or a drain lingering before the next
+  // The last answer. Its requests [next, answer.admitted) were counted ahead of demand
+  // (the lease), and are handed out in order until lease_until.
+  Answer answer;
+  std::int64_t next = 0;
+  std::chrono::steady_clock::time_point lease_until{};
+  std::int64_t lease = 0;        // how many the last call counted ahead
+  std::uint32_t arrivals = 0;    // requests since the last call left
+  std::uint32_t busy_calls = 0;  // calls in a row during which more requests arrived
+  std::chrono::steady_clock::time_point previous_call{};
+
+  std::int64_t leased(std::chrono::steady_clock::time_point now) const {
+    return now < lease_until ? std::max<std::int64_t>(0, answer.admitted - next) : 0;
+  }
 };
 
 // What the limiter keeps per I/O thread, used only on that thread: no lock.
 struct RateLimiter::Lane {
   Lane(asio::any_io_executor e, const RedisEndpoint& endpoint, RedisPipelineOptions options)
       : executor(std::move(e)), redis(executor, endpoint, options) {}
-  // Requests that arrived while their client's check for the same group was on its way.
-  struct Batch {
-    std::vector<asio::any_completion_handler<void(Decided)>> waiting;
+  struct Key {
+    IpAddress client;
+    RateGroup group;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      return std::hash<IpAddress>{}(k.client) * 31 + static_cast<std::size_t>(k.group);
+    }
   };
   asio::any_io_executor executor;
   RedisPipeline redis;
-  // One entry per client and group with a check on its way; the batch that will go
-  // next, once it is back (null while nobody waits).
-  std::unordered_map<std::string, std::unique_ptr<Batch>> in_flight;
-  // Recent clients' keyed hashes (an HMAC per request costs more than the lookup).
-  std::unordered_map<IpAddress, std::string> client_ids;
+  bool fallback = false;  // the last call was decided in-process
+  std::unordered_map<Key, Account, KeyHash> accounts;
 };
 
 RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
@@ -192,19 +226,49 @@ RateLimiter::Limits RateLimiter::limits_for(RateGroup group) const {
   return out;
 }
 
-const std::string& RateLimiter::client_id(Lane& lane, const IpAddress& client) {
-  if (auto it = lane.client_ids.find(client); it != lane.client_ids.end()) return it->second;
-  if (lane.client_ids.size() >= 10'000) lane.client_ids.clear();
-  return lane.client_ids.emplace(client, keyed_client(key_secret_, client)).first->second;
+RateLimiter::Account& RateLimiter::account(Lane& lane, RateGroup group, const IpAddress& client) {
+  const Lane::Key key{client, group};
+  if (auto it = lane.accounts.find(key); it != lane.accounts.end()) return it->second;
+  if (lane.accounts.size() >= 10'000) {
+    // Forget the idle: nothing on its way, nothing waiting, no lease left.
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(lane.accounts, [now](const auto& entry) {
+      const Account& a = entry.second;
+      return !a.calling && a.waiting.empty() && a.leased(now) == 0;
+    });
+  }
+  Account& fresh = lane.accounts[key];
+  // A keyed hash, so that Redis never holds voters' addresses.
+  fresh.client_id = keyed_client(key_secret_, client);
+  return fresh;
 }
 
-// Decides out.size() requests of one client to one group, one after the other: in one
-// script call when Redis answers, else in-process.
-asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std::string client_id,
-                                                std::span<Decided> out) {
-  const Limits limits = limits_for(group);
+// Request j of those an answer was about saw the counts the j before it left: those
+// admitted, answer.admitted at most.
+RateLimiter::Decided RateLimiter::decide(const Answer& answer, std::int64_t j, milliseconds now) {
+  Decided d;
+  d.limits = answer.limits;
+  const std::size_t n = answer.limits.count;
+  for (std::size_t i = 0; i < n; ++i) {
+    const RateRule& rule = answer.limits.limit[i].rule;
+    const WindowCounts counts{answer.counts[i].previous,
+                              answer.counts[i].current + std::min(j, answer.admitted)};
+    d.decisions[i] = decide_sliding_window(rule.limit, rule.window, now, counts);
+  }
+  combine_decisions(std::span(d.decisions.data(), n));
+  return d;
+}
+
+asio::awaitable<RateLimiter::Answer> RateLimiter::decide_batch(Lane* lane, RateGroup group,
+                                                               std::string client_id,
+                                                               std::int64_t lease,
+                                                               std::span<Decided> out) {
+  Answer answer;
+  answer.limits = limits_for(group);
+  const Limits& limits = answer.limits;
   const std::size_t n = limits.count;
   const milliseconds now = now_since_epoch();
+  answer.now = now;
   // Per limit: the client's key (one hash tag per client: a script's keys must share a
   // Redis Cluster slot), and in Redis one counter per window under it.
   std::array<std::string, 2> prefixes;
@@ -217,11 +281,11 @@ asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std
         .append(limits.limit[i].name);
     keys[i] = sliding_window_keys(prefixes[i], limits.limit[i].rule.window, now);
   }
-  for (auto& d : out) d.limits = limits;
 
   bool from_redis = false;
   if (lane != nullptr) {
-    std::array<std::string, 6> numbers{std::to_string(now.count()), std::to_string(out.size())};
+    const auto asked = static_cast<std::int64_t>(out.size()) + lease;
+    std::array<std::string, 6> numbers{std::to_string(now.count()), std::to_string(asked)};
     for (std::size_t i = 0; i < n; ++i) {
       numbers[2 + 2 * i] = std::to_string(limits.limit[i].rule.limit);
       numbers[3 + 2 * i] = std::to_string(limits.limit[i].rule.window.count());
@@ -251,58 +315,118 @@ asio::awaitable<void> RateLimiter::decide_batch(Lane* lane, RateGroup group, std
     };
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 + 2 * n && integers()) {
       from_redis = true;
-      // Request j saw the counts the j before it left: those admitted, k at most.
-      const auto admitted =
-          static_cast<std::size_t>(std::max<long long>(0, reply->element[0]->integer));
+      answer.admitted = std::max<long long>(0, reply->element[0]->integer);
+      for (std::size_t i = 0; i < n; ++i) {
+        answer.counts[i] = {reply->element[1 + 2 * i]->integer, reply->element[2 + 2 * i]->integer};
+      }
       for (std::size_t j = 0; j < out.size(); ++j) {
-        for (std::size_t i = 0; i < n; ++i) {
-          const WindowCounts counts{reply->element[1 + 2 * i]->integer,
-                                    reply->element[2 + 2 * i]->integer +
-                                        static_cast<std::int64_t>(std::min(j, admitted))};
-          out[j].decisions[i] = decide_sliding_window(limits.limit[i].rule.limit,
-                                                      limits.limit[i].rule.window, now, counts);
-        }
-        combine_decisions(std::span(out[j].decisions.data(), n));
+        out[j] = decide(answer, static_cast<std::int64_t>(j), now);
       }
     }
+    set_fallback(*lane, !from_redis);
   }
-  set_fallback(!from_redis);
   if (!from_redis) {
+    answer.admitted = 0;  // nothing counted ahead
     std::array<RateLimitKey, 2> local{};
     for (std::size_t i = 0; i < n; ++i) {
       // The in-process limiter moves a key's windows on itself: one key for all of them.
       local[i] = {prefixes[i], limits.limit[i].rule.limit, limits.limit[i].rule.window};
     }
-    for (auto& d : out)
+    for (auto& d : out) {
+      d.limits = limits;
       local_->check(std::span(local.data(), n), now, std::span(d.decisions.data(), n));
+    }
+  }
+  co_return answer;
+}
+
+// How many requests a call of `account` asks Redis to count ahead: none unless the
+// client kept its last two calls busy; then up to twice what arrived since the last
+// call left, within lease_max, a sixteenth of each limit and a quarter of what the
+// client had left at the last answer.
+std::int64_t RateLimiter::lease_size(const Account& a, const Limits& limits,
+                                     milliseconds now) const {
+  if (options_.lease_max <= 0 || a.busy_calls < 2) return 0;
+  std::int64_t size = std::min<std::int64_t>(options_.lease_max, 2 * std::int64_t{a.arrivals});
+  for (std::size_t i = 0; i < limits.count; ++i) {
+    size = std::min(size, limits.limit[i].rule.limit / 16);
+  }
+  const Decided last = decide(a.answer, a.answer.admitted, now);
+  for (std::size_t i = 0; i < a.answer.limits.count; ++i) {
+    size = std::min(size, last.decisions[i].remaining / 4);
+  }
+  return std::max<std::int64_t>(0, size);
+}
+
+bool RateLimiter::refill_due(const Account& a, std::chrono::steady_clock::time_point now) const {
+  return a.lease > 0 && a.busy_calls >= 2 && a.leased(now) * 2 <= a.lease;
+}
+
+asio::awaitable<void> RateLimiter::call(Lane* lane, Account* a, RateGroup group,
+                                        std::span<Decided> out) {
+  const milliseconds now = now_since_epoch();
+  const auto steady_now = std::chrono::steady_clock::now();
+  // A client back after a pause starts afresh: no lease before its calls are busy again.
+  if (steady_now - a->previous_call > std::chrono::seconds(1)) a->busy_calls = 0;
+  const std::int64_t lease = lease_size(*a, limits_for(group), now);
+  a->arrivals = 0;
+  a->previous_call = steady_now;
+  Answer answer = co_await decide_batch(lane, group, a->client_id, lease, out);
+  a->busy_calls = a->arrivals > 0 ? a->busy_calls + 1 : 0;
+  const auto n = static_cast<std::int64_t>(out.size());
+  a->answer = answer;
+  a->next = n;
+  a->lease = std::max<std::int64_t>(0, answer.admitted - n);
+  a->lease_until = {};
+  if (a->lease > 0) {
+    // Good within the windows the counts were taken in, and for a second at most.
+    milliseconds life(1'000);
+    for (std::size_t i = 0; i < answer.limits.count; ++i) {
+      const milliseconds window = answer.limits.limit[i].rule.window;
+      life = std::min(life, window - window_elapsed(window, answer.now));
+    }
+    a->lease_until = std::chrono::steady_clock::now() + life;
+    metrics_->leased.Increment(static_cast<double>(a->lease));
+  }
+  // Who arrived meanwhile is served from what was counted ahead, in order.
+  const auto served = static_cast<std::size_t>(std::min<std::int64_t>(
+      static_cast<std::int64_t>(a->waiting.size()), a->leased(std::chrono::steady_clock::now())));
+  if (served > 0) {
+    const milliseconds decided_at = now_since_epoch();
+    for (std::size_t j = 0; j < served; ++j) {
+      asio::post(lane->executor, [handler = std::move(a->waiting.front()),
+                                  d = decide(a->answer, a->next++, decided_at)]() mutable {
+        std::move(handler)(d);
+      });
+      a->waiting.pop_front();
+    }
   }
 }
 
-// Checks the batches that gathered behind a client's check, one after another, until
-// nobody waits; each call leaves batch_linger after the one before at the earliest.
-asio::awaitable<void> RateLimiter::drain(Lane* lane, RateGroup group, std::string client_id,
-                                         std::string batch_key,
-                                         std::chrono::steady_clock::time_point previous_call) {
+// Calls for the requests that gathered on an account, and refills its lease, one call
+// after another until neither is due; each call leaves batch_linger after the one
+// before at the earliest.
+asio::awaitable<void> RateLimiter::drain(Lane* lane, Account* a, RateGroup group) {
   asio::steady_timer linger(lane->executor);
   for (;;) {
-    if (const auto due = previous_call + options_.batch_linger;
+    if (const auto due = a->previous_call + options_.batch_linger;
         std::chrono::steady_clock::now() < due) {
       linger.expires_at(due);
       co_await linger.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    previous_call = std::chrono::steady_clock::now();
-    auto it = lane->in_flight.find(batch_key);
-    std::unique_ptr<Lane::Batch> batch = std::move(it->second);
-    if (!batch) {
-      lane->in_flight.erase(it);
+    if (a->waiting.empty() && !refill_due(*a, std::chrono::steady_clock::now())) {
+      a->calling = false;
       co_return;
     }
-    std::vector<Decided> decided(batch->waiting.size());
+    auto waiting = std::move(a->waiting);
+    a->waiting.clear();
+    std::vector<Decided> decided(waiting.size());
     const std::span<Decided> out(decided);
-    co_await decide_batch(lane, group, client_id, out);
+    co_await call(lane, a, group, out);
     for (std::size_t j = 0; j < decided.size(); ++j) {
-      asio::post(lane->executor, [handler = std::move(batch->waiting[j]),
-                                  d = decided[j]]() mutable { std::move(handler)(d); });
+      asio::post(lane->executor, [handler = std::move(waiting[j]), d = decided[j]]() mutable {
+        std::move(handler)(d);
+      });
     }
   }
 }
@@ -318,29 +442,30 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
   Decided mine;
   if (here == nullptr) {
     const std::span<Decided> out(&mine, 1);
-    co_await decide_batch(nullptr, group, keyed_client(key_secret_, client), out);
+    co_await decide_batch(nullptr, group, keyed_client(key_secret_, client), 0, out);
   } else {
-    const std::string id = client_id(*here, client);
-    std::string batch_key = id;
-    batch_key.append(":").append(to_string(group));
-    auto it = here->in_flight.find(batch_key);
-    if (it == here->in_flight.end()) {
-      here->in_flight.emplace(batch_key, nullptr);
+    Account* a = &account(*here, group, client);
+    ++a->arrivals;
+    if (a->leased(started) > 0) {
+      // Counted ahead: decided here, at once.
+      mine = decide(a->answer, a->next++, now_since_epoch());
+      if (!a->calling && refill_due(*a, started)) {
+        a->calling = true;
+        asio::co_spawn(here->executor, drain(here, a, group), asio::detached);
+      }
+    } else if (!a->calling) {
+      a->calling = true;
       const std::span<Decided> out(&mine, 1);
-      co_await decide_batch(here, group, id, out);
-      // Whoever arrived meanwhile goes next, without holding up this answer.
-      auto after = here->in_flight.find(batch_key);
-      if (after->second) {
-        asio::co_spawn(here->executor, drain(here, group, id, std::move(batch_key), started),
-                       asio::detached);
+      co_await call(here, a, group, out);
+      // Whoever still waits goes next, without holding up this answer.
+      if (!a->waiting.empty() || refill_due(*a, std::chrono::steady_clock::now())) {
+        asio::co_spawn(here->executor, drain(here, a, group), asio::detached);
       } else {
-        here->in_flight.erase(after);
+        a->calling = false;
       }
     } else {
-      auto& batch = it->second;
-      if (!batch) batch = std::make_unique<Lane::Batch>();
-      auto join = [&batch](asio::any_completion_handler<void(Decided)> handler) {
-        batch->waiting.push_back(std::move(handler));
+      auto join = [a](asio::any_completion_handler<void(Decided)> handler) {
+        a->waiting.push_back(std::move(handler));
       };
       mine = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Decided)>(
           join, asio::use_awaitable);
@@ -373,8 +498,14 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
   co_return verdict;
 }
 
-void RateLimiter::set_fallback(bool on) {
-  if (fallback_.exchange(on, std::memory_order_relaxed) == on) return;
+// Logged and shown when the first I/O thread falls back to in-process limits, and
+// when the last one is back on Redis (each thread has a connection of its own).
+void RateLimiter::set_fallback(Lane& lane, bool on) {
+  if (lane.fallback == on) return;  // the common case: no lock
+  lane.fallback = on;
+  const std::lock_guard lock(fallback_mutex_);
+  lanes_in_fallback_ += on ? 1 : -1;
+  if (lanes_in_fallback_ != (on ? 1u : 0u)) return;
   metrics_->fallback.Set(on ? 1 : 0);
   if (on) {
     log::warn("rate_limit_fallback",
@@ -384,7 +515,20 @@ void RateLimiter::set_fallback(bool on) {
   }
 }
 
+// A thread in fallback asks Redis again, so that it returns to shared limits (and the
+// gauge to 0) without waiting for a request of its own.
+asio::awaitable<void> RateLimiter::probe(Lane* lane) {
+  if (!lane->fallback) co_return;
+  const std::array<std::string_view, 1> ping{"PING"};
+  const Reply reply = co_await lane->redis.call(ping);
+  if (reply && reply->type == REDIS_REPLY_STATUS) set_fallback(*lane, false);
+}
+
 void RateLimiter::adapt() {
+  if (const std::lock_guard lock(fallback_mutex_); lanes_in_fallback_ > 0) {
+    for (auto& l : lanes_) asio::co_spawn(l->executor, probe(l.get()), asio::detached);
+  }
+
   const auto now = std::chrono::steady_clock::now();
   const double cpu = util::process_cpu_seconds();
   const double wall = std::chrono::duration<double>(now - last_sample_).count() * cpus_;

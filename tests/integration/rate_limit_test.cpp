@@ -13,11 +13,14 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <random>
+#include <set>
 
 #include "observernet/cache/rate_limiter.hpp"
 #include "observernet/cache/sliding_window.hpp"
@@ -302,6 +305,8 @@ TEST(RateLimitTest, WithoutRedisLimitsHoldInProcessAndSharingResumesWhenItIsBack
         return redis.keys_in_db(3) > 0;
       },
       10s));
+  // Every I/O thread is back on Redis (those without a request since: by asking it
+  // again each adaptive interval).
   EXPECT_TRUE(metrics_show(server.port(), "rate_limit_fallback 0"));
   // Shared again: a second process on the same Redis sees this one's counts.
   auto [child, child_port] = spawn_server(
@@ -419,6 +424,186 @@ struct OfflineLimiter {
   prometheus::Registry registry;
   cache::RateLimiter limiter;
 };
+
+// The limiter on its own against a real Redis, with one io_context per I/O thread
+// (lane), run by the test thread.
+struct LiveLimiter {
+  LiveLimiter(cache::RateLimiterOptions options, cache::RedisEndpoint endpoint, std::size_t lanes)
+      : io(lanes),
+        limiter(std::make_unique<cache::RateLimiter>(
+            std::move(options), endpoint, executors(io), "key", [] { return std::size_t{0}; },
+            registry)) {}
+  ~LiveLimiter() {
+    // Refills still on their way finish while the limiter lives; then its connections
+    // close, which ends their readers (and frees what waits on them).
+    turn(200ms);
+    limiter.reset();
+    turn(200ms);
+  }
+  // Runs every lane for `time`.
+  void turn(std::chrono::milliseconds time) {
+    for (auto& context : io) {
+      context.restart();
+      context.run_for(time);
+    }
+  }
+  static cache::RedisEndpoint test_redis() {
+    const std::string url = required_env("OBSERVERNET_TEST_REDIS_URL");
+    cache::RedisEndpoint endpoint;
+    endpoint.port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+    return endpoint;
+  }
+  static std::vector<boost::asio::any_io_executor> executors(
+      std::deque<boost::asio::io_context>& io) {
+    std::vector<boost::asio::any_io_executor> out;
+    for (auto& context : io) out.push_back(context.get_executor());
+    return out;
+  }
+  // `clients` coroutines on lane `lane`, each checking `each` requests of `client` to
+  // `group` one after the other: every verdict, in the order they were given.
+  std::vector<cache::RateVerdict> run(std::size_t lane, const std::string& client, int clients,
+                                      int each, cache::RateGroup group = cache::RateGroup::submit) {
+    std::vector<cache::RateVerdict> verdicts;
+    const auto address = boost::asio::ip::make_address(client);
+    int finished = 0;
+    for (int c = 0; c < clients; ++c) {
+      boost::asio::co_spawn(
+          io[lane],
+          [this, &verdicts, &finished, address, each, group]() -> boost::asio::awaitable<void> {
+            for (int i = 0; i < each; ++i) {
+              cache::RateVerdict verdict = co_await limiter->check(group, address);
+              verdicts.push_back(std::move(verdict));
+            }
+            ++finished;
+          },
+          boost::asio::detached);
+    }
+    // Not run(): the Redis connection's reader always has work pending.
+    io[lane].restart();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (finished < clients && std::chrono::steady_clock::now() < deadline) {
+      io[lane].run_one_for(50ms);
+    }
+    return verdicts;
+  }
+  double value(const std::string& name) {
+    for (const auto& family : registry.Collect()) {
+      if (family.name != name || family.metric.empty()) continue;
+      const auto& m = family.metric[0];
+      return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+    return -1;
+  }
+  std::deque<boost::asio::io_context> io;
+  prometheus::Registry registry;
+  std::unique_ptr<cache::RateLimiter> limiter;
+};
+
+// The r= of a RateLimit field for `policy`, or -1.
+long long remaining_in(const std::string& field, const std::string& policy) {
+  std::smatch m;
+  if (!std::regex_search(field, m, std::regex("\"" + policy + "\";r=(\\d+)"))) return -1;
+  return std::stoll(m[1].str());
+}
+
+cache::RateLimiterOptions live_options(std::int64_t submit_limit) {
+  cache::RateLimiterOptions options;
+  options.redis_timeout = 250ms;  // a sanitized build on a busy machine can be slow
+  // An hour-long window (none of the other tests' keys): a window's edge falls inside
+  // a test once in thousands of runs.
+  options.submit = {submit_limit, std::chrono::hours(1)};
+  options.global = {1'000'000, std::chrono::hours(1)};
+  return options;
+}
+
+// A client whose requests keep arriving while its calls are on their way has its next
+// ones counted ahead (a lease): most of its requests are decided without waiting for
+// Redis, and still each one takes a place of its own in the count.
+TEST(RateLimitTest, ABusyClientsNextRequestsAreCountedAhead) {
+  LiveLimiter live(live_options(1'000), LiveLimiter::test_redis(), 1);
+  const long long calls_before = evalsha_calls();
+  const auto verdicts = live.run(0, fresh_client(), 8, 50);
+  ASSERT_EQ(verdicts.size(), 400u);
+  std::set<long long> places;
+  for (const auto& v : verdicts) {
+    EXPECT_TRUE(v.allowed);
+    places.insert(remaining_in(v.limit_field, "submit"));
+  }
+  EXPECT_EQ(places.size(), 400u);                // no two requests were told the same count
+  EXPECT_GE(*places.begin(), 1'000 - 400 - 62);  // what was counted ahead: 1/16 of 1,000 at most
+  EXPECT_GT(live.value("rate_limit_leased_total"), 0);
+  // Without leases, 8 clients waiting on each other take a call per round of 8 at best
+  // (100 calls with lease_max 0 in a sanitized build here; 12 with leases).
+  EXPECT_LT(evalsha_calls() - calls_before, 400 / 8);
+  EXPECT_EQ(live.value("rate_limit_fallback"), 0);
+}
+
+// A client whose requests come one at a time is counted one request at a time: nothing
+// ahead, so it never loses quota to a lease it does not use.
+TEST(RateLimitTest, AQuietClientIsCountedExactly) {
+  LiveLimiter live(live_options(1'000), LiveLimiter::test_redis(), 1);
+  const auto verdicts = live.run(0, fresh_client(), 1, 30);
+  ASSERT_EQ(verdicts.size(), 30u);
+  for (std::size_t i = 0; i < verdicts.size(); ++i) {
+    EXPECT_EQ(remaining_in(verdicts[i].limit_field, "submit"), 999 - static_cast<long long>(i));
+  }
+  EXPECT_EQ(live.value("rate_limit_leased_total"), 0);
+}
+
+// Two processes on one Redis, each with busy clients taking leases: together they never
+// admit more than the limit, and hold back no more than their leases.
+TEST(RateLimitTest, LeasesNeverAdmitMoreThanTheLimit) {
+  const std::string client = fresh_client();
+  std::array<std::vector<cache::RateVerdict>, 2> verdicts;
+  std::array<std::unique_ptr<LiveLimiter>, 2> pods;
+  for (auto& pod : pods)
+    pod = std::make_unique<LiveLimiter>(live_options(160), LiveLimiter::test_redis(), 1);
+  std::thread other([&] { verdicts[1] = pods[1]->run(0, client, 8, 40); });
+  verdicts[0] = pods[0]->run(0, client, 8, 40);
+  other.join();
+  long long admitted = 0;
+  for (const auto& pod_verdicts : verdicts) {
+    ASSERT_EQ(pod_verdicts.size(), 320u);
+    admitted += std::ranges::count_if(pod_verdicts, [](const auto& v) { return v.allowed; });
+  }
+  EXPECT_LE(admitted, 160);
+  EXPECT_GE(admitted, 160 - 2 * (160 / 16));  // a lease per pod left unused at most
+  EXPECT_GT(pods[0]->value("rate_limit_leased_total") + pods[1]->value("rate_limit_leased_total"),
+            0);
+}
+
+// Each I/O thread has its own Redis connection. While one of them is cut off, the pod
+// is in fallback, however the other's calls go: the gauge stays 1 and the switch is
+// logged once (it used to flip with every call of either thread).
+TEST(RateLimitTest, OneThreadCutOffFromRedisKeepsThePodInFallback) {
+  PrivateRedis redis;
+  redis.start();
+  cache::RedisEndpoint endpoint;
+  endpoint.port = redis.port();
+  LiveLimiter live(live_options(1'000), endpoint, 2);
+  const std::string client = fresh_client();
+  live.run(0, client, 1, 1);
+  live.run(1, client, 1, 1);
+  ASSERT_EQ(live.value("rate_limit_fallback"), 0);
+  // One of the two connections on the counters' database goes (the lane retries after
+  // a second).
+  ASSERT_EQ(run_shell("redis-cli -p " + std::to_string(redis.port()) +
+                      " client kill id $(redis-cli -p " + std::to_string(redis.port()) +
+                      " client list | awk '/ db=3 / { sub(\"id=\", \"\", $1); print $1; exit }')"
+                      " >/dev/null"),
+            0);
+  for (std::size_t first : {0u, 1u}) {
+    live.run(first, client, 1, 1);
+    live.run(1 - first, client, 1, 1);
+    EXPECT_EQ(live.value("rate_limit_fallback"), 1) << "lane " << 1 - first << " checked last";
+  }
+  // Past the reconnect back-off, the next adaptation has the cut-off thread ask Redis
+  // again: back to shared limits without a request of its own.
+  std::this_thread::sleep_for(1'100ms);
+  live.limiter->adapt();
+  live.turn(300ms);
+  EXPECT_EQ(live.value("rate_limit_fallback"), 0);
+}
 
 // An admission check that throws lets the request through: the limiter must never be
 // the reason a request fails (and an exception must not end the I/O thread).

@@ -204,6 +204,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   EXPECT_EQ(defaults.ratelimit.submit.window, std::chrono::seconds(60));
   EXPECT_EQ(defaults.ratelimit.redis_db, 3u);
   EXPECT_EQ(defaults.ratelimit.batch_linger, std::chrono::microseconds(200));
+  EXPECT_EQ(defaults.ratelimit.lease_max, 64);
   EXPECT_TRUE(defaults.ratelimit.trusted_proxies.empty());
 
   RawConfig raw = base();
@@ -214,6 +215,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   raw["ratelimit.forwarding_header"] = "forwarded";
   raw["ratelimit.exempt_admin"] = "false";
   raw["ratelimit.batch_linger_us"] = "0";
+  raw["ratelimit.lease_max"] = "0";
   Config c = build_config(raw);
   EXPECT_EQ(c.ratelimit.submit.limit, 20);
   EXPECT_EQ(c.ratelimit.submit.window, std::chrono::seconds(30));
@@ -223,6 +225,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   EXPECT_EQ(c.ratelimit.forwarding_header, cache::ForwardingHeader::forwarded);
   EXPECT_FALSE(c.ratelimit.exempt_admin);
   EXPECT_EQ(c.ratelimit.batch_linger, std::chrono::microseconds(0));
+  EXPECT_EQ(c.ratelimit.lease_max, 0);  // every request waits for its call
 
   auto with = [](std::string key, std::string value) {
     RawConfig bad = base();
@@ -235,6 +238,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
             "ratelimit.forwarding_header");
   EXPECT_EQ(error_field(with("ratelimit.submit", "1000001")), "ratelimit.submit");
   EXPECT_EQ(error_field(with("ratelimit.batch_linger_us", "100001")), "ratelimit.batch_linger_us");
+  EXPECT_EQ(error_field(with("ratelimit.lease_max", "10001")), "ratelimit.lease_max");
   EXPECT_EQ(error_field(with("ratelimit.global_window_s", "0")), "ratelimit.global_window_s");
   EXPECT_EQ(error_field(with("ratelimit.adaptive_factor_percent", "0")),
             "ratelimit.adaptive_factor_percent");

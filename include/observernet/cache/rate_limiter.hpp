@@ -1,11 +1,11 @@
 #pragma once
 // The application layer of rate limiting (SPEC §8, issue 6): a sliding-window counter
 // per route group and client in Redis, one script call per request (or per batch of one
-// client's concurrent requests) over the I/O thread's own pipelined connection, plus a
-// global limit per client checked in the same call. When Redis does not answer within
-// ratelimit.redis_timeout_ms, the same limits are kept in-process (per pod) until it
-// does again. Limits shrink by a factor while the process is overloaded (CPU or ballot
-// queue) and recover when it is not.
+// client's concurrent requests, or ahead of a busy client's next ones) over the I/O
+// thread's own pipelined connection, plus a global limit per client checked in the same
+// call. When Redis does not answer within ratelimit.redis_timeout_ms, the same limits
+// are kept in-process (per pod) until it does again. Limits shrink by a factor while the
+// process is overloaded (CPU or ballot queue) and recover when it is not.
 #include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -75,11 +76,14 @@ class RateLimiter {
   // Requests of one client and group that arrive on this thread while its check is on
   // its way wait for it, and are then checked together in one call (the script admits
   // the first k of n), so one busy client costs Redis a call per round trip, not one
-  // per request; the decisions are those of checking them one after the other.
+  // per request; the decisions are those of checking them one after the other. A
+  // client that keeps its calls busy has its next requests counted ahead (a lease of
+  // options().lease_max at most), and those are decided here without waiting.
   boost::asio::awaitable<RateVerdict> check(RateGroup group, IpAddress client);
 
-  // Samples CPU and the ballot queue, moving the adaptive factor; call every
-  // options().adaptive_interval from one thread.
+  // Samples CPU and the ballot queue, moving the adaptive factor, and has I/O threads
+  // whose limits are in-process ask Redis again; call every options().adaptive_interval
+  // from one thread.
   void adapt();
   // The current factor, in percent.
   unsigned factor_percent() const { return factor_percent_.load(std::memory_order_relaxed); }
@@ -87,6 +91,7 @@ class RateLimiter {
  private:
   struct Metrics;
   struct Lane;
+  struct Account;
   // A limit as applied now: its name in the header fields and the rule, scaled.
   struct Limit {
     std::string_view name;
@@ -101,16 +106,35 @@ class RateLimiter {
     Limits limits;
     std::array<RateLimitDecision, 2> decisions{};
   };
+  // What Redis answered a call about n requests of one client to one group: each
+  // limit's counts before them, and how many of the n (the first ones) it admitted and
+  // counted. Request j of them is decided by decide(answer, j, now).
+  struct Answer {
+    Limits limits;
+    std::array<WindowCounts, 2> counts{};
+    std::int64_t admitted = 0;
+    std::chrono::milliseconds now{0};
+  };
+  static Decided decide(const Answer& answer, std::int64_t j, std::chrono::milliseconds now);
   Limits limits_for(RateGroup group) const;
   const RateRule& rule(RateGroup group) const;
   Lane* lane(const boost::asio::any_io_executor& executor);
-  const std::string& client_id(Lane& lane, const IpAddress& client);
-  boost::asio::awaitable<void> decide_batch(Lane* lane, RateGroup group, std::string client_id,
-                                            std::span<Decided> out);
-  boost::asio::awaitable<void> drain(Lane* lane, RateGroup group, std::string client_id,
-                                     std::string batch_key,
-                                     std::chrono::steady_clock::time_point previous_call);
-  void set_fallback(bool on);
+  Account& account(Lane& lane, RateGroup group, const IpAddress& client);
+  // Decides out.size() requests of one client to one group, one after the other, and
+  // asks Redis to count `lease` more ahead of them: in one script call when Redis
+  // answers (the answer), else in-process (an answer that admitted none).
+  boost::asio::awaitable<Answer> decide_batch(Lane* lane, RateGroup group, std::string client_id,
+                                              std::int64_t lease, std::span<Decided> out);
+  // One call of `account`'s for out.size() requests waiting on it, plus its lease.
+  boost::asio::awaitable<void> call(Lane* lane, Account* account, RateGroup group,
+                                    std::span<Decided> out);
+  // Calls for those who wait on `account`, and refills its lease, until neither is due.
+  boost::asio::awaitable<void> drain(Lane* lane, Account* account, RateGroup group);
+  std::int64_t lease_size(const Account& account, const Limits& limits,
+                          std::chrono::milliseconds now) const;
+  bool refill_due(const Account& account, std::chrono::steady_clock::time_point now) const;
+  void set_fallback(Lane& lane, bool on);
+  boost::asio::awaitable<void> probe(Lane* lane);
 
   RateLimiterOptions options_;
   std::string key_secret_;
@@ -120,7 +144,8 @@ class RateLimiter {
   const std::string script_sha_;
   std::vector<std::unique_ptr<Lane>> lanes_;  // one per I/O executor
   std::atomic<unsigned> factor_percent_{100};
-  std::atomic<bool> fallback_{false};
+  std::mutex fallback_mutex_;  // taken only when an I/O thread switches
+  unsigned lanes_in_fallback_ = 0;
   std::chrono::steady_clock::time_point last_sample_;
   double last_cpu_seconds_ = 0;
   unsigned cpus_ = 1;  // util::available_cpus(): the pod's CPU limit, not the node's cores
