@@ -379,13 +379,14 @@ asio::awaitable<void> RateLimiter::call(Lane* lane, Account* a, RateGroup group,
   a->lease = std::max<std::int64_t>(0, answer.admitted - n);
   a->lease_until = {};
   if (a->lease > 0) {
-    // Good within the windows the counts were taken in, and for a second at most.
+    // Good within the windows the counts were taken in (reckoned from before the call
+    // left, so never past their end), and for a second at most.
     milliseconds life(1'000);
     for (std::size_t i = 0; i < answer.limits.count; ++i) {
       const milliseconds window = answer.limits.limit[i].rule.window;
       life = std::min(life, window - window_elapsed(window, answer.now));
     }
-    a->lease_until = std::chrono::steady_clock::now() + life;
+    a->lease_until = steady_now + life;
     metrics_->leased.Increment(static_cast<double>(a->lease));
   }
   // Who arrived meanwhile is served from what was counted ahead, in order.
