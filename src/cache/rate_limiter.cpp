@@ -11,7 +11,6 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -23,6 +22,7 @@
 #include "observernet/cache/redis_pipeline.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/util/log.hpp"
+#include "observernet/util/post_result.hpp"
 #include "observernet/util/process_metrics.hpp"
 
 namespace observernet::cache {
@@ -395,10 +395,8 @@ asio::awaitable<void> RateLimiter::call(Lane* lane, Account* a, RateGroup group,
   if (served > 0) {
     const milliseconds decided_at = now_since_epoch();
     for (std::size_t j = 0; j < served; ++j) {
-      asio::post(lane->executor, [handler = std::move(a->waiting.front()),
-                                  d = decide(a->answer, a->next++, decided_at)]() mutable {
-        std::move(handler)(d);
-      });
+      util::post_result(lane->executor, std::move(a->waiting.front()),
+                        decide(a->answer, a->next++, decided_at));
       a->waiting.pop_front();
     }
   }
@@ -425,9 +423,7 @@ asio::awaitable<void> RateLimiter::drain(Lane* lane, Account* a, RateGroup group
     const std::span<Decided> out(decided);
     co_await call(lane, a, group, out);
     for (std::size_t j = 0; j < decided.size(); ++j) {
-      asio::post(lane->executor, [handler = std::move(waiting[j]), d = decided[j]]() mutable {
-        std::move(handler)(d);
-      });
+      util::post_result(lane->executor, std::move(waiting[j]), decided[j]);
     }
   }
 }

@@ -20,6 +20,8 @@
 #include <tuple>
 #include <vector>
 
+#include "observernet/util/post_result.hpp"
+
 namespace observernet::cache {
 
 namespace asio = boost::asio;
@@ -80,9 +82,7 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
 
   // Answers `waiter` from the event loop, never from inside the caller's stack.
   void complete(Waiter& waiter, Reply reply) {
-    asio::post(executor, [handler = std::move(waiter.handler), reply = std::move(reply)]() mutable {
-      std::move(handler)(std::move(reply));
-    });
+    util::post_result(executor, std::move(waiter.handler), std::move(reply));
   }
 
   void close_link(bool back_off) {
