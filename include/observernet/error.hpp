@@ -15,6 +15,7 @@ enum class ErrorCode {
   validation_failed,
   unauthorized,
   forbidden,
+  origin_not_allowed,
   not_found,
   method_not_allowed,
   precondition_failed,

@@ -45,10 +45,21 @@ std::optional<std::int64_t> expected_version(const Request& request) {
   return -1;
 }
 
-std::string voter_import_json(const store::VoterImport& result) {
+// The booth's link for one voter (web/README.md). The fragment never reaches a server,
+// so no access log can hold the credential.
+std::string voter_link(std::string_view public_url, std::string_view election_id,
+                       std::string_view voter_id, std::string_view credential) {
+  std::string link(public_url);
+  link.append("/vote/").append(election_id).append("#voter=");
+  link.append(http::percent_encode(voter_id)).append("&credential=").append(credential);
+  return link;
+}
+
+std::string voter_import_json(const store::VoterImport& result, std::string_view public_url,
+                              std::string_view election_id) {
   // Up to a million entries: written directly rather than through a json tree.
   std::string out;
-  out.reserve(64 + result.credentials.size() * 80);
+  out.reserve(64 + result.credentials.size() * (public_url.empty() ? 80 : 200));
   out += R"({"registered":)" + std::to_string(result.registered) + R"(,"duplicates":)" +
          std::to_string(result.duplicates) + R"(,"credentials":[)";
   bool first = true;
@@ -59,7 +70,13 @@ std::string voter_import_json(const store::VoterImport& result) {
     out += json(voter_id).dump();
     out += R"(,"credential":")";
     out += credential;  // Crockford base32: nothing to escape
-    out += R"("})";
+    if (!public_url.empty()) {
+      out += R"(","link":)";
+      out += json(voter_link(public_url, election_id, voter_id, credential)).dump();
+      out += '}';
+    } else {
+      out += R"("})";
+    }
   }
   out += "]}";
   return out;
@@ -156,7 +173,7 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
                }
                request.body = {};  // up to 32 MiB: not kept while the import runs
                auto result = co_await deps.elections.import_voters(id, std::move(voter_ids));
-               Response r = Response::json(201, voter_import_json(result));
+               Response r = Response::json(201, voter_import_json(result, deps.public_url, id));
                r.set("Cache-Control", "no-store");  // credentials, shown once
                co_return r;
              },

@@ -173,10 +173,11 @@ void add_board_routes(http::Router& router, BoardRoutesDependencies deps) {
                const crypto::Digest receipt = receipt_from(request.param("receipt"), "receipt");
                auto status = co_await deps.voting.find_receipt(receipt);
                if (!status) throw Error(ErrorCode::not_found, "No ballot has this receipt.");
-               json body = {{"status", "pending"}};
+               json body = {{"status", "pending"}, {"electionId", status->election_id}};
                if (auto view = co_await deps.logs.current(status->election_id)) {
                  if (auto index = view->log->find(receipt, view->head.tree_size)) {
                    body = {{"status", "sequenced"},
+                           {"electionId", status->election_id},
                            {"leafIndex", *index},
                            {"treeSize", view->head.tree_size},
                            {"inclusionProof", hex_list(view->log->tree().inclusion_proof(

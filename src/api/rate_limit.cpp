@@ -4,6 +4,7 @@
 
 #include "observernet/api/ops_routes.hpp"
 #include "observernet/api/support.hpp"
+#include "observernet/api/web_routes.hpp"
 #include "observernet/cache/rate_limiter.hpp"
 #include "observernet/http/problem.hpp"
 
@@ -16,7 +17,8 @@ asio::awaitable<http::Admission> admit(cache::RateLimiter& limiter, const AdminA
                                        const http::Request& request, std::string_view route,
                                        const asio::ip::address& peer) {
   http::Admission admission;
-  if (is_ops_route(route)) co_return admission;  // never limited
+  // Never limited: probes, and static bytes from memory, cheaper to send than to count.
+  if (is_ops_route(route) || is_web_route(route)) co_return admission;
   const auto group = cache::RateLimiter::group_of(http::to_string(request.method), route);
   const auto& options = limiter.options();
   if (options.exempt_admin && admin.valid(request)) co_return admission;

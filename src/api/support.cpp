@@ -74,9 +74,6 @@ http::Response json_response(unsigned status, const nlohmann::json& body) {
   return http::Response::json(status, body.dump());
 }
 
-namespace {
-
-// RFC 9110 §13.1.2: a list of entity tags, or "*"; weak comparison.
 bool none_match(std::string_view header, std::string_view etag) {
   if (header.empty()) return false;
   if (header.find('*') != std::string_view::npos) return true;
@@ -92,8 +89,6 @@ bool none_match(std::string_view header, std::string_view etag) {
   }
   return false;
 }
-
-}  // namespace
 
 http::Response conditional_response(const http::Request& request,
                                     std::shared_ptr<const std::string> body, std::string_view etag,

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "observernet/api/board_routes.hpp"
+#include "observernet/api/cors.hpp"
 #include "observernet/api/election_logs.hpp"
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/ops_routes.hpp"
@@ -21,12 +22,14 @@
 #include "observernet/api/support.hpp"
 #include "observernet/api/voting_elections.hpp"
 #include "observernet/api/voting_routes.hpp"
+#include "observernet/api/web_routes.hpp"
 #include "observernet/app/build_info.hpp"
 #include "observernet/cache/public_cache.hpp"
 #include "observernet/cache/rate_limiter.hpp"
 #include "observernet/cache/redis_pool.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/domain/election.hpp"
+#include "observernet/http/cors.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/server.hpp"
 #include "observernet/store/ballot_writer.hpp"
@@ -38,6 +41,7 @@
 #include "observernet/util/log.hpp"
 #include "observernet/util/process_metrics.hpp"
 #include "observernet/util/worker_pool.hpp"
+#include "observernet/web/site.hpp"
 
 namespace observernet::app {
 namespace asio = boost::asio;
@@ -79,11 +83,49 @@ crypto::Ed25519PrivateKey log_key(const Config& config) {
   return crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key));
 }
 
+// The pages of web.root (or of the default root), or null when there are none to serve.
+// A root that cannot be served is a configuration error, and so is a process that
+// serves nothing but pages (http.routes = web) without them.
+std::shared_ptr<const web::Site> load_site(const Config& whole) {
+  const WebConfig& config = whole.web;
+  if (whole.routes == RouteSet::token) return nullptr;
+  if (whole.routes == RouteSet::web &&
+      (!config.enabled || (config.root.empty() && !web::default_root()))) {
+    throw ConfigError("web.root",
+                      "http.routes = web serves the web pages: enable them "
+                      "(web.enabled) and give their folder (web.root)");
+  }
+  if (!config.enabled) return nullptr;
+  std::filesystem::path root = config.root;
+  if (root.empty()) {
+    auto found = web::default_root();
+    if (!found) {
+      log::warn("web_pages_missing",
+                {{"detail",
+                  "no web.root set, and no built pages beside the executable or in the source "
+                  "tree (web/dist): serving the API only"}});
+      return nullptr;
+    }
+    root = *found;
+  }
+  try {
+    auto site = std::make_shared<const web::Site>(web::Site::load(root, config.max_bytes));
+    log::info(
+        "web_pages_loaded",
+        {{"root", root.string()}, {"files", site->file_count()}, {"bytes", site->total_bytes()}});
+    return site;
+  } catch (const web::SiteError& e) {
+    throw ConfigError("web.root", e.what());
+  }
+}
+
 }  // namespace
 
 struct App::Impl {
   explicit Impl(Config c)
       : config(std::move(c)),
+        // First: a web root that cannot be served stops the start before anything runs.
+        site(load_site(config)),
         registry(std::make_shared<prometheus::Registry>()),
         http_metrics(*registry),
         postgres(config.database.url, config.database.pool, config.database.statement_timeout,
@@ -113,6 +155,8 @@ struct App::Impl {
     if (config.ratelimit.enabled) {
       server.set_admission(api::rate_limit_admission(rate_limiter, admin_auth));
     }
+    server.set_cors(
+        api::api_cors_policy(config.http, http::origin_of_url(config.web.public_url).value_or("")));
     prometheus::BuildGauge()
         .Name("observernet_build_info")
         .Help("Version and commit of the running binary (value is always 1)")
@@ -130,6 +174,7 @@ struct App::Impl {
         {.max_voters = config.import.max_voters},
         config.import.body_limit_bytes,
         config.cache.public_max_age,
+        config.web.public_url,
     };
     api::add_admin_election_routes(router, deps);
     api::add_public_election_routes(router, deps);
@@ -144,7 +189,11 @@ struct App::Impl {
         return api::is_ops_route(r.path_template) ||
                (r.method == http::Method::post && r.path_template == "/api/v1/voting/token");
       });
+    } else if (config.routes == RouteSet::web) {
+      // The web front end's Deployment: pages, and what probes and Prometheus need.
+      router.retain([](const http::Route& r) { return api::is_ops_route(r.path_template); });
     }
+    if (site) api::add_web_routes(router, site, {config.web.api_base_url});
   }
 
   // SPEC §7: ballots waiting are given leaf indexes every board.sequence_interval_ms.
@@ -279,6 +328,7 @@ struct App::Impl {
   }
 
   Config config;
+  std::shared_ptr<const web::Site> site;  // null: no pages to serve
   std::shared_ptr<prometheus::Registry> registry;
   http::HttpMetrics http_metrics;
   util::ProcessMetrics process;
@@ -333,7 +383,7 @@ std::uint16_t App::port() const {
 int App::run() {
   impl_->wait_for_signal();
   asio::co_spawn(impl_->io.main(), impl_->run_dependency_checks(), asio::detached);
-  if (impl_->config.routes == RouteSet::all) {  // token-signing pods leave these to the API's
+  if (impl_->config.routes == RouteSet::all) {  // token and web pods leave these to the API's
     asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
     asio::co_spawn(impl_->io.main(), impl_->run_sequencer(), asio::detached);
   }

@@ -73,10 +73,11 @@ Prints the version and the commit it was built from.
 constexpr const char* kVoteHelp = R"(Usage: observernet vote --url URL --election ID --voter-id ID
                         (--credential C | --credential-file FILE) --select CONTEST=OPTION...
 
-Casts one ballot as a voter: checks the election's token key, gets a blind signature on
-a random token (RFC 9474), casts the ballot with it, and checks that the receipt the
-server returns is the hash of the ballot sent. Prints keyId, receipt and acceptedAt, one
-per line; keep the receipt, it finds your ballot on the public bulletin board.
+Casts one ballot as a voter: checks the election's token key (its keyId, and that it is
+the key the election's audit chain announced), gets a blind signature on a random token
+(RFC 9474), casts the ballot with it, and checks that the receipt the server returns is
+the hash of the ballot sent. Prints keyId, receipt and acceptedAt, one per line; keep
+the receipt, it finds your ballot on the public bulletin board.
 
 Options:
   --url URL              the server: http://host[:port][/path]. No TLS: use http for
@@ -415,6 +416,9 @@ int run_cli(int argc, char** argv) {
   log::setup(config.log.format, config.log.level, config.log.buffer_bytes);
   try {
     return name == "serve" ? serve(std::move(config)) : migrate(config);
+  } catch (const ConfigError& e) {  // what the configuration points at (web.root) is unusable
+    std::fprintf(stderr, "observernet: invalid config: %s\n", e.what());
+    return kExitUsage;
   } catch (const Error& e) {
     log::error("fatal", {{"error", e.log_detail().empty() ? e.detail() : e.log_detail()}});
   } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 #include "observernet/app/config.hpp"
 
 #include "observernet/cache/sliding_window.hpp"
+#include "observernet/http/cors.hpp"
 #include "observernet/http/message.hpp"
 
 #include <algorithm>
@@ -72,6 +73,20 @@ void parse_redis_url(const std::string& key, const std::string& url, cache::Redi
   out.db = m[5].matched ? static_cast<unsigned>(parse_uint(key, m[5].str(), 0, 15)) : 0;
 }
 
+// An absolute http(s) URL with an optional path, without its trailing '/'.
+std::string parse_base_url(const std::string& key, const std::string& value) {
+  if (value.empty()) return value;
+  if (!http::origin_of_url(value)) {
+    throw ConfigError(key,
+                      "must be an absolute http:// or https:// URL with at most a path (no "
+                      "query, fragment or user), got \"" +
+                          value + "\"");
+  }
+  std::string out = value;
+  while (out.ends_with('/')) out.pop_back();
+  return out;
+}
+
 using Setter = std::function<void(Config&, const std::string& key, const std::string& value)>;
 
 struct Key {
@@ -121,10 +136,12 @@ const std::vector<Key>& keys() {
                    if (v.empty()) throw ConfigError(key, "must not be empty");
                    c.http.host = v;
                  }});
-    k.push_back(
-        {"http.routes", [](Config& c, const std::string& key, const std::string& v) {
-           c.routes = one_of(key, v, {"all", "token"}) == "token" ? RouteSet::token : RouteSet::all;
-         }});
+    k.push_back({"http.routes", [](Config& c, const std::string& key, const std::string& v) {
+                   const std::string set = one_of(key, v, {"all", "token", "web"});
+                   c.routes = set == "token" ? RouteSet::token
+                              : set == "web" ? RouteSet::web
+                                             : RouteSet::all;
+                 }});
     k.push_back({"http.port", uint_field(&Config::http, &HttpConfig::port, 0, 65535)});
     k.push_back({"http.threads", uint_field(&Config::http, &HttpConfig::threads, 0, 1024)});
     k.push_back({"http.max_connections",
@@ -141,6 +158,41 @@ const std::vector<Key>& keys() {
         {"http.idle_timeout_ms", millis_field(&Config::http, &HttpConfig::idle_timeout, 1)});
     k.push_back(
         {"http.write_timeout_ms", millis_field(&Config::http, &HttpConfig::write_timeout, 1)});
+    k.push_back(
+        {"http.hsts_max_age", uint_field(&Config::http, &HttpConfig::hsts_max_age, 0, 1ull << 32)});
+    k.push_back({"http.cors_origins", [](Config& c, const std::string& key, const std::string& v) {
+                   c.http.cors_origins.clear();
+                   std::stringstream in(v);
+                   for (std::string item; std::getline(in, item, ',');) {
+                     item = trim(item);
+                     if (item.empty()) continue;
+                     auto origin = http::parse_origin(item);
+                     if (!origin) {
+                       throw ConfigError(key,
+                                         "each entry must be an origin, scheme://host[:port] with "
+                                         "http or https and nothing after, got \"" +
+                                             item + "\"");
+                     }
+                     c.http.cors_origins.push_back(*origin);
+                   }
+                 }});
+    k.push_back({"http.cors_public_any_origin",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   c.http.cors_public_any_origin = parse_bool(key, v);
+                 }});
+    k.push_back({"web.enabled", [](Config& c, const std::string& key, const std::string& v) {
+                   c.web.enabled = parse_bool(key, v);
+                 }});
+    k.push_back(
+        {"web.root", [](Config& c, const std::string&, const std::string& v) { c.web.root = v; }});
+    k.push_back({"web.api_base_url", [](Config& c, const std::string& key, const std::string& v) {
+                   c.web.api_base_url = parse_base_url(key, v);
+                 }});
+    k.push_back({"web.public_url", [](Config& c, const std::string& key, const std::string& v) {
+                   c.web.public_url = parse_base_url(key, v);
+                 }});
+    k.push_back(
+        {"web.max_bytes", uint_field(&Config::web, &WebConfig::max_bytes, 1024, 1ull << 34)});
     k.push_back({"shutdown.drain_delay_ms",
                  millis_field(&Config::shutdown, &ShutdownConfig::drain_delay, 0)});
     k.push_back(

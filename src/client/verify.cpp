@@ -1051,6 +1051,14 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
   };
 }
 
+std::string announced_token_key_id(HttpClient& http, const std::string& election_id) {
+  const AuditFacts facts = audit_facts(fetch_audit(http, election_id));
+  if (!facts.token_key_id) {
+    throw Unverifiable("the audit chain announces no token key (election.created tokenKey.keyId)");
+  }
+  return *facts.token_key_id;
+}
+
 std::string format_check(const CheckResult& result) {
   std::string line =
       std::string(to_string(result.status)) + "  " + result.name + ": " + result.detail;

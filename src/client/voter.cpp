@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "observernet/client/verify.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/merkle.hpp"
@@ -118,6 +119,26 @@ Reply post_with_one_retry(HttpClient& client, const std::string& path, const jso
   }
 }
 
+// The key must be the one the election's audit chain announced at its creation, as
+// `observernet verify` checks: a key made for this voter alone would differ from it.
+void check_announced_key(HttpClient& client, const std::string& election_id,
+                         const std::string& key_id) {
+  std::string announced;
+  try {
+    announced = announced_token_key_id(client, election_id);
+  } catch (const std::runtime_error& e) {
+    throw VoteError(0, std::string(kUntrustedKey),
+                    std::string("cannot check the token key against the audit chain (") + e.what() +
+                        "); no token was requested");
+  }
+  if (announced != key_id) {
+    throw VoteError(0, std::string(kUntrustedKey),
+                    "the token key " + key_id +
+                        " is not the one announced on the election's audit chain, " + announced +
+                        "; no token was requested");
+  }
+}
+
 }  // namespace
 
 // SPEC §5: the election's key, under the one algorithm we implement, with a keyId that
@@ -187,6 +208,7 @@ VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request) {
   outcome.election_id = election_id;
   const crypto::RsaPublicKey key = fetch_token_key(client, election_id);
   outcome.key_id = key.key_id();
+  check_announced_key(client, election_id, outcome.key_id);
 
   // SPEC §5: a high-entropy nonce, which the deterministic variant needs for blindness
   // (RFC 9474 §7.3); Prepare is then the identity.

@@ -25,8 +25,8 @@ constexpr std::array<std::string_view, 5> kContestMembers = {"id", "title", "min
                                                              "maxSelections", "options"};
 constexpr std::array<std::string_view, 2> kOptionMembers = {"id", "title"};
 // Members of the admin/public forms that the server owns (SPEC §3, §7).
-constexpr std::array<std::string_view, 5> kReadOnlyMembers = {"id", "status", "createdAt",
-                                                              "updatedAt", "ballotsCast"};
+constexpr std::array<std::string_view, 6> kReadOnlyMembers = {
+    "id", "status", "createdAt", "updatedAt", "ballotsCast", "votersRegistered"};
 
 template <std::size_t N>
 bool is_one_of(std::string_view name, const std::array<std::string_view, N>& names) {
@@ -489,6 +489,7 @@ nlohmann::json to_admin_json(const Election& election) {
 nlohmann::json to_public_json(const Election& election, std::int64_t ballots_cast) {
   json out = to_admin_json(election);
   out["ballotsCast"] = ballots_cast;
+  out["votersRegistered"] = election.voters_registered;
   return out;
 }
 

@@ -66,6 +66,22 @@ std::optional<std::string> percent_decode(std::string_view in) {
   return out;
 }
 
+std::string percent_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 std::string_view Request::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (iequals(k, name)) return v;

@@ -14,6 +14,8 @@ std::string_view to_string(ErrorCode code) {
       return "unauthorized";
     case ErrorCode::forbidden:
       return "forbidden";
+    case ErrorCode::origin_not_allowed:
+      return "origin_not_allowed";
     case ErrorCode::not_found:
       return "not_found";
     case ErrorCode::method_not_allowed:
@@ -80,6 +82,8 @@ ProblemInfo problem_info(ErrorCode code) {
       return {401, "Authentication required"};
     case ErrorCode::forbidden:
       return {403, "Forbidden"};
+    case ErrorCode::origin_not_allowed:
+      return {403, "Origin not allowed"};
     case ErrorCode::not_found:
       return {404, "Not found"};
     case ErrorCode::method_not_allowed:

@@ -47,6 +47,22 @@ void append_allow(std::string& allow, Method m) {
 
 }  // namespace
 
+void Router::set_fallback(Handler handler, std::function<bool(std::string_view path)> applies) {
+  fallback_ = std::make_unique<Route>();
+  fallback_->method = Method::get;
+  fallback_->path_template = "unmatched";
+  fallback_->handler = std::move(handler);
+  fallback_applies_ = std::move(applies);
+}
+
+void Router::match_fallback(Method method, std::string_view path, RouteMatch& result) const {
+  if (fallback_ && (method == Method::get || method == Method::head) && fallback_applies_(path)) {
+    result.kind = RouteMatch::Kind::found;
+    result.route = fallback_.get();
+    result.head_as_get = method == Method::head;
+  }
+}
+
 void Router::retain(const std::function<bool(const Route&)>& keep) {
   std::erase_if(routes_, [&keep](const std::unique_ptr<Route>& r) { return !keep(*r); });
 }
@@ -92,7 +108,10 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     std::string_view operator[](std::size_t i) const { return items[i]; }
   } segments;
   split_path(path, segments);
-  if (segments.size() > segments.items.size()) return result;
+  if (segments.size() > segments.items.size()) {
+    match_fallback(method, path, result);
+    return result;
+  }
 
   const Route* get_route = nullptr;
   std::vector<std::pair<std::string_view, std::string>> get_params;
@@ -128,6 +147,7 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     }
     append_allow(result.allow, route->method);
     if (route->method == Method::get) append_allow(result.allow, Method::head);
+    if (result.path_template.empty()) result.path_template = route->path_template;
   }
   if (method == Method::head && get_route) {
     result.kind = RouteMatch::Kind::found;
@@ -137,7 +157,11 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     result.allow.clear();
     return result;
   }
-  if (!result.allow.empty()) result.kind = RouteMatch::Kind::method_not_allowed;
+  if (!result.allow.empty()) {
+    result.kind = RouteMatch::Kind::method_not_allowed;
+  } else {
+    match_fallback(method, path, result);
+  }
   return result;
 }
 

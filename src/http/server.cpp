@@ -14,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_set>
 
@@ -72,8 +73,19 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
+// The voting API, and the pages a voter opens: the booth and the receipt check.
 bool hides_client_address(std::string_view path) {
-  return path.starts_with("/api/v1/voting");
+  return path.starts_with("/api/v1/voting") || path.starts_with("/vote/") ||
+         path.starts_with("/receipts");
+}
+
+// Fields every response carries, as serialize_head appends them.
+std::string fixed_fields(const ServerOptions& options) {
+  std::string out = "X-Content-Type-Options: nosniff\r\n";
+  if (options.hsts_max_age > 0) {
+    out += "Strict-Transport-Security: max-age=" + std::to_string(options.hsts_max_age) + "\r\n";
+  }
+  return out;
 }
 
 // The status line and fields of a response (RFC 9112 §4, §6). Field values come from
@@ -81,7 +93,8 @@ bool hides_client_address(std::string_view path) {
 // acceptable_request_id. Beast's serializer did the same with an allocation per field
 // and a generic buffer sequence that showed up in profiles of the public reads.
 void serialize_head(std::string& out, const Response& response, std::size_t content_length,
-                    bool keep_alive, unsigned request_version, std::string_view request_id) {
+                    bool keep_alive, unsigned request_version, std::string_view request_id,
+                    std::string_view fixed) {
   auto append_number = [&out](std::size_t n) {
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
@@ -97,6 +110,10 @@ void serialize_head(std::string& out, const Response& response, std::size_t cont
   out.append("\r\n");
   if (!response.content_type.empty()) field("Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) field(name, value);
+  if (response.shared_headers) {
+    for (const auto& [name, value] : *response.shared_headers) field(name, value);
+  }
+  out.append(fixed);
   if (request_id.empty()) {
     field(kRequestIdHeader, new_request_id());
   } else {
@@ -127,13 +144,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         router(router),
         options(std::move(options)),
         metrics(metrics),
+        fixed(fixed_fields(this->options)),
         acceptor(io.main()) {}
 
   IoContexts& io;
   const Router& router;
   const ServerOptions options;
   HttpMetrics& metrics;
+  const std::string fixed;  // fields of every response
   AdmissionCheck admission;
+  std::optional<CorsPolicy> cors;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> open{0};
   std::atomic<bool> stopping{false};
@@ -198,6 +218,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> fail(ErrorCode code, std::string detail, std::string_view id) {
     co_await write(problem_response(Error(code, std::move(detail))), false, false, id);
   }
+  // The request as a handler (or the admission check, or CORS) sees it, without its body.
+  void fill_request(Request& request, const Parser& parser, Method method, std::string_view path,
+                    std::string_view query, RouteMatch& match, std::string_view request_id);
   void log_access(std::string_view method, std::string_view route, std::string_view path,
                   unsigned status, double seconds, std::string_view id);
 
@@ -321,11 +344,40 @@ asio::awaitable<void> Server::Impl::Session::run() {
     RouteMatch match = server_->router.match(method, path);
     bool keep_alive = msg.keep_alive();
     const bool head = method == Method::head;
-    const std::string_view route_label =
-        match.route ? std::string_view(match.route->path_template) : "unmatched";
+    const bool options =
+        method == Method::options && match.kind == RouteMatch::Kind::method_not_allowed;
+    const std::string_view route_label = match.route ? std::string_view(match.route->path_template)
+                                         : options   ? match.path_template
+                                                     : "unmatched";
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+
+    // CORS, on the paths under its prefix (the API): decided before anything runs.
+    const CorsPolicy* cors =
+        server_->cors && server_->cors->applies(path) ? &*server_->cors : nullptr;
+    const std::string_view origin = cors ? std::string_view(msg[bhttp::field::origin]) : "";
+    CorsPolicy::Verdict verdict = CorsPolicy::Verdict::none;
+    if (cors && !options && !origin.empty()) {
+      verdict = cors->check(
+          origin, msg[bhttp::field::host],
+          match.route ? std::string_view(match.route->path_template) : match.path_template);
+    }
 
     Response response;
-    if (match.kind != RouteMatch::Kind::found) {
+    if (options) {
+      // RFC 9110 §9.3.7, and CORS preflights: answered here, never counted by the
+      // admission check, body unread.
+      Request request;
+      fill_request(request, parser, method, path, query, match, request_id);
+      if (cors) {
+        response = cors->options_response(request, match.allow, match.path_template);
+      } else {
+        response.status = 204;
+        response.set("Allow", match.allow + ", OPTIONS");
+      }
+      header_views_ = std::move(request.headers);
+      keep_alive = keep_alive && parser.is_done();
+    } else if (match.kind != RouteMatch::Kind::found) {
       response = problem_response(
           match.kind == RouteMatch::Kind::not_found
               ? Error(ErrorCode::not_found, "No resource at this path.")
@@ -335,17 +387,12 @@ asio::awaitable<void> Server::Impl::Session::run() {
     } else {
       // The header as the handler will see it; the admission check sees it first.
       Request request;
-      request.method = method;
-      request.path = path;
-      if (question != std::string_view::npos) request.query = target.substr(question + 1);
-      request.headers = std::move(header_views_);  // reused: its capacity stays
-      request.headers.clear();
-      for (const auto& field : msg)
-        request.headers.emplace_back(field.name_string(), field.value());
-      request.params = std::move(match.params);
-      request.request_id = request_id;
+      fill_request(request, parser, method, path, query, match, request_id);
       Admission admission;
-      if (server_->admission) {
+      if (verdict == CorsPolicy::Verdict::refused) {
+        // A cross-site request (even a "simple" POST) never reaches the handler.
+        admission.refusal = CorsPolicy::refusal();
+      } else if (server_->admission) {
         expires_never();  // the check bounds its own waits
         try {
           admission = co_await server_->admission(request, route_label, peer_address_);
@@ -367,6 +414,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
       header_views_ = std::move(request.headers);
       for (auto& field : admission.headers) response.headers.push_back(std::move(field));
     }
+    if (cors && !options && !origin.empty()) cors->add_fields(response, verdict, origin);
     keep_alive = keep_alive && !server_->stopping;
     unread_body_ = !parser.is_done();
     if (!co_await write(response, keep_alive, head, request_id)) break;
@@ -377,6 +425,20 @@ asio::awaitable<void> Server::Impl::Session::run() {
     if (!keep_alive) break;
   }
   co_await close();
+}
+
+void Server::Impl::Session::fill_request(Request& request, const Parser& parser, Method method,
+                                         std::string_view path, std::string_view query,
+                                         RouteMatch& match, std::string_view request_id) {
+  request.method = method;
+  request.path = path;
+  request.query = query;
+  request.headers = std::move(header_views_);  // reused: its capacity stays
+  request.headers.clear();
+  for (const auto& field : parser.get())
+    request.headers.emplace_back(field.name_string(), field.value());
+  request.params = std::move(match.params);
+  request.request_id = request_id;
 }
 
 asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Request& request,
@@ -459,7 +521,7 @@ asio::awaitable<bool> Server::Impl::Session::write(const Response& response, boo
                                                    bool head, std::string_view id) {
   std::string_view body = response.shared_body ? std::string_view(*response.shared_body)
                                                : std::string_view(response.body);
-  serialize_head(head_, response, body.size(), keep_alive, request_version_, id);
+  serialize_head(head_, response, body.size(), keep_alive, request_version_, id, server_->fixed);
   if (head || response.status == 204 || response.status == 304) body = {};
   expires_after(server_->options.write_timeout);
   // Status line, fields and body in one gathered send; a cached body is sent from where
@@ -520,7 +582,7 @@ asio::awaitable<void> Server::Impl::reject(Socket socket) {
                                             "The server is at its connection limit; retry shortly.")
                                           .with_retry_after(1));
   std::string head;
-  serialize_head(head, problem, problem.body.size(), false, 11, {});
+  serialize_head(head, problem, problem.body.size(), false, 11, {}, fixed);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(problem.body)};
   co_await asio::async_write(socket, buffers, use_tuple);
   boost::system::error_code ignored;
@@ -534,6 +596,10 @@ Server::~Server() = default;
 
 void Server::set_admission(AdmissionCheck check) {
   impl_->admission = std::move(check);
+}
+
+void Server::set_cors(CorsPolicy policy) {
+  impl_->cors.emplace(std::move(policy));
 }
 
 void Server::start() {

@@ -30,7 +30,7 @@ using nlohmann::json;
   "id::text, title, description, status, (extract(epoch FROM opens_at) * 1000)::bigint, " \
   "(extract(epoch FROM closes_at) * 1000)::bigint, results_visibility, contests::text, "  \
   "version, (extract(epoch FROM created_at) * 1000)::bigint, "                            \
-  "(extract(epoch FROM updated_at) * 1000)::bigint"
+  "(extract(epoch FROM updated_at) * 1000)::bigint, voters_registered"
 
 OBSERVERNET_SQL(kInsertElection,
                 "INSERT INTO elections (title, description, status, opens_at, closes_at,"
@@ -140,6 +140,7 @@ Election election_from(const pqxx::row& row) {
   e.version = row[8].as<std::int64_t>();
   e.created_at = from_ms(row[9]);
   e.updated_at = from_ms(row[10]);
+  e.voters_registered = row[11].as<std::int64_t>();
   return e;
 }
 

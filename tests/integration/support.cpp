@@ -45,6 +45,9 @@ app::Config test_config() {
       {"log.level", "warn"},
       // Every client here is 127.0.0.1; the rate limit tests turn limits on.
       {"ratelimit.enabled", "false"},
+      // The pages of the source tree, if built, are no business of most tests: the web
+      // tests give their own root.
+      {"web.enabled", "false"},
   };
   log::setup("human", "warn");
   return app::build_config(raw);

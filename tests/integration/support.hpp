@@ -34,7 +34,7 @@ inline constexpr const char* kTestLogKey =
 // A missing one fails the test: these tests never pass by skipping.
 std::string required_env(const char* name);
 
-// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs.
+// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages.
 app::Config test_config();
 
 class TestServer {

@@ -67,6 +67,10 @@ class FakeVotingServer {
   int token_answers_to_lose = 0;   // sign and record, then drop the connection
   int submit_answers_to_lose = 0;  // accept and record, then drop the connection
   std::optional<std::string> receipt_override;
+  // The audit chain's election.created tokenKey.keyId (default: the election key's);
+  // an empty string leaves tokenKey out. audit_problem answers the audit route instead.
+  std::optional<std::string> announced_key_id;
+  std::optional<std::string> audit_problem;
 
   std::vector<json> token_requests;
   std::vector<json> submissions;
@@ -88,6 +92,20 @@ class FakeVotingServer {
                      {"publicKey", crypto::to_base64url(pk.spki_der())}};
       if (edit_key_answer) edit_key_answer(answer);
       return {fake_response(200, answer.dump())};
+    }
+    if (r.method == "GET" && r.target.starts_with(std::string("/api/v1/public/elections/") +
+                                                  kElection + "/audit?from=1&")) {
+      if (audit_problem) return {*audit_problem};
+      const std::string key_id = announced_key_id.value_or(election_key().public_key().key_id());
+      json payload = {{"title", "Fake"}};
+      if (!key_id.empty()) payload["tokenKey"] = {{"keyId", key_id}};
+      json event = {{"seq", 1},
+                    {"type", "election.created"},
+                    {"payload", payload},
+                    {"at", "2026-11-26T17:00:00.000Z"},
+                    {"prevHash", std::string(64, '0')},
+                    {"hash", std::string(64, '1')}};
+      return {fake_response(200, json{{"events", {event}}, {"next", nullptr}}.dump())};
     }
     json body = json::parse(r.body, nullptr, false);
     if (r.method == "POST" && r.target == "/api/v1/voting/token" && body.is_object()) {
@@ -196,8 +214,10 @@ TEST(VoterClientTest, CastsABallotWithATokenStockRsaPssAccepts) {
   EXPECT_FALSE(submission.contains("voterId"));
   EXPECT_EQ(submission.dump().find(kCredential), std::string::npos);
 
-  EXPECT_EQ(server.requests().size(), 3u);
+  ASSERT_EQ(server.requests().size(), 4u);
   EXPECT_EQ(server.requests()[0].method, "GET");
+  EXPECT_EQ(server.requests()[1].target,
+            std::string("/api/v1/public/elections/") + kElection + "/audit?from=1&limit=1000");
 
   // A second voter's token is a fresh nonce.
   client::cast_vote(http, ballot("v2"));
@@ -262,6 +282,40 @@ TEST(VoterClientTest, RefusesAKeyThatIsNotTheElectionsOrNotItsKeyId) {
     auto e = vote_error(server);
     EXPECT_EQ(e.code(), client::kUntrustedKey) << i << ": " << e.what();
     EXPECT_EQ(server.requests().size(), 1u) << i << ": asked for a token after all";
+  }
+}
+
+// As `observernet verify` does: the key must be the one the audit chain announced when
+// the election was created, else no token is asked for.
+TEST(VoterClientTest, RefusesAKeyTheAuditChainDidNotAnnounce) {
+  other_key();  // see RefusesAKeyThatIsNotTheElectionsOrNotItsKeyId
+  {
+    FakeVotingServer server;
+    server.announced_key_id = other_key().public_key().key_id();
+    auto e = vote_error(server);
+    EXPECT_EQ(e.code(), client::kUntrustedKey) << e.what();
+    EXPECT_NE(e.detail().find("is not the one announced on the election's audit chain"),
+              std::string::npos)
+        << e.what();
+    EXPECT_TRUE(server.token_requests.empty());
+  }
+  {
+    FakeVotingServer server;
+    server.announced_key_id = "";
+    auto e = vote_error(server);
+    EXPECT_EQ(e.code(), client::kUntrustedKey) << e.what();
+    EXPECT_NE(e.detail().find("announces no token key"), std::string::npos) << e.what();
+    EXPECT_TRUE(server.token_requests.empty());
+  }
+  {
+    FakeVotingServer server;
+    server.audit_problem = problem(503, "service_unavailable", "try later");
+    auto e = vote_error(server);
+    EXPECT_EQ(e.code(), client::kUntrustedKey) << e.what();
+    EXPECT_NE(e.detail().find("cannot check the token key against the audit chain"),
+              std::string::npos)
+        << e.what();
+    EXPECT_TRUE(server.token_requests.empty());
   }
 }
 

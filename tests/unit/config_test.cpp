@@ -279,3 +279,82 @@ TEST(ConfigTest, AdminKeyHashesAreNormalised) {
 
 }  // namespace
 }  // namespace observernet::app
+
+namespace observernet::app {
+namespace {
+
+TEST(ConfigTest, WebAndCorsDefaults) {
+  Config c = build_config(base());
+  EXPECT_TRUE(c.web.enabled);
+  EXPECT_EQ(c.web.root, "");
+  EXPECT_EQ(c.web.api_base_url, "");
+  EXPECT_EQ(c.web.public_url, "");
+  EXPECT_EQ(c.web.max_bytes, 64u << 20);
+  EXPECT_EQ(c.http.hsts_max_age, 0u);
+  EXPECT_TRUE(c.http.cors_origins.empty());
+  EXPECT_TRUE(c.http.cors_public_any_origin);
+}
+
+TEST(ConfigTest, CorsOriginsAreCheckedAndNormalised) {
+  auto raw = base();
+  raw["http.cors_origins"] =
+      " https://Vote.Example.org , http://127.0.0.1:8080,https://a.example:443,http://[::1]:3000";
+  raw["http.cors_public_any_origin"] = "false";
+  raw["http.hsts_max_age"] = "31536000";
+  Config c = build_config(raw);
+  EXPECT_EQ(c.http.cors_origins,
+            (std::vector<std::string>{"https://vote.example.org", "http://127.0.0.1:8080",
+                                      "https://a.example", "http://[::1]:3000"}));
+  EXPECT_FALSE(c.http.cors_public_any_origin);
+  EXPECT_EQ(c.http.hsts_max_age, 31536000u);
+  for (const char* bad : {"vote.example.org", "https://vote.example.org/", "ftp://a.example",
+                          "https://a.example:99999", "https://user@a.example", "null",
+                          "https://a.example?x", "https://"}) {
+    auto wrong = base();
+    wrong["http.cors_origins"] = bad;
+    EXPECT_EQ(error_field(wrong), "http.cors_origins") << bad;
+  }
+}
+
+TEST(ConfigTest, WebUrlsAreAbsoluteWithAtMostAPath) {
+  auto raw = base();
+  raw["web.api_base_url"] = "https://api.example.org/observernet/";
+  raw["web.public_url"] = "https://vote.example.org";
+  raw["web.root"] = "/srv/web";
+  raw["web.enabled"] = "false";
+  raw["web.max_bytes"] = "1048576";
+  Config c = build_config(raw);
+  EXPECT_EQ(c.web.api_base_url, "https://api.example.org/observernet");
+  EXPECT_EQ(c.web.public_url, "https://vote.example.org");
+  EXPECT_EQ(c.web.root, "/srv/web");
+  EXPECT_FALSE(c.web.enabled);
+  EXPECT_EQ(c.web.max_bytes, 1048576u);
+  for (const char* key : {"web.api_base_url", "web.public_url"}) {
+    for (const char* bad : {"api.example.org", "/api", "https://a.example/x?y=1",
+                            "https://a.example/#f", "ws://a.example", "https://u:p@a.example"}) {
+      auto wrong = base();
+      wrong[key] = bad;
+      EXPECT_EQ(error_field(wrong), key) << bad;
+    }
+  }
+  auto small = base();
+  small["web.max_bytes"] = "10";
+  EXPECT_EQ(error_field(small), "web.max_bytes");
+  auto web_pods = base();
+  web_pods["http.routes"] = "web";
+  EXPECT_EQ(build_config(web_pods).routes, RouteSet::web);
+}
+
+TEST(ConfigTest, WebKeysComeFromTheEnvironment) {
+  RawConfig raw = base();
+  overlay_environment(raw, {"OBSERVERNET_WEB_ROOT=/usr/share/observernet/web",
+                            "OBSERVERNET_HTTP_CORS_ORIGINS=https://vote.example.org"});
+  Config c = build_config(raw);
+  EXPECT_EQ(c.web.root, "/usr/share/observernet/web");
+  EXPECT_EQ(c.http.cors_origins, std::vector<std::string>{"https://vote.example.org"});
+  RawConfig typo = base();
+  EXPECT_THROW(overlay_environment(typo, {"OBSERVERNET_WEB_ROTO=/x"}), ConfigError);
+}
+
+}  // namespace
+}  // namespace observernet::app

@@ -537,11 +537,14 @@ TEST(ElectionJsonTest, AdminFormHasTheSpecMembers) {
   EXPECT_EQ(j["contests"][0]["options"][0]["title"], "Alice");
 }
 
-TEST(ElectionJsonTest, PublicFormAddsBallotsCast) {
+TEST(ElectionJsonTest, PublicFormAddsBallotsCastAndVotersRegistered) {
   auto e = sample_election();
+  e.voters_registered = 5000;
   auto j = to_public_json(e, 1234);
   EXPECT_EQ(j["ballotsCast"], 1234);
+  EXPECT_EQ(j["votersRegistered"], 5000);
   j.erase("ballotsCast");
+  j.erase("votersRegistered");
   EXPECT_EQ(j, to_admin_json(e));
 }
 

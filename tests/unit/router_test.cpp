@@ -115,3 +115,49 @@ TEST(RequestTest, HeaderLookupIgnoresCase) {
 
 }  // namespace
 }  // namespace observernet::http
+
+namespace observernet::http {
+namespace {
+
+boost::asio::awaitable<Response> page(Request&) {
+  co_return Response::text(404, "page", "text/html");
+}
+
+TEST(RouterFallbackTest, TakesUnmatchedGetAndHeadWhereItApplies) {
+  Router router;
+  router.add(Method::get, "/api/v1/elections", ok);
+  router.add(Method::post, "/submit", ok);
+  router.set_fallback(page, [](std::string_view path) { return !path.starts_with("/api/"); });
+
+  auto m = router.match(Method::get, "/no/such/page");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::found);
+  EXPECT_EQ(m.route->path_template, "unmatched");
+  EXPECT_FALSE(m.head_as_get);
+  m = router.match(Method::head, "/");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::found);
+  EXPECT_TRUE(m.head_as_get);
+  // Deeper than any route: still the fallback's.
+  EXPECT_EQ(router.match(Method::get, "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r").kind,
+            RouteMatch::Kind::found);
+
+  // Not where it does not apply, nor for other methods, nor over a 405.
+  EXPECT_EQ(router.match(Method::get, "/api/v1/nothing").kind, RouteMatch::Kind::not_found);
+  EXPECT_EQ(router.match(Method::post, "/no/such/page").kind, RouteMatch::Kind::not_found);
+  EXPECT_EQ(router.match(Method::get, "/submit").kind, RouteMatch::Kind::method_not_allowed);
+  EXPECT_EQ(router.match(Method::get, "/api/v1/elections").route->path_template,
+            "/api/v1/elections");
+  EXPECT_TRUE(router.routes().size() == 2u) << "the fallback is not a route";
+}
+
+TEST(RouterFallbackTest, A405NamesATemplateOfThePath) {
+  Router router;
+  router.add(Method::post, "/api/v1/voting/token", ok);
+  auto m = router.match(Method::options, "/api/v1/voting/token");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::method_not_allowed);
+  EXPECT_EQ(m.allow, "POST");
+  EXPECT_EQ(m.path_template, "/api/v1/voting/token");
+  EXPECT_EQ(m.route, nullptr);
+}
+
+}  // namespace
+}  // namespace observernet::http

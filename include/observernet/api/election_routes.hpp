@@ -31,6 +31,9 @@ struct ElectionRoutesDependencies {
   domain::VoterImportLimits import_limits;
   std::size_t import_body_limit;
   std::chrono::seconds public_max_age;
+  // web.public_url: when set, each imported voter's credentials come with their link to
+  // the booth.
+  std::string public_url;
 };
 
 void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies deps);

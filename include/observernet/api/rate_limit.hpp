@@ -11,9 +11,9 @@ namespace observernet::api {
 
 class AdminAuth;
 
-// The check for http::Server::set_admission. Health, readiness and metrics pass
-// untouched; with ratelimit.exempt_admin, so does a request with a valid admin key.
-// Every other request is counted against its group's limit and the global one for its
+// The check for http::Server::set_admission. Health, readiness, metrics and the web
+// pages and assets pass untouched; with ratelimit.exempt_admin, so does a request with a valid
+// admin key. Every other request is counted against its group's limit and the global one for its
 // client (the peer, or behind trusted proxies the address they recorded); its
 // response carries RateLimit-Policy and RateLimit, and over a limit it is answered
 // 429 with Retry-After instead of running. Both references must outlive the server.

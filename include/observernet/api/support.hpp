@@ -32,6 +32,10 @@ std::optional<std::int64_t> int_query(const http::Request& request, std::string_
 
 http::Response json_response(unsigned status, const nlohmann::json& body);
 
+// RFC 9110 §13.1.2: whether an If-None-Match field value (a list of entity tags, or "*")
+// names `etag`, by weak comparison.
+bool none_match(std::string_view if_none_match, std::string_view etag);
+
 // 304 when If-None-Match names `etag` (or is "*"), else 200 with `body`. Both carry
 // ETag and `cache_control`.
 http::Response conditional_response(const http::Request& request,

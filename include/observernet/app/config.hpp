@@ -97,9 +97,26 @@ struct ImportConfig {
 // SPEC §8's rate limits, in Redis database ratelimit.redis_db.
 using RateLimitConfig = cache::RateLimiterOptions;
 
-// Which routes a process serves (http.routes): `all`, or `token` for the token-signing
-// Deployment (POST /api/v1/voting/token and the operations routes, no background jobs).
-enum class RouteSet { all, token };
+// The booth and the portal (web/README.md): pages read once from `root` at start.
+struct WebConfig {
+  bool enabled = true;
+  // Empty: <folder of the executable>/web if it holds the pages, else the source tree's
+  // web/dist, else no pages (one warning). A root given here must hold the pages.
+  std::string root;
+  // Where the pages find the API (absolute http(s) URL, optional path); empty: their own
+  // origin. Its origin joins the pages' connect-src.
+  std::string api_base_url;
+  // The URL voters reach the site at (absolute http(s) URL, optional path); empty: none.
+  // The voter import then gives each voter their link; its origin may call the API.
+  std::string public_url;
+  std::uint64_t max_bytes = 64u << 20;  // every file read from root, all encodings
+};
+
+// Which routes a process serves (http.routes): `all`; `token` for the token-signing
+// Deployment (POST /api/v1/voting/token and the operations routes); `web` for the web
+// front end's Deployment (the pages, assets and /web-config.json, and the operations
+// routes). Neither of the last two runs background jobs.
+enum class RouteSet { all, token, web };
 
 struct Config {
   HttpConfig http;
@@ -117,6 +134,7 @@ struct Config {
   CryptoConfig crypto;
   BoardConfig board;
   RateLimitConfig ratelimit;
+  WebConfig web;
 };
 
 // Names the offending key; the CLI prints it on one line and exits 2.

@@ -65,6 +65,12 @@ std::optional<std::filesystem::path> default_state_file(std::string_view electio
 // fails kConsistencyCheck and is left as it is.
 std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& request);
 
+// The token key id the election's audit chain announces (its election.created event's
+// payload.tokenKey.keyId), read page by page from the public audit route.
+// `election_id` as the server writes it, in lowercase. Throws std::runtime_error, one
+// line naming what could not be read or was missing.
+std::string announced_token_key_id(HttpClient& http, const std::string& election_id);
+
 // "PASS  token signatures: 1000 ballots, 1000 distinct tokens, ..." (status, two spaces,
 // name, colon, detail).
 std::string format_check(const CheckResult& result);

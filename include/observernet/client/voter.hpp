@@ -79,7 +79,9 @@ std::string ballot_receipt(std::string_view leaf);
 // in lowercase. Throws VoteError.
 crypto::RsaPublicKey fetch_token_key(HttpClient& client, const std::string& election_id);
 
-// Runs the whole flow on `client`. Throws VoteError for every failure, after one retry
+// Runs the whole flow on `client`: the token key must also be the one the election's
+// audit chain announced (election.created), checked before any token request (a
+// mismatch is kUntrustedKey). Throws VoteError for every failure, after one retry
 // of the token request and one of the submission when their answers are lost (the
 // server answers an identical repeat as it did the first: SPEC §5, §6). A token whose
 // blind signature does not finalize to a valid signature is never submitted.

@@ -55,6 +55,7 @@ struct Election {
   TimePoint created_at;
   TimePoint updated_at;
   std::int64_t version = 1;  // bumped by every change; the ETag of admin reads
+  std::int64_t voters_registered = 0;
 };
 
 // Limits of a definition; the rules in docs/api (and their tests) use these.
@@ -87,7 +88,7 @@ std::vector<Contest> contests_from_json(const nlohmann::json& contests);
 // resultsVisibility, contests, createdAt, updatedAt.
 nlohmann::json to_admin_json(const Election& election);
 // SPEC §7 public form: the same members (nothing in an election is secret) plus
-// ballotsCast.
+// ballotsCast and votersRegistered.
 nlohmann::json to_public_json(const Election& election, std::int64_t ballots_cast);
 
 // "2026-11-26T18:00:00.000Z".

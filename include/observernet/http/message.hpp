@@ -38,13 +38,18 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
 struct Response {
   unsigned status = 200;
   std::string content_type;
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  Fields headers;
   // Instead of `body`: a body owned elsewhere (a cache entry), sent without a copy.
   std::shared_ptr<const std::string> shared_body;
+  // Besides `headers`: fields prepared once for many responses (a static file's), sent
+  // after them without a copy.
+  std::shared_ptr<const Fields> shared_headers;
 
   Response& set(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
@@ -56,5 +61,7 @@ struct Response {
 
 bool iequals(std::string_view a, std::string_view b);
 std::optional<std::string> percent_decode(std::string_view in);
+// RFC 3986 §2.1: every byte but the unreserved characters (§2.3) as %XX.
+std::string percent_encode(std::string_view in);
 
 }  // namespace observernet::http

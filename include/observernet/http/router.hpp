@@ -36,6 +36,8 @@ struct RouteMatch {
   bool head_as_get = false;  // a HEAD served by the GET handler, body dropped
   std::vector<std::pair<std::string_view, std::string>> params;
   std::string allow;  // for 405: the methods the path does accept
+  // For 405 (and so for OPTIONS): the template of a route the path matches.
+  std::string_view path_template;
 };
 
 class Router {
@@ -47,8 +49,17 @@ class Router {
   void retain(const std::function<bool(const Route&)>& keep);
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
+  // A GET or HEAD whose path no route matches, and that `applies` to, goes to `handler`
+  // (the web site's 404 page) under the route label "unmatched"; any other unmatched
+  // request stays a 404 problem.
+  void set_fallback(Handler handler, std::function<bool(std::string_view path)> applies);
+
  private:
+  void match_fallback(Method method, std::string_view path, RouteMatch& result) const;
+
   std::vector<std::unique_ptr<Route>> routes_;  // stable addresses: matches point into them
+  std::unique_ptr<Route> fallback_;
+  std::function<bool(std::string_view)> fallback_applies_;
 };
 
 }  // namespace observernet::http

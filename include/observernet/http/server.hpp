@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "observernet/http/admission.hpp"
+#include "observernet/http/cors.hpp"
 #include "observernet/http/io_contexts.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/router.hpp"
@@ -23,6 +24,10 @@ class Server {
 
   // Every matched request passes `check` first (before start()); none by default.
   void set_admission(AdmissionCheck check);
+
+  // CORS for the paths under the policy's prefix (before start()); none by default.
+  // It also answers OPTIONS on every known path (204 with Allow, or a preflight).
+  void set_cors(CorsPolicy policy);
 
   // Binds and starts accepting; throws std::system_error when the address is taken.
   void start();

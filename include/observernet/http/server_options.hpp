@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace observernet::http {
 
@@ -20,6 +21,13 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
   bool access_log = true;
+  // Strict-Transport-Security max-age on every response, in seconds; 0: none.
+  std::uint64_t hsts_max_age = 0;
+  // Origins (scheme://host[:port], as parse_origin writes them) the API answers to,
+  // besides its own; the public read-only routes answer any origin when
+  // cors_public_any_origin (docs/api/errors.md, origin_not_allowed).
+  std::vector<std::string> cors_origins;
+  bool cors_public_any_origin = true;
 };
 
 }  // namespace observernet::http
