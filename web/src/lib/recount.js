@@ -1,0 +1,716 @@
+// The observer's recount in the browser: the checks of `observernet verify`
+// (src/client/verify.cpp), with the same names, in the same order, worded the same way.
+// Everything is downloaded once, then each check passes, fails or is skipped on its own.
+// Fast enough for 100,000 ballots: RSA signatures are verified through WebCrypto in
+// parallel batches, leaves hashed with the synchronous SHA-256, the root built once.
+
+import { canonicalize } from './jcs.js';
+import { b64urlDecode, hexDecode, hexEncode, utf8Encode } from './encoding.js';
+import { importTokenKey, verifyToken } from './blind_rsa.js';
+import { leafHash, rootFromLeafHashes, verifyConsistency, verifyInclusion } from './merkle.js';
+import { checkLogKey, verifyTreeHead } from './tree_head.js';
+import { verifyAuditChain } from './audit.js';
+import { compareCodePoints, compareResults, jsonEqual, tally } from './ballot.js';
+
+export const CHECKS = Object.freeze({
+  tokenSignatures: 'token signatures',
+  ballots: 'ballots',
+  treeHead: 'tree head',
+  consistency: 'consistency',
+  auditChain: 'audit chain',
+  recount: 'recount',
+  receipt: 'receipt',
+});
+
+const TOKEN_ALGORITHM = 'RSABSSA-SHA384-PSS-Deterministic';
+const TOKEN_MESSAGE_BYTES = 32;
+const MAX_SELECTIONS = 1000;
+const MAX_JSON_INTEGER = Number.MAX_SAFE_INTEGER;
+const SIGNATURE_BATCH = 256;
+const HASH_HEX = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// ---- small things ----------------------------------------------------------------------
+
+class Unverifiable extends Error {}
+
+const pass = (name, detail) => ({ name, status: 'pass', detail });
+const fail = (name, detail) => ({ name, status: 'fail', detail });
+const skip = (name, detail) => ({ name, status: 'skip', detail });
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+const short = (hex) => (typeof hex === 'string' && hex.length > 16 ? hex.slice(0, 16) + '...' : String(hex));
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const show = (v) => (v === undefined ? 'null' : JSON.stringify(v));
+
+// What a download gave ({value}) or why it gave nothing ({error}).
+async function fetched(download) {
+  try {
+    return { value: await download() };
+  } catch (e) {
+    return { error: e instanceof Unverifiable ? e.message : `the check stopped: ${e?.message ?? e}` };
+  }
+}
+
+// An ApiError in one line, as verify.cpp words a failed download.
+function failedDownload(what, e) {
+  if (e?.status === 0) return new Unverifiable(`${what}: ${e.detail || 'network error'}`);
+  if (e?.status) {
+    const code = e.code && !e.code.startsWith('http_') ? ` ${e.code}` : '';
+    return new Unverifiable(`${what}: HTTP ${e.status}${code}`);
+  }
+  return e;
+}
+
+// A download's answer, or Unverifiable naming what and why (verify.cpp's get_json).
+async function get(what, call) {
+  let body;
+  try {
+    body = await call();
+  } catch (e) {
+    throw failedDownload(what, e);
+  }
+  if (!isObject(body)) throw new Unverifiable(`${what}: the answer is not a JSON object`);
+  return body;
+}
+
+function member(object, name, what) {
+  if (!Object.hasOwn(object, name)) throw new Unverifiable(`${what}: no "${name}" in the answer`);
+  return object[name];
+}
+function stringMember(object, name, what) {
+  const value = member(object, name, what);
+  if (typeof value !== 'string') throw new Unverifiable(`${what}: "${name}" is not a string`);
+  return value;
+}
+function countOf(value, what) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_JSON_INTEGER) {
+    throw new Unverifiable(`${what} is not a non-negative integer`);
+  }
+  return value;
+}
+const countMember = (object, name, what) => countOf(member(object, name, what), `${what}: "${name}"`);
+function digestMember(object, name, what) {
+  const value = stringMember(object, name, what);
+  if (!HASH_HEX.test(value)) throw new Unverifiable(`${what}: "${name}" is not 64 lowercase hex digits`);
+  return value;
+}
+function arrayMember(object, name, what) {
+  const value = member(object, name, what);
+  if (!Array.isArray(value)) throw new Unverifiable(`${what}: "${name}" is not an array`);
+  return value;
+}
+function digestsMember(object, name, what) {
+  const list = arrayMember(object, name, what);
+  if (!list.every((h) => typeof h === 'string' && HASH_HEX.test(h))) {
+    throw new Unverifiable(`${what}: "${name}" holds something other than 64 lowercase hex digits`);
+  }
+  return list;
+}
+
+// ---- the election's definition --------------------------------------------------------
+
+// Contests as the server holds them (src/domain/election.cpp parse_contest): bounds
+// defaulted, members checked. Throws a one-line reason.
+function normalizeContests(contests) {
+  if (!Array.isArray(contests) || contests.length === 0) throw new Error('contests: not a non-empty array');
+  const ids = new Set();
+  return contests.map((c, i) => {
+    const path = `contests[${i}]`;
+    if (!isObject(c) || typeof c.id !== 'string' || typeof c.title !== 'string') throw new Error(`${path}: malformed`);
+    if (ids.has(c.id)) throw new Error(`${path}: duplicate id`);
+    ids.add(c.id);
+    const min = c.minSelections ?? 1, max = c.maxSelections ?? 1;
+    if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || min > max) {
+      throw new Error(`${path}: bad bounds`);
+    }
+    if (!Array.isArray(c.options) || c.options.length === 0 || max > c.options.length) {
+      throw new Error(`${path}.options: malformed`);
+    }
+    const optionIds = new Set();
+    const options = c.options.map((o, j) => {
+      if (!isObject(o) || typeof o.id !== 'string' || typeof o.title !== 'string' || optionIds.has(o.id)) {
+        throw new Error(`${path}.options[${j}]: malformed`);
+      }
+      optionIds.add(o.id);
+      return { id: o.id, title: o.title };
+    });
+    return { id: c.id, title: c.title, minSelections: min, maxSelections: max, options };
+  });
+}
+
+function contestsOf(contests, what) {
+  try {
+    return normalizeContests(contests);
+  } catch (e) {
+    throw new Unverifiable(`${what}: the contests are malformed (${e.message})`);
+  }
+}
+
+// ---- one ballot -------------------------------------------------------------------------
+
+// src/domain/ballot.cpp read_selections: the shape of a ballot's selections, or the first
+// problem as "field: message" (and how many more).
+function readSelections(selections) {
+  if (!Array.isArray(selections)) return { problems: ['selections: must be an array'] };
+  if (selections.length > MAX_SELECTIONS) return { problems: ['selections: too many selections'] };
+  const problems = [], read = [];
+  selections.forEach((item, i) => {
+    const path = `selections[${i}]`;
+    if (!isObject(item)) return problems.push(`${path}: must be an object`);
+    let ok = true;
+    for (const [name, value] of Object.entries(item)) {
+      if (name !== 'contestId' && name !== 'optionId') {
+        problems.push(`${path}.${name}: unknown field`);
+        ok = false;
+      } else if (typeof value !== 'string') {
+        problems.push(`${path}.${name}: must be a string`);
+        ok = false;
+      }
+    }
+    for (const required of ['contestId', 'optionId']) {
+      if (!Object.hasOwn(item, required)) {
+        problems.push(`${path}.${required}: is required`);
+        ok = false;
+      }
+    }
+    if (ok) read.push({ contestId: item.contestId, optionId: item.optionId });
+  });
+  return { read, problems };
+}
+
+// src/domain/ballot.cpp parse_selections: the election's rules.
+function ruleProblems(read, contests) {
+  const problems = [];
+  const perContest = new Map(), seen = new Set();
+  read.forEach((s, i) => {
+    const path = `selections[${i}]`;
+    const contest = contests.find((c) => c.id === s.contestId);
+    if (!contest) return problems.push(`${path}.contestId: no such contest in this election`);
+    if (!contest.options.some((o) => o.id === s.optionId)) {
+      return problems.push(`${path}.optionId: no such option in contest ${s.contestId}`);
+    }
+    const key = JSON.stringify([s.contestId, s.optionId]);
+    if (seen.has(key)) return problems.push(`${path}: the same option is selected twice`);
+    seen.add(key);
+    perContest.set(s.contestId, (perContest.get(s.contestId) ?? 0) + 1);
+  });
+  for (const c of contests) {
+    const n = perContest.get(c.id) ?? 0;
+    if (n < c.minSelections || n > c.maxSelections) {
+      const takes = c.minSelections === c.maxSelections ? `${c.minSelections}`
+        : `from ${c.minSelections} to ${c.maxSelections}`;
+      problems.push(`contests.${c.id}: ${n} selected; this contest takes ${takes}`);
+    }
+  }
+  return problems;
+}
+
+const firstProblem = (problems) =>
+  problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more)` : '');
+
+// verify.cpp read_ballot and rebuild_leaf.
+function readBallot(item, what, electionId) {
+  if (!isObject(item)) throw new Unverifiable(`${what}: not a JSON object`);
+  const b = {
+    leafIndex: countMember(item, 'leafIndex', what),
+    receipt: stringMember(item, 'receipt', what),
+  };
+  const token = member(item, 'token', what);
+  if (!isObject(token)) throw new Unverifiable(`${what}: "token" is not an object`);
+  b.tokenMessage = stringMember(token, 'message', what);
+  b.tokenSignature = stringMember(token, 'signature', what);
+  const { read, problems } = readSelections(member(item, 'selections', what));
+  if (problems.length) {
+    b.unreadable = firstProblem(problems);
+    return b;
+  }
+  const sorted = [...read].sort((x, y) =>
+    compareCodePoints(x.contestId, y.contestId) || compareCodePoints(x.optionId, y.optionId));
+  try {
+    const leaf = canonicalize({ electionId, selections: sorted,
+      token: { message: b.tokenMessage, signature: b.tokenSignature } });
+    b.leafHashBytes = leafHash(utf8Encode(leaf));
+    b.leafHash = hexEncode(b.leafHashBytes);
+    b.read = read; // in the order listed, for the rules' messages
+  } catch (e) {
+    b.unreadable = e.message; // a string with no UTF-8 form
+  }
+  return b;
+}
+
+// ---- downloads --------------------------------------------------------------------------
+
+// A paged list from `from` until "next" is null or reaches `end` (verify.cpp read_pages).
+async function readPages(call, itemsName, label, from, end, take) {
+  while (from < end) {
+    const what = `${label} ${from}`;
+    const page = await get(what, () => call(from));
+    const items = arrayMember(page, itemsName, what);
+    await take(items, what);
+    const next = member(page, 'next', what);
+    if (next === null) return;
+    const nextFrom = countOf(next, `${what}: "next"`);
+    if (items.length === 0 || nextFrom <= from) {
+      throw new Unverifiable(`${what}: "next" does not move past the ${itemsName} given`);
+    }
+    from = nextFrom;
+  }
+}
+
+async function fetchElection(api, id) {
+  const what = 'election';
+  const body = await get(what, () => api.publicElection(id));
+  if (stringMember(body, 'id', what) !== id) throw new Unverifiable('election: another election');
+  const status = stringMember(body, 'status', what);
+  if (status !== 'open' && status !== 'closed') throw new Unverifiable('election: status is neither open nor closed');
+  return { closed: status === 'closed', contests: contestsOf(member(body, 'contests', what), what) };
+}
+
+// src/client/voter.cpp fetch_token_key.
+async function fetchTokenKey(api, id) {
+  const what = 'token key';
+  const body = await get(what, () => api.tokenKey(id));
+  if (stringMember(body, 'electionId', what) !== id) throw new Unverifiable('token key: the token key is for another election');
+  const algorithm = stringMember(body, 'algorithm', what);
+  if (algorithm !== TOKEN_ALGORITHM) throw new Unverifiable(`token key: unsupported token algorithm '${algorithm}'`);
+  let key;
+  try {
+    key = await importTokenKey({ publicKey: stringMember(body, 'publicKey', what), jwk: body.jwk });
+  } catch (e) {
+    if (e instanceof Unverifiable) throw e;
+    throw new Unverifiable('token key: the token key is not an RSA key of 2048 to 16384 bits in SPKI DER form');
+  }
+  if (stringMember(body, 'keyId', what) !== key.keyId) {
+    throw new Unverifiable('token key: keyId is not the SHA-256 of the published key');
+  }
+  return key;
+}
+
+async function fetchLogKey(api) {
+  const body = await get('log key', () => api.logKey());
+  const checked = await checkLogKey(body);
+  if (!checked.ok) throw new Unverifiable(checked.reason);
+  return { body, keyId: checked.keyId };
+}
+
+async function fetchAudit(api, id, progress) {
+  const events = [];
+  await readPages((from) => api.audit(id, from), 'events', 'audit events from seq', 1, MAX_JSON_INTEGER,
+    (items) => {
+      for (const item of items) {
+        const what = `audit event ${events.length + 1}`;
+        if (!isObject(item)) throw new Unverifiable(`${what}: not a JSON object`);
+        events.push({
+          seq: countMember(item, 'seq', what), type: stringMember(item, 'type', what),
+          payload: member(item, 'payload', what), at: stringMember(item, 'at', what),
+          prevHash: stringMember(item, 'prevHash', what), hash: stringMember(item, 'hash', what),
+        });
+      }
+      progress('audit', events.length, undefined);
+    });
+  return events;
+}
+
+function readTreeHead(object, what) {
+  if (!isObject(object)) throw new Unverifiable(`${what}: not a JSON object`);
+  return {
+    treeSize: countMember(object, 'treeSize', what),
+    rootHash: digestMember(object, 'rootHash', what),
+    timestamp: stringMember(object, 'timestamp', what),
+    signature: stringMember(object, 'signature', what),
+    logKeyId: stringMember(object, 'logKeyId', what),
+  };
+}
+
+async function fetchTreeHead(api, id) {
+  const what = 'tree head';
+  const body = await get(what, () => api.treeHead(id));
+  if (stringMember(body, 'electionId', what) !== id) throw new Unverifiable('tree head: for another election');
+  return { ...readTreeHead(body, what), electionId: id };
+}
+
+// Token signatures are checked as pages arrive, while the next page downloads: up to
+// SIGNATURE_BATCH WebCrypto verifications in flight at once, a new one as each ends.
+// The decoded bytes are dropped once used: 100,000 ballots are enough to hold in memory.
+async function signaturesOf(key, ballots, start, end) {
+  let next = start;
+  const worker = async () => {
+    while (next < end) {
+      const b = ballots[next++];
+      if (b.tokenBytes) b.signatureOk = key ? await verifyToken(key, b.tokenBytes, b.signatureBytes) : false;
+      b.signatureBytes = null;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SIGNATURE_BATCH, end - start) }, worker));
+}
+
+function decodeToken(b) {
+  try {
+    const message = b64urlDecode(b.tokenMessage);
+    const signature = b64urlDecode(b.tokenSignature);
+    if (message.length === TOKEN_MESSAGE_BYTES) {
+      b.tokenBytes = message;
+      b.signatureBytes = signature;
+    }
+  } catch {
+    // Malformed: the token check says so.
+  }
+  b.tokenSignature = undefined; // in the leaf hash and the bytes now
+}
+
+async function fetchBallots(api, id, treeSize, pageSize, tokenKey, progress) {
+  const ballots = [];
+  let verifying = Promise.resolve();
+  await readPages((from) => api.ballots(id, from, pageSize), 'ballots', 'ballots from leaf', 0, treeSize,
+    async (items, what) => {
+      const start = ballots.length;
+      items.forEach((item, i) => {
+        const b = readBallot(item, `${what}, item ${i}`, id);
+        if (b.leafIndex < treeSize) {
+          decodeToken(b);
+          ballots.push(b);
+        }
+      });
+      progress('ballots', ballots.length, treeSize);
+      // One page's signatures at a time, overlapping the next page's download.
+      await verifying;
+      const end = ballots.length;
+      verifying = signaturesOf(tokenKey, ballots, start, end).then(() => progress('signatures', end, treeSize));
+    });
+  await verifying;
+  return ballots;
+}
+
+// ---- the checks (verify.cpp) ------------------------------------------------------------
+
+function firstOf() {
+  return {
+    count: 0, first: '',
+    add(describe) { if (this.count++ === 0) this.first = describe(); },
+    report(problems, one, many) { if (this.count) problems.push(`${this.first} (${plural(this.count, one, many)})`); },
+  };
+}
+const leafName = (b) => `leaf ${b.leafIndex}`;
+
+function checkTokens(board) {
+  const name = CHECKS.tokenSignatures;
+  if (board.tokenKey.error) return fail(name, board.tokenKey.error);
+  if (board.audit.error) return fail(name, `cannot compare the token key with the audit chain: ${board.audit.error}`);
+  const keyId = board.tokenKey.value.keyId;
+  if (board.facts.tokenKeyId === undefined) {
+    return fail(name, 'the audit chain announces no token key (election.created tokenKey.keyId)');
+  }
+  if (board.facts.tokenKeyId !== keyId) {
+    return fail(name, `the election's token key ${short(keyId)} is not the one announced on the audit chain, ${short(board.facts.tokenKeyId)}`);
+  }
+  if (board.ballots.error) return fail(name, board.ballots.error);
+  const malformed = firstOf(), forged = firstOf(), reused = firstOf();
+  const firstUse = new Map();
+  for (const b of board.ballots.value) {
+    if (!b.tokenBytes) {
+      malformed.add(() => `${leafName(b)}: the token is not a base64url 32-byte message and a signature`);
+      continue;
+    }
+    if (!b.signatureOk) forged.add(() => `${leafName(b)}: the token's signature does not verify`);
+    // The strict decoder gives each byte string one spelling: the text is the key.
+    if (firstUse.has(b.tokenMessage)) {
+      reused.add(() => `${leafName(b)} reuses the token of leaf ${firstUse.get(b.tokenMessage)}`);
+    } else {
+      firstUse.set(b.tokenMessage, b.leafIndex);
+    }
+  }
+  const problems = [];
+  malformed.report(problems, 'malformed token', 'malformed tokens');
+  forged.report(problems, 'bad signature', 'bad signatures');
+  reused.report(problems, 'token used twice', 'tokens used twice');
+  if (problems.length) return fail(name, problems.join('; '));
+  return pass(name, `${plural(board.ballots.value.length, 'ballot', 'ballots')}, ` +
+    `${plural(firstUse.size, 'distinct token', 'distinct tokens')}, signed with token key ${short(keyId)} as announced on the audit chain`);
+}
+
+function checkBallots(board) {
+  const name = CHECKS.ballots;
+  if (board.election.error) return fail(name, board.election.error);
+  const contests = board.election.value.contests;
+  if (board.audit.error) return fail(name, `cannot compare the contests with the audit chain: ${board.audit.error}`);
+  if (board.facts.contests === undefined) return fail(name, 'the audit chain holds no definition of the election');
+  let audited;
+  try {
+    audited = contestsOf(board.facts.contests, "the audit chain's definition");
+  } catch (e) {
+    return fail(name, e.message);
+  }
+  if (!jsonEqual(audited, contests)) {
+    return fail(name, "the election's contests are not the ones defined on its audit chain");
+  }
+  if (board.ballots.error) return fail(name, board.ballots.error);
+  const invalid = firstOf(), mismatched = firstOf();
+  for (const b of board.ballots.value) {
+    if (!b.read) {
+      invalid.add(() => `${leafName(b)}: ${b.unreadable}`);
+    } else {
+      const problems = ruleProblems(b.read, contests);
+      if (problems.length) invalid.add(() => `${leafName(b)}: ${firstProblem(problems)}`);
+    }
+    if (b.leafHash && b.receipt !== b.leafHash) {
+      mismatched.add(() => `${leafName(b)}: the receipt ${short(b.receipt)} is not the hash of the ballot's leaf, ${short(b.leafHash)}`);
+    }
+  }
+  const problems = [];
+  invalid.report(problems, 'invalid ballot', 'invalid ballots');
+  mismatched.report(problems, 'wrong receipt', 'wrong receipts');
+  if (problems.length) return fail(name, problems.join('; '));
+  return pass(name, `${plural(board.ballots.value.length, 'ballot', 'ballots')} valid for ` +
+    `${plural(contests.length, 'contest', 'contests')}, every receipt the hash of its leaf`);
+}
+
+// Leaves 0..n-1 from the rebuilt leaves; an unreadable ballot counts with its receipt.
+function leafHashes(ballots, problems) {
+  const hashes = new Array(ballots.length);
+  for (let i = 0; i < ballots.length; i++) {
+    const b = ballots[i];
+    if (b.leafIndex !== i) {
+      problems.push(`leaf ${i} is missing: the board lists leaf ${b.leafIndex} in its place`);
+      return [];
+    }
+    if (b.leafHashBytes) {
+      hashes[i] = b.leafHashBytes;
+    } else if (HASH_HEX.test(b.receipt)) {
+      hashes[i] = hexDecode(b.receipt);
+    } else {
+      problems.push(`${leafName(b)} has neither a well-formed ballot nor a receipt`);
+      return [];
+    }
+  }
+  return hashes;
+}
+
+function checkTreeHead(board) {
+  const name = CHECKS.treeHead;
+  if (board.head.error) return fail(name, board.head.error);
+  if (board.logKey.error) return fail(name, board.logKey.error);
+  const head = board.head.value;
+  const logKeyId = board.logKey.value.keyId;
+  const problems = [];
+  if (board.pinnedLogKeyId && board.pinnedLogKeyId !== logKeyId) {
+    problems.push(`the log key ${short(logKeyId)} is not the pinned one, ${short(board.pinnedLogKeyId)}`);
+  }
+  if (head.logKeyId !== logKeyId) {
+    problems.push(`the tree head names log key ${short(head.logKeyId)}, the server's is ${short(logKeyId)}`);
+  } else if (!board.headSignatureOk) {
+    problems.push('the signature does not verify under the log key');
+  }
+  if (board.ballots.error) {
+    problems.push(board.ballots.error);
+  } else if (board.ballots.value.length > head.treeSize) {
+    problems.push(`the board lists ${board.ballots.value.length} ballots below leaf ${head.treeSize}`);
+  } else {
+    const hashes = leafHashes(board.ballots.value, problems);
+    if (!problems.length && hashes.length < head.treeSize) {
+      problems.push(`leaf ${hashes.length} is missing: the board lists ${plural(hashes.length, 'leaf', 'leaves')} of ${head.treeSize}`);
+    } else if (!problems.length) {
+      board.progress('root', 0, 1);
+      const root = hexEncode(rootFromLeafHashes(hashes));
+      board.progress('root', 1, 1);
+      if (root !== head.rootHash) {
+        problems.push(`the root of the ${plural(hashes.length, 'leaf', 'leaves')} is ${short(root)}, the tree head says ${short(head.rootHash)}`);
+      }
+    }
+  }
+  let finalNote = '';
+  if (board.closed) {
+    const published = board.facts.finalTreeHead;
+    if (board.audit.error) {
+      problems.push(`cannot compare with the final tree head on the audit chain: ${board.audit.error}`);
+    } else if (published === undefined) {
+      problems.push('the election is closed, but its audit chain has no tree_head.published');
+    } else {
+      for (const field of ['logKeyId', 'rootHash', 'signature', 'timestamp', 'treeSize']) {
+        if (!isObject(published) || published[field] !== head[field]) {
+          problems.push(`it is not the final tree head on the audit chain (${field} differs)`);
+          break;
+        }
+      }
+      finalNote = ', the final one on the audit chain';
+    }
+  }
+  if (problems.length) return fail(name, problems.join('; '));
+  return pass(name, `size ${head.treeSize}, root ${short(head.rootHash)} recomputed from the ballots${finalNote}, ` +
+    `signed with log key ${logKeyId}${board.pinnedLogKeyId ? ' (pinned)' : ' (not pinned)'}`);
+}
+
+// The browser keeps no state file: the earlier heads are the caller's (say, localStorage).
+async function checkConsistency(api, board, earlierHeads) {
+  const name = CHECKS.consistency;
+  if (board.head.error) return fail(name, board.head.error);
+  const newest = board.head.value;
+  if (!earlierHeads?.length) return skip(name, 'no tree head seen before on this device');
+  const problems = [];
+  let proofs = 0;
+  for (const earlier of earlierHeads) {
+    const seen = `the tree head of size ${earlier.treeSize} from ${earlier.timestamp}`;
+    if (earlier.treeSize > newest.treeSize) {
+      problems.push(`the log shrank: ${seen}, now size ${newest.treeSize}`);
+    } else if (earlier.treeSize === newest.treeSize) {
+      if (earlier.rootHash !== newest.rootHash) {
+        problems.push(`fork: ${seen} had root ${short(earlier.rootHash)}, now ${short(newest.rootHash)}`);
+      }
+    } else if (earlier.treeSize === 0) {
+      if (earlier.rootHash !== hexEncode(rootFromLeafHashes([]))) problems.push(`${seen} has a root other than the empty tree's`);
+    } else {
+      const what = `consistency proof from size ${earlier.treeSize} to ${newest.treeSize}`;
+      proofs++;
+      const proof = await fetched(async () => {
+        const body = await get(what, () => api.consistencyProof(board.electionId, earlier.treeSize, newest.treeSize));
+        if (countMember(body, 'first', what) !== earlier.treeSize || countMember(body, 'second', what) !== newest.treeSize) {
+          throw new Unverifiable(`${what}: for other sizes`);
+        }
+        return digestsMember(body, 'proof', what);
+      });
+      if (proof.error) {
+        problems.push(proof.error);
+      } else if (!verifyConsistency({ first: earlier.treeSize, second: newest.treeSize, firstRoot: earlier.rootHash,
+        secondRoot: newest.rootHash, proof: proof.value })) {
+        problems.push(`fork: ${seen} is not a prefix of the newest (size ${newest.treeSize}): its consistency proof fails`);
+      }
+    }
+  }
+  if (problems.length) return fail(name, problems.join('; '));
+  return pass(name, `consistent with ${plural(earlierHeads.length, 'tree head', 'tree heads')} seen before (${plural(proofs, 'proof', 'proofs')})`);
+}
+
+function checkAuditChain(board) {
+  const name = CHECKS.auditChain;
+  if (board.audit.error) return fail(name, board.audit.error);
+  const events = board.audit.value;
+  if (!events.length) return fail(name, 'the audit chain is empty');
+  if (!board.chain.ok) {
+    return fail(name, `the chain breaks at seq ${board.chain.failedSeq} (of ${plural(events.length, 'event', 'events')})`);
+  }
+  if (board.election.value?.closed && !board.facts.closed) {
+    return fail(name, 'the election is closed, but its audit chain has no election.closed');
+  }
+  return pass(name, `${plural(events.length, 'event', 'events')}, seq 1 to ${events.at(-1).seq}, unbroken; head ${short(events.at(-1).hash)}`);
+}
+
+async function checkRecount(api, board) {
+  const name = CHECKS.recount;
+  if (board.election.error) return fail(name, board.election.error);
+  if (board.ballots.error) return fail(name, board.ballots.error);
+  let published;
+  try {
+    published = await api.results(board.electionId);
+  } catch (e) {
+    if (e?.status === 409 && e.code === 'results_not_available' && !board.closed) {
+      return skip(name, 'the results are not published before the election closes');
+    }
+    return fail(name, failedDownload('results', e).message);
+  }
+  const ballots = board.ballots.value;
+  const recounted = tally(board.election.value.contests, ballots.map((b) => ({ selections: b.read ?? null })),
+    { electionId: board.electionId, status: board.closed ? 'closed' : 'open' });
+  const counted = `recounted ${plural(ballots.length, 'ballot', 'ballots')}`;
+  if (!board.closed) {
+    // Live results count ballots not yet sequenced: only a count of the same ballots compares.
+    const cast = isObject(published) ? published.ballotsCast : undefined;
+    if (!jsonEqual(cast, recounted.ballotsCast)) {
+      return skip(name, `the live results count ${show(cast)} ballots, the tree head ${ballots.length}: run again once the election is closed`);
+    }
+  }
+  const live = compareResults(recounted, published);
+  if (!live.ok) return fail(name, `the published results differ from the ${counted}: ${live.difference}`);
+  if (!board.closed) return pass(name, `${counted}: the live results match`);
+  if (board.audit.error) return fail(name, `cannot compare with the results on the audit chain: ${board.audit.error}`);
+  if (board.facts.publishedResults === undefined) {
+    return fail(name, 'the election is closed, but its audit chain has no results.published');
+  }
+  const chained = compareResults(recounted, board.facts.publishedResults);
+  if (!chained.ok) return fail(name, `the results on the audit chain differ from the ${counted}: ${chained.difference}`);
+  return pass(name, `${counted}: the final results and those on the audit chain match`);
+}
+
+async function checkReceipt(api, board, receipt) {
+  const name = CHECKS.receipt;
+  if (!receipt) return skip(name, 'no receipt given');
+  if (board.head.error) return fail(name, board.head.error);
+  const head = board.head.value;
+  const what = 'inclusion proof';
+  const proof = await fetched(async () => {
+    const body = await get(what, () => api.inclusionProof(board.electionId, receipt, head.treeSize));
+    if (countMember(body, 'treeSize', what) !== head.treeSize) throw new Unverifiable(`${what}: for another tree size`);
+    return { leafIndex: countMember(body, 'leafIndex', what), auditPath: digestsMember(body, 'auditPath', what) };
+  });
+  if (proof.error) return fail(name, `${proof.error} (a ballot cast in the last seconds may not be in the log yet)`);
+  const { leafIndex, auditPath } = proof.value;
+  if (!verifyInclusion({ leafHash: receipt, leafIndex, treeSize: head.treeSize, auditPath, rootHash: head.rootHash })) {
+    return fail(name, `the inclusion proof for leaf ${leafIndex} of ${head.treeSize} does not lead to the tree head's root`);
+  }
+  if (board.ballots.error) return fail(name, board.ballots.error);
+  if (!board.ballots.value.some((b) => b.leafIndex === leafIndex && b.leafHash === receipt)) {
+    return fail(name, `leaf ${leafIndex} is in the log, but the board lists no ballot with this receipt there`);
+  }
+  return pass(name, `${short(receipt)} is leaf ${leafIndex} of ${head.treeSize}: listed, and its inclusion proof ` +
+    `(${plural(auditPath.length, 'hash', 'hashes')}) leads to the signed root`);
+}
+
+// A check that throws (it should not) fails instead of taking the others with it.
+async function guarded(name, check) {
+  try {
+    return await check();
+  } catch (e) {
+    return fail(name, `the check stopped: ${e?.message ?? e}`);
+  }
+}
+
+/** The whole recount of one election: [{name, status: 'pass'|'fail'|'skip', detail}] in the
+ *  order of `observernet verify`. api: createApi()'s object. onProgress({phase, done, total})
+ *  with phase 'download', 'audit', 'ballots', 'signatures', 'root'. receipt (hex) adds the
+ *  receipt check; earlierHeads ([{treeSize, rootHash, timestamp}]) the consistency one;
+ *  pinnedLogKeyId the pin. The consistency result carries `keep`, the newest signed head. */
+export async function recount({ api, electionId, onProgress = () => {}, pageSize = 1000, receipt,
+                                 earlierHeads, pinnedLogKeyId } = {}) {
+  const progress = (phase, done, total) => onProgress({ phase, done, total });
+  // The server writes UUIDs in lowercase, and leaves and tree heads hold the id as written.
+  const id = String(electionId).toLowerCase();
+  if (!UUID.test(id)) throw new TypeError('the election id is not a UUID');
+  const wantedReceipt = receipt ? String(receipt).toLowerCase() : undefined;
+  if (wantedReceipt !== undefined && !HASH_HEX.test(wantedReceipt)) throw new TypeError('the receipt is not 64 hex digits');
+  const board = { electionId: id, progress, pinnedLogKeyId: pinnedLogKeyId?.toLowerCase() };
+
+  progress('download', 0, undefined);
+  [board.election, board.tokenKey, board.logKey] = await Promise.all([
+    fetched(() => fetchElection(api, id)), fetched(() => fetchTokenKey(api, id)), fetched(() => fetchLogKey(api)),
+  ]);
+  // After the election: a status of closed seen there must be on the chain by now.
+  board.audit = await fetched(() => fetchAudit(api, id, progress));
+  board.chain = board.audit.value ? await verifyAuditChain(board.audit.value) : { ok: false, facts: {} };
+  board.facts = board.chain.facts ?? {};
+  board.closed = Boolean(board.facts.closed || board.election.value?.closed);
+  // After the audit chain: once it records the close, the tree head is the final one.
+  board.head = await fetched(() => fetchTreeHead(api, id));
+  if (board.head.value) {
+    board.ballots = await fetched(() =>
+      fetchBallots(api, id, board.head.value.treeSize, pageSize, board.tokenKey.value, progress));
+    if (board.logKey.value) {
+      board.headSignatureOk = (await verifyTreeHead(id, { ...board.head.value, electionId: id }, board.logKey.value.body)).ok;
+    }
+  } else {
+    board.ballots = { error: `no ballots read without a tree head (${board.head.error})` };
+  }
+  board.headSigned = Boolean(board.headSignatureOk && (!board.pinnedLogKeyId || board.pinnedLogKeyId === board.logKey.value?.keyId));
+
+  const consistency = await guarded(CHECKS.consistency, () => checkConsistency(api, board, earlierHeads));
+  if (board.headSigned && consistency.status !== 'fail') {
+    const { treeSize, rootHash, timestamp, signature, logKeyId } = board.head.value;
+    consistency.keep = { treeSize, rootHash, timestamp, signature, logKeyId };
+  }
+  return [
+    await guarded(CHECKS.tokenSignatures, () => checkTokens(board)),
+    await guarded(CHECKS.ballots, () => checkBallots(board)),
+    await guarded(CHECKS.treeHead, () => checkTreeHead(board)),
+    consistency,
+    await guarded(CHECKS.auditChain, () => checkAuditChain(board)),
+    await guarded(CHECKS.recount, () => checkRecount(api, board)),
+    await guarded(CHECKS.receipt, () => checkReceipt(api, board, wantedReceipt)),
+  ];
+}

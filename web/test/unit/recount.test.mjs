@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { recount, CHECKS } from '../../src/lib/recount.js';
+import { b64urlDecode, b64urlEncode } from '../../src/lib/encoding.js';
+import { auditEventHash } from '../../src/lib/audit.js';
+import { buildBoard, makeTokenKey, signTokens } from './helpers.mjs';
+
+const N = 50;
+const signer = await makeTokenKey();
+const tokens = await signTokens(signer, N);
+const ORDER = ['token signatures', 'ballots', 'tree head', 'consistency', 'audit chain', 'recount', 'receipt'];
+
+const byName = (checks) => Object.fromEntries(checks.map((c) => [c.name, c]));
+const statuses = (checks) => Object.fromEntries(checks.map((c) => [c.name, c.status]));
+
+test('an honest closed board: every check passes (consistency and receipt skipped)', async () => {
+  const { api } = await buildBoard({ signer, tokens });
+  const phases = new Set();
+  const checks = await recount({ api, electionId: '6F0E1C2A-3B4D-4E5F-8A9B-0C1D2E3F4A5B', pageSize: 7,
+    onProgress: (p) => phases.add(p.phase) });
+  assert.deepEqual(checks.map((c) => c.name), ORDER);
+  assert.deepEqual(statuses(checks), { 'token signatures': 'pass', ballots: 'pass', 'tree head': 'pass',
+    consistency: 'skip', 'audit chain': 'pass', recount: 'pass', receipt: 'skip' }, JSON.stringify(checks, null, 1));
+  const c = byName(checks);
+  assert.match(c['token signatures'].detail, /^50 ballots, 50 distinct tokens, signed with token key/);
+  assert.match(c['tree head'].detail, /^size 50, root .* recomputed from the ballots, the final one on the audit chain/);
+  assert.match(c['audit chain'].detail, /^6 events, seq 1 to 6, unbroken/);
+  assert.equal(c.recount.detail, 'recounted 50 ballots: the final results and those on the audit chain match');
+  assert.ok(c.consistency.keep && c.consistency.keep.treeSize === 50);
+  for (const phase of ['download', 'audit', 'ballots', 'signatures', 'root']) assert.ok(phases.has(phase), phase);
+});
+
+test('an open board with live results passes; without them the recount is skipped', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10), closed: false });
+  assert.deepEqual(statuses(await recount({ api, electionId: board.electionId })), { 'token signatures': 'pass',
+    ballots: 'pass', 'tree head': 'pass', consistency: 'skip', 'audit chain': 'pass', recount: 'pass', receipt: 'skip' });
+  board.results = null;
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c.recount.status, 'skip');
+  assert.equal(c.recount.detail, 'the results are not published before the election closes');
+});
+
+test('one altered ballot: the ballots check fails naming it, and so do the root and the recount', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  board.ballots[17].selections = [{ contestId: 'mayor', optionId: 'carol' }];
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c.ballots.status, 'fail');
+  assert.match(c.ballots.detail, /^leaf 17: the receipt [0-9a-f]{16}\.\.\. is not the hash of the ballot's leaf, [0-9a-f]{16}\.\.\. \(1 wrong receipt\)$/);
+  assert.equal(c['tree head'].status, 'fail');
+  assert.match(c['tree head'].detail, /the root of the 50 leaves is/);
+  assert.equal(c.recount.status, 'fail');
+  assert.equal(c['token signatures'].status, 'pass');
+  assert.equal(c['audit chain'].status, 'pass');
+});
+
+test('a ballot that breaks the rules is named with the rule it breaks', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  board.ballots[3].selections = [{ contestId: 'mayor', optionId: 'alice' }, { contestId: 'mayor', optionId: 'bob' }];
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c.ballots.status, 'fail');
+  assert.match(c.ballots.detail, /^leaf 3: contests\.mayor: 2 selected; this contest takes 1 \(1 invalid ballot\)/);
+  board.ballots[3].selections = 'none';
+  assert.match(byName(await recount({ api, electionId: board.electionId })).ballots.detail,
+    /^leaf 3: selections: must be an array/);
+});
+
+test('a forged signature and a reused token fail the token check, naming the leaves', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  const sig = b64urlDecode(board.ballots[5].token.signature);
+  sig[10] ^= 1;
+  board.ballots[5].token.signature = b64urlEncode(sig);
+  board.ballots[9].token = { ...board.ballots[2].token };
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c['token signatures'].status, 'fail');
+  assert.equal(c['token signatures'].detail,
+    "leaf 5: the token's signature does not verify (1 bad signature); leaf 9 reuses the token of leaf 2 (1 token used twice)");
+});
+
+test('a token key other than the one on the audit chain fails the token check', async () => {
+  const other = await makeTokenKey();
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 5) });
+  board.tokenKey = { ...board.tokenKey, keyId: other.key.keyId, ...other.body };
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c['token signatures'].status, 'fail');
+  assert.match(c['token signatures'].detail, /is not the one announced on the audit chain/);
+});
+
+test('one altered audit event: the audit chain check fails at its seq', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  board.events[2].payload.votersRegistered += 1;
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c['audit chain'].status, 'fail');
+  assert.equal(c['audit chain'].detail, 'the chain breaks at seq 3 (of 6 events)');
+  assert.equal(c['token signatures'].status, 'pass');
+  assert.equal(c.ballots.status, 'pass');
+});
+
+test('results that differ from the recount, here or on the chain, fail the recount', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  board.results.contests[0].totals[1].votes += 1;
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c.recount.status, 'fail');
+  assert.match(c.recount.detail, /^the published results differ from the recounted 50 ballots: mayor\/bob is published as/);
+
+  const second = await buildBoard({ signer, tokens });
+  const published = second.board.events[5];
+  published.payload.ballotsCast = 51;
+  published.hash = await auditEventHash(published); // a re-hashed, consistent chain
+  const d = byName(await recount({ api: second.api, electionId: second.board.electionId }));
+  assert.equal(d['audit chain'].status, 'pass');
+  assert.equal(d.recount.status, 'fail');
+  assert.equal(d.recount.detail, 'the results on the audit chain differ from the recounted 50 ballots: ballotsCast is 51, recounted 50');
+});
+
+test('a tree head with a bad signature, or not the final one, fails the tree head check', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  board.head = { ...board.head, timestamp: '2026-12-04T18:00:01.000Z' };
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c['tree head'].status, 'fail');
+  assert.equal(c['tree head'].detail,
+    'the signature does not verify under the log key; it is not the final tree head on the audit chain (timestamp differs)');
+  assert.equal(c.consistency.keep, undefined, 'an unsigned head is not kept');
+});
+
+test('a missing leaf and an unreachable server fail, each check saying why', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  board.ballots.splice(20, 1);
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.match(c['tree head'].detail, /^leaf 20 is missing: the board lists leaf 21 in its place/);
+
+  const down = Object.fromEntries(Object.keys(api).map((k) => [k, () => Promise.reject(Object.assign(new Error('x'), { status: 0, code: 'network_error', detail: 'Failed to fetch' }))]));
+  const checks = await recount({ api: down, electionId: board.electionId });
+  assert.deepEqual(checks.map((x) => x.status), ['fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'skip']);
+  assert.equal(byName(checks)['audit chain'].detail, 'audit events from seq 1: Failed to fetch');
+});
+
+test('consistency with earlier heads: same size same root passes, a different root is a fork', async () => {
+  const { api, board } = await buildBoard({ signer, tokens });
+  const same = { treeSize: 50, rootHash: board.head.rootHash, timestamp: 't' };
+  let c = byName(await recount({ api, electionId: board.electionId, earlierHeads: [same] }));
+  assert.equal(c.consistency.status, 'pass');
+  c = byName(await recount({ api, electionId: board.electionId, earlierHeads: [{ ...same, rootHash: '0'.repeat(64) }] }));
+  assert.equal(c.consistency.status, 'fail');
+  assert.match(c.consistency.detail, /^fork: /);
+  c = byName(await recount({ api, electionId: board.electionId, earlierHeads: [{ ...same, treeSize: 60 }] }));
+  assert.match(c.consistency.detail, /^the log shrank/);
+});
+
+test('a receipt on the board passes with its inclusion proof; one that is not fails', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 13) });
+  for (const i of [0, 6, 12]) {
+    const c = byName(await recount({ api, electionId: board.electionId, receipt: board.ballots[i].receipt.toUpperCase() }));
+    assert.equal(c.receipt.status, 'pass', c.receipt.detail);
+    assert.match(c.receipt.detail, new RegExp(`is leaf ${i} of 13: listed, and its inclusion proof \\(\\d hash(es)?\\) leads to the signed root`));
+  }
+  const missing = byName(await recount({ api, electionId: board.electionId, receipt: 'ab'.repeat(32) }));
+  assert.equal(missing.receipt.status, 'fail');
+  assert.match(missing.receipt.detail, /^inclusion proof: HTTP 404 not_found/);
+  // A proof that does not lead to the root.
+  const honest = api.inclusionProof;
+  api.inclusionProof = async (...args) => ({ ...(await honest(...args)), auditPath: ['00'.repeat(32), '11'.repeat(32), '22'.repeat(32), '33'.repeat(32)] });
+  const forged = byName(await recount({ api, electionId: board.electionId, receipt: board.ballots[4].receipt }));
+  assert.equal(forged.receipt.status, 'fail');
+  assert.match(forged.receipt.detail, /does not lead to the tree head's root/);
+});
+
+test('results that cannot be read fail the recount, saying why', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 4) });
+  api.results = () => Promise.reject(Object.assign(new Error('x'), { status: 500, code: 'internal_error' }));
+  assert.equal(byName(await recount({ api, electionId: board.electionId })).recount.detail, 'results: HTTP 500 internal_error');
+  board.results = null;
+  api.results = () => Promise.reject(Object.assign(new Error('x'), { status: 409, code: 'results_not_available' }));
+  // Closed: results must be there.
+  assert.equal(byName(await recount({ api, electionId: board.electionId })).recount.status, 'fail');
+});
+
+test('an election id that is not a UUID, or a receipt that is not a hash, is refused up front', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 2) });
+  await assert.rejects(recount({ api, electionId: 'e1' }), TypeError);
+  await assert.rejects(recount({ api, electionId: board.electionId, receipt: 'abc' }), TypeError);
+});
+
+assert.equal(CHECKS.recount, 'recount');
