@@ -152,6 +152,82 @@ build() {
 }
 
 # ---------------------------------------------------------------------------
+# The web front end (web/README.md)
+# ---------------------------------------------------------------------------
+
+# Node >= 18 with npm builds web/dist; the browser tests also need Debian's Chromium
+# (`ensure_web_packages chromium`). Node counts when the command is there: NodeSource's
+# nodejs package bundles npm and conflicts with Debian's npm package, so Debian's pair is
+# only asked for when there is no node at all. Call before ensure_packages.
+ensure_web_packages() {
+  if ! command -v node >/dev/null 2>&1; then
+    OBSERVERNET_PACKAGES+=(nodejs npm)
+  fi
+  OBSERVERNET_PACKAGES+=("$@")
+}
+
+# check_node: node >= 18 and npm present (after ensure_packages).
+check_node() {
+  local major
+  command -v npm >/dev/null 2>&1 || die "npm is missing (Debian package npm)"
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  ((major >= 18)) || die "node $(node --version) is too old: the web build needs node >= 18"
+}
+
+# web_npm_ci: web/node_modules exactly as the committed package-lock.json says. Skipped
+# when the last `npm ci` here installed this very lock file (its hash is kept in
+# node_modules), so repeated local runs stay offline; OBSERVERNET_NPM_CI=always forces it.
+web_npm_ci() {
+  local web=$ROOT/web stamp=$ROOT/web/node_modules/.observernet-lock.sha256 want
+  want=$(sha256sum <"$web/package-lock.json" | cut -d' ' -f1)
+  if [[ ${OBSERVERNET_NPM_CI:-} != always && -f $stamp && $(<"$stamp") == "$want" ]]; then
+    log "web/node_modules already installed from this package-lock.json"
+    return 0
+  fi
+  log "npm ci in web/"
+  (cd -- "$web" && npm ci --no-audit --no-fund)
+  printf '%s\n' "$want" >"$stamp"
+}
+
+# web_build: web/src -> web/dist (web/build.mjs).
+web_build() {
+  log "building web/dist"
+  (cd -- "$ROOT/web" && node build.mjs)
+}
+
+# ---------------------------------------------------------------------------
+# Phases: a script's steps, each timed
+# ---------------------------------------------------------------------------
+
+# phase_begin <name> ... phase_end: prints "==> phase <name>: <seconds> s" and keeps
+# the line for phase_summary, which also prints the total since the first phase.
+PHASE_NAME=
+PHASE_START=
+PHASE_FIRST_START=
+PHASE_LINES=()
+phase_begin() {
+  PHASE_NAME=$1
+  PHASE_START=${EPOCHREALTIME/,/.}
+  PHASE_FIRST_START=${PHASE_FIRST_START:-$PHASE_START}
+}
+_phase_seconds() {
+  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
+}
+phase_end() {
+  local line
+  line="phase $PHASE_NAME: $(_phase_seconds "$PHASE_START" "${EPOCHREALTIME/,/.}") s"
+  PHASE_LINES+=("$line")
+  log "$line"
+}
+phase_summary() {
+  local line
+  for line in "${PHASE_LINES[@]}"; do echo "==> $line"; done
+  if [[ -n $PHASE_FIRST_START ]]; then
+    echo "==> total: $(_phase_seconds "$PHASE_FIRST_START" "${EPOCHREALTIME/,/.}") s"
+  fi
+}
+
+# ---------------------------------------------------------------------------
 # Ports
 # ---------------------------------------------------------------------------
 
