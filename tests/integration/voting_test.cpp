@@ -739,7 +739,7 @@ TEST_F(BoardTest, BadParametersAreProblemsAndChangeNothing) {
   ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 1; }));
   const std::string base = "/api/v1/public/elections/" + id;
   const std::string receipt = crypto::to_hex(receipts[0]);
-  for (const std::string target :
+  for (const std::string& target :
        {base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=2",
         base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=0",
         base + "/proofs/inclusion?receipt=" + receipt + "&treeSize=-1",

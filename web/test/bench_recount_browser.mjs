@@ -23,20 +23,11 @@ import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const MASTER_KEY = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
-const MAYORS = ['alice', 'bob', 'carol'];
-const COUNCIL = ['dan', 'eve', 'frank'];
-
-function selectionsOf(i) {
-  const s = [{ contestId: 'mayor', optionId: MAYORS[i % 3] }];
-  if (i % 4 >= 1) s.push({ contestId: 'council', optionId: COUNCIL[i % 3] });
-  if (i % 4 === 3) s.push({ contestId: 'council', optionId: COUNCIL[(i + 1) % 3] });
-  return s;
-}
-
 // A worker signs and builds the rows of ballots [from, to): COPY text lines and receipts.
 async function buildRows({ electionId, pkcs8Hex, from, to }) {
   const { ballotLeaf, receiptOf } = await import('../src/lib/ballot.js');
   const { b64urlEncode } = await import('../src/lib/encoding.js');
+  const { sampleSelections } = await import('./browser/support.mjs');
   const key = createPrivateKey({ key: Buffer.from(pkcs8Hex, 'hex'), format: 'der', type: 'pkcs8' });
   const lines = [];
   const receipts = [];
@@ -48,7 +39,7 @@ async function buildRows({ electionId, pkcs8Hex, from, to }) {
       padding: constants.RSA_PKCS1_PSS_PADDING,
       saltLength: 48,
     });
-    const leaf = ballotLeaf(electionId, selectionsOf(i), {
+    const leaf = ballotLeaf(electionId, sampleSelections(i), {
       message: b64urlEncode(message),
       signature: b64urlEncode(signature),
     });

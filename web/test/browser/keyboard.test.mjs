@@ -1,28 +1,12 @@
 // A whole vote with the keyboard alone: Tab to move, Space to tick, Enter to press. The
 // mouse is never used; the test only reads where the focus is.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, launchBrowser, openContext, seedElection, startServer } from './support.mjs';
+import { api, seededSession } from './support.mjs';
 import { booth } from './pages.mjs';
 
-let server;
-let browser;
-let ctx;
-let seeded;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  seeded = await seedElection(server, { voters: 1 });
-  ctx = await openContext(browser, server);
-});
-
-after(async () => {
-  await ctx?.close();
-  await browser?.close();
-  await server?.stop();
-});
+const session = seededSession({ voters: 1 });
 
 // Presses Tab until `locator` has the focus; fails after `max` presses.
 async function tabTo(page, locator, what, max = 40) {
@@ -46,8 +30,8 @@ async function focusIsOnHeading(page, what) {
 }
 
 test('a whole vote with the keyboard alone', async () => {
-  const [voter] = seeded.voters;
-  const page = await ctx.context.newPage();
+  const [voter] = session.seeded.voters;
+  const page = await session.ctx.context.newPage();
   await page.goto(voter.link);
   await booth.waitForBallot(page);
 
@@ -75,12 +59,12 @@ test('a whole vote with the keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await page.getByText(/^Checked in this browser/).waitFor({ timeout: 30000 });
 
-  const board = await api.get(server, `/api/v1/public/elections/${seeded.election.id}/ballots`);
+  const board = await api.get(session.server, `/api/v1/public/elections/${session.seeded.election.id}/ballots`);
   const ours = board.ballots.find((b) => b.receipt === receipt);
   assert.deepEqual(ours?.selections, [
     { contestId: 'council', optionId: 'frank' },
     { contestId: 'mayor', optionId: 'alice' },
   ]);
   await page.close();
-  ctx.assertClean('the booth');
+  session.ctx.assertClean('the booth');
 });

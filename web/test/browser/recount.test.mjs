@@ -15,6 +15,7 @@ import {
   castBallots,
   closeElection,
   launchBrowser,
+  sampleSelections,
   openContext,
   psqlOwner,
   sampleDefinition,
@@ -27,15 +28,6 @@ import { runRecount } from './pages.mjs';
 
 const BALLOTS = 1000;
 const MAYORS = ['alice', 'bob', 'carol'];
-const COUNCIL = ['dan', 'eve', 'frank'];
-
-// Ballot i: a mayor in turn, and 0, 1 or 2 councillors.
-function selectionsOf(i) {
-  const s = [{ contestId: 'mayor', optionId: MAYORS[i % 3] }];
-  if (i % 4 >= 1) s.push({ contestId: 'council', optionId: COUNCIL[i % 3] });
-  if (i % 4 === 3) s.push({ contestId: 'council', optionId: COUNCIL[(i + 1) % 3] });
-  return s.sort((a, b) => (a.contestId + a.optionId < b.contestId + b.optionId ? -1 : 1));
-}
 
 let server;
 let browser;
@@ -48,7 +40,7 @@ before(async () => {
   const seeded = await seedElection(server, { definition: sampleDefinition('Recount, 1,000 ballots'), voters: BALLOTS });
   electionId = seeded.election.id;
   const started = Date.now();
-  await castBallots(server, electionId, seeded.voters, selectionsOf);
+  await castBallots(server, electionId, seeded.voters, sampleSelections);
   await waitForTreeSize(server, electionId, BALLOTS);
   await closeElection(server, electionId);
   console.log(`${BALLOTS} ballots cast and the election closed in ${Date.now() - started} ms`);

@@ -1,32 +1,16 @@
 // A reload right after casting, before the answer arrives: the booth resends the ballot it
 // saved, gets the same receipt, and the board holds exactly one ballot.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, launchBrowser, openContext, seedElection, startServer, waitForTreeSize } from './support.mjs';
+import { api, seededSession, waitForTreeSize } from './support.mjs';
 import { booth } from './pages.mjs';
 
-let server;
-let browser;
-let ctx;
-let seeded;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  seeded = await seedElection(server, { voters: 1 });
-  ctx = await openContext(browser, server);
-});
-
-after(async () => {
-  await ctx?.close();
-  await browser?.close();
-  await server?.stop();
-});
+const session = seededSession({ voters: 1 });
 
 test('a reload before the answer to the ballot gets the same receipt and one ballot on the board', async () => {
-  const [voter] = seeded.voters;
-  const page = await ctx.context.newPage();
+  const [voter] = session.seeded.voters;
+  const page = await session.ctx.context.newPage();
   await page.goto(voter.link);
   await booth.waitForBallot(page);
   await booth.choose(page, { Mayor: ['Carol Schmidt'] });
@@ -56,10 +40,10 @@ test('a reload before the answer to the ballot gets the same receipt and one bal
   assert.equal(again.request().postData(), firstAnswer.request, 'the booth sent a different ballot');
   assert.equal(await booth.receipt(page), firstAnswer.body.receipt);
 
-  const head = await waitForTreeSize(server, seeded.election.id, 1);
+  const head = await waitForTreeSize(session.server, session.seeded.election.id, 1);
   assert.equal(head.treeSize, 1);
-  const board = await api.get(server, `/api/v1/public/elections/${seeded.election.id}/ballots`);
+  const board = await api.get(session.server, `/api/v1/public/elections/${session.seeded.election.id}/ballots`);
   assert.deepEqual(board.ballots.map((b) => b.receipt), [firstAnswer.body.receipt]);
   await page.close();
-  ctx.assertClean('the booth');
+  session.ctx.assertClean('the booth');
 });

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { b64urlDecode, b64urlEncode } from '../../src/lib/encoding.js';
@@ -214,6 +215,24 @@ async function expectStatus(promise, statuses, what) {
   return r.json;
 }
 
+// A test file's server, browser, seeded election and browser context: made before its
+// tests and closed after them. Read the fields inside the tests, once `before` has run.
+export function seededSession({ voters = 1, server: serverOptions } = {}) {
+  const session = {};
+  before(async () => {
+    session.server = await startServer(serverOptions);
+    session.browser = await launchBrowser();
+    session.seeded = await seedElection(session.server, { voters });
+    session.ctx = await openContext(session.browser, session.server);
+  });
+  after(async () => {
+    await session.ctx?.close();
+    await session.browser?.close();
+    await session.server?.stop();
+  });
+  return session;
+}
+
 export const api = {
   get: (server, route) => expectStatus(call(server, 'GET', route), [200], `GET ${route}`),
   call,
@@ -255,6 +274,17 @@ export function sampleDefinition(title = 'Town council 2026') {
 }
 
 // seedElection(server, {definition, voters, open}) -> {election, voters: [{voterId, credential, link}]}
+// Ballot i of sampleDefinition: a mayor in turn and 0, 1 or 2 councillors, sorted as the
+// ballot's leaf sorts them.
+export function sampleSelections(i) {
+  const mayors = ['alice', 'bob', 'carol'];
+  const council = ['dan', 'eve', 'frank'];
+  const s = [{ contestId: 'mayor', optionId: mayors[i % 3] }];
+  if (i % 4 >= 1) s.push({ contestId: 'council', optionId: council[i % 3] });
+  if (i % 4 === 3) s.push({ contestId: 'council', optionId: council[(i + 1) % 3] });
+  return s.sort((a, b) => (a.contestId + a.optionId < b.contestId + b.optionId ? -1 : 1));
+}
+
 export async function seedElection(server, { definition = sampleDefinition(), voters = 3, open = true } = {}) {
   const election = await api.admin(server, 'POST', '/api/v1/elections', definition);
   const ids = Array.from({ length: voters }, (_, i) => ({ voterId: `voter-${String(i + 1).padStart(6, '0')}` }));

@@ -1,40 +1,24 @@
 // A voter follows their link, chooses, casts, sees the receipt turn `sequenced`, and the
 // inclusion check pass.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, launchBrowser, openContext, seedElection, startServer } from './support.mjs';
+import { api, seededSession } from './support.mjs';
 import { booth } from './pages.mjs';
 
-let server;
-let browser;
-let ctx;
-let seeded;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  seeded = await seedElection(server, { voters: 2 });
-  ctx = await openContext(browser, server);
-});
-
-after(async () => {
-  await ctx?.close();
-  await browser?.close();
-  await server?.stop();
-});
+const session = seededSession({ voters: 2 });
 
 test('the import gives each voter their link', () => {
-  const [voter] = seeded.voters;
+  const [voter] = session.seeded.voters;
   assert.equal(
     voter.link,
-    `${server.url}/vote/${seeded.election.id}#voter=${encodeURIComponent(voter.voterId)}&credential=${voter.credential}`,
+    `${session.server.url}/vote/${session.seeded.election.id}#voter=${encodeURIComponent(voter.voterId)}&credential=${voter.credential}`,
   );
 });
 
 test('a voter follows their link, chooses, casts, and checks that the ballot is on the board', async () => {
-  const [voter] = seeded.voters;
-  const page = await ctx.context.newPage();
+  const [voter] = session.seeded.voters;
+  const page = await session.ctx.context.newPage();
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(voter.link);
@@ -59,9 +43,9 @@ test('a voter follows their link, chooses, casts, and checks that the ballot is 
   assert.match(result, /entry \d+ of the \d+ on the board/);
 
   // The server agrees: the receipt is sequenced, and the ballot on the board is ours.
-  const status = await api.get(server, `/api/v1/voting/receipts/${receipt}`);
+  const status = await api.get(session.server, `/api/v1/voting/receipts/${receipt}`);
   assert.equal(status.status, 'sequenced');
-  const board = await api.get(server, `/api/v1/public/elections/${seeded.election.id}/ballots`);
+  const board = await api.get(session.server, `/api/v1/public/elections/${session.seeded.election.id}/ballots`);
   const ours = board.ballots.find((b) => b.receipt === receipt);
   assert.ok(ours, 'the ballot is not on the board');
   assert.deepEqual(ours.selections, [
@@ -70,5 +54,5 @@ test('a voter follows their link, chooses, casts, and checks that the ballot is 
     { contestId: 'mayor', optionId: 'bob' },
   ]);
   await page.close();
-  ctx.assertClean('the booth');
+  session.ctx.assertClean('the booth');
 });
