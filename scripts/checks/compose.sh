@@ -4,7 +4,10 @@
 #     docker-compose 1.29) with docker/observernet.env.example as its env file, and its
 #     parts agree with each other (trusted proxies = network subnet, the mounts that
 #     Prometheus' and Grafana's files expect);
-#   - docker/nginx/nginx.conf passes `nginx -t`;
+#   - docker/nginx/nginx.conf passes `nginx -t`, and, run in front of a stand-in server,
+#     passes the server's caching headers through, hides clients in its access log on
+#     the voting API, the booth and the receipt page, and refuses /metrics;
+#   - the image holds the web pages where OBSERVERNET_WEB_ROOT points;
 #   - every package the runtime stage of docker/Dockerfile installs exists in Debian 12.
 # Installs docker-compose and nginx (Debian packages) when missing. One line per check;
 # exit status 1 if any failed. Runs from any directory: the repository is the one
@@ -129,6 +132,97 @@ if "$NGINX" -t -q -p "$tmp/" -c "$NGINX_CONF" \
   ok "nginx -t accepts docker/nginx/nginx.conf ($("$NGINX" -v 2>&1 | sed 's/.*version: //'))"
 else
   fail "nginx -t: $(tr '\n' ' ' <"$tmp/nginx.err")"
+fi
+
+# nginx in front of a stand-in server (a few lines of Python answering with the
+# server's kind of headers), on loopback ports: it passes the server's caching and
+# encoding headers through unchanged and adds none, gives the client's Host (with its
+# port), hides the client's address in its access log on the voting API, the booth and
+# the receipt page, and never passes /metrics on.
+cat >"$tmp/stand_in.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"\x1f\x8b stand-in"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("ETag", '"stand-in"')
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("X-Seen-Host", self.headers.get("Host", ""))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 "$tmp/stand_in.py" >"$tmp/stand_in.port" &
+stand_in_pid=$!
+nginx_pid=
+# Stops both however the script ends (expanded then, so nginx_pid counts once set).
+trap 'kill "$stand_in_pid" $nginx_pid 2>/dev/null || true; rm -rf -- "$tmp"' EXIT
+for _ in $(seq 50); do [[ -s $tmp/stand_in.port ]] && break; sleep 0.1; done
+stand_in_port=$(cat "$tmp/stand_in.port" || true)
+# The same file, pointed at the stand-in instead of Docker's DNS and `api`, and
+# logging to files.
+sed -e "s|listen 80 default_server;|listen 127.0.0.1:$nginx_port;|" \
+  -e "s|set \$api api:8080;|set \$api 127.0.0.1:$stand_in_port;|" \
+  -e "s|access_log /dev/stdout main;|access_log $tmp/access.log main;|" \
+  -e "s|error_log /dev/stderr error;|error_log $tmp/nginx-run-error.log error;|" \
+  "$NGINX_CONF" >"$tmp/nginx-run.conf"
+"$NGINX" -p "$tmp/" -c "$tmp/nginx-run.conf" -g "pid $tmp/nginx-run.pid; daemon off;" \
+  2>>"$tmp/nginx-run-error.log" &
+nginx_pid=$!
+for _ in $(seq 50); do
+  curl -s -o /dev/null "http://127.0.0.1:$nginx_port/livez" && break
+  sleep 0.1
+done
+headers=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:$nginx_port/vote/x" |
+  tr -d '\r' || true)
+if [[ $(grep -ci '^cache-control:' <<<"$headers") == 1 ]] &&
+  grep -qx 'Cache-Control: no-cache' <<<"$headers" &&
+  grep -qx 'ETag: "stand-in"' <<<"$headers" &&
+  grep -qx 'Content-Encoding: gzip' <<<"$headers" &&
+  ! grep -qi '^expires:' <<<"$headers" &&
+  grep -qx "X-Seen-Host: 127.0.0.1:$nginx_port" <<<"$headers"; then
+  ok "nginx passes the server's Cache-Control, ETag and Content-Encoding unchanged, adds none, and the Host with its port"
+else
+  fail "nginx changed the server's headers or the Host: $(tr '\n' '|' <<<"$headers")"
+fi
+for path in /api/v1/voting/submit /vote/x /receipts /elections/x /assets/a.js /metrics; do
+  curl -s -o /dev/null "http://127.0.0.1:$nginx_port$path" || true
+done
+kill -QUIT "$nginx_pid" 2>/dev/null || true
+wait "$nginx_pid" 2>/dev/null || true
+kill "$stand_in_pid" 2>/dev/null || true
+wait "$stand_in_pid" 2>/dev/null || true
+log_of() { grep -F " \"GET $1\" " "$tmp/access.log" 2>/dev/null | head -n 1 || true; }
+if [[ $(log_of /api/v1/voting/submit) == hidden\ * && $(log_of /vote/x) == hidden\ * &&
+  $(log_of /receipts) == hidden\ * && $(log_of /elections/x) == 127.0.0.1\ * &&
+  $(log_of /assets/a.js) == "127.0.0.1 \"GET /assets/a.js\" 200 "* ]]; then
+  ok "nginx's access log hides the client on /api/v1/voting, /vote/ and /receipts, serves the pages' paths"
+else
+  fail "nginx access log: $(tr '\n' '|' <"$tmp/access.log" 2>/dev/null || true)"
+fi
+if [[ $(log_of /metrics) == *'"GET /metrics" 403 '* ]]; then
+  ok "nginx refuses /metrics"
+else
+  fail "nginx did not refuse /metrics: $(log_of /metrics)"
+fi
+
+# --- Dockerfile web pages ---------------------------------------------------------------
+# The runtime image sets OBSERVERNET_WEB_ROOT to the folder the web stage's dist/ is
+# copied to (the server refuses to start when an explicit web.root lacks the pages).
+web_root=$(sed -n 's/^ *OBSERVERNET_WEB_ROOT=\([^ ]*\).*/\1/p' "$DOCKERFILE" | head -n 1)
+if [[ -n $web_root ]] && grep -qx "COPY --from=web /src/web/dist/ ${web_root%/}/" "$DOCKERFILE"; then
+  ok "the image holds web/dist at OBSERVERNET_WEB_ROOT ($web_root)"
+else
+  fail "docker/Dockerfile: no 'COPY --from=web /src/web/dist/ <dir>/' matching OBSERVERNET_WEB_ROOT (${web_root:-unset})"
 fi
 
 # --- Dockerfile runtime packages ----------------------------------------------------
