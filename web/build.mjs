@@ -7,8 +7,8 @@
 // 2. The page entries (booth, portal, 404) and their CSS are bundled with
 //    code splitting; names carry a content hash.
 // 3. src/pages/*.html get their <script>, <link> and modulepreload tags.
-// 4. Every file in dist/ gets .gz and .br siblings, made with Node's zlib so
-//    every machine builds the same bytes.
+// 4. Every file in dist/ gets .gz and .br siblings, made with Node's zlib: no
+//    other tool, and the same bytes wherever Node links the same zlib.
 // 5. Each page's first-load weight (brotli) is printed; the booth's must stay
 //    within BOOTH_BUDGET_BYTES or the build fails.
 //

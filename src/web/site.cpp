@@ -49,7 +49,7 @@ class Loader {
       sibling += suffix;
       if (!fs::is_regular_file(sibling)) continue;
       auto body = read(sibling);
-      std::string tag = etag(*body, "-" + std::string(http::to_string(coding)));
+      std::string tag = etag(*body, std::string("-").append(http::to_string(coding)));
       file.representations[static_cast<std::size_t>(coding)] = {std::move(body), std::move(tag)};
     }
     return file;
