@@ -1,5 +1,7 @@
 #include "observernet/http/content_coding.hpp"
 
+#include <algorithm>
+
 #include "observernet/http/message.hpp"
 
 namespace observernet::http {
@@ -75,9 +77,12 @@ ContentCoding choose_content_coding(std::string_view accept_encoding, bool gzip_
       any = weight;
     }
   }
-  auto accepted = [any](int named) { return named > 0 || (named < 0 && any > 0); };
-  if (br_available && accepted(br)) return ContentCoding::br;
-  if (gzip_available && accepted(gzip)) return ContentCoding::gzip;
+  // RFC 9110 §12.5.3: the highest weight wins; brotli, the smaller, on a tie.
+  auto weight = [any](int named) { return named >= 0 ? named : std::max(any, 0); };
+  const int br_weight = br_available ? weight(br) : 0;
+  const int gzip_weight = gzip_available ? weight(gzip) : 0;
+  if (br_weight > 0 && br_weight >= gzip_weight) return ContentCoding::br;
+  if (gzip_weight > 0) return ContentCoding::gzip;
   return ContentCoding::identity;
 }
 

@@ -100,9 +100,10 @@ bool CorsPolicy::origin_allowed(std::string_view origin, std::string_view host) 
 
 CorsPolicy::Verdict CorsPolicy::check(std::string_view origin, std::string_view host,
                                       std::string_view route) const {
-  if (origin.empty()) return Verdict::none;
   const bool is_public = !route.empty() && options_.is_public && options_.is_public(route);
+  // Even without Origin: a shared cache may hand this answer to a page of any origin.
   if (is_public && options_.public_any_origin) return Verdict::any;
+  if (origin.empty()) return Verdict::none;
   if (origin_allowed(origin, host)) return Verdict::allowed;
   // Nothing runs on an unmatched path, and a public read changes nothing: no refusal.
   if (route.empty() || is_public) return Verdict::none;
@@ -116,8 +117,9 @@ void CorsPolicy::add_fields(Response& response, Verdict verdict, std::string_vie
     response.set("Access-Control-Allow-Origin", std::string(origin));
     response.set("Vary", "Origin");
   } else {
-    // Another origin may be answered otherwise: a shared cache must not mix them up.
-    if (!origin.empty()) response.set("Vary", "Origin");
+    // Another origin (or none) may be answered otherwise: a shared cache must not mix
+    // them up.
+    response.set("Vary", "Origin");
     return;
   }
   response.set("Access-Control-Expose-Headers", std::string(kExposeHeaders));

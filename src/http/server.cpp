@@ -73,10 +73,12 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
-// The voting API, and the pages a voter opens: the booth and the receipt check.
-bool hides_client_address(std::string_view path) {
-  return path.starts_with("/api/v1/voting") || path.starts_with("/vote/") ||
-         path.starts_with("/receipts");
+// Ballot secrecy: the client address is written only on the operations routes. A voter's
+// browser asks for the booth, its assets, the election, its audit chain and token key,
+// and later the board, on the same connections and within moments of a ballot whose
+// acceptance time is public: any such line with an address could tie the voter to it.
+bool logs_client_address(std::string_view path) {
+  return path == "/livez" || path == "/healthz" || path == "/readyz" || path == "/metrics";
 }
 
 // Fields every response carries, as serialize_head appends them.
@@ -357,7 +359,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
         server_->cors && server_->cors->applies(path) ? &*server_->cors : nullptr;
     const std::string_view origin = cors ? std::string_view(msg[bhttp::field::origin]) : "";
     CorsPolicy::Verdict verdict = CorsPolicy::Verdict::none;
-    if (cors && !options && !origin.empty()) {
+    if (cors && !options) {
       verdict = cors->check(
           origin, msg[bhttp::field::host],
           match.route ? std::string_view(match.route->path_template) : match.path_template);
@@ -414,7 +416,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
       header_views_ = std::move(request.headers);
       for (auto& field : admission.headers) response.headers.push_back(std::move(field));
     }
-    if (cors && !options && !origin.empty()) cors->add_fields(response, verdict, origin);
+    if (cors && !options) cors->add_fields(response, verdict, origin);
     keep_alive = keep_alive && !server_->stopping;
     unread_body_ = !parser.is_done();
     if (!co_await write(response, keep_alive, head, request_id)) break;
@@ -534,8 +536,7 @@ asio::awaitable<bool> Server::Impl::Session::write(const Response& response, boo
 void Server::Impl::Session::log_access(std::string_view method, std::string_view route,
                                        std::string_view path, unsigned status, double seconds,
                                        std::string_view id) {
-  // Ballot secrecy: on the voting routes the client address is never written down.
-  std::string_view client = hides_client_address(path) ? std::string_view("hidden") : peer_;
+  std::string_view client = logs_client_address(path) ? std::string_view(peer_) : "hidden";
   log::write(log::Level::info, "access",
              {{"method", method},
               {"route", route},

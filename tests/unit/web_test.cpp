@@ -39,6 +39,10 @@ TEST(ContentCodingTest, HonoursWeightsCaseAndSpaces) {
   EXPECT_EQ(choose("br;q=0.000, gzip;q=0"), ContentCoding::identity);
   EXPECT_EQ(choose("br;q=0.001"), ContentCoding::br);
   EXPECT_EQ(choose("  gzip ;  q=0.5 , br ; q=1.0 "), ContentCoding::br);
+  // The client's preference wins over ours; ours (brotli) only breaks a tie.
+  EXPECT_EQ(choose("gzip;q=1, br;q=0.1"), ContentCoding::gzip);
+  EXPECT_EQ(choose("br;q=0.5, gzip;q=0.5"), ContentCoding::br);
+  EXPECT_EQ(choose("gzip;q=0.9, *"), ContentCoding::br);
   EXPECT_EQ(choose("x-gzip"), ContentCoding::gzip);
   EXPECT_EQ(choose("*"), ContentCoding::br);
   EXPECT_EQ(choose("*;q=0"), ContentCoding::identity);
