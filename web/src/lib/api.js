@@ -52,8 +52,10 @@ export function createApi(baseUrl, fetchImpl = (...args) => globalThis.fetch(...
                           { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
   const root = String(baseUrl ?? '').replace(/\/+$/, '') + '/api/v1';
 
-  async function request(method, path, body) {
-    const init = { method, headers: { Accept: 'application/json' }, credentials: 'omit' };
+  // cache: 'no-cache' asks the server every time (a 304 when nothing changed), for what a
+  // page must see as it is now rather than as the HTTP cache last kept it.
+  async function request(method, path, body, cache = 'default') {
+    const init = { method, headers: { Accept: 'application/json' }, credentials: 'omit', cache };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -87,7 +89,8 @@ export function createApi(baseUrl, fetchImpl = (...args) => globalThis.fetch(...
     requestToken: (body) => postJson('/voting/token', body),
     submitBallot: (body) => postJson('/voting/submit', body),
     receipt: (r) => getJson(`/voting/receipts/${seg(r)}`),
-    treeHead: (id) => getJson(`${election(id)}/tree-head`),
+    // The newest head: a receipt just seen sequenced must be inside it.
+    treeHead: (id) => request('GET', `${election(id)}/tree-head`, undefined, 'no-cache'),
     logKey: () => getJson('/public/log-key'),
     inclusionProof: (id, receipt, treeSize) =>
       getJson(`${election(id)}/proofs/inclusion${query({ receipt, treeSize })}`),
