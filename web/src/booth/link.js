@@ -10,12 +10,12 @@ export function readLinkFragment(hash) {
   return voterId && credential ? { voterId, credential } : null;
 }
 
-/** The election id of a /vote/{id} path, or '' when the path is not one. */
+/** The election id of a /vote/{id} path, lowercased, or '' when the path is not one. */
 export function electionIdFromPath(pathname) {
   const match = /^\/vote\/([^/]+)\/?$/.exec(pathname);
   if (!match) return '';
   try {
-    return decodeURIComponent(match[1]);
+    return decodeURIComponent(match[1]).toLowerCase(); // UUIDs are compared lowercase
   } catch {
     return '';
   }

@@ -487,16 +487,26 @@ async function submitSignin(summary) {
 
 async function obtainToken(voterId, credential) {
   go('token');
+  let failed = null;
   try {
     await model.flow.obtainToken({ voterId, credential, ...waitHandlers });
   } catch (err) {
-    model.wait = null;
-    onTokenError(err);
+    failed = err ?? new Error('unknown');
+  }
+  // Answered: the credential is not needed any more, so it is not kept in memory.
+  forgetCredential();
+  model.wait = null;
+  if (failed) {
+    onTokenError(failed);
     return;
   }
-  model.wait = null;
   model.signin = { voterId: '', credential: '', errors: [], resume: false };
   go('choose');
+}
+
+function forgetCredential() {
+  link = null;
+  model.signin.credential = '';
 }
 
 function onTokenError(err) {
@@ -522,7 +532,11 @@ function onTokenError(err) {
   model.failure = {
     titleKey: 'token.failed',
     text: () => problemMessage(err),
-    retry: () => obtainToken(model.signin.voterId, model.signin.credential),
+    // The credential was dropped: the voter types it again (the same record, the same request).
+    retry: () => {
+      model.signin.resume = true;
+      go('signin');
+    },
   };
   go('failure');
 }
@@ -619,7 +633,7 @@ async function runCheck() {
 
 // Take the credential out of the address bar and history at once, before
 // anything else runs (it stays in memory only).
-const link = readLinkFragment(location.hash);
+let link = readLinkFragment(location.hash); // dropped once the token request is answered
 if (location.hash) history.replaceState(null, '', location.pathname);
 
 async function start() {
@@ -653,11 +667,16 @@ async function start() {
     fatal(() => t('fatal.keyMismatch'));
     return;
   }
+  if (loaded.problem === 'contests') {
+    fatal(() => t('fatal.auditBroken', { reason: 'the election shown is not the one defined on its audit log' }));
+    return;
+  }
   if (loaded.election.status !== 'open') {
     // A voter who cast here before still gets their receipt back.
     const earlier = await createFlow({ api: loaded.api, electionId: model.electionId, tokenKey: null })
-      .then((flow) => (link ? flow.select(link.voterId) : flow.resume()))
+      .then((flow) => (link ? flow.select(link.voterId, link.credential) : flow.resume()))
       .catch(() => null);
+    forgetCredential();
     if (earlier?.step === 'cast') {
       showReceipt(earlier.receipt);
       return;
@@ -673,10 +692,11 @@ async function start() {
   model.flow = await createFlow({ api: loaded.api, electionId: model.electionId, tokenKey: loaded.tokenKey });
   model.persistent = model.flow.persistent;
 
-  const resumed = link ? await model.flow.select(link.voterId) : await model.flow.resume();
+  const resumed = link ? await model.flow.select(link.voterId, link.credential) : await model.flow.resume();
   if (link) {
     if (resumed.step === 'token_ready' || resumed.step === 'ballot_saved' || resumed.step === 'cast') {
       // Already signed in on this device: no need to ask the server again.
+      forgetCredential();
     } else {
       model.signin.voterId = link.voterId;
       model.signin.credential = link.credential;

@@ -5,6 +5,37 @@ import { canonicalize } from './jcs.js';
 import { hexEncode, utf8Encode } from './encoding.js';
 import { leafHash } from './merkle.js';
 
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// Contests as the server holds them (src/domain/election.cpp parse_contest): bounds
+// defaulted, members checked. Throws a one-line reason.
+export function normalizeContests(contests) {
+  if (!Array.isArray(contests) || contests.length === 0) throw new Error('contests: not a non-empty array');
+  const ids = new Set();
+  return contests.map((c, i) => {
+    const path = `contests[${i}]`;
+    if (!isPlainObject(c) || typeof c.id !== 'string' || typeof c.title !== 'string') throw new Error(`${path}: malformed`);
+    if (ids.has(c.id)) throw new Error(`${path}: duplicate id`);
+    ids.add(c.id);
+    const min = c.minSelections ?? 1, max = c.maxSelections ?? 1;
+    if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || min > max) {
+      throw new Error(`${path}: bad bounds`);
+    }
+    if (!Array.isArray(c.options) || c.options.length === 0 || max > c.options.length) {
+      throw new Error(`${path}.options: malformed`);
+    }
+    const optionIds = new Set();
+    const options = c.options.map((o, j) => {
+      if (!isPlainObject(o) || typeof o.id !== 'string' || typeof o.title !== 'string' || optionIds.has(o.id)) {
+        throw new Error(`${path}.options[${j}]: malformed`);
+      }
+      optionIds.add(o.id);
+      return { id: o.id, title: o.title };
+    });
+    return { id: c.id, title: c.title, minSelections: min, maxSelections: max, options };
+  });
+}
+
 /** A contest's bounds; both default to 1 (docs/api/openapi.yaml, Contest). */
 export function contestRule(contest) {
   return { min: contest.minSelections ?? 1, max: contest.maxSelections ?? 1 };

@@ -11,13 +11,16 @@
 //
 // `storage` is {get(key), put(key, value), delete(key)}, each returning a promise:
 // IndexedDB in the browser, a Map in the tests. Records hold strings only. The voter's
-// id and credential are never stored (the record's key is a hash); the choices are
-// stored only once the voter confirms the review (prepareBallot), and dropped once cast.
+// id and credential are never stored (the record's key is a hash of both, so nobody
+// without the credential can find it); the choices are stored only once the voter
+// confirms the review (prepareBallot), and the record is deleted once the ballot is
+// accepted (ballotAccepted). A save never replaces a later step by an earlier one
+// (mayReplace), except ballotRejected's explicit way back.
 
 import { blind, finalize } from './blind_rsa.js';
 import { b64urlDecode, b64urlEncode, hexEncode, utf8Encode } from './encoding.js';
 import { sha256 } from './hash.js';
-import { ballotLeaf, jsonEqual, receiptOf, toSelections } from './ballot.js';
+import { ballotLeaf, jsonEqual, normalizeContests, receiptOf, toSelections } from './ballot.js';
 
 export const STEPS = Object.freeze(['start', 'token_requested', 'token_ready', 'ballot_saved', 'cast']);
 const TOKEN_MESSAGE_BYTES = 32; // the token nonce: 32 random bytes, as src/client/voter.cpp
@@ -33,15 +36,29 @@ export class BoothError extends Error {
   }
 }
 
-/** The record's key for this voter in this election: hex SHA-256(electionId || voterId).
- *  The election id is a fixed-length UUID, so the concatenation is unambiguous. */
-export async function boothKey(electionId, voterId) {
-  return hexEncode(await sha256(utf8Encode(electionId + voterId)));
+/** The record's key for this voter in this election: hex SHA-256 of the JSON array
+ *  [electionId, voterId, credential] (JSON quoting makes the fields unambiguous). The
+ *  credential (>= 128 bits) makes it unguessable: a key of the voter id alone could be
+ *  recomputed by anyone who knows it. */
+export async function boothKey(electionId, voterId, credential) {
+  return hexEncode(await sha256(utf8Encode(JSON.stringify([electionId, voterId, credential]))));
 }
 
 const recordKey = (voterKey) => `booth:${voterKey}`;
 
-async function save(storage, state, record) {
+/** Whether a saved record at step `from` (undefined: none) may be overwritten by one at
+ *  step `to`: only by a later step, so a stale tab cannot undo another's progress. */
+export function mayReplace(from, to) {
+  if (from === undefined) return true;
+  const i = STEPS.indexOf(from), j = STEPS.indexOf(to);
+  return i >= 0 && j > i;
+}
+
+async function save(storage, state, record, { back = false } = {}) {
+  const current = await storage.get(recordKey(state.voterKey));
+  if (!back && !mayReplace(current?.step, record.step)) {
+    throw new BoothError('wrong_step', `the saved step ${current.step} is not replaced by ${record.step}`);
+  }
   await storage.put(recordKey(state.voterKey), record);
   return { ...record, voterKey: state.voterKey };
 }
@@ -152,19 +169,29 @@ export function submitBody(state) {
   return state.body;
 }
 
+/** ballot_saved -> token_ready, after a 422 invalid_ballot / validation_failed: the token
+ *  was not spent, so the saved body is dropped and the token kept for new choices. */
+export async function ballotRejected(storage, state) {
+  expectStep(state, 'ballot_saved');
+  return save(storage, state, {
+    step: 'token_ready',
+    electionId: state.electionId,
+    keyId: state.keyId,
+    msg: state.body.token.message,
+    signature: state.body.token.signature,
+  }, { back: true });
+}
+
 /** ballot_saved -> cast, from the 201 or 200 answer {receipt, electionId, acceptedAt}: the
- *  receipt must be the hash of the ballot sent. Only the receipt is kept. */
+ *  receipt must be the hash of the ballot sent. The record is then deleted: the caller
+ *  keeps the receipt (in the browser, in this tab's sessionStorage only). */
 export async function ballotAccepted(storage, state, answer) {
   expectStep(state, 'ballot_saved');
   if (answer?.receipt !== state.receipt || answer?.electionId !== state.electionId) {
     throw new BoothError('receipt_mismatch', `the server's receipt ${answer?.receipt} is not the hash of the ballot sent, ${state.receipt}`);
   }
-  return save(storage, state, {
-    step: 'cast',
-    electionId: state.electionId,
-    receipt: state.receipt,
-    acceptedAt: answer.acceptedAt,
-  });
+  await storage.delete(recordKey(state.voterKey));
+  return { step: 'cast', electionId: state.electionId, voterKey: state.voterKey, receipt: state.receipt, acceptedAt: answer.acceptedAt };
 }
 
 /** Forgets this voter's booth on this device. */
@@ -184,8 +211,8 @@ export function classifyFailure(status, code) {
 
 /** A code for the UI to word, for a failed request. 'use_first_device': this voter already
  *  has a token, requested from another device or browser, whose request only that one holds.
- *  'check_credentials' leaves the booth at token_requested: a corrected credential resends
- *  the same blinded message. */
+ *  'check_credentials': no token was issued; the record (keyed by the wrong credential) is
+ *  deleted by the caller, and the corrected credential starts a new request. */
 export function failureAdvice(status, code) {
   const advice = {
     token_already_issued: 'use_first_device',
@@ -199,4 +226,14 @@ export function failureAdvice(status, code) {
   if (advice) return advice;
   const kind = classifyFailure(status, code);
   return kind === 'retry_same' ? 'retry' : kind === 'wait' ? 'wait' : 'error';
+}
+
+/** Whether the contests the booth shows (GET /public/elections/{id}) are the ones the
+ *  audit chain defines (audit.js facts.contests), both normalised. */
+export function sameContests(shown, audited) {
+  try {
+    return jsonEqual(normalizeContests(shown), normalizeContests(audited));
+  } catch {
+    return false;  // malformed on either side
+  }
 }

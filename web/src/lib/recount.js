@@ -10,7 +10,7 @@ import { importTokenKey, verifyToken } from './blind_rsa.js';
 import { leafHash, rootFromLeafHashes, verifyConsistency, verifyInclusion } from './merkle.js';
 import { checkLogKey, verifyTreeHead } from './tree_head.js';
 import { verifyAuditChain } from './audit.js';
-import { compareCodePoints, compareResults, jsonEqual, tally } from './ballot.js';
+import { compareCodePoints, compareResults, jsonEqual, normalizeContests, tally } from './ballot.js';
 
 export const CHECKS = Object.freeze({
   tokenSignatures: 'token signatures',
@@ -108,35 +108,6 @@ function digestsMember(object, name, what) {
 }
 
 // ---- the election's definition --------------------------------------------------------
-
-// Contests as the server holds them (src/domain/election.cpp parse_contest): bounds
-// defaulted, members checked. Throws a one-line reason.
-function normalizeContests(contests) {
-  if (!Array.isArray(contests) || contests.length === 0) throw new Error('contests: not a non-empty array');
-  const ids = new Set();
-  return contests.map((c, i) => {
-    const path = `contests[${i}]`;
-    if (!isObject(c) || typeof c.id !== 'string' || typeof c.title !== 'string') throw new Error(`${path}: malformed`);
-    if (ids.has(c.id)) throw new Error(`${path}: duplicate id`);
-    ids.add(c.id);
-    const min = c.minSelections ?? 1, max = c.maxSelections ?? 1;
-    if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || min > max) {
-      throw new Error(`${path}: bad bounds`);
-    }
-    if (!Array.isArray(c.options) || c.options.length === 0 || max > c.options.length) {
-      throw new Error(`${path}.options: malformed`);
-    }
-    const optionIds = new Set();
-    const options = c.options.map((o, j) => {
-      if (!isObject(o) || typeof o.id !== 'string' || typeof o.title !== 'string' || optionIds.has(o.id)) {
-        throw new Error(`${path}.options[${j}]: malformed`);
-      }
-      optionIds.add(o.id);
-      return { id: o.id, title: o.title };
-    });
-    return { id: c.id, title: c.title, minSelections: min, maxSelections: max, options };
-  });
-}
 
 function contestsOf(contests, what) {
   try {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BoothError, STEPS, ballotAccepted, boothKey, classifyFailure, clearBooth, failureAdvice, loadBooth,
-  prepareBallot, prepareTokenRequest, submitBody, tokenIssued, tokenRequestBody,
+  BoothError, STEPS, ballotAccepted, ballotRejected, boothKey, classifyFailure, clearBooth, failureAdvice, loadBooth,
+  mayReplace, prepareBallot, prepareTokenRequest, sameContests, submitBody, tokenIssued, tokenRequestBody,
 } from '../../src/lib/booth_state.js';
 import { verifyToken } from '../../src/lib/blind_rsa.js';
 import { b64urlDecode, b64urlEncode, hexEncode, utf8Encode } from '../../src/lib/encoding.js';
@@ -23,13 +23,17 @@ const issue = (state, s = signer) => ({
 });
 
 async function booth(storage = mapStorage()) {
-  const voterKey = await boothKey(ELECTION, VOTER);
+  const voterKey = await boothKey(ELECTION, VOTER, CREDENTIAL);
   return { storage, voterKey, state: await loadBooth(storage, ELECTION, voterKey) };
 }
 
-test('boothKey is hex SHA-256(electionId || voterId); a fresh booth starts', async () => {
+test('boothKey is hex SHA-256 of [electionId, voterId, credential]; a fresh booth starts', async () => {
   const { voterKey, state, storage } = await booth();
-  assert.equal(voterKey, hexEncode(await sha256(utf8Encode(ELECTION + VOTER))));
+  assert.equal(voterKey, hexEncode(await sha256(utf8Encode(JSON.stringify([ELECTION, VOTER, CREDENTIAL])))));
+  // Without the credential the key cannot be found, and the fields cannot slide into each other.
+  assert.notEqual(voterKey, await boothKey(ELECTION, VOTER, 'ABCD-EFGH-JKMN-PQRT'));
+  assert.notEqual(voterKey, hexEncode(await sha256(utf8Encode(ELECTION + VOTER))));
+  assert.notEqual(await boothKey(ELECTION, 'ab', 'c'), await boothKey(ELECTION, 'a', 'bc'));
   assert.deepEqual(state, { step: 'start', electionId: ELECTION, voterKey });
   assert.equal(storage.puts, 0);
   assert.deepEqual(STEPS, ['start', 'token_requested', 'token_ready', 'ballot_saved', 'cast']);
@@ -65,8 +69,9 @@ test('the whole flow, each step saved before its request', async () => {
   assert.equal(state.receipt, receipt);
 
   state = await ballotAccepted(storage, state, { receipt, electionId: ELECTION, acceptedAt: '2026-12-04T18:00Z' });
-  assert.deepEqual(await loadBooth(storage, ELECTION, voterKey),
-    { step: 'cast', electionId: ELECTION, receipt, acceptedAt: '2026-12-04T18:00Z', voterKey });
+  assert.deepEqual(state, { step: 'cast', electionId: ELECTION, receipt, acceptedAt: '2026-12-04T18:00Z', voterKey });
+  assert.equal(storage.map.size, 0, 'the record is deleted once the ballot is accepted');
+  assert.equal((await loadBooth(storage, ELECTION, voterKey)).step, 'start');
 });
 
 test('nothing stored names the voter, the credential, or (before the review) the choices', async () => {
@@ -179,4 +184,54 @@ test('retry rules', () => {
   assert.equal(failureAdvice(0, 'network_error'), 'retry');
   assert.equal(failureAdvice(429, 'too_many_requests'), 'wait');
   assert.equal(failureAdvice(418, 'teapot'), 'error');
+});
+
+test('mayReplace: only a later step replaces a saved one', () => {
+  assert.equal(mayReplace(undefined, 'token_requested'), true);
+  assert.equal(mayReplace('token_requested', 'token_ready'), true);
+  assert.equal(mayReplace('token_ready', 'ballot_saved'), true);
+  assert.equal(mayReplace('token_ready', 'token_requested'), false);
+  assert.equal(mayReplace('ballot_saved', 'ballot_saved'), false);
+  assert.equal(mayReplace('ballot_saved', 'token_ready'), false);
+  assert.equal(mayReplace('bogus', 'cast'), false);
+});
+
+test('a stale copy cannot replace a later saved step', async () => {
+  const { storage, voterKey, state: start } = await booth();
+  let state = await prepareTokenRequest(storage, start, signer.key);
+  state = await tokenIssued(storage, state, signer.key, issue(state));
+  // Another tab, still holding 'start', tries to request a new token.
+  await assert.rejects(prepareTokenRequest(storage, start, signer.key), (e) => e.code === 'wrong_step');
+  const ready = state;
+  await prepareBallot(storage, ready, CHOICES);
+  // And one holding 'token_ready' cannot save a second ballot over the first.
+  await assert.rejects(prepareBallot(storage, ready, { mayor: ['dan'], board: [] }), (e) => e.code === 'wrong_step');
+  assert.deepEqual((await loadBooth(storage, ELECTION, voterKey)).body.selections.at(-1), { contestId: 'mayor', optionId: 'bob' });
+});
+
+test('after an invalid ballot the token is kept and new choices can be saved', async () => {
+  const { storage, voterKey, state: start } = await booth();
+  let state = await prepareTokenRequest(storage, start, signer.key);
+  state = await tokenIssued(storage, state, signer.key, issue(state));
+  const ready = state;
+  state = await prepareBallot(storage, state, CHOICES);
+  state = await ballotRejected(storage, state);
+  assert.equal(state.step, 'token_ready');
+  assert.equal(state.msg, ready.msg);
+  assert.equal(state.signature, ready.signature);
+  assert.equal((await loadBooth(storage, ELECTION, voterKey)).body, undefined, 'the old body is dropped');
+  state = await prepareBallot(storage, state, { mayor: ['dan'], board: [] });
+  assert.deepEqual(submitBody(state).selections, [{ contestId: 'mayor', optionId: 'dan' }]);
+  assert.deepEqual(submitBody(state).token, { message: ready.msg, signature: ready.signature });
+});
+
+test('sameContests compares the shown contests with the audit chain, normalised', () => {
+  const audited = [{ id: 'mayor', title: 'Mayor', options: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }] }];
+  const shown = [{ id: 'mayor', title: 'Mayor', minSelections: 1, maxSelections: 1, options: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }] }];
+  assert.equal(sameContests(shown, audited), true);
+  assert.equal(sameContests(shown, [{ ...audited[0], title: 'Mayor!' }]), false);
+  assert.equal(sameContests([{ ...shown[0], maxSelections: 2 }], audited), false);
+  assert.equal(sameContests([{ ...shown[0], options: [...shown[0].options].reverse() }], audited), false);
+  assert.equal(sameContests(shown, undefined), false);
+  assert.equal(sameContests([], []), false);
 });

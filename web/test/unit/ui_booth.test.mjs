@@ -16,6 +16,7 @@ test('readLinkFragment reads voter and credential, decoded', () => {
 test('electionIdFromPath accepts /vote/{id} only', () => {
   assert.equal(electionIdFromPath('/vote/0b6f2f3e-1111-4222-8333-944445555666'), '0b6f2f3e-1111-4222-8333-944445555666');
   assert.equal(electionIdFromPath('/vote/abc/'), 'abc');
+  assert.equal(electionIdFromPath('/vote/0B6F2F3E-1111-4222-8333-944445555666'), '0b6f2f3e-1111-4222-8333-944445555666');
   assert.equal(electionIdFromPath('/vote/'), '');
   assert.equal(electionIdFromPath('/vote/a/b'), '');
   assert.equal(electionIdFromPath('/elections/abc'), '');

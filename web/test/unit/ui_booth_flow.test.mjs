@@ -69,71 +69,131 @@ const serverError = () => new ApiError({ status: 503, code: 'service_unavailable
 const lost = () => new ApiError({ status: 0, code: 'network_error' });
 const quick = { onRetry: ({ retryNow }) => retryNow(), onWait: ({ retryNow }) => retryNow() };
 
+// A tab's sessionStorage: a reload keeps it, a new visit (a new tab) starts empty.
+function tabSession() {
+  const map = new Map();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, String(v)), removeItem: (k) => void map.delete(k) };
+}
+
+async function signedIn({ storage, session = tabSession(), voter = 'carol', script } = {}) {
+  const { key, signBlinded } = await keyPromise;
+  const api = fakeApi({ signBlinded, keyId: key.keyId }, script);
+  const flow = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session });
+  await flow.select(voter, 'C');
+  await flow.obtainToken({ voterId: voter, credential: 'C', ...quick });
+  return { api, flow, session };
+}
+
 test('token: a 503 then a lost connection resend the same blinded message', async () => {
   const { key, signBlinded } = await keyPromise;
   const storage = memoryStorage();
+  const session = tabSession();
   const api = fakeApi({ signBlinded, keyId: key.keyId }, { token: [serverError(), lost()] });
-  const flow = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage });
-  assert.equal((await flow.select('alice')).step, 'start');
+  const flow = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session });
+  assert.equal((await flow.select('alice', 'C1')).step, 'start');
   const after = await flow.obtainToken({ voterId: 'alice', credential: 'C1', ...quick });
   assert.equal(after.step, 'token_ready');
   assert.equal(api.seen.token.length, 3);
   assert.ok(api.seen.token.every((b) => b.blindedMessage === api.seen.token[0].blindedMessage));
-  // The voter is named at rest by a hash only.
-  assert.match(await storage.get(`current:${ELECTION}`), /^[0-9a-f]{64}$/);
+  // This tab's record is named by a hash only, and in this tab's session only.
+  assert.match(JSON.parse(session.getItem(`observernet-booth:${ELECTION}`)).key, /^[0-9a-f]{64}$/);
+  assert.equal(await storage.get(`current:${ELECTION}`), undefined);
 });
 
 test('token: a reload after the request was saved resends the same blinded message', async () => {
   const { key, signBlinded } = await keyPromise;
   const storage = memoryStorage();
-  const failing = fakeApi({ signBlinded, keyId: key.keyId }, { token: [new ApiError({ status: 401, code: 'invalid_credentials' })] });
-  const first = await createFlow({ api: failing, electionId: ELECTION, tokenKey: key, storage });
-  await first.select('bob');
-  await assert.rejects(first.obtainToken({ voterId: 'bob', credential: 'typo', ...quick }), { code: 'invalid_credentials' });
-  // The page reloads: a new flow over the same storage finds the saved request.
+  const session = tabSession();
+  const never = { requestToken: async (body) => { never.body = body; throw new Error('the page reloads'); } };
+  const first = await createFlow({ api: never, electionId: ELECTION, tokenKey: key, storage, session });
+  await first.select('bob', 'right');
+  await assert.rejects(first.obtainToken({ voterId: 'bob', credential: 'right', ...quick }));
+  // The page reloads: a new flow over the same storage and tab finds the saved request.
   const api = fakeApi({ signBlinded, keyId: key.keyId });
-  const second = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage });
+  const second = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session });
   assert.equal((await second.resume()).step, 'token_requested');
   await second.obtainToken({ voterId: 'bob', credential: 'right', ...quick });
-  assert.equal(api.seen.token[0].blindedMessage, failing.seen.token[0].blindedMessage);
-  assert.equal(api.seen.token[0].credential, 'right');
+  assert.equal(api.seen.token[0].blindedMessage, never.body.blindedMessage);
 });
 
-test('cast: failures and a reload resend the identical ballot; one receipt', async () => {
+test('token: a wrong credential leaves no record behind', async () => {
   const { key, signBlinded } = await keyPromise;
   const storage = memoryStorage();
-  const api = fakeApi({ signBlinded, keyId: key.keyId }, { submit: [lost(), serverError()] });
-  const flow = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage });
-  await flow.select('carol');
-  await flow.obtainToken({ voterId: 'carol', credential: 'C', ...quick });
+  const api = fakeApi({ signBlinded, keyId: key.keyId }, { token: [new ApiError({ status: 401, code: 'invalid_credentials' })] });
+  const flow = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session: tabSession() });
+  await flow.select('bob', 'typo');
+  await assert.rejects(flow.obtainToken({ voterId: 'bob', credential: 'typo', ...quick }), { code: 'invalid_credentials' });
+  assert.equal((await flow.select('bob', 'typo')).step, 'start');
+  assert.equal((await flow.obtainToken({ voterId: 'bob', credential: 'right', ...quick })).step, 'token_ready');
+});
+
+test('a new visit on the same browser does not resume the last voter', async () => {
+  const storage = memoryStorage();
+  await signedIn({ storage });
+  const { key } = await keyPromise;
+  const next = await createFlow({ api: {}, electionId: ELECTION, tokenKey: key, storage, session: tabSession() });
+  assert.equal((await next.resume()).step, 'start');
+});
+
+test('cast: failures and a reload resend the identical ballot; one receipt, then no record', async () => {
+  const storage = memoryStorage();
+  const { api, flow, session } = await signedIn({ storage, script: { submit: [lost(), serverError()] } });
   const choice = new Map([['president', ['grace']], ['reps', []]]);
   const receipt = await flow.cast(choice, quick);
   assert.equal(api.seen.submit.length, 3);
   assert.ok(api.seen.submit.every((b) => b === api.seen.submit[0]));
   assert.match(receipt.receipt, /^[0-9a-f]{64}$/);
 
-  // A reload after the cast: the receipt, without sending anything.
-  const again = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage });
+  // A reload of the tab after the cast: the receipt, without sending anything.
+  const { key } = await keyPromise;
+  const again = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session });
   const resumed = await again.resume();
   assert.equal(resumed.step, 'cast');
   assert.equal(resumed.receipt.receipt, receipt.receipt);
   assert.equal(api.seen.submit.length, 3);
+  // The record is gone; the tab keeps only the receipt.
+  assert.deepEqual(JSON.parse(session.getItem(`observernet-booth:${ELECTION}`)), receipt);
+  assert.deepEqual(Object.keys(receipt), ['receipt', 'acceptedAt']);
+  assert.equal((await again.select('carol', 'C')).step, 'start');
 });
 
 test('cast: a reload before the answer resends the saved ballot, never another', async () => {
-  const { key, signBlinded } = await keyPromise;
   const storage = memoryStorage();
-  const api = fakeApi({ signBlinded, keyId: key.keyId }, { submit: [new ApiError({ status: 400, code: 'bad_request' })] });
-  const flow = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage });
-  await flow.select('dan');
-  await flow.obtainToken({ voterId: 'dan', credential: 'C', ...quick });
+  const { api, flow, session } = await signedIn({ storage, voter: 'dan', script: { submit: [new ApiError({ status: 400, code: 'bad_request' })] } });
   await assert.rejects(flow.cast(new Map([['president', ['ada']]]), quick), { code: 'bad_request' });
-  const reloaded = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage });
+  const reloaded = await createFlow({ api, electionId: ELECTION, tokenKey: (await keyPromise).key, storage, session });
   assert.equal((await reloaded.resume()).step, 'ballot_saved');
   await reloaded.cast(null, quick); // the page passes nothing: the saved body goes
   assert.equal(api.seen.submit.length, 2);
   assert.equal(api.seen.submit[1], api.seen.submit[0]);
   assert.match(api.seen.submit[1], /"optionId":"ada"/);
+});
+
+test('cast: after invalid_ballot, new choices are saved and sent with the same token', async () => {
+  const storage = memoryStorage();
+  const { api, flow } = await signedIn({ storage, script: { submit: [new ApiError({ status: 422, code: 'invalid_ballot' })] } });
+  await assert.rejects(flow.cast(new Map([['president', ['ada']]]), quick), { code: 'invalid_ballot' });
+  await flow.cast(new Map([['president', ['grace']]]), quick);
+  const [first, second] = api.seen.submit.map((b) => JSON.parse(b));
+  assert.deepEqual(second.token, first.token);
+  assert.deepEqual(second.selections, [{ contestId: 'president', optionId: 'grace' }]);
+});
+
+test('two tabs: one token request, and the second tab sends the ballot the first saved', async () => {
+  const { key, signBlinded } = await keyPromise;
+  const storage = memoryStorage();
+  const api = fakeApi({ signBlinded, keyId: key.keyId }, { submit: [new ApiError({ status: 400, code: 'bad_request' })] });
+  const tabA = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session: tabSession() });
+  const tabB = await createFlow({ api, electionId: ELECTION, tokenKey: key, storage, session: tabSession() });
+  await tabA.select('erin', 'C');
+  await tabB.select('erin', 'C'); // B is at 'start' in memory
+  await tabA.obtainToken({ voterId: 'erin', credential: 'C', ...quick });
+  assert.equal((await tabB.obtainToken({ voterId: 'erin', credential: 'C', ...quick })).step, 'token_ready');
+  assert.equal(api.seen.token.length, 1, 'the stale tab re-reads the record and asks for nothing');
+  await assert.rejects(tabA.cast(new Map([['president', ['ada']]]), quick), { code: 'bad_request' });
+  await tabB.cast(new Map([['president', ['grace']]]), quick);
+  assert.equal(api.seen.submit.length, 2);
+  assert.equal(api.seen.submit[1], api.seen.submit[0], 'the saved ballot, not the second tab\u2019s');
 });
 
 test('withRetries: 429 waits Retry-After with a countdown; 4xx is final', async () => {
