@@ -98,7 +98,13 @@ async function render({ focus }) {
   if (focus) focusElement(state.shell.main.querySelector('h1'));
   else if (visit.first && location.hash.length > 1) {
     // A link to a part of a page (/elections/{id}#audit): the part exists only now.
-    document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+    let id = location.hash.slice(1);
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // a malformed escape (#%E0): look the fragment up as it is
+    }
+    document.getElementById(id)?.scrollIntoView();
   }
   visit.first = false;
 }
