@@ -32,12 +32,42 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // ---- small things ----------------------------------------------------------------------
 
-class Unverifiable extends Error {}
+// A sentence said twice: in English (the text it turns into, verify.cpp's wording, kept in
+// each result's `detail`) and as a catalog key with params (web/src/i18n/portal.*.js), so the
+// portal can show it in the page's language. A param is a string, a number, another such
+// sentence or a list of them (shown joined by "; "); `count` picks a plural form.
+const say = (text, key, params = {}) => ({ key, params, toString: () => text });
+const isSaid = (v) => v !== null && typeof v === 'object' && typeof v.key === 'string';
+// The {key, params} of a sentence, as plain data; undefined for a bare string.
+function messageOf(said) {
+  if (!isSaid(said)) return undefined;
+  const params = {};
+  for (const [name, v] of Object.entries(said.params ?? {})) {
+    params[name] = Array.isArray(v) ? v.map((x) => messageOf(x) ?? String(x)) : isSaid(v) ? messageOf(v) : v;
+  }
+  return { key: said.key, params };
+}
 
-const pass = (name, detail) => ({ name, status: 'pass', detail });
-const fail = (name, detail) => ({ name, status: 'fail', detail });
-const skip = (name, detail) => ({ name, status: 'skip', detail });
+class Unverifiable extends Error {
+  constructor(said) {
+    super(String(said));
+    this.said = said;
+  }
+}
+
+const result = (status) => (name, said) => {
+  const r = { name, status, detail: String(said) };
+  const message = messageOf(said);
+  if (message) r.message = message;
+  return r;
+};
+const pass = result('pass');
+const fail = result('fail');
+const skip = result('skip');
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+// "n things" as a sentence of its own: recount.n.<noun>.
+const counted = (n, one, many, noun) => say(plural(n, one, many), `recount.n.${noun}`, { n, count: n });
+const listed = (problems) => say(problems.join('; '), 'recount.problems', { problems });
 const short = (hex) => (typeof hex === 'string' && hex.length > 16 ? hex.slice(0, 16) + '...' : String(hex));
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const show = (v) => (v === undefined ? 'null' : JSON.stringify(v));
@@ -47,16 +77,28 @@ async function fetched(download) {
   try {
     return { value: await download() };
   } catch (e) {
-    return { error: e instanceof Unverifiable ? e.message : `the check stopped: ${e?.message ?? e}` };
+    return { error: e instanceof Unverifiable ? e.said : stopped(e) };
   }
 }
 
+const stopped = (e) => say(`the check stopped: ${e?.message ?? e}`, 'recount.stopped', { reason: String(e?.message ?? e) });
+
+// What was being read, as a sentence: "ballots from leaf 0", "token key".
+const what = (text, key, params) => say(text, `recount.what.${key}`, params);
+const fieldOf = (of, name) => what(`${of}: "${name}"`, 'field', { what: of, name });
+
 // An ApiError in one line, as verify.cpp words a failed download.
 function failedDownload(what, e) {
-  if (e?.status === 0) return new Unverifiable(`${what}: ${e.detail || 'network error'}`);
+  if (e?.status === 0) {
+    return new Unverifiable(e.detail
+      ? say(`${what}: ${e.detail}`, 'recount.error.network', { what, reason: String(e.detail) })
+      : say(`${what}: network error`, 'recount.error.networkUnknown', { what }));
+  }
   if (e?.status) {
-    const code = e.code && !e.code.startsWith('http_') ? ` ${e.code}` : '';
-    return new Unverifiable(`${what}: HTTP ${e.status}${code}`);
+    if (e.code && !e.code.startsWith('http_')) {
+      return new Unverifiable(say(`${what}: HTTP ${e.status} ${e.code}`, 'recount.error.httpCode', { what, status: String(e.status), code: e.code }));
+    }
+    return new Unverifiable(say(`${what}: HTTP ${e.status}`, 'recount.error.http', { what, status: String(e.status) }));
   }
   return e;
 }
@@ -69,40 +111,40 @@ async function get(what, call) {
   } catch (e) {
     throw failedDownload(what, e);
   }
-  if (!isObject(body)) throw new Unverifiable(`${what}: the answer is not a JSON object`);
+  if (!isObject(body)) throw new Unverifiable(say(`${what}: the answer is not a JSON object`, 'recount.error.notObject', { what }));
   return body;
 }
 
 function member(object, name, what) {
-  if (!Object.hasOwn(object, name)) throw new Unverifiable(`${what}: no "${name}" in the answer`);
+  if (!Object.hasOwn(object, name)) throw new Unverifiable(say(`${what}: no "${name}" in the answer`, 'recount.error.noMember', { what, name }));
   return object[name];
 }
 function stringMember(object, name, what) {
   const value = member(object, name, what);
-  if (typeof value !== 'string') throw new Unverifiable(`${what}: "${name}" is not a string`);
+  if (typeof value !== 'string') throw new Unverifiable(say(`${what}: "${name}" is not a string`, 'recount.error.notString', { what, name }));
   return value;
 }
 function countOf(value, what) {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_JSON_INTEGER) {
-    throw new Unverifiable(`${what} is not a non-negative integer`);
+    throw new Unverifiable(say(`${what} is not a non-negative integer`, 'recount.error.notCount', { what }));
   }
   return value;
 }
-const countMember = (object, name, what) => countOf(member(object, name, what), `${what}: "${name}"`);
+const countMember = (object, name, what) => countOf(member(object, name, what), fieldOf(what, name));
 function digestMember(object, name, what) {
   const value = stringMember(object, name, what);
-  if (!HASH_HEX.test(value)) throw new Unverifiable(`${what}: "${name}" is not 64 lowercase hex digits`);
+  if (!HASH_HEX.test(value)) throw new Unverifiable(say(`${what}: "${name}" is not 64 lowercase hex digits`, 'recount.error.notDigest', { what, name }));
   return value;
 }
 function arrayMember(object, name, what) {
   const value = member(object, name, what);
-  if (!Array.isArray(value)) throw new Unverifiable(`${what}: "${name}" is not an array`);
+  if (!Array.isArray(value)) throw new Unverifiable(say(`${what}: "${name}" is not an array`, 'recount.error.notArray', { what, name }));
   return value;
 }
 function digestsMember(object, name, what) {
   const list = arrayMember(object, name, what);
   if (!list.every((h) => typeof h === 'string' && HASH_HEX.test(h))) {
-    throw new Unverifiable(`${what}: "${name}" holds something other than 64 lowercase hex digits`);
+    throw new Unverifiable(say(`${what}: "${name}" holds something other than 64 lowercase hex digits`, 'recount.error.notDigests', { what, name }));
   }
   return list;
 }
@@ -113,7 +155,7 @@ function contestsOf(contests, what) {
   try {
     return normalizeContests(contests);
   } catch (e) {
-    throw new Unverifiable(`${what}: the contests are malformed (${e.message})`);
+    throw new Unverifiable(say(`${what}: the contests are malformed (${e.message})`, 'recount.error.contests', { what, reason: String(e.message) }));
   }
 }
 
@@ -122,25 +164,25 @@ function contestsOf(contests, what) {
 // src/domain/ballot.cpp read_selections: the shape of a ballot's selections, or the first
 // problem as "field: message" (and how many more).
 function readSelections(selections) {
-  if (!Array.isArray(selections)) return { problems: ['selections: must be an array'] };
-  if (selections.length > MAX_SELECTIONS) return { problems: ['selections: too many selections'] };
+  if (!Array.isArray(selections)) return { problems: [say('selections: must be an array', 'recount.rule.notArray', { path: 'selections' })] };
+  if (selections.length > MAX_SELECTIONS) return { problems: [say('selections: too many selections', 'recount.rule.tooMany', { path: 'selections' })] };
   const problems = [], read = [];
   selections.forEach((item, i) => {
     const path = `selections[${i}]`;
-    if (!isObject(item)) return problems.push(`${path}: must be an object`);
+    if (!isObject(item)) return problems.push(say(`${path}: must be an object`, 'recount.rule.notObject', { path }));
     let ok = true;
     for (const [name, value] of Object.entries(item)) {
       if (name !== 'contestId' && name !== 'optionId') {
-        problems.push(`${path}.${name}: unknown field`);
+        problems.push(say(`${path}.${name}: unknown field`, 'recount.rule.unknownField', { path: `${path}.${name}` }));
         ok = false;
       } else if (typeof value !== 'string') {
-        problems.push(`${path}.${name}: must be a string`);
+        problems.push(say(`${path}.${name}: must be a string`, 'recount.rule.notString', { path: `${path}.${name}` }));
         ok = false;
       }
     }
     for (const required of ['contestId', 'optionId']) {
       if (!Object.hasOwn(item, required)) {
-        problems.push(`${path}.${required}: is required`);
+        problems.push(say(`${path}.${required}: is required`, 'recount.rule.required', { path: `${path}.${required}` }));
         ok = false;
       }
     }
@@ -156,38 +198,46 @@ function ruleProblems(read, contests) {
   read.forEach((s, i) => {
     const path = `selections[${i}]`;
     const contest = contests.find((c) => c.id === s.contestId);
-    if (!contest) return problems.push(`${path}.contestId: no such contest in this election`);
+    if (!contest) {
+      return problems.push(say(`${path}.contestId: no such contest in this election`, 'recount.rule.noContest', { path: `${path}.contestId` }));
+    }
     if (!contest.options.some((o) => o.id === s.optionId)) {
-      return problems.push(`${path}.optionId: no such option in contest ${s.contestId}`);
+      return problems.push(say(`${path}.optionId: no such option in contest ${s.contestId}`, 'recount.rule.noOption',
+        { path: `${path}.optionId`, contest: s.contestId }));
     }
     const key = JSON.stringify([s.contestId, s.optionId]);
-    if (seen.has(key)) return problems.push(`${path}: the same option is selected twice`);
+    if (seen.has(key)) return problems.push(say(`${path}: the same option is selected twice`, 'recount.rule.twice', { path }));
     seen.add(key);
     perContest.set(s.contestId, (perContest.get(s.contestId) ?? 0) + 1);
   });
   for (const c of contests) {
     const n = perContest.get(c.id) ?? 0;
     if (n < c.minSelections || n > c.maxSelections) {
-      const takes = c.minSelections === c.maxSelections ? `${c.minSelections}`
-        : `from ${c.minSelections} to ${c.maxSelections}`;
-      problems.push(`contests.${c.id}: ${n} selected; this contest takes ${takes}`);
+      const path = `contests.${c.id}`;
+      problems.push(c.minSelections === c.maxSelections
+        ? say(`${path}: ${n} selected; this contest takes ${c.minSelections}`, 'recount.rule.exactly',
+          { path, selected: n, takes: c.minSelections })
+        : say(`${path}: ${n} selected; this contest takes from ${c.minSelections} to ${c.maxSelections}`, 'recount.rule.range',
+          { path, selected: n, min: c.minSelections, max: c.maxSelections }));
     }
   }
   return problems;
 }
 
-const firstProblem = (problems) =>
-  problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more)` : '');
+const firstProblem = (problems) => (problems.length > 1
+  ? say(`${problems[0]} (and ${problems.length - 1} more)`, 'recount.rule.andMore',
+    { problem: problems[0], n: problems.length - 1, count: problems.length - 1 })
+  : problems[0]);
 
 // verify.cpp read_ballot and rebuild_leaf.
 function readBallot(item, what, electionId) {
-  if (!isObject(item)) throw new Unverifiable(`${what}: not a JSON object`);
+  if (!isObject(item)) throw new Unverifiable(say(`${what}: not a JSON object`, 'recount.error.itemNotObject', { what }));
   const b = {
     leafIndex: countMember(item, 'leafIndex', what),
     receipt: stringMember(item, 'receipt', what),
   };
   const token = member(item, 'token', what);
-  if (!isObject(token)) throw new Unverifiable(`${what}: "token" is not an object`);
+  if (!isObject(token)) throw new Unverifiable(say(`${what}: "token" is not an object`, 'recount.error.tokenNotObject', { what }));
   b.tokenMessage = stringMember(token, 'message', what);
   b.tokenSignature = stringMember(token, 'signature', what);
   const { read, problems } = readSelections(member(item, 'selections', what));
@@ -204,7 +254,7 @@ function readBallot(item, what, electionId) {
     b.leafHash = hexEncode(b.leafHashBytes);
     b.read = read; // in the order listed, for the rules' messages
   } catch (e) {
-    b.unreadable = e.message; // a string with no UTF-8 form
+    b.unreadable = say(e.message, 'recount.ballots.unencodable', { reason: String(e.message) }); // a string with no UTF-8 form
   }
   return b;
 }
@@ -214,63 +264,70 @@ function readBallot(item, what, electionId) {
 // A paged list from `from` until "next" is null or reaches `end` (verify.cpp read_pages).
 async function readPages(call, itemsName, label, from, end, take) {
   while (from < end) {
-    const what = `${label} ${from}`;
+    const what = label(from);
     const page = await get(what, () => call(from));
     const items = arrayMember(page, itemsName, what);
     await take(items, what);
     const next = member(page, 'next', what);
     if (next === null) return;
-    const nextFrom = countOf(next, `${what}: "next"`);
+    const nextFrom = countOf(next, fieldOf(what, 'next'));
     if (items.length === 0 || nextFrom <= from) {
-      throw new Unverifiable(`${what}: "next" does not move past the ${itemsName} given`);
+      throw new Unverifiable(say(`${what}: "next" does not move past the ${itemsName} given`, 'recount.error.nextStuck', { what, items: itemsName }));
     }
     from = nextFrom;
   }
 }
 
 async function fetchElection(api, id) {
-  const what = 'election';
+  const what = say('election', 'recount.what.election');
   const body = await get(what, () => api.publicElection(id));
-  if (stringMember(body, 'id', what) !== id) throw new Unverifiable('election: another election');
+  if (stringMember(body, 'id', what) !== id) throw new Unverifiable(say('election: another election', 'recount.error.otherElection'));
   const status = stringMember(body, 'status', what);
-  if (status !== 'open' && status !== 'closed') throw new Unverifiable('election: status is neither open nor closed');
+  if (status !== 'open' && status !== 'closed') {
+    throw new Unverifiable(say('election: status is neither open nor closed', 'recount.error.electionStatus'));
+  }
   return { closed: status === 'closed', contests: contestsOf(member(body, 'contests', what), what) };
 }
 
 // src/client/voter.cpp fetch_token_key.
 async function fetchTokenKey(api, id) {
-  const what = 'token key';
+  const what = say('token key', 'recount.what.tokenKey');
   const body = await get(what, () => api.tokenKey(id));
-  if (stringMember(body, 'electionId', what) !== id) throw new Unverifiable('token key: the token key is for another election');
+  if (stringMember(body, 'electionId', what) !== id) {
+    throw new Unverifiable(say('token key: the token key is for another election', 'recount.error.tokenKeyElection'));
+  }
   const algorithm = stringMember(body, 'algorithm', what);
-  if (algorithm !== TOKEN_ALGORITHM) throw new Unverifiable(`token key: unsupported token algorithm '${algorithm}'`);
+  if (algorithm !== TOKEN_ALGORITHM) {
+    throw new Unverifiable(say(`token key: unsupported token algorithm '${algorithm}'`, 'recount.error.tokenAlgorithm', { algorithm }));
+  }
   let key;
   try {
     key = await importTokenKey({ publicKey: stringMember(body, 'publicKey', what), jwk: body.jwk });
   } catch (e) {
     if (e instanceof Unverifiable) throw e;
-    throw new Unverifiable('token key: the token key is not an RSA key of 2048 to 16384 bits in SPKI DER form');
+    throw new Unverifiable(say('token key: the token key is not an RSA key of 2048 to 16384 bits in SPKI DER form', 'recount.error.tokenKeyForm'));
   }
   if (stringMember(body, 'keyId', what) !== key.keyId) {
-    throw new Unverifiable('token key: keyId is not the SHA-256 of the published key');
+    throw new Unverifiable(say('token key: keyId is not the SHA-256 of the published key', 'recount.error.tokenKeyId'));
   }
   return key;
 }
 
 async function fetchLogKey(api) {
-  const body = await get('log key', () => api.logKey());
+  const body = await get(say('log key', 'recount.what.logKey'), () => api.logKey());
   const checked = await checkLogKey(body);
-  if (!checked.ok) throw new Unverifiable(checked.reason);
+  if (!checked.ok) throw new Unverifiable(say(checked.reason, checked.message.key, checked.message.params));
   return { body, keyId: checked.keyId };
 }
 
 async function fetchAudit(api, id, progress) {
   const events = [];
-  await readPages((from) => api.audit(id, from), 'events', 'audit events from seq', 1, MAX_JSON_INTEGER,
+  const label = (from) => what(`audit events from seq ${from}`, 'auditPage', { from });
+  await readPages((from) => api.audit(id, from), 'events', label, 1, MAX_JSON_INTEGER,
     (items) => {
       for (const item of items) {
-        const what = `audit event ${events.length + 1}`;
-        if (!isObject(item)) throw new Unverifiable(`${what}: not a JSON object`);
+        const what = say(`audit event ${events.length + 1}`, 'recount.what.auditEvent', { seq: events.length + 1 });
+        if (!isObject(item)) throw new Unverifiable(say(`${what}: not a JSON object`, 'recount.error.itemNotObject', { what }));
         events.push({
           seq: countMember(item, 'seq', what), type: stringMember(item, 'type', what),
           payload: member(item, 'payload', what), at: stringMember(item, 'at', what),
@@ -283,7 +340,7 @@ async function fetchAudit(api, id, progress) {
 }
 
 function readTreeHead(object, what) {
-  if (!isObject(object)) throw new Unverifiable(`${what}: not a JSON object`);
+  if (!isObject(object)) throw new Unverifiable(say(`${what}: not a JSON object`, 'recount.error.itemNotObject', { what }));
   return {
     treeSize: countMember(object, 'treeSize', what),
     rootHash: digestMember(object, 'rootHash', what),
@@ -294,9 +351,11 @@ function readTreeHead(object, what) {
 }
 
 async function fetchTreeHead(api, id) {
-  const what = 'tree head';
+  const what = say('tree head', 'recount.what.treeHead');
   const body = await get(what, () => api.treeHead(id));
-  if (stringMember(body, 'electionId', what) !== id) throw new Unverifiable('tree head: for another election');
+  if (stringMember(body, 'electionId', what) !== id) {
+    throw new Unverifiable(say('tree head: for another election', 'treeHead.reason.otherElection'));
+  }
   return { ...readTreeHead(body, what), electionId: id };
 }
 
@@ -332,11 +391,12 @@ function decodeToken(b) {
 async function fetchBallots(api, id, treeSize, pageSize, tokenKey, progress) {
   const ballots = [];
   let verifying = Promise.resolve();
-  await readPages((from) => api.ballots(id, from, pageSize), 'ballots', 'ballots from leaf', 0, treeSize,
-    async (items, what) => {
+  const label = (from) => what(`ballots from leaf ${from}`, 'ballotsPage', { from });
+  await readPages((from) => api.ballots(id, from, pageSize), 'ballots', label, 0, treeSize,
+    async (items, page) => {
       const start = ballots.length;
       items.forEach((item, i) => {
-        const b = readBallot(item, `${what}, item ${i}`, id);
+        const b = readBallot(item, what(`${page}, item ${i}`, 'ballotItem', { page, item: i }), id);
         if (b.leafIndex < treeSize) {
           decodeToken(b);
           ballots.push(b);
@@ -358,7 +418,11 @@ function firstOf() {
   return {
     count: 0, first: '',
     add(describe) { if (this.count++ === 0) this.first = describe(); },
-    report(problems, one, many) { if (this.count) problems.push(`${this.first} (${plural(this.count, one, many)})`); },
+    report(problems, one, many, noun) {
+      if (!this.count) return;
+      const total = counted(this.count, one, many, noun);
+      problems.push(say(`${this.first} (${total})`, 'recount.problem.first', { problem: this.first, total }));
+    },
   };
 }
 const leafName = (b) => `leaf ${b.leafIndex}`;
@@ -366,73 +430,94 @@ const leafName = (b) => `leaf ${b.leafIndex}`;
 function checkTokens(board) {
   const name = CHECKS.tokenSignatures;
   if (board.tokenKey.error) return fail(name, board.tokenKey.error);
-  if (board.audit.error) return fail(name, `cannot compare the token key with the audit chain: ${board.audit.error}`);
+  if (board.audit.error) {
+    return fail(name, say(`cannot compare the token key with the audit chain: ${board.audit.error}`, 'recount.tokens.auditError',
+      { reason: board.audit.error }));
+  }
   const keyId = board.tokenKey.value.keyId;
   if (board.facts.tokenKeyId === undefined) {
-    return fail(name, 'the audit chain announces no token key (election.created tokenKey.keyId)');
+    return fail(name, say('the audit chain announces no token key (election.created tokenKey.keyId)', 'recount.tokens.notAnnounced'));
   }
   if (board.facts.tokenKeyId !== keyId) {
-    return fail(name, `the election's token key ${short(keyId)} is not the one announced on the audit chain, ${short(board.facts.tokenKeyId)}`);
+    return fail(name, say(`the election's token key ${short(keyId)} is not the one announced on the audit chain, ${short(board.facts.tokenKeyId)}`,
+      'recount.tokens.otherKey', { keyId: short(keyId), announced: short(board.facts.tokenKeyId) }));
   }
   if (board.ballots.error) return fail(name, board.ballots.error);
   const malformed = firstOf(), forged = firstOf(), reused = firstOf();
   const firstUse = new Map();
   for (const b of board.ballots.value) {
     if (!b.tokenBytes) {
-      malformed.add(() => `${leafName(b)}: the token is not a base64url 32-byte message and a signature`);
+      malformed.add(() => say(`${leafName(b)}: the token is not a base64url 32-byte message and a signature`, 'recount.tokens.malformed',
+        { leaf: b.leafIndex }));
       continue;
     }
-    if (!b.signatureOk) forged.add(() => `${leafName(b)}: the token's signature does not verify`);
+    if (!b.signatureOk) forged.add(() => say(`${leafName(b)}: the token's signature does not verify`, 'recount.tokens.forged', { leaf: b.leafIndex }));
     // The strict decoder gives each byte string one spelling: the text is the key.
     if (firstUse.has(b.tokenMessage)) {
-      reused.add(() => `${leafName(b)} reuses the token of leaf ${firstUse.get(b.tokenMessage)}`);
+      reused.add(() => say(`${leafName(b)} reuses the token of leaf ${firstUse.get(b.tokenMessage)}`, 'recount.tokens.reused',
+        { leaf: b.leafIndex, first: firstUse.get(b.tokenMessage) }));
     } else {
       firstUse.set(b.tokenMessage, b.leafIndex);
     }
   }
   const problems = [];
-  malformed.report(problems, 'malformed token', 'malformed tokens');
-  forged.report(problems, 'bad signature', 'bad signatures');
-  reused.report(problems, 'token used twice', 'tokens used twice');
-  if (problems.length) return fail(name, problems.join('; '));
-  return pass(name, `${plural(board.ballots.value.length, 'ballot', 'ballots')}, ` +
-    `${plural(firstUse.size, 'distinct token', 'distinct tokens')}, signed with token key ${short(keyId)} as announced on the audit chain`);
+  malformed.report(problems, 'malformed token', 'malformed tokens', 'malformedTokens');
+  forged.report(problems, 'bad signature', 'bad signatures', 'badSignatures');
+  reused.report(problems, 'token used twice', 'tokens used twice', 'reusedTokens');
+  if (problems.length) return fail(name, listed(problems));
+  const ballots = counted(board.ballots.value.length, 'ballot', 'ballots', 'ballots');
+  const distinct = counted(firstUse.size, 'distinct token', 'distinct tokens', 'distinctTokens');
+  return pass(name, say(`${ballots}, ${distinct}, signed with token key ${short(keyId)} as announced on the audit chain`,
+    'recount.tokens.pass', { ballots, tokens: distinct, keyId: short(keyId) }));
 }
 
 function checkBallots(board) {
   const name = CHECKS.ballots;
   if (board.election.error) return fail(name, board.election.error);
   const contests = board.election.value.contests;
-  if (board.audit.error) return fail(name, `cannot compare the contests with the audit chain: ${board.audit.error}`);
-  if (board.facts.contests === undefined) return fail(name, 'the audit chain holds no definition of the election');
+  if (board.audit.error) {
+    return fail(name, say(`cannot compare the contests with the audit chain: ${board.audit.error}`, 'recount.ballots.auditError',
+      { reason: board.audit.error }));
+  }
+  if (board.facts.contests === undefined) {
+    return fail(name, say('the audit chain holds no definition of the election', 'recount.ballots.noDefinition'));
+  }
   let audited;
   try {
-    audited = contestsOf(board.facts.contests, "the audit chain's definition");
+    audited = contestsOf(board.facts.contests, what("the audit chain's definition", 'auditDefinition'));
   } catch (e) {
-    return fail(name, e.message);
+    return fail(name, e.said ?? e.message);
   }
   if (!jsonEqual(audited, contests)) {
-    return fail(name, "the election's contests are not the ones defined on its audit chain");
+    return fail(name, say("the election's contests are not the ones defined on its audit chain", 'recount.ballots.otherContests'));
   }
   if (board.ballots.error) return fail(name, board.ballots.error);
   const invalid = firstOf(), mismatched = firstOf();
   for (const b of board.ballots.value) {
     if (!b.read) {
-      invalid.add(() => `${leafName(b)}: ${b.unreadable}`);
+      invalid.add(() => say(`${leafName(b)}: ${b.unreadable}`, 'recount.ballots.invalid', { leaf: b.leafIndex, problem: b.unreadable }));
     } else {
       const problems = ruleProblems(b.read, contests);
-      if (problems.length) invalid.add(() => `${leafName(b)}: ${firstProblem(problems)}`);
+      if (problems.length) {
+        invalid.add(() => {
+          const problem = firstProblem(problems);
+          return say(`${leafName(b)}: ${problem}`, 'recount.ballots.invalid', { leaf: b.leafIndex, problem });
+        });
+      }
     }
     if (b.leafHash && b.receipt !== b.leafHash) {
-      mismatched.add(() => `${leafName(b)}: the receipt ${short(b.receipt)} is not the hash of the ballot's leaf, ${short(b.leafHash)}`);
+      mismatched.add(() => say(`${leafName(b)}: the receipt ${short(b.receipt)} is not the hash of the ballot's leaf, ${short(b.leafHash)}`,
+        'recount.ballots.wrongReceipt', { leaf: b.leafIndex, receipt: short(b.receipt), leafHash: short(b.leafHash) }));
     }
   }
   const problems = [];
-  invalid.report(problems, 'invalid ballot', 'invalid ballots');
-  mismatched.report(problems, 'wrong receipt', 'wrong receipts');
-  if (problems.length) return fail(name, problems.join('; '));
-  return pass(name, `${plural(board.ballots.value.length, 'ballot', 'ballots')} valid for ` +
-    `${plural(contests.length, 'contest', 'contests')}, every receipt the hash of its leaf`);
+  invalid.report(problems, 'invalid ballot', 'invalid ballots', 'invalidBallots');
+  mismatched.report(problems, 'wrong receipt', 'wrong receipts', 'wrongReceipts');
+  if (problems.length) return fail(name, listed(problems));
+  const ballots = counted(board.ballots.value.length, 'ballot', 'ballots', 'ballots');
+  const kinds = counted(contests.length, 'contest', 'contests', 'contests');
+  return pass(name, say(`${ballots} valid for ${kinds}, every receipt the hash of its leaf`, 'recount.ballots.pass',
+    { ballots, contests: kinds }));
 }
 
 // Leaves 0..n-1 from the rebuilt leaves; an unreadable ballot counts with its receipt.
@@ -441,7 +526,8 @@ function leafHashes(ballots, problems) {
   for (let i = 0; i < ballots.length; i++) {
     const b = ballots[i];
     if (b.leafIndex !== i) {
-      problems.push(`leaf ${i} is missing: the board lists leaf ${b.leafIndex} in its place`);
+      problems.push(say(`leaf ${i} is missing: the board lists leaf ${b.leafIndex} in its place`, 'recount.treeHead.leafMissing',
+        { leaf: i, listed: b.leafIndex }));
       return [];
     }
     if (b.leafHashBytes) {
@@ -449,7 +535,7 @@ function leafHashes(ballots, problems) {
     } else if (HASH_HEX.test(b.receipt)) {
       hashes[i] = hexDecode(b.receipt);
     } else {
-      problems.push(`${leafName(b)} has neither a well-formed ballot nor a receipt`);
+      problems.push(say(`${leafName(b)} has neither a well-formed ballot nor a receipt`, 'recount.treeHead.noLeaf', { leaf: b.leafIndex }));
       return [];
     }
   }
@@ -464,27 +550,34 @@ function checkTreeHead(board) {
   const logKeyId = board.logKey.value.keyId;
   const problems = [];
   if (board.pinnedLogKeyId && board.pinnedLogKeyId !== logKeyId) {
-    problems.push(`the log key ${short(logKeyId)} is not the pinned one, ${short(board.pinnedLogKeyId)}`);
+    problems.push(say(`the log key ${short(logKeyId)} is not the pinned one, ${short(board.pinnedLogKeyId)}`, 'recount.treeHead.notPinned',
+      { keyId: short(logKeyId), pinned: short(board.pinnedLogKeyId) }));
   }
   if (head.logKeyId !== logKeyId) {
-    problems.push(`the tree head names log key ${short(head.logKeyId)}, the server's is ${short(logKeyId)}`);
+    problems.push(say(`the tree head names log key ${short(head.logKeyId)}, the server's is ${short(logKeyId)}`, 'treeHead.reason.otherKey',
+      { named: short(head.logKeyId), server: short(logKeyId) }));
   } else if (!board.headSignatureOk) {
-    problems.push('the signature does not verify under the log key');
+    problems.push(say('the signature does not verify under the log key', 'treeHead.reason.signature'));
   }
   if (board.ballots.error) {
     problems.push(board.ballots.error);
   } else if (board.ballots.value.length > head.treeSize) {
-    problems.push(`the board lists ${board.ballots.value.length} ballots below leaf ${head.treeSize}`);
+    const n = board.ballots.value.length;
+    problems.push(say(`the board lists ${n} ballots below leaf ${head.treeSize}`, 'recount.treeHead.tooMany', { n, count: n, size: head.treeSize }));
   } else {
     const hashes = leafHashes(board.ballots.value, problems);
     if (!problems.length && hashes.length < head.treeSize) {
-      problems.push(`leaf ${hashes.length} is missing: the board lists ${plural(hashes.length, 'leaf', 'leaves')} of ${head.treeSize}`);
+      const n = hashes.length;
+      problems.push(say(`leaf ${n} is missing: the board lists ${plural(n, 'leaf', 'leaves')} of ${head.treeSize}`, 'recount.treeHead.short',
+        { leaf: n, n, count: n, size: head.treeSize }));
     } else if (!problems.length) {
       board.progress('root', 0, 1);
       const root = hexEncode(rootFromLeafHashes(hashes));
       board.progress('root', 1, 1);
       if (root !== head.rootHash) {
-        problems.push(`the root of the ${plural(hashes.length, 'leaf', 'leaves')} is ${short(root)}, the tree head says ${short(head.rootHash)}`);
+        const n = hashes.length;
+        problems.push(say(`the root of the ${plural(n, 'leaf', 'leaves')} is ${short(root)}, the tree head says ${short(head.rootHash)}`,
+          'recount.treeHead.root', { n, count: n, root: short(root), expected: short(head.rootHash) }));
       }
     }
   }
@@ -492,22 +585,25 @@ function checkTreeHead(board) {
   if (board.closed) {
     const published = board.facts.finalTreeHead;
     if (board.audit.error) {
-      problems.push(`cannot compare with the final tree head on the audit chain: ${board.audit.error}`);
+      problems.push(say(`cannot compare with the final tree head on the audit chain: ${board.audit.error}`, 'recount.treeHead.auditError',
+        { reason: board.audit.error }));
     } else if (published === undefined) {
-      problems.push('the election is closed, but its audit chain has no tree_head.published');
+      problems.push(say('the election is closed, but its audit chain has no tree_head.published', 'recount.treeHead.noFinal'));
     } else {
       for (const field of ['logKeyId', 'rootHash', 'signature', 'timestamp', 'treeSize']) {
         if (!isObject(published) || published[field] !== head[field]) {
-          problems.push(`it is not the final tree head on the audit chain (${field} differs)`);
+          problems.push(say(`it is not the final tree head on the audit chain (${field} differs)`, 'recount.treeHead.notFinal', { field }));
           break;
         }
       }
       finalNote = ', the final one on the audit chain';
     }
   }
-  if (problems.length) return fail(name, problems.join('; '));
-  return pass(name, `size ${head.treeSize}, root ${short(head.rootHash)} recomputed from the ballots${finalNote}, ` +
-    `signed with log key ${logKeyId}${board.pinnedLogKeyId ? ' (pinned)' : ' (not pinned)'}`);
+  if (problems.length) return fail(name, listed(problems));
+  const key = `recount.treeHead.pass${finalNote ? 'Final' : ''}${board.pinnedLogKeyId ? 'Pinned' : ''}`;
+  return pass(name, say(`size ${head.treeSize}, root ${short(head.rootHash)} recomputed from the ballots${finalNote}, ` +
+    `signed with log key ${logKeyId}${board.pinnedLogKeyId ? ' (pinned)' : ' (not pinned)'}`, key,
+  { size: head.treeSize, root: short(head.rootHash), keyId: logKeyId }));
 }
 
 // The browser keeps no state file: the earlier heads are the caller's (say, localStorage).
@@ -515,26 +611,31 @@ async function checkConsistency(api, board, earlierHeads) {
   const name = CHECKS.consistency;
   if (board.head.error) return fail(name, board.head.error);
   const newest = board.head.value;
-  if (!earlierHeads?.length) return skip(name, 'no tree head seen before on this device');
+  if (!earlierHeads?.length) return skip(name, say('no tree head seen before on this device', 'recount.consistency.none'));
   const problems = [];
   let proofs = 0;
   for (const earlier of earlierHeads) {
-    const seen = `the tree head of size ${earlier.treeSize} from ${earlier.timestamp}`;
+    const seen = say(`the tree head of size ${earlier.treeSize} from ${earlier.timestamp}`, 'recount.consistency.seen',
+      { size: earlier.treeSize, time: String(earlier.timestamp) });
     if (earlier.treeSize > newest.treeSize) {
-      problems.push(`the log shrank: ${seen}, now size ${newest.treeSize}`);
+      problems.push(say(`the log shrank: ${seen}, now size ${newest.treeSize}`, 'recount.consistency.shrank', { seen, size: newest.treeSize }));
     } else if (earlier.treeSize === newest.treeSize) {
       if (earlier.rootHash !== newest.rootHash) {
-        problems.push(`fork: ${seen} had root ${short(earlier.rootHash)}, now ${short(newest.rootHash)}`);
+        problems.push(say(`fork: ${seen} had root ${short(earlier.rootHash)}, now ${short(newest.rootHash)}`, 'recount.consistency.fork',
+          { seen, root: short(earlier.rootHash), now: short(newest.rootHash) }));
       }
     } else if (earlier.treeSize === 0) {
-      if (earlier.rootHash !== hexEncode(rootFromLeafHashes([]))) problems.push(`${seen} has a root other than the empty tree's`);
+      if (earlier.rootHash !== hexEncode(rootFromLeafHashes([]))) {
+        problems.push(say(`${seen} has a root other than the empty tree's`, 'recount.consistency.notEmpty', { seen }));
+      }
     } else {
-      const what = `consistency proof from size ${earlier.treeSize} to ${newest.treeSize}`;
+      const what = say(`consistency proof from size ${earlier.treeSize} to ${newest.treeSize}`, 'recount.what.consistencyProof',
+        { first: earlier.treeSize, second: newest.treeSize });
       proofs++;
       const proof = await fetched(async () => {
         const body = await get(what, () => api.consistencyProof(board.electionId, earlier.treeSize, newest.treeSize));
         if (countMember(body, 'first', what) !== earlier.treeSize || countMember(body, 'second', what) !== newest.treeSize) {
-          throw new Unverifiable(`${what}: for other sizes`);
+          throw new Unverifiable(say(`${what}: for other sizes`, 'recount.error.otherSizes', { what }));
         }
         return digestsMember(body, 'proof', what);
       });
@@ -542,26 +643,33 @@ async function checkConsistency(api, board, earlierHeads) {
         problems.push(proof.error);
       } else if (!verifyConsistency({ first: earlier.treeSize, second: newest.treeSize, firstRoot: earlier.rootHash,
         secondRoot: newest.rootHash, proof: proof.value })) {
-        problems.push(`fork: ${seen} is not a prefix of the newest (size ${newest.treeSize}): its consistency proof fails`);
+        problems.push(say(`fork: ${seen} is not a prefix of the newest (size ${newest.treeSize}): its consistency proof fails`,
+          'recount.consistency.proofFails', { seen, size: newest.treeSize }));
       }
     }
   }
-  if (problems.length) return fail(name, problems.join('; '));
-  return pass(name, `consistent with ${plural(earlierHeads.length, 'tree head', 'tree heads')} seen before (${plural(proofs, 'proof', 'proofs')})`);
+  if (problems.length) return fail(name, listed(problems));
+  const n = earlierHeads.length;
+  const checked = counted(proofs, 'proof', 'proofs', 'proofs');
+  return pass(name, say(`consistent with ${plural(n, 'tree head', 'tree heads')} seen before (${checked})`, 'recount.consistency.pass',
+    { n, count: n, proofs: checked }));
 }
 
 function checkAuditChain(board) {
   const name = CHECKS.auditChain;
   if (board.audit.error) return fail(name, board.audit.error);
   const events = board.audit.value;
-  if (!events.length) return fail(name, 'the audit chain is empty');
+  if (!events.length) return fail(name, say('the audit chain is empty', 'recount.audit.empty'));
+  const n = events.length;
   if (!board.chain.ok) {
-    return fail(name, `the chain breaks at seq ${board.chain.failedSeq} (of ${plural(events.length, 'event', 'events')})`);
+    return fail(name, say(`the chain breaks at seq ${board.chain.failedSeq} (of ${plural(n, 'event', 'events')})`, 'recount.audit.breaks',
+      { seq: board.chain.failedSeq, n, count: n }));
   }
   if (board.election.value?.closed && !board.facts.closed) {
-    return fail(name, 'the election is closed, but its audit chain has no election.closed');
+    return fail(name, say('the election is closed, but its audit chain has no election.closed', 'recount.audit.notClosed'));
   }
-  return pass(name, `${plural(events.length, 'event', 'events')}, seq 1 to ${events.at(-1).seq}, unbroken; head ${short(events.at(-1).hash)}`);
+  return pass(name, say(`${plural(n, 'event', 'events')}, seq 1 to ${events.at(-1).seq}, unbroken; head ${short(events.at(-1).hash)}`,
+    'recount.audit.pass', { n, count: n, last: events.at(-1).seq, head: short(events.at(-1).hash) }));
 }
 
 async function checkRecount(api, board) {
@@ -573,55 +681,76 @@ async function checkRecount(api, board) {
     published = await api.results(board.electionId);
   } catch (e) {
     if (e?.status === 409 && e.code === 'results_not_available' && !board.closed) {
-      return skip(name, 'the results are not published before the election closes');
+      return skip(name, say('the results are not published before the election closes', 'recount.recount.notYet'));
     }
-    return fail(name, failedDownload('results', e).message);
+    const failed = failedDownload(say('results', 'recount.what.results'), e);
+    return fail(name, failed.said ?? failed.message);
   }
   const ballots = board.ballots.value;
   const recounted = tally(board.election.value.contests, ballots.map((b) => ({ selections: b.read ?? null })),
     { electionId: board.electionId, status: board.closed ? 'closed' : 'open' });
-  const counted = `recounted ${plural(ballots.length, 'ballot', 'ballots')}`;
+  const n = ballots.length;
+  const counted = `recounted ${plural(n, 'ballot', 'ballots')}`;
   if (!board.closed) {
     // Live results count ballots not yet sequenced: only a count of the same ballots compares.
     const cast = isObject(published) ? published.ballotsCast : undefined;
     if (!jsonEqual(cast, recounted.ballotsCast)) {
-      return skip(name, `the live results count ${show(cast)} ballots, the tree head ${ballots.length}: run again once the election is closed`);
+      return skip(name, say(`the live results count ${show(cast)} ballots, the tree head ${n}: run again once the election is closed`,
+        'recount.recount.liveCount', { cast: show(cast), n }));
     }
   }
   const live = compareResults(recounted, published);
-  if (!live.ok) return fail(name, `the published results differ from the ${counted}: ${live.difference}`);
-  if (!board.closed) return pass(name, `${counted}: the live results match`);
-  if (board.audit.error) return fail(name, `cannot compare with the results on the audit chain: ${board.audit.error}`);
+  if (!live.ok) {
+    return fail(name, say(`the published results differ from the ${counted}: ${live.difference}`, 'recount.recount.differs',
+      { n, count: n, difference: String(live.difference) }));
+  }
+  if (!board.closed) return pass(name, say(`${counted}: the live results match`, 'recount.recount.livePass', { n, count: n }));
+  if (board.audit.error) {
+    return fail(name, say(`cannot compare with the results on the audit chain: ${board.audit.error}`, 'recount.recount.auditError',
+      { reason: board.audit.error }));
+  }
   if (board.facts.publishedResults === undefined) {
-    return fail(name, 'the election is closed, but its audit chain has no results.published');
+    return fail(name, say('the election is closed, but its audit chain has no results.published', 'recount.recount.noResults'));
   }
   const chained = compareResults(recounted, board.facts.publishedResults);
-  if (!chained.ok) return fail(name, `the results on the audit chain differ from the ${counted}: ${chained.difference}`);
-  return pass(name, `${counted}: the final results and those on the audit chain match`);
+  if (!chained.ok) {
+    return fail(name, say(`the results on the audit chain differ from the ${counted}: ${chained.difference}`, 'recount.recount.chainDiffers',
+      { n, count: n, difference: String(chained.difference) }));
+  }
+  return pass(name, say(`${counted}: the final results and those on the audit chain match`, 'recount.recount.pass', { n, count: n }));
 }
 
 async function checkReceipt(api, board, receipt) {
   const name = CHECKS.receipt;
-  if (!receipt) return skip(name, 'no receipt given');
+  if (!receipt) return skip(name, say('no receipt given', 'recount.receipt.none'));
   if (board.head.error) return fail(name, board.head.error);
   const head = board.head.value;
-  const what = 'inclusion proof';
+  const what = say('inclusion proof', 'recount.what.inclusionProof');
   const proof = await fetched(async () => {
     const body = await get(what, () => api.inclusionProof(board.electionId, receipt, head.treeSize));
-    if (countMember(body, 'treeSize', what) !== head.treeSize) throw new Unverifiable(`${what}: for another tree size`);
+    if (countMember(body, 'treeSize', what) !== head.treeSize) {
+      throw new Unverifiable(say(`${what}: for another tree size`, 'recount.error.otherTreeSize', { what }));
+    }
     return { leafIndex: countMember(body, 'leafIndex', what), auditPath: digestsMember(body, 'auditPath', what) };
   });
-  if (proof.error) return fail(name, `${proof.error} (a ballot cast in the last seconds may not be in the log yet)`);
+  if (proof.error) {
+    return fail(name, say(`${proof.error} (a ballot cast in the last seconds may not be in the log yet)`, 'recount.receipt.noProof',
+      { reason: proof.error }));
+  }
   const { leafIndex, auditPath } = proof.value;
   if (!verifyInclusion({ leafHash: receipt, leafIndex, treeSize: head.treeSize, auditPath, rootHash: head.rootHash })) {
-    return fail(name, `the inclusion proof for leaf ${leafIndex} of ${head.treeSize} does not lead to the tree head's root`);
+    return fail(name, say(`the inclusion proof for leaf ${leafIndex} of ${head.treeSize} does not lead to the tree head's root`,
+      'recount.receipt.proofFails', { leaf: leafIndex, size: head.treeSize }));
   }
   if (board.ballots.error) return fail(name, board.ballots.error);
   if (!board.ballots.value.some((b) => b.leafIndex === leafIndex && b.leafHash === receipt)) {
-    return fail(name, `leaf ${leafIndex} is in the log, but the board lists no ballot with this receipt there`);
+    return fail(name, say(`leaf ${leafIndex} is in the log, but the board lists no ballot with this receipt there`, 'recount.receipt.notListed',
+      { leaf: leafIndex }));
   }
-  return pass(name, `${short(receipt)} is leaf ${leafIndex} of ${head.treeSize}: listed, and its inclusion proof ` +
-    `(${plural(auditPath.length, 'hash', 'hashes')}) leads to the signed root`);
+  const n = auditPath.length;
+  return pass(name, say(`${short(receipt)} is leaf ${leafIndex} of ${head.treeSize}: listed, and its inclusion proof ` +
+    `(${plural(n, 'hash', 'hashes')}) leads to the signed root`, 'recount.receipt.pass',
+  { receipt: short(receipt), leaf: leafIndex, size: head.treeSize, n, count: n }));
 }
 
 // A check that throws (it should not) fails instead of taking the others with it.
@@ -629,12 +758,14 @@ async function guarded(name, check) {
   try {
     return await check();
   } catch (e) {
-    return fail(name, `the check stopped: ${e?.message ?? e}`);
+    return fail(name, stopped(e));
   }
 }
 
-/** The whole recount of one election: [{name, status: 'pass'|'fail'|'skip', detail}] in the
- *  order of `observernet verify`. api: createApi()'s object. onProgress({phase, done, total})
+/** The whole recount of one election: [{name, status: 'pass'|'fail'|'skip', detail, message?}] in
+ *  the order of `observernet verify`. detail is in English, worded as verify.cpp words it;
+ *  message ({key, params}: a catalog key of web/src/i18n/portal.*.js, its params either
+ *  strings, numbers, such messages or lists of them) says the same in the page's language. api: createApi()'s object. onProgress({phase, done, total})
  *  with phase 'download', 'audit', 'ballots', 'signatures', 'root'. receipt (hex) adds the
  *  receipt check; earlierHeads ([{treeSize, rootHash, timestamp}]) the consistency one;
  *  pinnedLogKeyId the pin. The consistency result carries `keep`, the newest signed head. */
@@ -666,7 +797,7 @@ export async function recount({ api, electionId, onProgress = () => {}, pageSize
       board.headSignatureOk = (await verifyTreeHead(id, { ...board.head.value, electionId: id }, board.logKey.value.body)).ok;
     }
   } else {
-    board.ballots = { error: `no ballots read without a tree head (${board.head.error})` };
+    board.ballots = { error: say(`no ballots read without a tree head (${board.head.error})`, 'recount.ballots.noHead', { reason: board.head.error }) };
   }
   board.headSigned = Boolean(board.headSignatureOk && (!board.pinnedLogKeyId || board.pinnedLogKeyId === board.logKey.value?.keyId));
 

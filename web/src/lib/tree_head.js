@@ -22,10 +22,14 @@ export function treeHeadMessage(electionId, sth) {
   });
 }
 
+// A failure: reason in English (as src/client/verify.cpp words it), and message, the same as
+// a catalog key with its params (portal.*.js), for pages in other languages.
+const failed = (reason, key, params = {}) => ({ ok: false, reason, message: { key, params } });
+
 /** The /api/v1/public/log-key body checked: Ed25519, a 32-byte key, keyId its SHA-256.
- *  Returns {ok, reason, raw, keyId}. */
+ *  Returns {ok, reason, message?, raw, keyId}. */
 export async function checkLogKey(logKey) {
-  if (logKey?.algorithm !== 'Ed25519') return { ok: false, reason: 'log key: the algorithm is not Ed25519' };
+  if (logKey?.algorithm !== 'Ed25519') return failed('log key: the algorithm is not Ed25519', 'treeHead.reason.algorithm');
   let raw;
   try {
     raw = b64urlDecode(logKey.publicKey);
@@ -33,33 +37,34 @@ export async function checkLogKey(logKey) {
     raw = null;
   }
   if (!raw || raw.length !== 32) {
-    return { ok: false, reason: 'log key: publicKey is not a base64url Ed25519 key' };
+    return failed('log key: publicKey is not a base64url Ed25519 key', 'treeHead.reason.publicKey');
   }
   const keyId = hexEncode(await sha256(raw));
   if (logKey.keyId !== keyId) {
-    return { ok: false, reason: 'log key: keyId is not the SHA-256 of the published key' };
+    return failed('log key: keyId is not the SHA-256 of the published key', 'treeHead.reason.keyId');
   }
   return { ok: true, reason: '', raw, keyId };
 }
 
 /** A tree head as GET /public/elections/{id}/tree-head serves it, checked against the log
  *  key: well-formed, for this election, naming this key, and signed by it.
- *  Returns {ok, reason} (reason is empty when ok). */
+ *  Returns {ok, reason, message?} (reason is empty when ok; message {key, params} when not). */
 export async function verifyTreeHead(electionId, sth, logKey) {
   const key = await checkLogKey(logKey);
   if (!key.ok) return key;
-  if (sth?.electionId !== electionId) return { ok: false, reason: 'tree head: for another election' };
+  if (sth?.electionId !== electionId) return failed('tree head: for another election', 'treeHead.reason.otherElection');
   if (!Number.isSafeInteger(sth.treeSize) || sth.treeSize < 0) {
-    return { ok: false, reason: 'tree head: "treeSize" is not a non-negative integer' };
+    return failed('tree head: "treeSize" is not a non-negative integer', 'treeHead.reason.treeSize');
   }
   if (typeof sth.rootHash !== 'string' || !HASH_HEX.test(sth.rootHash)) {
-    return { ok: false, reason: 'tree head: "rootHash" is not 64 lowercase hex digits' };
+    return failed('tree head: "rootHash" is not 64 lowercase hex digits', 'treeHead.reason.rootHash');
   }
   if (typeof sth.timestamp !== 'string' || !RFC3339.test(sth.timestamp)) {
-    return { ok: false, reason: 'tree head: "timestamp" is not an RFC 3339 time' };
+    return failed('tree head: "timestamp" is not an RFC 3339 time', 'treeHead.reason.timestamp');
   }
   if (sth.logKeyId !== key.keyId) {
-    return { ok: false, reason: `the tree head names log key ${String(sth.logKeyId).slice(0, 16)}..., the server's is ${key.keyId.slice(0, 16)}...` };
+    const named = `${String(sth.logKeyId).slice(0, 16)}...`, server = `${key.keyId.slice(0, 16)}...`;
+    return failed(`the tree head names log key ${named}, the server's is ${server}`, 'treeHead.reason.otherKey', { named, server });
   }
   let signature;
   try {
@@ -69,7 +74,7 @@ export async function verifyTreeHead(electionId, sth, logKey) {
   }
   const signed = utf8Encode(treeHeadMessage(electionId, sth));
   if (!signature || !(await verifyEd25519(key.raw, signed, signature))) {
-    return { ok: false, reason: 'the signature does not verify under the log key' };
+    return failed('the signature does not verify under the log key', 'treeHead.reason.signature');
   }
   return { ok: true, reason: '' };
 }

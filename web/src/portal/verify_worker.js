@@ -5,7 +5,8 @@
 // Out: {type: 'progress', phase, phases: {<phase>: {done, total}}}   at most every PROGRESS_MS
 //        (and at once when the phase changes); phases are lib/recount.js's: download, audit,
 //        ballots, signatures, root
-//      {type: 'done', checks: [{name, status, detail}], keep?, seconds}
+//      {type: 'done', checks: [{name, status, detail, message?}], keep?, seconds}
+//        message: {key, params}, the detail as a catalog key (portal/messages.js shows it)
 //        keep: the newest signed tree head, for the next run's consistency check
 //      {type: 'error', code, status, detail}   when the recount itself could not run
 
@@ -59,5 +60,7 @@ self.addEventListener('message', async (event) => {
 
 // Only plain data crosses to the page.
 function plainCheck(c) {
-  return { name: String(c.name), status: String(c.status), detail: c.detail == null ? '' : String(c.detail) };
+  const out = { name: String(c.name), status: String(c.status), detail: c.detail == null ? '' : String(c.detail) };
+  if (c.message && typeof c.message.key === 'string') out.message = JSON.parse(JSON.stringify(c.message));
+  return out;
 }

@@ -9,6 +9,7 @@ import { verifyTreeHead } from '../../lib/tree_head.js';
 import { h } from '../../ui/dom.js';
 import { formatDateTime, formatNumber, formatPercent, shortHex, turnout } from '../format.js';
 import { browserStorage, loadHeads, saveHead } from '../heads.js';
+import { messageText } from '../messages.js';
 
 export function loading(text = t('portal.loading')) {
   return h('p', { class: 'portal-loading' }, text);
@@ -49,7 +50,7 @@ export function checkLine(status, text, extra, name) {
 export function treeHeadLine({ sth, logKey, verdict }) {
   return verdict.ok
     ? checkLine('pass', t('portal.treeHead.verified', { keyId: shortHex(logKey?.keyId ?? sth.logKeyId) }))
-    : checkLine('fail', t('portal.treeHead.notVerified', { reason: verdict.reason || '?' }));
+    : checkLine('fail', t('portal.treeHead.notVerified', { reason: messageText(verdict.message, verdict.reason || '?') }));
 }
 
 // Whether the board only grew since the newest tree head this browser saw for the election

@@ -11,6 +11,7 @@ import { announce } from '../../ui/live.js';
 import { h, replaceChildren } from '../../ui/dom.js';
 import { formatNumber, parseReceiptInput } from '../format.js';
 import { browserStorage, loadHeads, saveHead } from '../heads.js';
+import { messageText } from '../messages.js';
 import { paths } from '../router.js';
 import { checkLine, outcomeTag, settle } from './common.js';
 
@@ -194,8 +195,11 @@ function paint(s) {
       h('p', { class: ['verdict', ok ? 'verdict--pass' : 'verdict--fail'] },
         t('portal.verify.verdictLabel'), ' ', outcomeTag(ok ? 'pass' : 'fail'), ' ',
         t('portal.verify.verdictCounts', { passed: counts.pass, failed: counts.fail, skipped: counts.skip })));
-    replaceChildren(v.checks, h('ul', { class: 'checks checks--recount' }, checks.map((c) =>
-      checkLine(c.status, checkName(c.name), c.detail ? h('span', { class: 'check__detail' }, c.detail) : null, c.name))));
+    replaceChildren(v.checks, h('ul', { class: 'checks checks--recount' }, checks.map((c) => {
+      // The detail in the page's language, or in English when a key is missing.
+      const detail = messageText(c.message, c.detail);
+      return checkLine(c.status, checkName(c.name), detail ? h('span', { class: 'check__detail' }, detail) : null, c.name);
+    })));
   } else if (s.status === 'error') {
     const code = s.error?.code;
     const text = code === 'not_found' ? t('portal.election.notFound')
