@@ -159,6 +159,7 @@ build() {
 # (`ensure_web_packages chromium`). Node counts when the command is there: NodeSource's
 # nodejs package bundles npm and conflicts with Debian's npm package, so Debian's pair is
 # only asked for when there is no node at all. Call before ensure_packages.
+# shellcheck disable=SC2120  # the extra packages are optional
 ensure_web_packages() {
   if ! command -v node >/dev/null 2>&1; then
     OBSERVERNET_PACKAGES+=(nodejs npm)
