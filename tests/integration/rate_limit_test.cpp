@@ -169,8 +169,9 @@ TEST(RateLimitTest, ABusyClientsRequestsShareRedisCalls) {
   EXPECT_EQ(std::ranges::count(statuses, 400u), 10);
   // Per I/O thread: a call for each request that found no check on its way (the first
   // ones, a few milliseconds apart), then one for everything that queued behind them: 6
-  // in a sanitized build here, against 28 with batch_linger 0.
-  EXPECT_LE(evalsha_calls() - before, 10);
+  // in a sanitized build here, 12 once when the connections arrived slowly, against 28
+  // with batch_linger 0 and 40 without sharing.
+  EXPECT_LE(evalsha_calls() - before, 16);
 }
 
 TEST(RateLimitTest, ForwardedAddressesCountOnlyFromTrustedProxies) {
