@@ -1,4 +1,4 @@
--- wrk script for bench/ballot_submit.sh: POST /api/v1/voting/submit (SPEC §6), one
+-- wrk script for bench/ballot_submit.sh: POST /api/v1/voting/submit (docs/api/README.md), one
 -- real token per request.
 --
 --   TOKENS=tokens.txt ELECTION=<uuid> WRK_THREADS=<same as --threads> \

@@ -4,10 +4,10 @@
 //   bench_tokens --url URL --election ID --credentials FILE --threads T --out FILE
 //   bench_tokens --direct COUNT --sealed-key FILE --election ID --threads T --out FILE
 //
-// The first form goes through the API (SPEC §5) as voters' clients do: each token costs
-// the server one RSA blind signature and one commit, which is what the tokens/s figure
+// The first form goes through the API (docs/formats.md, Tokens) as voters' clients do: each token
+// costs the server one RSA blind signature and one commit, which is what the tokens/s figure
 // measures.
-// --credentials: the body the voter import answered (SPEC §4), kept as it is:
+// --credentials: the body the voter import answered (docs/api/README.md), kept as it is:
 //   {"registered": n, "duplicates": m, "credentials": [{"voterId", "credential"}, ...]}.
 // Any answer but 200 is counted by status and the voter skipped: the run goes on.
 //
@@ -58,7 +58,7 @@ using namespace observernet;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kTokenMessageBytes = 32;  // SPEC §5: the token nonce
+constexpr std::size_t kTokenMessageBytes = 32;  // the token nonce (docs/formats.md, Tokens)
 constexpr auto kProgressEvery = std::chrono::seconds(10);
 // An answer waits for an RSA signature and a commit behind every other voter's: far
 // longer than an interactive client would wait under this load.
@@ -194,8 +194,8 @@ std::string mint_token(client::HttpClient& http, const crypto::RsaPublicKey& key
   return crypto::to_base64url(msg) + ' ' + crypto::to_base64url(*sig);
 }
 
-// Unseals the election's private token key as the server does (SPEC §5: AES-256-GCM
-// under the master key, the election id as associated data).
+// Unseals the election's private token key as the server does (AES-256-GCM under the
+// master key, the election id as associated data: docs/architecture.md, Tokens and ballots).
 crypto::RsaPrivateKey open_private_key(const Options& options) {
   std::ifstream in(options.sealed_key_file, std::ios::binary);
   std::string hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

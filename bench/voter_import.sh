@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the voter roll import: one POST /api/v1/elections/{id}/voters with
 # N voters as text/csv (default 1,000,000, the per-election maximum) against the
-# Release server with its default configuration. Goal (issue 3): 1,000,000 voters in
+# Release server with its default configuration. Goal: 1,000,000 voters in
 # under 60 s. Prints the wall time of the request (hashing, COPY, insert, response).
 #
 #   bench/voter_import.sh [voters]

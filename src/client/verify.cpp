@@ -32,7 +32,7 @@ namespace {
 
 using nlohmann::json;
 
-// SPEC §5: the token nonce.
+// The token nonce (docs/formats.md, Tokens).
 constexpr std::size_t kTokenMessageBytes = 32;
 // The most the board's paged routes hand out at once.
 constexpr int kPageLimit = 1000;
@@ -240,8 +240,8 @@ PublicElection fetch_election(HttpClient& http, const std::string& id) {
           contests_of(member(body, "contests", what), what)};
 }
 
-// SPEC §7: what the log key signs, and what the audit chain and the state file keep of
-// a tree head.
+// docs/formats.md, Signed tree heads: what the log key signs, and what the audit chain and the
+// state file keep of a tree head.
 struct TreeHead {
   std::int64_t tree_size = 0;
   std::string root_hash;
@@ -276,7 +276,7 @@ json to_json(const TreeHead& head) {
           {"logKeyId", head.log_key_id}};
 }
 
-// SPEC §7: Ed25519 over the RFC 8785 text of exactly these four members.
+// Ed25519 over the RFC 8785 text of exactly these four members (docs/formats.md).
 bool signature_verifies(const TreeHead& head, std::string_view election_id,
                         const crypto::Ed25519PublicKey& key) {
   const std::string signed_text = domain::tree_head_signing_input(
@@ -389,7 +389,7 @@ struct BoardBallot {
   // The selections in leaf order when their shape is right; else why not.
   std::optional<std::vector<domain::Selection>> read;
   std::string unreadable;
-  // The RFC 9162 leaf hash of the leaf rebuilt from the above (SPEC §6).
+  // The RFC 9162 leaf hash of the leaf rebuilt from the above (docs/formats.md, Receipt).
   std::optional<crypto::Digest> leaf_hash;
 };
 
@@ -1010,8 +1010,8 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
   const auto receipt = normalized_digest(request.receipt, "the receipt");
   const auto pinned = normalized_digest(request.log_key_id, "the log key id");
 
-  // The server writes UUIDs in lowercase (SPEC §2), and leaves and tree heads hold the
-  // id as written.
+  // The server writes UUIDs in lowercase (docs/formats.md, Encodings), and leaves and tree heads
+  // hold the id as written.
   Board board;
   board.election_id = lowercase(request.election_id);
   const std::string& id = board.election_id;

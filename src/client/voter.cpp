@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kTokenAlgorithm = "RSABSSA-SHA384-PSS-Deterministic";
-// SPEC §5: the token nonce.
+// The token nonce (docs/formats.md, Tokens).
 constexpr std::size_t kTokenMessageBytes = 32;
 // Field errors of a 422 shown in the one-line message; the rest are counted.
 constexpr std::size_t kFieldErrorsShown = 3;
@@ -109,8 +109,8 @@ Reply send(HttpClient& client, std::string_view method, const std::string& path,
   }
 }
 
-// SPEC §5 and §6 make a repeated token request or submission answer as the first did,
-// so a POST whose answer was lost is sent once more, byte for byte.
+// A repeated token request or submission is answered as the first was (docs/api/README.md,
+// Voting), so a POST whose answer was lost is sent once more, byte for byte.
 Reply post_with_one_retry(HttpClient& client, const std::string& path, const json& body) {
   try {
     return client.request("POST", path, body);
@@ -141,10 +141,10 @@ void check_announced_key(HttpClient& client, const std::string& election_id,
 
 }  // namespace
 
-// SPEC §5: the election's key, under the one algorithm we implement, with a keyId that
-// names exactly these bytes. The keyId is what a voter can compare with what others
-// were served (a key per voter would let the server tell tokens apart), so it must be
-// the key the token is blinded under.
+// docs/formats.md, Token key: the election's key, under the one algorithm we implement, with a
+// keyId that names exactly these bytes. The keyId is what a voter can compare with what others were
+// served (a key per voter would let the server tell tokens apart), so it must be the key the token
+// is blinded under.
 crypto::RsaPublicKey fetch_token_key(HttpClient& client, const std::string& election_id) {
   constexpr std::string_view what = "token key";
   const json body = expect_json(
@@ -183,8 +183,8 @@ std::optional<Selection> parse_selection(std::string_view text) {
   return s;
 }
 
-// The leaf and receipt the server computes (SPEC §6), from the same code; the tests
-// check both against values worked out independently.
+// The leaf and receipt the server computes (docs/formats.md, Ballot leaf), from the same code; the
+// tests check both against values worked out independently.
 std::string ballot_leaf(std::string_view election_id, const BallotToken& token,
                         std::vector<Selection> selections) {
   std::sort(selections.begin(), selections.end());
@@ -199,8 +199,8 @@ VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request) {
   if (!domain::is_uuid(request.election_id)) {
     throw std::invalid_argument("the election id must be a UUID");
   }
-  // The server writes UUIDs in lowercase (SPEC §2), and the ballot leaf holds the id as
-  // written.
+  // The server writes UUIDs in lowercase (docs/formats.md, Encodings), and the ballot leaf holds
+  // the id as written.
   std::string election_id = request.election_id;
   std::ranges::transform(election_id, election_id.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -210,8 +210,8 @@ VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request) {
   outcome.key_id = key.key_id();
   check_announced_key(client, election_id, outcome.key_id);
 
-  // SPEC §5: a high-entropy nonce, which the deterministic variant needs for blindness
-  // (RFC 9474 §7.3); Prepare is then the identity.
+  // docs/formats.md, Tokens: a high-entropy nonce, which the deterministic variant needs for
+  // blindness (RFC 9474 §7.3); Prepare is then the identity.
   std::array<unsigned char, kTokenMessageBytes> msg;
   crypto::random_bytes(msg);
   const crypto::Bytes prepared = crypto::prepare(crypto::kSha384PssDeterministic, msg);

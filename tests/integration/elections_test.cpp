@@ -1,5 +1,5 @@
-// SPEC §3, §4 and the public election reads of §7 over real HTTP, against the real
-// PostgreSQL and Redis.
+// The admin election and voter routes and the public election reads (docs/api/README.md) over
+// real HTTP, against the real PostgreSQL and Redis.
 #include <gtest/gtest.h>
 #include <signal.h>
 

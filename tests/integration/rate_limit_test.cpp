@@ -1,6 +1,6 @@
-// Rate limiting (SPEC §8, issue 6) against the real Redis, over real HTTP: limits per
-// route group and client, shared by every process on one Redis, kept in-process while
-// Redis is away, and shrunk while the process is overloaded.
+// Rate limiting (docs/api/README.md, Conventions) against the real Redis, over real HTTP: limits
+// per route group and client, shared by every process on one Redis, kept in-process while Redis is
+// away, and shrunk while the process is overloaded.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 

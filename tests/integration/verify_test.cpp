@@ -1,6 +1,6 @@
-// `observernet verify` (SPEC §7) against a scripted bulletin board, built here with the
-// real pure functions (blind-signed tokens, ballot leaves, RFC 9162 trees, Ed25519 tree
-// heads, the audit chain, results). Honest, the board passes every check; each way of
+// `observernet verify` (docs/formats.md, What a verifier checks) against a scripted bulletin board,
+// built here with the real pure functions (blind-signed tokens, ballot leaves, RFC 9162 trees,
+// Ed25519 tree heads, the audit chain, results). Honest, the board passes every check; each way of
 // tampering with it fails the check meant to catch it, and only the checks it touches.
 // The real server's routes are exercised end to end by their own tests.
 #include <gtest/gtest.h>
@@ -215,7 +215,7 @@ std::map<std::string, std::string> query_of(const std::string& query) {
   return out;
 }
 
-// SPEC §5 and §7's public routes over a Board.
+// The token key and the bulletin board's routes (docs/api/README.md) over a Board.
 class FakeBoardServer {
  public:
   explicit FakeBoardServer(Board board) : board_(std::move(board)) {}

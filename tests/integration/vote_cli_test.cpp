@@ -1,4 +1,4 @@
-// `observernet vote` and the voter flow under it (SPEC §5–§6): end to end against the
+// `observernet vote` and the voter flow under it (docs/formats.md, Tokens): end to end against the
 // real server, and against a scripted one for what the real server never does (lost
 // answers, a key that is not the election's, a bad blind signature, a wrong receipt).
 #include <gtest/gtest.h>
@@ -55,8 +55,9 @@ const crypto::RsaPrivateKey& other_key() {
   return key;
 }
 
-// SPEC §5–§6 as a server would answer them, with knobs for misbehaving. Checks what it
-// is sent as the real server does: the token's signature, one token per voter.
+// The voting routes (docs/api/README.md, Voting) as a server would answer them, with knobs for
+// misbehaving. Checks what it is sent as the real server does: the token's signature, one token per
+// voter.
 class FakeVotingServer {
  public:
   std::function<void(json&)> edit_key_answer;
@@ -143,7 +144,7 @@ class FakeVotingServer {
       if (!msg || !sig || !election_key().public_key().verify_pss(*msg, *sig)) {
         return {problem(403, "invalid_token", "the token's signature does not verify")};
       }
-      // SPEC §6, computed apart from the client's code.
+      // docs/formats.md, Ballot leaf, computed apart from the client's code.
       json selections = body["selections"];
       std::sort(selections.begin(), selections.end(), [](const json& a, const json& b) {
         return std::tie(a["contestId"].get_ref<const std::string&>(),

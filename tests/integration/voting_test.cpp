@@ -1,5 +1,5 @@
-// SPEC §5, §6 and the results of §7 over real HTTP against the real PostgreSQL and Redis:
-// tokens (RFC 9474 blind signatures), ballots with exactly-once acceptance, receipts,
+// Voting and results (docs/api/README.md, Voting) over real HTTP against the real PostgreSQL and
+// Redis: tokens (RFC 9474 blind signatures), ballots with exactly-once acceptance, receipts,
 // results. The tests act as voters with the crypto library's client side.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -116,7 +116,7 @@ class VotingTest : public ::testing::Test {
                  {"blindedMessage", crypto::to_base64url(blinded_msg)}});
   }
 
-  // The whole client side of SPEC §5: a token for `voter`.
+  // The whole client side of docs/formats.md, Tokens: a token for `voter`.
   Token obtain_token(const std::string& id, const std::string& voter) {
     auto key = token_key(id);
     Token t;
@@ -184,7 +184,7 @@ TEST_F(VotingTest, TokenKeyIsPublicAndAnnouncedOnTheAuditChain) {
 TEST_F(VotingTest, AVoterVotesAndChecksTheReceipt) {
   std::string id = open_election();
   Token token = obtain_token(id, "v1");
-  // A standard RSASSA-PSS signature on the nonce (SPEC §5).
+  // A standard RSASSA-PSS signature on the nonce (docs/formats.md, Tokens).
   EXPECT_TRUE(token_key(id).verify_pss(token.message, token.signature));
 
   auto r = submit(id, token, selections({{"mayor", "bob"}, {"council", "c3"}, {"council", "c1"}}));
@@ -195,7 +195,7 @@ TEST_F(VotingTest, AVoterVotesAndChecksTheReceipt) {
                                                crypto::to_base64url(token.signature));
   EXPECT_EQ(body["receipt"], crypto::to_hex(crypto::merkle_leaf_hash(leaf)));
   EXPECT_EQ(body["electionId"], id);
-  // Stored to the minute only (SPEC §1.3).
+  // Stored to the minute only (docs/privacy.md, Times).
   EXPECT_TRUE(body["acceptedAt"].get<std::string>().ends_with(":00.000Z")) << body["acceptedAt"];
 
   auto receipt = call("GET", "/api/v1/voting/receipts/" + body["receipt"].get<std::string>());
@@ -362,7 +362,8 @@ TEST_F(VotingTest, BadBallotsAreRefusedAndNothingIsWritten) {
   EXPECT_EQ(submit(id, token, selections({{"mayor", "alice"}})).status, 201u);
 }
 
-// SPEC §1.2: one ballot per token, enforced by the database under concurrent requests.
+// One ballot per token (docs/formats.md, Tokens), enforced by the database under concurrent
+// requests.
 TEST_F(VotingTest, ConcurrentSubmissionsOfOneTokenCommitOnce) {
   std::string id = open_election();
   Token token = obtain_token(id, "v1");
@@ -534,8 +535,8 @@ TEST(VotingLogTest, VotingLeavesNoVoterOrAddressInTheLog) {
   EXPECT_EQ(voting_lines, 2u);
 }
 
-// SPEC §1.1: 201 means committed. A ballot acknowledged just before the process is
-// killed (no drain, no flush) is still there after a restart.
+// 201 means committed (docs/api/README.md, Voting). A ballot acknowledged just before the process
+// is killed (no drain, no flush) is still there after a restart.
 TEST(VotingDurabilityTest, AnAcknowledgedBallotSurvivesSigkill) {
   auto [first, port] = spawn_server();
   CastVote vote = cast_one_vote(port, "k");
@@ -607,7 +608,7 @@ TEST_F(VotingQueueTest, AFullQueueAnswers503WithRetryAfter) {
   EXPECT_EQ(submit(id, tokens[2], selections({{"mayor", "bob"}})).status, 201u);
 }
 
-// ---- The bulletin board (SPEC §7) -------------------------------------------------------
+// ---- The bulletin board (docs/formats.md, Merkle log) --------------------------------------
 
 std::vector<crypto::Digest> digests(const json& hex_list) {
   std::vector<crypto::Digest> out;
@@ -918,7 +919,7 @@ class VerifyBoardTest : public BoardTest {
   }
 };
 
-// Issue 5's end-to-end run: 1,000 voters, each with the voter client, then the close.
+// An end-to-end run: 1,000 voters, each with the voter client, then the close.
 TEST_F(VerifyBoardTest, AThousandBallotsVerifyAndEveryReceiptIsOnTheBoard) {
   std::string id;
   auto receipts = closed_election(id, 1000, 4);

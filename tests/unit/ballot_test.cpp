@@ -106,7 +106,8 @@ TEST(BallotTest, ReadingSelectionsChecksTheirShapeOnly) {
   EXPECT_THROW(read_selections(json::object()), Error);
 }
 
-// SPEC §6: members sorted (RFC 8785), no whitespace, selections in the given order.
+// docs/formats.md, Ballot leaf: members sorted (RFC 8785), no whitespace, selections in the given
+// order.
 TEST(BallotTest, LeafIsTheCanonicalJsonOfTheBallot) {
   std::vector<Selection> s = {{"council", "c1"}, {"mayor", "bob"}};
   EXPECT_EQ(ballot_leaf("5d0c9a3e-0000-4000-8000-000000000001", s, "bXNn", "c2ln"),

@@ -1,9 +1,9 @@
 #pragma once
-// The observer's side of SPEC §7: download an election's public bulletin board and check
-// it without trusting the server — every token signature, no token used twice, every
-// ballot valid and hashed into the Merkle log, the signed tree head, its consistency
-// with tree heads seen on earlier runs, the audit chain, and a recount against the
-// published results.
+// The observer's side of the bulletin board (docs/formats.md, What a verifier checks): download an
+// election's public bulletin board and check it without trusting the server — every token
+// signature, no token used twice, every ballot valid and hashed into the Merkle log, the signed
+// tree head, its consistency with tree heads seen on earlier runs, the audit chain, and a recount
+// against the published results.
 #include <filesystem>
 #include <optional>
 #include <span>

@@ -1,7 +1,7 @@
 #pragma once
-// The voter's side of SPEC §5–§6: fetch and check the election's token key, get a blind
-// signature on a random nonce, unblind it, cast the ballot with the token, and check
-// the receipt against the ballot we sent.
+// The voter's side of voting (docs/formats.md, Tokens; Ballot leaf): fetch and check the election's
+// token key, get a blind signature on a random nonce, unblind it, cast the ballot with the token,
+// and check the receipt against the ballot we sent.
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,7 +16,7 @@ namespace observernet::client {
 
 using Selection = domain::Selection;
 
-// "contest=option", both slugs ([a-z0-9-]{1,64}, SPEC §3); nullopt otherwise.
+// "contest=option", both slugs ([a-z0-9-]{1,64}, docs/formats.md, Ballot leaf); nullopt otherwise.
 std::optional<Selection> parse_selection(std::string_view text);
 
 struct VoteRequest {
@@ -46,7 +46,7 @@ inline constexpr std::string_view kReceiptMismatch = "receipt_mismatch";
 class VoteError : public std::runtime_error {
  public:
   // status: the HTTP status when the error is an answer's, else 0. code: the problem's
-  // `code` (RFC 9457 extension member, SPEC §2), one of the k* codes above, or empty
+  // `code` (RFC 9457 extension member, docs/api/errors.md), one of the k* codes above, or empty
   // when a non-2xx answer carried no problem details.
   VoteError(unsigned status, std::string code, std::string detail);
 
@@ -66,25 +66,25 @@ struct BallotToken {
   std::string signature;
 };
 
-// SPEC §6: the RFC 8785 canonical JSON of {"electionId", "selections" (sorted by
-// contestId, then optionId), "token": {"message", "signature"}}.
+// docs/formats.md, Ballot leaf: the RFC 8785 canonical JSON of {"electionId", "selections" (sorted
+// by contestId, then optionId), "token": {"message", "signature"}}.
 std::string ballot_leaf(std::string_view election_id, const BallotToken& token,
                         std::vector<Selection> selections);
 
-// SPEC §6: lowercase hex SHA-256(0x00 || leaf), the RFC 9162 §2.1.1 leaf hash.
+// docs/formats.md, Receipt: lowercase hex SHA-256(0x00 || leaf), the RFC 9162 §2.1.1 leaf hash.
 std::string ballot_receipt(std::string_view leaf);
 
-// SPEC §5: GET the election's token key and check it (the algorithm we implement, a
-// keyId that names exactly the published bytes). `election_id` as the server writes it,
-// in lowercase. Throws VoteError.
+// docs/formats.md, Token key: GET the election's token key and check it (the algorithm we
+// implement, a keyId that names exactly the published bytes). `election_id` as the server writes
+// it, in lowercase. Throws VoteError.
 crypto::RsaPublicKey fetch_token_key(HttpClient& client, const std::string& election_id);
 
 // Runs the whole flow on `client`: the token key must also be the one the election's
 // audit chain announced (election.created), checked before any token request (a
 // mismatch is kUntrustedKey). Throws VoteError for every failure, after one retry
 // of the token request and one of the submission when their answers are lost (the
-// server answers an identical repeat as it did the first: SPEC §5, §6). A token whose
-// blind signature does not finalize to a valid signature is never submitted.
+// server answers an identical repeat as it did the first: docs/api/README.md, Voting). A token
+// whose blind signature does not finalize to a valid signature is never submitted.
 VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request);
 
 }  // namespace observernet::client

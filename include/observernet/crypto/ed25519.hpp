@@ -1,6 +1,6 @@
 #pragma once
 // Ed25519 signatures (RFC 8032 §5.1, PureEdDSA) over OpenSSL 3 (EVP only). Pure: no I/O.
-// The server's log key signs tree heads with them (SPEC §7).
+// The server's log key signs tree heads with them (docs/formats.md, Signed tree heads).
 #include <array>
 #include <cstddef>
 #include <memory>
