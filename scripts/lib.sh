@@ -25,7 +25,7 @@ PG_APP_DB=observernet
 OBSERVERNET_PACKAGES=(
   build-essential cmake pkg-config clang-format openssl git
   libboost1.81-dev libpqxx-dev libhiredis-dev libssl-dev nlohmann-json3-dev
-  prometheus-cpp-dev libgtest-dev libjemalloc-dev
+  prometheus-cpp-dev libgtest-dev libjemalloc-dev libtomlplusplus-dev
   postgresql redis-server
 )
 
@@ -175,20 +175,26 @@ check_node() {
   ((major >= 18)) || die "node $(node --version) is too old: the web build needs node >= 18"
 }
 
-# web_npm_ci: web/node_modules exactly as the committed package-lock.json says. Skipped
-# when the last `npm ci` here installed this very lock file (its hash is kept in
-# node_modules), so repeated local runs stay offline; OBSERVERNET_NPM_CI=always forces it.
-web_npm_ci() {
-  local web=$ROOT/web stamp=$ROOT/web/node_modules/.observernet-lock.sha256 want
-  want=$(sha256sum <"$web/package-lock.json" | cut -d' ' -f1)
+# npm_ci <dir>: <dir>/node_modules (dir relative to the repository: web, tests/contract)
+# exactly as its committed package-lock.json says. Skipped when the last `npm ci` there
+# installed this very lock file (its hash is kept in node_modules), so repeated local runs
+# stay offline; OBSERVERNET_NPM_CI=always forces it.
+npm_ci() {
+  local dir=$ROOT/$1 want
+  local stamp=$dir/node_modules/.observernet-lock.sha256
+  want=$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)
   if [[ ${OBSERVERNET_NPM_CI:-} != always && -f $stamp && $(<"$stamp") == "$want" ]]; then
-    log "web/node_modules already installed from this package-lock.json"
+    log "$1/node_modules already installed from this package-lock.json"
     return 0
   fi
-  log "npm ci in web/"
-  (cd -- "$web" && npm ci --no-audit --no-fund)
+  log "npm ci in $1/"
+  # SCARF_ANALYTICS: one of the linter's dependencies would report the install otherwise.
+  (cd -- "$dir" && SCARF_ANALYTICS=false npm ci --no-audit --no-fund)
   printf '%s\n' "$want" >"$stamp"
 }
+
+# web_npm_ci: web/node_modules (the front end's build and tests).
+web_npm_ci() { npm_ci web; }
 
 # web_build: web/src -> web/dist (web/build.mjs).
 web_build() {
@@ -662,7 +668,7 @@ throwaway_services_remove() {
 # BENCH_CMAKE_ARGS adds configure arguments, e.g. (-DOBSERVERNET_BENCH=ON) for a script
 # that needs a load generator built from bench/.
 #
-# Every benchmark's load comes from one address, 127.0.0.1, which SPEC §8's limits (10
+# Every benchmark's load comes from one address, 127.0.0.1, which the API's rate limits (10
 # submits a minute per client...) would stop at once. The limits are lifted by config,
 # not turned off: each group and the global limit admit 1,000,000 requests a second
 # (the largest limit the limiter takes, over its shortest window), so the limiter still
@@ -676,12 +682,19 @@ unset _group _group_env
 BENCH_PID=
 BENCH_OTHER_PIDS=()
 BENCH_CMAKE_ARGS=()
+# shellcheck disable=SC2034  # read by the bench/ scripts
+BENCH_TOOLS=${OBSERVERNET_BENCH_TOOLS:-$ROOT/build/release}
 # shellcheck disable=SC2120  # the environment arguments are optional
 bench_server_start() {
   OBSERVERNET_PACKAGES+=(wrk curl)
   ensure_packages
-  build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF \
-    "${BENCH_CMAKE_ARGS[@]}"
+  # OBSERVERNET_BENCH_BINARY=<file> runs that server and builds nothing, to compare two
+  # builds run by run (an old and a new binary); the load generators built from bench/
+  # then come from OBSERVERNET_BENCH_TOOLS (a build folder; default build/release).
+  if [[ -z ${OBSERVERNET_BENCH_BINARY:-} ]]; then
+    build "$ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DOBSERVERNET_TESTS=OFF \
+      "${BENCH_CMAKE_ARGS[@]}"
+  fi
   throwaway_services_start durable
   BENCH_ADMIN_KEY=$(openssl rand -hex 32)
   # Kept for benchmarks' admin-only fast paths (bench_tokens --direct).
@@ -720,7 +733,8 @@ _bench_launch() {
     shift
   fi
   env "${BENCH_SERVER_ENV[@]}" "$@" \
-    "$ROOT/build/release/observernet" serve --port "$port" "${migrate[@]}" >"$log_file" 2>&1 &
+    "${OBSERVERNET_BENCH_BINARY:-$ROOT/build/release/observernet}" serve --port "$port" \
+    "${migrate[@]}" >"$log_file" 2>&1 &
   _BENCH_LAUNCHED=$!
   for ((i = 0; i < 300; i++)); do
     if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then return 0; fi
@@ -773,6 +787,20 @@ bench_admin() {
   shift 2
   curl -sS -X "$method" -H "Authorization: Bearer $BENCH_ADMIN_KEY" "$@" \
     "http://127.0.0.1:$BENCH_PORT$path"
+}
+
+# bench_open_election: creates the election whose JSON definition is on stdin, imports
+# one voter and opens it; prints its id.
+bench_open_election() {
+  local election id
+  election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
+    --data-binary @-)
+  id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
+  [[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
+  bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
+    --data-binary $'voterId\nvoter-1\n' >/dev/null
+  bench_admin POST "/api/v1/elections/$id/open" >/dev/null
+  printf '%s\n' "$id"
 }
 
 # bench_machine: one line on what the numbers were measured on.

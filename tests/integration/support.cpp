@@ -1,10 +1,12 @@
 #include "support.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -178,6 +181,52 @@ bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
   return false;
 }
 
+namespace {
+
+// The file named by OBSERVERNET_TEST_TRAFFIC, opened once for appending; -1 when unset.
+int traffic_fd() {
+  static const int fd = [] {
+    const char* path = std::getenv("OBSERVERNET_TEST_TRAFFIC");
+    if (!path || !*path) return -1;
+    int opened = ::open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (opened < 0) ADD_FAILURE() << "cannot open OBSERVERNET_TEST_TRAFFIC=" << path;
+    return opened;
+  }();
+  return fd;
+}
+
+}  // namespace
+
+void record_exchange(const std::string& method, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& request_headers,
+                     const std::string& request_body, const HttpResult& response) {
+  const int fd = traffic_fd();
+  if (fd < 0) return;
+  std::string request_type;
+  for (const auto& [name, value] : request_headers) {
+    if (name.size() == 12 && ::strncasecmp(name.c_str(), "content-type", 12) == 0) {
+      request_type = value;
+    }
+  }
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  nlohmann::json line = {
+      {"test", test ? std::string(test->test_suite_name()) + "." + test->name() : ""},
+      {"method", method},
+      {"target", target},
+      {"requestType", request_type},
+      {"requestBody", request_body},
+      {"status", response.status},
+      {"responseType", response.header("content-type")},
+      {"responseBody", response.body},
+  };
+  // Bodies may be any bytes: invalid UTF-8 becomes U+FFFD rather than an exception.
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // One write per line, O_APPEND: lines from threads and processes never interleave.
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
+}
+
 HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body,
                         const std::vector<std::pair<std::string, std::string>>& headers) {
@@ -189,7 +238,9 @@ HttpResult http_request(std::uint16_t port, const std::string& method, const std
   }
   request += "Connection: close\r\n\r\n" + body;
   conn.try_send(request);  // a server refusing the body may stop reading; its answer counts
-  return conn.read_response(std::chrono::seconds(10), method == "HEAD");
+  HttpResult result = conn.read_response(std::chrono::seconds(10), method == "HEAD");
+  record_exchange(method, target, headers, body, result);
+  return result;
 }
 
 bool Child::wait_for_output(const std::regex& pattern, std::chrono::milliseconds timeout) {

@@ -65,10 +65,18 @@ struct HttpResult {
   }
 };
 
-// One request on a fresh connection.
+// One request on a fresh connection (recorded by record_exchange).
 HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body = {},
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// When OBSERVERNET_TEST_TRAFFIC names a file, appends one JSON line describing the exchange
+// (test, method, target, requestType, requestBody, status, responseType, responseBody):
+// tests/contract checks them against docs/api/openapi.yaml. http_request calls it; a
+// test with its own client may too. Thread-safe; does nothing when the variable is unset.
+void record_exchange(const std::string& method, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& request_headers,
+                     const std::string& request_body, const HttpResult& response);
 
 // A raw TCP connection for what clients are not supposed to do.
 class RawConnection {
