@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of ballot submission (issue 4): POST /api/v1/voting/submit with real tokens
+# Benchmark of ballot submission: POST /api/v1/voting/submit with real tokens
 # over keep-alive connections, against the Release server with its default configuration
 # (access log on, to a file; PostgreSQL durable; group commit as configured by default).
 # Goal: 10,000 accepted ballots/s for 60 s at 1,000 connections, no errors, p99 under
@@ -26,7 +26,7 @@
 # VAR=value settings for the server, space-separated (e.g.
 # SERVER_ENV="OBSERVERNET_BALLOTS_WRITERS=1"), to compare configurations.
 #
-# Limits: SPEC §8's rate limits are lifted by config as for every benchmark
+# Limits: the API's rate limits (docs/api/README.md) are lifted by config as for every benchmark
 # (BENCH_RATE_LIMITS_LIFTED in scripts/lib.sh: the limiter checks each request in Redis
 # and refuses none); 1,000 connections are within http.max_connections (10,000), and at
 # most one ballot per connection is in flight, far below ballots.queue_depth (20,000)
@@ -100,7 +100,7 @@ if ((api_tokens > 0)); then
 
   echo
   echo "== Tokens: POST /api/v1/voting/token for each voter, $token_threads client threads"
-  "$ROOT/build/release/bench_tokens" --url "$url" --election "$id" \
+  "$BENCH_TOOLS/bench_tokens" --url "$url" --election "$id" \
     --credentials "$THROWAWAY_DIR/credentials.json" --threads "$token_threads" \
     --out "$THROWAWAY_DIR/api-tokens.txt"
   kill -0 "$BENCH_PID" 2>/dev/null || die "the server stopped while tokens were minted"
@@ -112,7 +112,7 @@ if ((direct_tokens > 0)); then
   echo "== Tokens: $direct_tokens signed directly with the election's key (admin-only fast path)"
   throwaway_psql -c "SELECT encode(private_key_sealed, 'hex') FROM election_keys
     WHERE election_id = '$id'" >"$THROWAWAY_DIR/sealed-key.hex"
-  OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$ROOT/build/release/bench_tokens" \
+  OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$BENCH_TOOLS/bench_tokens" \
     --direct "$direct_tokens" --sealed-key "$THROWAWAY_DIR/sealed-key.hex" --election "$id" \
     --threads "$(nproc)" --out "$THROWAWAY_DIR/direct-tokens.txt"
   cat -- "$THROWAWAY_DIR/direct-tokens.txt" >>"$tokens"
@@ -140,7 +140,7 @@ metric_lines() {
 }
 
 # Sampled about every second during the run: the accepted ballots (whether the rate is
-# sustained, and which seconds were slow) and the sequencer, which must keep up (issue 5):
+# sustained, and which seconds were slow) and the sequencer, which must keep up:
 # its backlog and lag. One line each: time, accepted so far, waiting, lag, and the sums of
 # batch commit seconds and of batches, for each second's mean commit time.
 sample_run() {

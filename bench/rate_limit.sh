@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the rate limiter's cost (issue 6) on the route where it weighs most: a
+# Benchmark of the rate limiter's cost on the route where it weighs most: a
 # cached public read, GET /api/v1/public/elections/{id}, which otherwise costs the
 # server no Redis or PostgreSQL call at all. Two Release servers on the same services
 # with the default configuration: one with the limiter on (limits lifted by config, as
@@ -21,17 +21,12 @@ connections=${2:-100}
 bench_begin
 bench_server_another OBSERVERNET_RATELIMIT_ENABLED=false
 
-election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' --data-binary @- <<'JSON'
+id=$(bench_open_election <<'JSON'
 {"title": "Rate limiter benchmark", "contests": [
   {"id": "chair", "title": "Chair", "options": [
     {"id": "ana", "title": "Ana"}, {"id": "ben", "title": "Ben"}, {"id": "cleo", "title": "Cleo"}]}]}
 JSON
 )
-id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
-[[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
-bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
-  --data-binary $'voterId\nvoter-1\n' >/dev/null
-bench_admin POST "/api/v1/elections/$id/open" >/dev/null
 path=/api/v1/public/elections/$id
 echo "limiter on: port $BENCH_PORT; limiter off: port $BENCH_OTHER_PORT"
 echo "fields on the limited server: $(curl -s -D - -o /dev/null "http://127.0.0.1:$BENCH_PORT$path" |

@@ -1,7 +1,11 @@
 #pragma once
-// Typed errors that any layer may throw. The HTTP layer maps them to RFC 9457
-// problem details in one place (http/problem.cpp); nothing else picks statuses.
-#include <optional>
+// Typed errors of the application: what a request asked for that the rules refuse, or
+// what failed while serving it. Any layer may throw them; none of them knows HTTP. The
+// HTTP layer maps each code to a status and an RFC 9457 problem in one table
+// (http/problem.cpp), beside the transport's own refusals (a header too large, a body of
+// the wrong type), which are http's alone (http/problem.hpp).
+#include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,9 +19,7 @@ enum class ErrorCode {
   validation_failed,
   unauthorized,
   forbidden,
-  origin_not_allowed,
   not_found,
-  method_not_allowed,
   precondition_failed,
   election_not_draft,
   election_not_open,
@@ -29,14 +31,12 @@ enum class ErrorCode {
   invalid_ballot,
   token_already_used,
   results_not_available,
-  payload_too_large,
-  unsupported_media_type,
-  header_too_large,
   too_many_requests,
   internal_error,
   service_unavailable,
-  too_many_connections,
 };
+inline constexpr std::size_t kErrorCodeCount =
+    static_cast<std::size_t>(ErrorCode::service_unavailable) + 1;
 
 // The stable `code` string documented in docs/api/errors.md.
 std::string_view to_string(ErrorCode code);
@@ -74,6 +74,29 @@ class Error : public std::runtime_error {
   std::vector<FieldError> errors_;
   std::string log_detail_;
   std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+// Collects every invalid field of one request body, so that a client can fix them all
+// in one round trip. `max_listed` bounds the error for bodies that can hold a million
+// mistakes; the detail still counts all of them.
+class FieldErrors {
+ public:
+  explicit FieldErrors(std::size_t max_listed = std::numeric_limits<std::size_t>::max())
+      : max_listed_(max_listed) {}
+
+  void add(std::string field, std::string message);
+  bool empty() const noexcept { return total_ == 0; }
+  std::size_t total() const noexcept { return total_; }
+  const std::vector<FieldError>& listed() const noexcept { return listed_; }
+
+  // Throws Error(code) listing the errors, if there are any; its detail is `detail`, or
+  // else how many fields are invalid.
+  void throw_if_any(ErrorCode code = ErrorCode::validation_failed, std::string detail = {});
+
+ private:
+  std::size_t max_listed_;
+  std::size_t total_ = 0;
+  std::vector<FieldError> listed_;
 };
 
 }  // namespace observernet

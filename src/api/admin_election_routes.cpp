@@ -1,12 +1,11 @@
-// Admin routes of SPEC §3 and §4: every one needs an admin key.
 #include <nlohmann/json.hpp>
 
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/support.hpp"
-#include "observernet/api/voting_elections.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
-#include "observernet/store/elections.hpp"
+#include "observernet/http/problem.hpp"
+#include "observernet/service/election_admin.hpp"
 
 namespace observernet::api {
 namespace {
@@ -82,25 +81,23 @@ std::string voter_import_json(const store::VoterImport& result, std::string_view
   return out;
 }
 
-}  // namespace
+class AdminHandlers {
+ public:
+  explicit AdminHandlers(AdminRoutesDependencies deps) : deps_(std::move(deps)) {}
 
-void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies deps) {
-  std::string base(kBase);
-
-  router.add(Method::post, base, [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
+  // POST /api/v1/elections
+  awaitable<Response> create(Request& request) {
+    deps_.auth.check(request);
     auto definition = domain::parse_election_definition(parse_json_body(request));
-    // RSA key generation takes a while (2048 bits: tens of milliseconds, 4096: seconds):
-    // on the crypto workers, before the transaction starts.
-    store::NewTokenKey key = co_await deps.voting_elections.generate_key();
-    auto election = co_await deps.elections.create(std::move(definition), std::move(key));
+    auto election = co_await deps_.admin.create(std::move(definition));
     Response r = election_response(201, election);
     r.set("Location", std::string(kBase) + "/" + election.id);
     co_return r;
-  });
+  }
 
-  router.add(Method::get, base, [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
+  // GET /api/v1/elections?status=&limit=&cursor=
+  awaitable<Response> list(Request& request) {
+    deps_.auth.check(request);
     std::optional<domain::ElectionStatus> status;
     if (auto raw = request.query_param("status")) {
       status = domain::parse_election_status(*raw);
@@ -110,83 +107,104 @@ void add_admin_election_routes(http::Router& router, ElectionRoutesDependencies 
       }
     }
     int limit = static_cast<int>(int_query(request, "limit", 1, 100).value_or(20));
-    auto page = co_await deps.elections.list(status, false, limit, request.query_param("cursor"));
+    auto page = co_await deps_.admin.list(status, limit, request.query_param("cursor"));
     json items = json::array();
     for (const auto& e : page.elections) items.push_back(domain::to_admin_json(e));
     co_return json_response(
         200, {{"elections", std::move(items)},
               {"nextCursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}});
-  });
+  }
 
-  router.add(Method::get, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
-    auto election = co_await deps.elections.find(uuid_param(request, "id"));
-    if (!election) throw Error(ErrorCode::not_found, "No election with this id.");
+  // GET /api/v1/elections/{id}
+  awaitable<Response> find(Request& request) {
+    deps_.auth.check(request);
+    auto election = co_await deps_.admin.find(uuid_param(request, "id"));
     co_return conditional_response(
-        request, std::make_shared<const std::string>(domain::to_admin_json(*election).dump()),
-        admin_etag(*election), "no-store");
-  });
+        request, std::make_shared<const std::string>(domain::to_admin_json(election).dump()),
+        admin_etag(election), "no-store");
+  }
 
-  router.add(Method::patch, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
+  // PATCH /api/v1/elections/{id} (RFC 7396 merge patch, If-Match)
+  awaitable<Response> patch(Request& request) {
+    deps_.auth.check(request);
     std::string id = uuid_param(request, "id");
     json patch = parse_json_body(request, {"application/merge-patch+json", "application/json"});
-    auto election = co_await deps.elections.patch(id, std::move(patch), expected_version(request));
+    auto election = co_await deps_.admin.patch(id, std::move(patch), expected_version(request));
     co_return election_response(200, election);
-  });
+  }
 
-  router.add(Method::del, base + "/{id}", [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
-    co_await deps.elections.remove(uuid_param(request, "id"));
+  // DELETE /api/v1/elections/{id}
+  awaitable<Response> remove(Request& request) {
+    deps_.auth.check(request);
+    co_await deps_.admin.remove(uuid_param(request, "id"));
     Response no_content;
     no_content.status = 204;
     co_return no_content;
-  });
+  }
 
-  router.add(Method::post, base + "/{id}/open", [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
-    auto election = co_await deps.elections.open(uuid_param(request, "id"), store::Trigger::admin);
-    co_await publish_election_change(deps.cache, deps.voting, deps.voting_elections, election);
-    co_return election_response(200, election);
-  });
+  // POST /api/v1/elections/{id}/open
+  awaitable<Response> open(Request& request) {
+    deps_.auth.check(request);
+    co_return election_response(200, co_await deps_.admin.open(uuid_param(request, "id")));
+  }
 
-  router.add(Method::post, base + "/{id}/close", [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
-    auto election = co_await deps.elections.close(uuid_param(request, "id"), store::Trigger::admin);
-    co_await publish_election_change(deps.cache, deps.voting, deps.voting_elections, election);
-    co_return election_response(200, election);
-  });
+  // POST /api/v1/elections/{id}/close
+  awaitable<Response> close(Request& request) {
+    deps_.auth.check(request);
+    co_return election_response(200, co_await deps_.admin.close(uuid_param(request, "id")));
+  }
 
-  router.add(Method::post, base + "/{id}/voters",
-             [deps](Request& request) -> awaitable<Response> {
-               deps.auth.check(request);
-               std::string id = uuid_param(request, "id");
-               std::vector<std::string> voter_ids;
-               std::string type = media_type(request);
-               if (type == "text/csv") {
-                 voter_ids = domain::parse_voters_csv(request.body, deps.import_limits);
-               } else if (type == "application/json") {
-                 voter_ids = domain::parse_voters_json(request.body, deps.import_limits);
-               } else {
-                 throw Error(ErrorCode::unsupported_media_type,
-                             "The voter roll must be application/json or text/csv.");
-               }
-               request.body = {};  // up to 32 MiB: not kept while the import runs
-               auto result = co_await deps.elections.import_voters(id, std::move(voter_ids));
-               Response r = Response::json(201, voter_import_json(result, deps.public_url, id));
-               r.set("Cache-Control", "no-store");  // credentials, shown once
-               co_return r;
-             },
-             {.body_limit = deps.import_body_limit});
+  // POST /api/v1/elections/{id}/voters (JSON or CSV)
+  awaitable<Response> import_voters(Request& request) {
+    deps_.auth.check(request);
+    std::string id = uuid_param(request, "id");
+    std::vector<std::string> voter_ids;
+    std::string type = media_type(request);
+    if (type == "text/csv") {
+      voter_ids = domain::parse_voters_csv(request.body, deps_.import_limits);
+    } else if (type == "application/json") {
+      voter_ids = domain::parse_voters_json(request.body, deps_.import_limits);
+    } else {
+      throw http::TransportError(http::TransportCode::unsupported_media_type,
+                                 "The voter roll must be application/json or text/csv.");
+    }
+    request.body = {};  // up to 32 MiB: not kept while the import runs
+    auto result = co_await deps_.admin.import_voters(id, std::move(voter_ids));
+    Response r = Response::json(201, voter_import_json(result, deps_.public_url, id));
+    r.set("Cache-Control", "no-store");  // credentials, shown once
+    co_return r;
+  }
 
-  router.add(Method::get, base + "/{id}/stats", [deps](Request& request) -> awaitable<Response> {
-    deps.auth.check(request);
-    auto stats = co_await deps.elections.stats(uuid_param(request, "id"));
+  // GET /api/v1/elections/{id}/stats
+  awaitable<Response> stats(Request& request) {
+    deps_.auth.check(request);
+    auto stats = co_await deps_.admin.stats(uuid_param(request, "id"));
     co_return json_response(200, {{"votersRegistered", stats.voters_registered},
                                   {"tokensIssued", stats.tokens_issued},
                                   {"ballotsCast", stats.ballots_cast},
                                   {"ballotsSequenced", stats.ballots_sequenced}});
-  });
+  }
+
+ private:
+  AdminRoutesDependencies deps_;
+};
+
+}  // namespace
+
+void add_admin_election_routes(http::Router& router, AdminRoutesDependencies deps) {
+  const std::size_t import_limit = deps.import_body_limit;
+  auto h = std::make_shared<AdminHandlers>(std::move(deps));
+  const std::string base(kBase), one = base + "/{id}";
+  router.add(Method::post, base, [h](Request& r) { return h->create(r); });
+  router.add(Method::get, base, [h](Request& r) { return h->list(r); });
+  router.add(Method::get, one, [h](Request& r) { return h->find(r); });
+  router.add(Method::patch, one, [h](Request& r) { return h->patch(r); });
+  router.add(Method::del, one, [h](Request& r) { return h->remove(r); });
+  router.add(Method::post, one + "/open", [h](Request& r) { return h->open(r); });
+  router.add(Method::post, one + "/close", [h](Request& r) { return h->close(r); });
+  router.add(Method::post, one + "/voters", [h](Request& r) { return h->import_voters(r); },
+             {.body_limit = import_limit});
+  router.add(Method::get, one + "/stats", [h](Request& r) { return h->stats(r); });
 }
 
 }  // namespace observernet::api

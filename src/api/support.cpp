@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "observernet/cache/public_cache.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
+#include "observernet/http/problem.hpp"
 
 namespace observernet::api {
 
@@ -25,7 +27,8 @@ nlohmann::json parse_json_body(const http::Request& request,
   if (std::ranges::find(accepted, type) == accepted.end()) {
     std::string list;
     for (auto a : accepted) list += (list.empty() ? "" : ", ") + std::string(a);
-    throw Error(ErrorCode::unsupported_media_type, "The body must be " + list + ".");
+    throw http::TransportError(http::TransportCode::unsupported_media_type,
+                               "The body must be " + list + ".");
   }
   // Deeply nested input would make the recursive walks over the tree (validation,
   // serialisation) overflow the stack; no document of ours nests beyond a few levels.
@@ -138,6 +141,15 @@ void AdminAuth::check(const http::Request& request) const {
         .with_header("WWW-Authenticate", "Bearer");
   }
   if (!valid(request)) throw Error(ErrorCode::forbidden, "The admin key is not valid.");
+}
+
+http::Response cached_response(const http::Request& request, const cache::CachedBodyPtr& cached,
+                               std::string_view cache_control) {
+  return conditional_response(request, {cached, &cached->body}, cached->etag, cache_control);
+}
+
+std::string public_cache_control(std::chrono::seconds max_age) {
+  return "public, max-age=" + std::to_string(max_age.count());
 }
 
 }  // namespace observernet::api

@@ -1,37 +1,39 @@
 #include "observernet/app/app.hpp"
 
-#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <atomic>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <thread>
 
 #include "observernet/api/board_routes.hpp"
 #include "observernet/api/cors.hpp"
-#include "observernet/api/election_logs.hpp"
 #include "observernet/api/election_routes.hpp"
 #include "observernet/api/ops_routes.hpp"
 #include "observernet/api/rate_limit.hpp"
 #include "observernet/api/support.hpp"
-#include "observernet/api/voting_elections.hpp"
 #include "observernet/api/voting_routes.hpp"
 #include "observernet/api/web_routes.hpp"
 #include "observernet/app/build_info.hpp"
 #include "observernet/cache/public_cache.hpp"
 #include "observernet/cache/rate_limiter.hpp"
-#include "observernet/cache/redis_pool.hpp"
+#include "observernet/cache/redis_lanes.hpp"
 #include "observernet/crypto/hash.hpp"
-#include "observernet/domain/election.hpp"
 #include "observernet/http/cors.hpp"
 #include "observernet/http/metrics.hpp"
 #include "observernet/http/server.hpp"
+#include "observernet/service/background.hpp"
+#include "observernet/service/ballot_box.hpp"
+#include "observernet/service/board.hpp"
+#include "observernet/service/election_admin.hpp"
+#include "observernet/service/election_logs.hpp"
+#include "observernet/service/health.hpp"
+#include "observernet/service/public_elections.hpp"
+#include "observernet/service/token_issuer.hpp"
+#include "observernet/service/voting_elections.hpp"
 #include "observernet/store/ballot_writer.hpp"
 #include "observernet/store/board.hpp"
 #include "observernet/store/elections.hpp"
@@ -130,7 +132,8 @@ struct App::Impl {
         http_metrics(*registry),
         postgres(config.database.url, config.database.pool, config.database.statement_timeout,
                  *registry),
-        redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout, *registry),
+        io(io_threads(config)),
+        redis(io_executors(io), config.redis.endpoint, config.redis.connection),
         board(postgres, log_key(config)),
         elections(postgres, board, config.auth.voter_pepper, config.import.max_voters),
         voting(postgres),
@@ -145,12 +148,20 @@ struct App::Impl {
             redis,
             {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
             *registry),
+        published(elections, voting, voting_elections, public_cache, config.cache.results_ttl),
+        admin(elections, voting_elections, published),
+        tokens(voting_elections, voting, crypto, config.auth.voter_pepper, *registry),
+        ballot_box(voting_elections, ballot_writer, crypto, *registry),
+        bulletin_board(voting_elections, logs, board, voting),
+        sequencer(board, config.board.sequence_interval, *registry),
+        scheduler(elections, published, config.scheduler.interval),
+        dependency_refresh(dependencies),
         admin_auth(config.auth.admin_key_hashes),
-        io(io_threads(config)),
         signals(io.main(), SIGINT, SIGTERM),
         rate_limiter(
             config.ratelimit, config.redis.endpoint, io_executors(io), rate_limit_key(config),
             [this] { return ballot_writer.queued(); }, *registry),
+        limit_adaptation(rate_limiter, config.ratelimit.adaptive_interval),
         server(io, router, config.http, http_metrics) {
     if (config.ratelimit.enabled) {
       server.set_admission(api::rate_limit_admission(rate_limiter, admin_auth));
@@ -165,24 +176,14 @@ struct App::Impl {
         .Set(1);
     api::add_ops_routes(router,
                         {draining, dependencies, {registry.get(), &http_metrics, &process}});
-    api::ElectionRoutesDependencies deps{
-        elections,
-        voting_elections,
-        voting,
-        public_cache,
-        admin_auth,
-        {.max_voters = config.import.max_voters},
-        config.import.body_limit_bytes,
-        config.cache.public_max_age,
-        config.web.public_url,
-    };
-    api::add_admin_election_routes(router, deps);
-    api::add_public_election_routes(router, deps);
-    api::add_voting_routes(router, {voting_elections, voting, ballot_writer, public_cache, crypto,
-                                    config.auth.voter_pepper, config.cache.results_ttl,
-                                    config.cache.public_max_age, *registry});
-    api::add_board_routes(router,
-                          {voting_elections, logs, board, voting, config.cache.public_max_age});
+    api::add_admin_election_routes(router, {admin,
+                                            admin_auth,
+                                            {.max_voters = config.import.max_voters},
+                                            config.import.body_limit_bytes,
+                                            config.web.public_url});
+    api::add_public_election_routes(router, {published, config.cache.public_max_age});
+    api::add_voting_routes(router, {tokens, ballot_box, published, config.cache.public_max_age});
+    api::add_board_routes(router, {bulletin_board, config.cache.public_max_age});
     if (config.routes == RouteSet::token) {
       // The token-signing Deployment: RSA signatures, and what probes and Prometheus need.
       router.retain([](const http::Route& r) {
@@ -196,95 +197,6 @@ struct App::Impl {
     if (site) api::add_web_routes(router, site, {config.web.api_base_url});
   }
 
-  // SPEC §7: ballots waiting are given leaf indexes every board.sequence_interval_ms.
-  // Every pod runs it; the lock on each election's log row lets one of them act.
-  asio::awaitable<void> run_sequencer() {
-    auto& pending = prometheus::BuildGauge()
-                        .Name("ballots_pending_sequencing")
-                        .Help("Accepted ballots not yet in their election's Merkle log")
-                        .Register(*registry)
-                        .Add({});
-    auto& lag = prometheus::BuildGauge()
-                    .Name("sequencing_lag_seconds")
-                    .Help("How long the oldest ballot waiting for the log had waited")
-                    .Register(*registry)
-                    .Add({});
-    auto& sequenced = prometheus::BuildCounter()
-                          .Name("ballots_sequenced_total")
-                          .Help("Ballots given leaf indexes by this process")
-                          .Register(*registry)
-                          .Add({});
-    auto& pass_seconds =
-        prometheus::BuildHistogram()
-            .Name("sequencer_pass_seconds")
-            .Help("Time of one sequencer pass over every election with ballots waiting")
-            .Register(*registry)
-            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
-                                                             5, 10});
-    asio::steady_timer timer(io.main());
-    bool failing = false;
-    for (;;) {
-      timer.expires_after(config.board.sequence_interval);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (draining) break;
-      try {
-        const auto started = Clock::now();
-        auto pass = co_await board.sequence_pending();
-        pass_seconds.Observe(std::chrono::duration<double>(Clock::now() - started).count());
-        pending.Set(static_cast<double>(pass.pending - std::min(pass.pending, pass.sequenced)));
-        lag.Set(pass.lag_seconds);
-        sequenced.Increment(static_cast<double>(pass.sequenced));
-        if (failing) log::info("sequencer_recovered");
-        failing = false;
-      } catch (const std::exception& error) {
-        if (!failing) log::warn("sequencer_failed", {{"error", error.what()}});
-        failing = true;
-      }
-    }
-  }
-
-  // The adaptive factor of the rate limits follows the load.
-  asio::awaitable<void> run_rate_limit_adaptation() {
-    asio::steady_timer timer(io.main());
-    while (!draining) {
-      timer.expires_after(config.ratelimit.adaptive_interval);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      rate_limiter.adapt();
-    }
-  }
-
-  // dependency_up stays fresh where nothing probes /readyz.
-  asio::awaitable<void> run_dependency_checks() {
-    asio::steady_timer timer(io.main());
-    while (!draining) {
-      co_await dependencies.run();
-      timer.expires_after(std::chrono::seconds(5));
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-  }
-
-  // opensAt / closesAt: every pod looks; the database lets one of them act.
-  asio::awaitable<void> run_scheduler() {
-    asio::steady_timer timer(io.main());
-    bool failing = false;
-    while (!draining) {
-      try {
-        for (const auto& e : co_await elections.run_schedule()) {
-          log::info("election_scheduled",
-                    {{"election", e.id}, {"status", domain::to_string(e.status)}});
-          co_await api::publish_election_change(public_cache, voting, voting_elections, e);
-        }
-        if (failing) log::info("scheduler_recovered");
-        failing = false;
-      } catch (const std::exception& error) {
-        if (!failing) log::warn("scheduler_failed", {{"error", error.what()}});
-        failing = true;
-      }
-      timer.expires_after(config.scheduler.interval);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-  }
-
   // Worker and pool threads may still post completions to the io_contexts: join them
   // first. Queued ballots are written before the database pool closes.
   ~Impl() { stop_workers(); }
@@ -293,7 +205,6 @@ struct App::Impl {
     ballot_writer.stop();
     crypto.shutdown();
     postgres.shutdown();
-    redis.shutdown();
   }
 
   // The drain, in the order a load balancer needs: unready first, then stop.
@@ -309,12 +220,36 @@ struct App::Impl {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(asio::use_awaitable);
     }
+    // The background services' passes end within their calls' deadlines.
+    auto running = [this] {
+      for (auto* service : background()) {
+        if (service->running()) return true;
+      }
+      return false;
+    };
+    while (running() && Clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
     log::info("shutdown_drained", {{"connections_left", server.open_connections()}});
     io.stop();
   }
 
+  // What runs on its own while the process serves: token and web pods leave the
+  // scheduler and the sequencer to the API's.
+  std::vector<service::BackgroundService*> background() {
+    std::vector<service::BackgroundService*> out{&dependency_refresh};
+    if (config.routes == RouteSet::all) {
+      out.push_back(&scheduler);
+      out.push_back(&sequencer);
+    }
+    if (config.ratelimit.enabled) out.push_back(&limit_adaptation);
+    return out;
+  }
+
   void begin_shutdown() {
     if (draining.exchange(true)) return;
+    for (auto* service : background()) service->stop();
     asio::co_spawn(io.main(), drain(), asio::detached);
   }
 
@@ -333,22 +268,31 @@ struct App::Impl {
   http::HttpMetrics http_metrics;
   util::ProcessMetrics process;
   store::PgPool postgres;
-  cache::RedisPool redis;
-  api::DependencyCheck dependencies{postgres, redis, *registry};
+  http::IoContexts io;
+  cache::RedisLanes redis;  // after io: one pipelined connection per I/O thread
+  service::DependencyCheck dependencies{postgres, redis, *registry};
   store::BoardStore board;
   store::ElectionStore elections;
   store::VotingStore voting;
   util::WorkerPool crypto;
   store::BallotWriter ballot_writer;
-  api::VotingElections voting_elections;
-  api::ElectionLogs logs;
+  service::VotingElections voting_elections;
+  service::ElectionLogs logs;
   cache::PublicCache public_cache;
+  service::PublicElections published;
+  service::ElectionAdmin admin;
+  service::TokenIssuer tokens;
+  service::BallotBox ballot_box;
+  service::Board bulletin_board;
+  service::Sequencer sequencer;
+  service::Scheduler scheduler;
+  service::DependencyRefresh dependency_refresh;
   api::AdminAuth admin_auth;
   http::Router router;
-  http::IoContexts io;
   asio::signal_set signals;
   cache::RateLimiter rate_limiter;  // after io: its Redis connections live on the I/O threads
-  http::Server server;              // after rate_limiter, which its admission check uses
+  service::LimitAdaptation limit_adaptation;
+  http::Server server;  // after rate_limiter, which its admission check uses
   std::atomic<bool> draining{false};
 };
 
@@ -368,7 +312,6 @@ void App::start() {
               {{"applied", result.applied.size()}, {"schema_version", result.version}});
   }
   impl_->postgres.warm_up();
-  impl_->redis.warm_up();
   impl_->server.start();
   log::info("listening", {{"address", cfg.http.host},
                           {"port", impl_->server.port()},
@@ -382,14 +325,7 @@ std::uint16_t App::port() const {
 
 int App::run() {
   impl_->wait_for_signal();
-  asio::co_spawn(impl_->io.main(), impl_->run_dependency_checks(), asio::detached);
-  if (impl_->config.routes == RouteSet::all) {  // token and web pods leave these to the API's
-    asio::co_spawn(impl_->io.main(), impl_->run_scheduler(), asio::detached);
-    asio::co_spawn(impl_->io.main(), impl_->run_sequencer(), asio::detached);
-  }
-  if (impl_->config.ratelimit.enabled) {
-    asio::co_spawn(impl_->io.main(), impl_->run_rate_limit_adaptation(), asio::detached);
-  }
+  for (auto* service : impl_->background()) service->start(impl_->io.main().get_executor());
   impl_->io.run();
   impl_->stop_workers();
   log::info("stopped");

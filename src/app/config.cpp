@@ -4,6 +4,7 @@
 #include "observernet/http/cors.hpp"
 #include "observernet/http/message.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -89,9 +90,14 @@ std::string parse_base_url(const std::string& key, const std::string& value) {
 
 using Setter = std::function<void(Config&, const std::string& key, const std::string& value)>;
 
+// A list-valued key takes a TOML array of strings in the file, and the same entries
+// separated by commas from the environment or a flag.
+constexpr bool kList = true;
+
 struct Key {
   std::string name;
   Setter set;
+  bool list = false;
 };
 
 template <class T>
@@ -160,7 +166,8 @@ const std::vector<Key>& keys() {
         {"http.write_timeout_ms", millis_field(&Config::http, &HttpConfig::write_timeout, 1)});
     k.push_back(
         {"http.hsts_max_age", uint_field(&Config::http, &HttpConfig::hsts_max_age, 0, 1ull << 32)});
-    k.push_back({"http.cors_origins", [](Config& c, const std::string& key, const std::string& v) {
+    k.push_back({"http.cors_origins",
+                 [](Config& c, const std::string& key, const std::string& v) {
                    c.http.cors_origins.clear();
                    std::stringstream in(v);
                    for (std::string item; std::getline(in, item, ',');) {
@@ -175,7 +182,8 @@ const std::vector<Key>& keys() {
                      }
                      c.http.cors_origins.push_back(*origin);
                    }
-                 }});
+                 },
+                 kList});
     k.push_back({"http.cors_public_any_origin",
                  [](Config& c, const std::string& key, const std::string& v) {
                    c.http.cors_public_any_origin = parse_bool(key, v);
@@ -225,26 +233,39 @@ const std::vector<Key>& keys() {
     k.push_back({"redis.url", [](Config& c, const std::string& key, const std::string& v) {
                    parse_redis_url(key, v, c.redis.endpoint);
                  }});
-    add_pool_keys(k, "redis.", [](Config& c) -> PoolConfig& { return c.redis.pool; });
+    auto redis_millis = [](Millis cache::RedisPipelineOptions::*f, std::uint64_t min) {
+      return [=](Config& c, const std::string& key, const std::string& v) {
+        c.redis.connection.*f = Millis(parse_uint(key, v, min, kMaxMillis));
+      };
+    };
+    k.push_back({"redis.connect_timeout_ms",
+                 redis_millis(&cache::RedisPipelineOptions::connect_timeout, 1)});
     k.push_back({"redis.command_timeout_ms",
-                 millis_field(&Config::redis, &RedisConfig::command_timeout, 1)});
+                 redis_millis(&cache::RedisPipelineOptions::command_timeout, 1)});
     k.push_back(
-        {"auth.admin_key_hashes", [](Config& c, const std::string& key, const std::string& v) {
-           static const std::regex hex64("^[0-9a-f]{64}$");
-           c.auth.admin_key_hashes.clear();
-           std::stringstream in(v);
-           for (std::string item; std::getline(in, item, ',');) {
-             item = trim(item);
-             std::ranges::transform(item, item.begin(), [](unsigned char ch) {
-               return static_cast<char>(std::tolower(ch));
-             });
-             if (item.empty()) continue;
-             if (!std::regex_match(item, hex64)) {
-               throw ConfigError(key, "each entry must be a hex SHA-256 (64 hex digits)");
-             }
-             c.auth.admin_key_hashes.push_back(item);
-           }
+        {"redis.retry_backoff_ms", redis_millis(&cache::RedisPipelineOptions::retry_backoff, 0)});
+    k.push_back(
+        {"redis.max_in_flight", [](Config& c, const std::string& key, const std::string& v) {
+           c.redis.connection.max_in_flight = parse_uint(key, v, 1, 1'000'000);
          }});
+    k.push_back({"auth.admin_key_hashes",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   static const std::regex hex64("^[0-9a-f]{64}$");
+                   c.auth.admin_key_hashes.clear();
+                   std::stringstream in(v);
+                   for (std::string item; std::getline(in, item, ',');) {
+                     item = trim(item);
+                     std::ranges::transform(item, item.begin(), [](unsigned char ch) {
+                       return static_cast<char>(std::tolower(ch));
+                     });
+                     if (item.empty()) continue;
+                     if (!std::regex_match(item, hex64)) {
+                       throw ConfigError(key, "each entry must be a hex SHA-256 (64 hex digits)");
+                     }
+                     c.auth.admin_key_hashes.push_back(item);
+                   }
+                 },
+                 kList});
     k.push_back({"auth.voter_pepper", [](Config& c, const std::string& key, const std::string& v) {
                    if (!v.empty() && v.size() < 32) {
                      throw ConfigError(key, "must be at least 32 characters of secret");
@@ -324,14 +345,15 @@ const std::vector<Key>& keys() {
     rate_rule("elections", &RateLimitConfig::elections);
     rate_rule("public", &RateLimitConfig::public_reads);
     rate_rule("global", &RateLimitConfig::global);
-    k.push_back(
-        {"ratelimit.trusted_proxies", [](Config& c, const std::string& key, const std::string& v) {
-           try {
-             c.ratelimit.trusted_proxies = cache::CidrList::parse(v);
-           } catch (const std::invalid_argument& e) {
-             throw ConfigError(key, e.what());
-           }
-         }});
+    k.push_back({"ratelimit.trusted_proxies",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   try {
+                     c.ratelimit.trusted_proxies = cache::CidrList::parse(v);
+                   } catch (const std::invalid_argument& e) {
+                     throw ConfigError(key, e.what());
+                   }
+                 },
+                 kList});
     k.push_back({"ratelimit.forwarding_header",
                  [](Config& c, const std::string& key, const std::string& v) {
                    c.ratelimit.forwarding_header =
@@ -390,79 +412,83 @@ std::string read_secret_file(const std::string& key, const std::string& path) {
   return trim(buffer.str());
 }
 
-std::string unquote(const std::string& key, const std::string& value) {
-  if (value.size() < 2 || value.front() != '"') return value;
-  if (value.back() != '"') throw ConfigError(key, "unterminated string");
-  std::string out;
-  for (std::size_t i = 1; i + 1 < value.size(); ++i) {
-    char c = value[i];
-    if (c == '\\' && i + 2 < value.size()) {
-      char n = value[++i];
-      switch (n) {
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        default:
-          throw ConfigError(key, std::string("unknown escape \\") + n);
-      }
-    } else {
-      out.push_back(c);
+std::string where(const std::string& origin, const toml::node& node) {
+  return origin + ":" + std::to_string(node.source().begin.line);
+}
+
+// A file value as the environment would give it (the layers after the file are all
+// text): strings as they are, whole numbers in decimal, booleans as true/false, and a
+// list-valued key's array as its entries joined by commas.
+std::string value_text(const Key& key, const toml::node& node, const std::string& origin) {
+  if (const auto* array = node.as_array()) {
+    if (!key.list) {
+      throw ConfigError(key.name, "takes one value, not an array (" + where(origin, node) + ")");
     }
+    std::string joined;
+    for (const auto& entry : *array) {
+      const auto* text = entry.as_string();
+      if (!text) {
+        throw ConfigError(key.name, "each entry must be a string (" + where(origin, entry) + ")");
+      }
+      if (text->get().find(',') != std::string::npos) {
+        throw ConfigError(key.name, "an entry must not contain a comma, got \"" + text->get() +
+                                        "\" (" + where(origin, entry) + ")");
+      }
+      joined += (joined.empty() ? "" : ",") + text->get();
+    }
+    return joined;
   }
-  return out;
+  if (const auto* text = node.as_string()) return text->get();
+  if (const auto* number = node.as_integer()) return std::to_string(number->get());
+  if (const auto* flag = node.as_boolean()) return flag->get() ? "true" : "false";
+  if (node.is_table()) {
+    throw ConfigError(key.name, "takes a value, not a table (" + where(origin, node) + ")");
+  }
+  // Floats, dates and times: no setting takes one.
+  throw ConfigError(key.name,
+                    "takes a string, a whole number or true/false (" + where(origin, node) + ")");
+}
+
+// [section] key = value, or section.key = value: each key is "section.key" in `raw`.
+void read_section(const toml::table& section, const std::string& name, const std::string& origin,
+                  RawConfig& raw) {
+  for (const auto& [toml_key, node] : section) {
+    const std::string key = name + "." + std::string(toml_key.str());
+    if (key.ends_with("_file") && find_key(key.substr(0, key.size() - 5))) {
+      const auto* path = node.as_string();
+      if (!path) throw ConfigError(key, "must be a file name (a string)");
+      raw[key.substr(0, key.size() - 5)] = read_secret_file(key, path->get());
+      continue;
+    }
+    const Key* k = find_key(key);
+    if (!k) throw ConfigError(key, "unknown key (" + where(origin, node) + ")");
+    raw[key] = value_text(*k, node, origin);
+  }
 }
 
 }  // namespace
 
 RawConfig parse_config_text(const std::string& text, const std::string& origin) {
+  toml::table document;
+  try {
+    document = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    throw ConfigError(origin + ":" + std::to_string(at.line),
+                      std::string(e.description()) + " (column " + std::to_string(at.column) + ")");
+  }
   RawConfig raw;
-  std::string section;
-  std::istringstream in(text);
-  int line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    std::string where = origin + ":" + std::to_string(line_no);
-    // A '#' outside quotes starts a comment.
-    bool quoted = false;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      if (quoted && line[i] == '\\') {
-        ++i;  // an escaped character, possibly a quote or a backslash
-        continue;
-      }
-      if (line[i] == '"') quoted = !quoted;
-      if (line[i] == '#' && !quoted) {
-        line.resize(i);
-        break;
-      }
+  for (const auto& [toml_key, node] : document) {
+    const std::string name(toml_key.str());
+    const auto* section = node.as_table();
+    if (!section) throw ConfigError(name, "unknown key (" + where(origin, node) + ")");
+    // `http = { port = 8080 }` would mean the same as [http] in TOML; the file keeps to
+    // one way of writing a section.
+    if (section->is_inline()) {
+      throw ConfigError(name, "must be a [" + name + "] section, not an inline table (" +
+                                  where(origin, node) + ")");
     }
-    line = trim(line);
-    if (line.empty()) continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') throw ConfigError(where, "malformed section header");
-      section = trim(std::string_view(line).substr(1, line.size() - 2));
-      continue;
-    }
-    auto eq = line.find('=');
-    if (eq == std::string::npos) throw ConfigError(where, "expected key = value");
-    std::string key = trim(std::string_view(line).substr(0, eq));
-    if (!section.empty()) key = section + "." + key;
-    std::string value = unquote(key, trim(std::string_view(line).substr(eq + 1)));
-    if (key.ends_with("_file") && find_key(key.substr(0, key.size() - 5))) {
-      std::string base = key.substr(0, key.size() - 5);
-      raw[base] = read_secret_file(key, value);
-      continue;
-    }
-    if (!find_key(key)) throw ConfigError(key, "unknown key (" + where + ")");
-    raw[key] = value;
+    read_section(*section, name, origin, raw);
   }
   return raw;
 }
@@ -507,12 +533,8 @@ Config build_config(const RawConfig& raw) {
     if (!k) throw ConfigError(key, "unknown key");
     k->set(config, key, value);
   }
-  for (auto [name, pool] :
-       {std::pair{"database", &config.database.pool}, std::pair{"redis", &config.redis.pool}}) {
-    if (pool->min > pool->max) {
-      throw ConfigError(std::string(name) + ".pool_min",
-                        "must not exceed " + std::string(name) + ".pool_max");
-    }
+  if (config.database.pool.min > config.database.pool.max) {
+    throw ConfigError("database.pool_min", "must not exceed database.pool_max");
   }
   if (config.database.url.empty()) {
     throw ConfigError("database.url",

@@ -4,9 +4,10 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <unordered_map>
 
-#include "observernet/cache/redis_pool.hpp"
+#include "observernet/cache/redis_lanes.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/error.hpp"
 #include "observernet/util/log.hpp"
@@ -48,6 +49,11 @@ CachedBodyPtr decode(std::string_view raw) {
   return value;
 }
 
+// Whether Redis answered, and not with an error.
+bool answered(const Reply& reply) {
+  return reply != nullptr && reply->type != REDIS_REPLY_ERROR;
+}
+
 struct LocalEntry {
   CachedBodyPtr value;
   Clock::time_point expires;
@@ -73,7 +79,7 @@ prometheus::Counter& lookups(prometheus::Registry& r, const char* layer, const c
 
 }  // namespace
 
-PublicCache::PublicCache(RedisPool& redis, PublicCacheOptions options,
+PublicCache::PublicCache(RedisLanes& redis, PublicCacheOptions options,
                          prometheus::Registry& registry)
     : redis_(redis),
       options_(options),
@@ -85,7 +91,7 @@ PublicCache::PublicCache(RedisPool& redis, PublicCacheOptions options,
       redis_misses_(lookups(registry, "redis", "miss")),
       redis_errors_(lookups(registry, "redis", "error")) {}
 
-std::string PublicCache::etag_of(std::string_view body) {
+std::string BodyCache::etag_of(std::string_view body) {
   auto digest = crypto::sha256(body);
   return "\"" + crypto::to_hex(std::span(digest).first(16)) + "\"";
 }
@@ -130,7 +136,6 @@ void PublicCache::release_refresh(const std::string& key) const {
 }
 
 awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
-  if (auto hit = find_local(key)) co_return hit;
   // Stale-while-revalidate, per thread: when an entry expires, one request reloads it
   // and the others on this thread keep getting the entry they had, instead of all of
   // them going to Redis (and, when Redis has expired too, PostgreSQL) at once.
@@ -146,16 +151,13 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
   local_misses_.Increment();
   const std::string redis_key = std::string(kKeyPrefix) + key;
   CachedBodyPtr value;
-  bool redis_up = true;
-  try {
-    value = co_await redis_.run([&](RedisConnection& c) -> CachedBodyPtr {
-      Reply r = c.command({"GET", redis_key});
-      if (r->type != REDIS_REPLY_STRING) return nullptr;
-      return decode(std::string_view(r->str, r->len));
-    });
-  } catch (const std::exception&) {
-    redis_up = false;
+  const std::array<std::string_view, 2> get_args{"GET", redis_key};
+  Reply found = co_await redis_.call(get_args);
+  const bool redis_up = answered(found);
+  if (!redis_up) {
     redis_errors_.Increment();
+  } else if (found->type == REDIS_REPLY_STRING) {
+    value = decode(std::string_view(found->str, found->len));
   }
   if (value) {
     redis_hits_.Increment();
@@ -170,14 +172,9 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
     value = fresh;
     const std::string ttl = std::to_string(loaded->redis_ttl.value_or(options_.redis_ttl).count());
     if (redis_up) {
-      try {
-        co_await redis_.run([&](RedisConnection& c) {
-          c.command({"SET", redis_key, encode(*fresh), "EX", ttl, "NX"});
-          return 0;
-        });
-      } catch (const std::exception&) {
-        redis_errors_.Increment();
-      }
+      const std::string encoded = encode(*fresh);
+      const std::array<std::string_view, 6> set_args{"SET", redis_key, encoded, "EX", ttl, "NX"};
+      if (!answered(co_await redis_.call(set_args))) redis_errors_.Increment();
     }
   }
   local_put(key, value);
@@ -191,46 +188,38 @@ awaitable<void> PublicCache::put(std::string key, std::string body, std::int64_t
   CachedBody value{std::move(body), {}, version};
   value.etag = etag_of(value.body);
   const std::string redis_key = std::string(kKeyPrefix) + key;
-  try {
-    co_await redis_.run([&](RedisConnection& c) {
-      c.command({"EVAL", kPutIfNewer, "1", redis_key, std::to_string(version), encode(value), ttl});
-      return 0;
-    });
-  } catch (const std::exception& e) {
+  const std::string version_text = std::to_string(version), encoded = encode(value);
+  const std::array<std::string_view, 7> args{"EVAL",       kPutIfNewer, "1", redis_key,
+                                             version_text, encoded,     ttl};
+  if (!answered(co_await redis_.call(args))) {
     // Redis missed a change: other pods may serve the previous body until its TTL ends.
     redis_errors_.Increment();
-    log::warn("cache_put_failed", {{"key", key}, {"error", e.what()}});
+    log::warn("cache_put_failed", {{"key", key}});
   }
 }
 
 awaitable<void> PublicCache::bump_generation(std::string family) {
   local_generation_.fetch_add(1, std::memory_order_acq_rel);
   const std::string redis_key = std::string(kKeyPrefix) + family + ":generation";
-  try {
-    co_await redis_.run([&](RedisConnection& c) {
-      c.command({"INCR", redis_key});
-      return 0;
-    });
-  } catch (const std::exception& e) {
+  const std::array<std::string_view, 2> args{"INCR", redis_key};
+  if (!answered(co_await redis_.call(args))) {
     redis_errors_.Increment();
-    log::warn("cache_generation_bump_failed", {{"family", family}, {"error", e.what()}});
+    log::warn("cache_generation_bump_failed", {{"family", family}});
   }
 }
 
 awaitable<std::string> PublicCache::generation(std::string family) {
   const std::string local_key = family + ":generation";
   if (auto hit = find_local(local_key)) co_return hit->body;
-  std::string value = "0";
-  try {
-    value = co_await redis_.run([&](RedisConnection& c) {
-      Reply r = c.command({"GET", std::string(kKeyPrefix) + local_key});
-      return r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string("0");
-    });
-  } catch (const std::exception&) {
+  const std::string redis_key = std::string(kKeyPrefix) + local_key;
+  const std::array<std::string_view, 2> args{"GET", redis_key};
+  Reply r = co_await redis_.call(args);
+  if (!answered(r)) {
     // Without Redis there is no shared listing to keep apart: any generation will do.
     redis_errors_.Increment();
     co_return "local";
   }
+  std::string value = r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : "0";
   local_put(local_key, std::make_shared<CachedBody>(CachedBody{value, {}, 0}));
   co_return value;
 }

@@ -2,8 +2,10 @@
 
 #include <hiredis/hiredis.h>
 #include <prometheus/counter.h>
+#include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <boost/asio/any_completion_handler.hpp>
@@ -89,7 +91,14 @@ struct RateLimiter::Metrics {
                    .Name("rate_limit_factor")
                    .Help("The adaptive factor every limit is multiplied by (1: no load shedding)")
                    .Register(registry)
-                   .Add({})) {
+                   .Add({})),
+        fallback_evictions(
+            prometheus::BuildCounter()
+                .Name("rate_limit_fallback_evictions_total")
+                .Help("Clients whose in-process counts were forgotten before their windows "
+                      "ended because the fallback table was full (ratelimit.fallback_max_keys)")
+                .Register(registry)
+                .Add({})) {
     for (RateGroup g : {RateGroup::submit, RateGroup::token, RateGroup::elections,
                         RateGroup::public_reads, RateGroup::other}) {
       limited_by_group[static_cast<std::size_t>(g)] =
@@ -103,6 +112,8 @@ struct RateLimiter::Metrics {
   prometheus::Gauge& fallback;
   prometheus::Counter& leased;
   prometheus::Gauge& factor;
+  prometheus::Counter& fallback_evictions;
+  std::uint64_t fallback_evictions_seen = 0;  // adapt()'s, on one thread
 };
 
 // One client's requests to one group on one I/O thread.
@@ -522,6 +533,11 @@ asio::awaitable<void> RateLimiter::probe(Lane* lane) {
 }
 
 void RateLimiter::adapt() {
+  const std::uint64_t evictions = local_->live_evictions();
+  metrics_->fallback_evictions.Increment(
+      static_cast<double>(evictions - metrics_->fallback_evictions_seen));
+  metrics_->fallback_evictions_seen = evictions;
+
   if (const std::lock_guard lock(fallback_mutex_); lanes_in_fallback_ > 0) {
     for (auto& l : lanes_) asio::co_spawn(l->executor, probe(l.get()), asio::detached);
   }

@@ -24,6 +24,10 @@
 
 namespace observernet::cache {
 
+void ReplyDeleter::operator()(redisReply* r) const {
+  freeReplyObject(r);
+}
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;

@@ -24,8 +24,8 @@ nlohmann::json to_json(const AuditEvent& event) {
 }
 
 std::string compute_audit_hash(const AuditEvent& event) {
-  // SPEC §7: the previous hash enters as its 32 raw bytes, not as hex text, so the
-  // preimage is fixed-width before the variable-length canonical body.
+  // docs/api/audit-log.md, The hash: the previous hash enters as its 32 raw bytes, not as hex text,
+  // so the preimage is fixed-width before the variable-length canonical body.
   const auto prev = crypto::from_hex(event.prev_hash);
   if (!prev || prev->size() != crypto::Digest{}.size()) {
     throw std::invalid_argument("audit event prevHash is not 64 hex digits");

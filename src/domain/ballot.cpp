@@ -9,7 +9,6 @@
 
 namespace observernet::domain {
 
-using detail::FieldErrors;
 using nlohmann::json;
 
 std::vector<Selection> read_selections(const json& selections) {

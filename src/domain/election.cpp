@@ -1,5 +1,6 @@
 #include "observernet/domain/election.hpp"
 
+#include "observernet/crypto/hash.hpp"
 #include "observernet/error.hpp"
 #include "validation.hpp"
 
@@ -13,7 +14,6 @@
 namespace observernet::domain {
 namespace {
 
-using detail::FieldErrors;
 using nlohmann::json;
 
 constexpr std::size_t kMaxSlugChars = 64;
@@ -24,7 +24,7 @@ constexpr std::array<std::string_view, 6> kDefinitionMembers = {
 constexpr std::array<std::string_view, 5> kContestMembers = {"id", "title", "minSelections",
                                                              "maxSelections", "options"};
 constexpr std::array<std::string_view, 2> kOptionMembers = {"id", "title"};
-// Members of the admin/public forms that the server owns (SPEC §3, §7).
+// Members of the admin/public forms that the server owns (docs/api/README.md).
 constexpr std::array<std::string_view, 6> kReadOnlyMembers = {
     "id", "status", "createdAt", "updatedAt", "ballotsCast", "votersRegistered"};
 
@@ -583,6 +583,58 @@ bool is_uuid(std::string_view text) {
     }
   }
   return true;
+}
+
+std::string new_election_id() {
+  std::array<unsigned char, 16> b;
+  crypto::random_bytes(b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
+  std::string hex = crypto::to_hex(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+void check_editable(const Election& election) {
+  if (election.status != ElectionStatus::draft) {
+    throw Error(ErrorCode::election_not_draft, "Only a draft election can be edited.");
+  }
+}
+
+void check_deletable(const Election& election) {
+  if (election.status != ElectionStatus::draft) {
+    throw Error(ErrorCode::election_not_draft, "Only a draft election can be deleted.");
+  }
+}
+
+void check_openable(const Election& election, std::int64_t voters_registered) {
+  if (election.status != ElectionStatus::draft) {
+    throw Error(ErrorCode::election_not_draft, "Only a draft election can be opened.");
+  }
+  if (voters_registered == 0) {
+    throw Error(ErrorCode::no_voters, "Import at least one voter before opening the election.");
+  }
+}
+
+void check_closable(const Election& election) {
+  if (election.status != ElectionStatus::open) {
+    throw Error(ErrorCode::election_not_open, "Only an open election can be closed.");
+  }
+}
+
+void check_voters_addable(const Election& election) {
+  if (election.status == ElectionStatus::closed) {
+    throw Error(ErrorCode::election_closed, "Voters cannot be added to a closed election.");
+  }
+}
+
+void check_roll_size(std::int64_t voters_after_import, std::size_t max_voters) {
+  if (voters_after_import > 0 && static_cast<std::size_t>(voters_after_import) > max_voters) {
+    throw Error(
+        ErrorCode::validation_failed, "The voter roll would be too large.",
+        {{"voters", "an election holds at most " + std::to_string(max_voters) +
+                        " voters; this import would make " + std::to_string(voters_after_import)}});
+  }
 }
 
 }  // namespace observernet::domain

@@ -5,21 +5,6 @@
 
 namespace observernet::domain::detail {
 
-void FieldErrors::add(std::string field, std::string message) {
-  ++total_;
-  if (listed_.size() < max_listed_) listed_.push_back({std::move(field), std::move(message)});
-}
-
-void FieldErrors::throw_if_any() {
-  if (total_ == 0) return;
-  std::string detail =
-      std::to_string(total_) + (total_ == 1 ? " field is" : " fields are") + " invalid";
-  if (listed_.size() < total_) {
-    detail += " (the first " + std::to_string(listed_.size()) + " are listed)";
-  }
-  throw Error(ErrorCode::validation_failed, std::move(detail), std::move(listed_));
-}
-
 bool decode_utf8(std::string_view s, std::size_t& pos, char32_t& cp) {
   auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   const unsigned char lead = byte(pos);

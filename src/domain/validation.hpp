@@ -10,28 +10,6 @@
 
 namespace observernet::domain::detail {
 
-// Collects every invalid field of one request so that the client can fix them all in
-// one round trip. `max_listed` bounds the response for bodies that can hold a million
-// mistakes; the detail still counts all of them.
-class FieldErrors {
- public:
-  explicit FieldErrors(std::size_t max_listed = std::numeric_limits<std::size_t>::max())
-      : max_listed_(max_listed) {}
-
-  void add(std::string field, std::string message);
-  bool empty() const { return total_ == 0; }
-  std::size_t total() const { return total_; }
-  const std::vector<FieldError>& listed() const { return listed_; }
-
-  // Throws Error(validation_failed) listing the errors, if there are any.
-  void throw_if_any();
-
- private:
-  std::size_t max_listed_;
-  std::size_t total_ = 0;
-  std::vector<FieldError> listed_;
-};
-
 // Decodes the code point starting at s[pos] and moves pos past it. False on ill-formed
 // UTF-8 as RFC 3629 §4 defines it (overlong forms, surrogates, > U+10FFFF, truncation).
 bool decode_utf8(std::string_view s, std::size_t& pos, char32_t& cp);

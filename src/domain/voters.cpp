@@ -17,8 +17,6 @@
 namespace observernet::domain {
 namespace {
 
-using detail::FieldErrors;
-
 // A request may hold a million bad ids; a client needs the first few to see the pattern.
 constexpr std::size_t kMaxListedErrors = 20;
 

@@ -127,8 +127,8 @@ void CorsPolicy::add_fields(Response& response, Verdict verdict, std::string_vie
 
 Response CorsPolicy::refusal() {
   return problem_response(
-      Error(ErrorCode::origin_not_allowed,
-            "This origin may not call this route (http.cors_origins lists the origins that may)."));
+      TransportCode::origin_not_allowed,
+      "This origin may not call this route (http.cors_origins lists the origins that may).");
 }
 
 Response CorsPolicy::options_response(const Request& request, std::string_view allow,

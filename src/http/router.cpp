@@ -59,7 +59,6 @@ void Router::match_fallback(Method method, std::string_view path, RouteMatch& re
   if (fallback_ && (method == Method::get || method == Method::head) && fallback_applies_(path)) {
     result.kind = RouteMatch::Kind::found;
     result.route = fallback_.get();
-    result.head_as_get = method == Method::head;
   }
 }
 
@@ -152,7 +151,6 @@ RouteMatch Router::match(Method method, std::string_view path) const {
   if (method == Method::head && get_route) {
     result.kind = RouteMatch::Kind::found;
     result.route = get_route;
-    result.head_as_get = true;
     result.params = std::move(get_params);
     result.allow.clear();
     return result;

@@ -73,14 +73,6 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
-// Ballot secrecy: the client address is written only on the operations routes. A voter's
-// browser asks for the booth, its assets, the election, its audit chain and token key,
-// and later the board, on the same connections and within moments of a ballot whose
-// acceptance time is public: any such line with an address could tie the voter to it.
-bool logs_client_address(std::string_view path) {
-  return path == "/livez" || path == "/healthz" || path == "/readyz" || path == "/metrics";
-}
-
 // Fields every response carries, as serialize_head appends them.
 std::string fixed_fields(const ServerOptions& options) {
   std::string out = "X-Content-Type-Options: nosniff\r\n";
@@ -217,13 +209,13 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> write(const Response& response, bool keep_alive, bool head,
                               std::string_view id);
   asio::awaitable<void> close();
-  asio::awaitable<void> fail(ErrorCode code, std::string detail, std::string_view id) {
-    co_await write(problem_response(Error(code, std::move(detail))), false, false, id);
+  asio::awaitable<void> fail(const Response& problem, std::string_view id) {
+    co_await write(problem, false, false, id);
   }
   // The request as a handler (or the admission check, or CORS) sees it, without its body.
   void fill_request(Request& request, const Parser& parser, Method method, std::string_view path,
                     std::string_view query, RouteMatch& match, std::string_view request_id);
-  void log_access(std::string_view method, std::string_view route, std::string_view path,
+  void log_access(std::string_view method, std::string_view route, bool with_client,
                   unsigned status, double seconds, std::string_view id);
 
   // One deadline per connection, watched by one timer. Beast's tcp_stream starts and
@@ -324,10 +316,14 @@ asio::awaitable<void> Server::Impl::Session::run() {
       } else if (hec == bhttp::error::header_limit) {
         server_->metrics.limit_exceeded(Limit::header_size);
         unread_body_ = true;  // the rest of the header is still on its way
-        co_await fail(ErrorCode::header_too_large, "The request header is too large.", {});
+        co_await fail(
+            problem_response(TransportCode::header_too_large, "The request header is too large."),
+            {});
       } else if (hec != bhttp::error::end_of_stream && hec != asio::error::operation_aborted &&
                  hec != asio::error::eof && hec != asio::error::connection_reset) {
-        co_await fail(ErrorCode::bad_request, "The request is not valid HTTP/1.1.", {});
+        co_await fail(
+            problem_response(Error(ErrorCode::bad_request, "The request is not valid HTTP/1.1.")),
+            {});
       }
       break;
     }
@@ -380,10 +376,10 @@ asio::awaitable<void> Server::Impl::Session::run() {
       header_views_ = std::move(request.headers);
       keep_alive = keep_alive && parser.is_done();
     } else if (match.kind != RouteMatch::Kind::found) {
-      response = problem_response(
-          match.kind == RouteMatch::Kind::not_found
-              ? Error(ErrorCode::not_found, "No resource at this path.")
-              : Error(ErrorCode::method_not_allowed, "This path does not accept that method."));
+      response = match.kind == RouteMatch::Kind::not_found
+                     ? problem_response(Error(ErrorCode::not_found, "No resource at this path."))
+                     : problem_response(TransportCode::method_not_allowed,
+                                        "This path does not accept that method.");
       if (match.kind == RouteMatch::Kind::method_not_allowed) response.set("Allow", match.allow);
       keep_alive = keep_alive && parser.is_done();  // an unread body cannot stay on the wire
     } else {
@@ -423,7 +419,9 @@ asio::awaitable<void> Server::Impl::Session::run() {
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     server_->metrics.observe_request(to_string(method), route_label, response.status, seconds);
     if (opt.access_log)
-      log_access(msg.method_string(), route_label, path, response.status, seconds, request_id);
+      log_access(msg.method_string(), route_label,
+                 match.route != nullptr && match.route->options.log_client_address, response.status,
+                 seconds, request_id);
     if (!keep_alive) break;
   }
   co_await close();
@@ -452,9 +450,8 @@ asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Req
   const std::size_t limit = route.options.body_limit.value_or(opt.body_limit_bytes);
   auto too_large = [&] {
     server_->metrics.limit_exceeded(Limit::body_size);
-    response =
-        problem_response(Error(ErrorCode::payload_too_large,
-                               "The request body exceeds " + std::to_string(limit) + " bytes."));
+    response = problem_response(TransportCode::payload_too_large,
+                                "The request body exceeds " + std::to_string(limit) + " bytes.");
     keep_alive = false;
   };
   if (auto declared = parser.content_length(); declared && *declared > limit) {
@@ -534,9 +531,9 @@ asio::awaitable<bool> Server::Impl::Session::write(const Response& response, boo
 }
 
 void Server::Impl::Session::log_access(std::string_view method, std::string_view route,
-                                       std::string_view path, unsigned status, double seconds,
+                                       bool with_client, unsigned status, double seconds,
                                        std::string_view id) {
-  std::string_view client = logs_client_address(path) ? std::string_view(peer_) : "hidden";
+  std::string_view client = with_client ? std::string_view(peer_) : "hidden";
   log::write(log::Level::info, "access",
              {{"method", method},
               {"route", route},
@@ -579,9 +576,9 @@ asio::awaitable<void> Server::Impl::accept_loop() {
 // Over the connection limit: a short 503 and close, so clients see why. A few hundred
 // bytes fit a new connection's empty send buffer, so the write cannot wait on the peer.
 asio::awaitable<void> Server::Impl::reject(Socket socket) {
-  Response problem = problem_response(Error(ErrorCode::too_many_connections,
-                                            "The server is at its connection limit; retry shortly.")
-                                          .with_retry_after(1));
+  Response problem = problem_response(TransportCode::too_many_connections,
+                                      "The server is at its connection limit; retry shortly.");
+  problem.set("Retry-After", "1");
   std::string head;
   serialize_head(head, problem, problem.body.size(), false, 11, {}, fixed);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(problem.body)};

@@ -1,5 +1,7 @@
 #include "observernet/store/ballot_writer.hpp"
 
+#include "observernet/util/post_result.hpp"
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -87,7 +89,7 @@ asio::awaitable<BallotWriteResult> BallotWriter::write(PendingBallot ballot) {
         auto executor = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         enqueue(std::move(*b), [shared, executor](std::exception_ptr e, BallotWriteResult r) {
-          asio::post(executor, [shared, e, r]() mutable { std::move (*shared)(e, r); });
+          util::post_result(executor, std::move(*shared), e, r);
         });
       },
       asio::use_awaitable, &ballot);

@@ -1,5 +1,7 @@
 #include "observernet/store/board.hpp"
 
+#include "stored_values.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -78,12 +80,6 @@ std::string digests_to_hex(const std::vector<Digest>& digests) {
   return hex;
 }
 
-Digest stored_digest(const std::string& hex) {
-  auto digest = crypto::digest_from_hex(hex);
-  if (!digest) throw std::runtime_error("a stored hash is not 32 bytes");
-  return *digest;
-}
-
 // Uniform in [0, bound), from the CSPRNG: draws above the largest multiple of bound are
 // drawn again, so no index is more likely than another.
 std::uint64_t random_below(std::uint64_t bound) {
@@ -96,7 +92,8 @@ std::uint64_t random_below(std::uint64_t bound) {
   }
 }
 
-// Fisher–Yates with the CSPRNG (SPEC §7: the public order says nothing of arrival).
+// Fisher–Yates with the CSPRNG: the public order says nothing of arrival (docs/formats.md, Merkle
+// log).
 void shuffle(std::vector<Digest>& leaves) {
   for (std::size_t i = leaves.size(); i > 1; --i) {
     std::swap(leaves[i - 1], leaves[random_below(i)]);
@@ -107,7 +104,7 @@ domain::TreeHead tree_head_from(const std::string& election_id, const pqxx::row&
   domain::TreeHead head;
   head.election_id = election_id;
   head.tree_size = row[0].as<std::uint64_t>();
-  head.root_hash = stored_digest(row[1].as<std::string>());
+  head.root_hash = detail::stored_digest(row[1].c_str());
   head.timestamp = domain::format_timestamp(
       domain::TimePoint(std::chrono::milliseconds(row[2].as<std::int64_t>())));
   auto signature = crypto::from_hex(row[3].as<std::string>());
@@ -216,15 +213,11 @@ awaitable<std::vector<LogChunk>> BoardStore::chunks_from(std::string election_id
 
 awaitable<std::vector<std::string>> BoardStore::leaves(std::vector<Digest> receipts) {
   co_return co_await pool_.run([&receipts](PgConnection& c) {
-    std::string array = "{";
-    for (const Digest& r : receipts) {
-      if (array.size() > 1) array += ',';
-      array += crypto::to_hex(r);
-    }
-    array += '}';
+    detail::ArrayLiteral array;
+    for (const Digest& r : receipts) array.add(crypto::to_hex(r));
     pqxx::read_transaction tx(c.raw());
     std::unordered_map<std::string, std::string> by_receipt;
-    for (const auto& row : c.exec(tx, kSelectLeaves, array)) {
+    for (const auto& row : c.exec(tx, kSelectLeaves, array.str())) {
       by_receipt.emplace(row[0].as<std::string>(), row[1].as<std::string>());
     }
     std::vector<std::string> out;

@@ -33,11 +33,11 @@ using nlohmann::json;
   "(extract(epoch FROM updated_at) * 1000)::bigint, voters_registered"
 
 OBSERVERNET_SQL(kInsertElection,
-                "INSERT INTO elections (title, description, status, opens_at, closes_at,"
+                "INSERT INTO elections (id, title, description, status, opens_at, closes_at,"
                 " results_visibility, contests, created_at, updated_at)"
-                " VALUES ($1, $2, 'draft', to_timestamp($3::bigint / 1000.0),"
-                " to_timestamp($4::bigint / 1000.0), $5, $6::jsonb,"
-                " to_timestamp($7::bigint / 1000.0), to_timestamp($7::bigint / 1000.0))"
+                " VALUES ($1::uuid, $2, $3, 'draft', to_timestamp($4::bigint / 1000.0),"
+                " to_timestamp($5::bigint / 1000.0), $6, $7::jsonb,"
+                " to_timestamp($8::bigint / 1000.0), to_timestamp($8::bigint / 1000.0))"
                 " RETURNING " OBSERVERNET_ELECTION_COLUMNS);
 OBSERVERNET_SQL(kInsertElectionKey,
                 "INSERT INTO election_keys (election_id, key_id, modulus_bits, public_key,"
@@ -190,12 +190,7 @@ Election set_status(PgConnection& c, pqxx::work& tx, const std::string& id, Elec
 // Opens a locked draft, or explains why not; the election's log starts with it.
 Election open_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const Election& e,
                      Trigger trigger) {
-  if (e.status != ElectionStatus::draft) {
-    throw Error(ErrorCode::election_not_draft, "Only a draft election can be opened.");
-  }
-  if (voter_count(c, tx, e.id) == 0) {
-    throw Error(ErrorCode::no_voters, "Import at least one voter before opening the election.");
-  }
+  domain::check_openable(e, voter_count(c, tx, e.id));
   Election opened = set_status(c, tx, e.id, ElectionStatus::open, trigger);
   board.sequence_locked(c, tx, e.id);
   return opened;
@@ -206,9 +201,7 @@ Election open_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const E
 // tally published here are the final ones.
 Election close_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const Election& e,
                       Trigger trigger) {
-  if (e.status != ElectionStatus::open) {
-    throw Error(ErrorCode::election_not_open, "Only an open election can be closed.");
-  }
+  domain::check_closable(e);
   Election closed = set_status(c, tx, e.id, ElectionStatus::closed, trigger);
   append_audit(c, tx, e.id, "tree_head.published",
                domain::to_json(board.sequence_locked(c, tx, e.id)), now_ms());
@@ -242,20 +235,21 @@ ElectionStore::ElectionStore(PgPool& pool, BoardStore& board, std::string voter_
                              std::size_t max_voters)
     : pool_(pool), board_(board), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
 
-awaitable<Election> ElectionStore::create(domain::ElectionDefinition d, NewTokenKey key) {
+awaitable<Election> ElectionStore::create(std::string id, domain::ElectionDefinition d,
+                                          NewTokenKey key) {
   // Lambdas handed to the pool capture by reference only: what they refer to lives in
   // this coroutine's frame until the call completes, and GCC 12 mishandles lambdas with
   // non-trivial captures inside co_await expressions (double destruction).
-  co_return co_await pool_.run([&d, &key](PgConnection& c) {
+  co_return co_await pool_.run([&id, &d, &key](PgConnection& c) {
     pqxx::work tx(c.raw());
     TimePoint now = now_ms();
     auto opens = optional_ms(d.opens_at), closes = optional_ms(d.closes_at);
     Election e = election_from(
-        c.exec(tx, kInsertElection, d.title, d.description, optional_param(opens),
+        c.exec(tx, kInsertElection, id, d.title, d.description, optional_param(opens),
                optional_param(closes), std::string(domain::to_string(d.results_visibility)),
                domain::contests_to_json(d.contests).dump(), ms_string(now))[0]);
     c.exec(tx, kInsertElectionKey, e.id, key.key_id, key.modulus_bits,
-           crypto::to_hex(key.public_key), crypto::to_hex(key.seal_private_key(e.id)));
+           crypto::to_hex(key.public_key), crypto::to_hex(key.private_key_sealed));
     // The token key's id is on the audit chain: observers can check that every token
     // they verify was signed by the key announced when the election was created.
     json created = domain::to_json(e.definition);
@@ -313,9 +307,7 @@ awaitable<Election> ElectionStore::patch(std::string id, json patch,
       throw Error(ErrorCode::precondition_failed,
                   "The election changed since it was read (If-Match does not match its ETag).");
     }
-    if (current.status != ElectionStatus::draft) {
-      throw Error(ErrorCode::election_not_draft, "Only a draft election can be edited.");
-    }
+    domain::check_editable(current);
     domain::ElectionDefinition d = domain::apply_election_patch(current.definition, patch);
     TimePoint now = now_ms();
     auto opens = optional_ms(d.opens_at), closes = optional_ms(d.closes_at);
@@ -333,9 +325,7 @@ awaitable<void> ElectionStore::remove(std::string id) {
   co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
     Election current = lock_election(c, tx, id);
-    if (current.status != ElectionStatus::draft) {
-      throw Error(ErrorCode::election_not_draft, "Only a draft election can be deleted.");
-    }
+    domain::check_deletable(current);
     c.exec(tx, kDeleteElection, id);
     tx.commit();
   });
@@ -366,9 +356,7 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
     // A million voters take longer than an ordinary statement may.
     tx.exec("SET LOCAL statement_timeout = '300s'");
     Election e = lock_election(c, tx, id);
-    if (e.status == ElectionStatus::closed) {
-      throw Error(ErrorCode::election_closed, "Voters cannot be added to a closed election.");
-    }
+    domain::check_voters_addable(e);
     VoterImport result;
     // hex voterHash -> index into voter_ids, for the voters this request brings first.
     std::unordered_map<std::string, std::size_t> candidates;
@@ -393,11 +381,7 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
     result.registered = static_cast<std::int64_t>(inserted.size());
     result.duplicates += static_cast<std::int64_t>(candidates.size()) - result.registered;
     std::int64_t total = voter_count(c, tx, id) + result.registered;
-    if (static_cast<std::size_t>(total) > max_voters_) {
-      throw Error(ErrorCode::validation_failed, "The voter roll would be too large.",
-                  {{"voters", "an election holds at most " + std::to_string(max_voters_) +
-                                  " voters; this import would make " + std::to_string(total)}});
-    }
+    domain::check_roll_size(total, max_voters_);
     std::vector<std::size_t> new_indexes;
     new_indexes.reserve(inserted.size());
     for (const auto& row : inserted) new_indexes.push_back(candidates.at(row[0].as<std::string>()));

@@ -1,5 +1,7 @@
 #include "observernet/store/voting.hpp"
 
+#include "stored_values.hpp"
+
 #include <chrono>
 #include <map>
 #include <pqxx/pqxx>
@@ -29,7 +31,7 @@ OBSERVERNET_SQL(kSelectTokenState,
                 " LEFT JOIN token_issuances t"
                 " ON t.election_id = e.id AND t.voter_hash = decode($2, 'hex')"
                 " WHERE e.id = $1::uuid");
-// SPEC §1.3: the time of issuance is kept to the minute only.
+// The time of issuance is kept to the minute only (docs/privacy.md, Times).
 OBSERVERNET_SQL(kInsertTokenIssuance,
                 "INSERT INTO token_issuances (election_id, voter_hash, blinded_message_hash,"
                 " blind_signature, issued_at) VALUES ($1::uuid, decode($2, 'hex'),"
@@ -75,38 +77,6 @@ OBSERVERNET_SQL(kCountBallotsOfElections,
                 "SELECT election_id::text, count(*) FROM ballots"
                 " WHERE election_id = ANY($1::uuid[]) GROUP BY election_id");
 
-Bytes hex_bytes(const pqxx::field& f) {
-  auto bytes = crypto::from_hex(f.c_str());
-  if (!bytes) throw std::runtime_error("malformed hex from the database");
-  return std::move(*bytes);
-}
-
-Digest hex_digest(const pqxx::field& f) {
-  Bytes bytes = hex_bytes(f);
-  if (bytes.size() != 32) throw std::runtime_error("a stored hash is not 32 bytes");
-  Digest d;
-  std::copy(bytes.begin(), bytes.end(), d.begin());
-  return d;
-}
-
-// A PostgreSQL array literal of text elements, each quoted (PostgreSQL manual §8.15.6),
-// so that JSON text with commas, braces and quotes passes intact.
-class ArrayLiteral {
- public:
-  void add(std::string_view element) {
-    text_ += text_.empty() ? "{\"" : ",\"";
-    for (char c : element) {
-      if (c == '"' || c == '\\') text_ += '\\';
-      text_ += c;
-    }
-    text_ += '"';
-  }
-  std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
-
- private:
-  std::string text_;
-};
-
 domain::TimePoint this_minute() {
   return std::chrono::floor<std::chrono::minutes>(
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
@@ -142,8 +112,8 @@ awaitable<std::optional<TokenKeyRecord>> VotingStore::token_key(std::string elec
     TokenKeyRecord k;
     k.key_id = rows[0][0].as<std::string>();
     k.modulus_bits = rows[0][1].as<int>();
-    k.public_key = hex_bytes(rows[0][2]);
-    k.private_key_sealed = hex_bytes(rows[0][3]);
+    k.public_key = detail::stored_bytes(rows[0][2].c_str());
+    k.private_key_sealed = detail::stored_bytes(rows[0][3].c_str());
     return k;
   });
 }
@@ -158,8 +128,10 @@ awaitable<TokenRequestState> VotingStore::token_state(std::string election_id,
     const auto& row = rows[0];
     TokenRequestState state;
     state.status = *domain::parse_election_status(row[0].as<std::string>());
-    if (!row[1].is_null()) state.credential_hash = hex_digest(row[1]);
-    if (!row[2].is_null()) state.issued = TokenIssuance{hex_digest(row[2]), hex_bytes(row[3])};
+    if (!row[1].is_null()) state.credential_hash = detail::stored_digest(row[1].c_str());
+    if (!row[2].is_null())
+      state.issued = TokenIssuance{detail::stored_digest(row[2].c_str()),
+                                   detail::stored_bytes(row[3].c_str())};
     return state;
   });
 }
@@ -176,7 +148,8 @@ awaitable<TokenIssuance> VotingStore::record_token(std::string election_id,
     if (inserted.empty()) {
       // Another request for this voter committed first: what it stored decides.
       auto row = c.exec(tx, kSelectTokenIssuance, election_id, voter).at(0);
-      issuance = TokenIssuance{hex_digest(row[0]), hex_bytes(row[1]), false};
+      issuance = TokenIssuance{detail::stored_digest(row[0].c_str()),
+                               detail::stored_bytes(row[1].c_str()), false};
     } else {
       issuance.recorded_now = true;
     }
@@ -191,7 +164,7 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     const domain::TimePoint minute = this_minute();
     pqxx::work tx(c.raw());
 
-    ArrayLiteral election_ids;
+    detail::ArrayLiteral election_ids;
     std::unordered_map<std::string, bool> open;  // election id -> open
     for (const auto& b : batch) {
       if (open.emplace(b.election_id, false).second) election_ids.add(b.election_id);
@@ -204,7 +177,7 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     // against what is stored afterwards, like a repeat from an earlier batch.
     std::map<std::pair<std::string, std::string>, std::size_t> first_of_token;
     std::vector<std::size_t> unresolved;
-    ArrayLiteral e, m, l, r;
+    detail::ArrayLiteral e, m, l, r;
     std::vector<std::string> token_hex(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const PendingBallot& b = batch[i];
@@ -247,7 +220,7 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
       }
     }
     if (!unresolved.empty()) {
-      ArrayLiteral ue, um;
+      detail::ArrayLiteral ue, um;
       for (std::size_t i : unresolved) {
         ue.add(batch[i].election_id);
         um.add(token_hex[i]);
@@ -303,7 +276,7 @@ awaitable<std::int64_t> VotingStore::ballots_cast(std::string election_id) {
 
 awaitable<std::map<std::string, std::int64_t>> VotingStore::ballots_cast(
     std::vector<std::string> election_ids) {
-  ArrayLiteral ids;
+  detail::ArrayLiteral ids;
   for (const auto& id : election_ids) ids.add(id);
   const std::string array = ids.str();
   co_return co_await pool_.run([&array](PgConnection& c) {

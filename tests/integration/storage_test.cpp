@@ -1,12 +1,16 @@
-// Migrations, the PostgreSQL pool's recovery after a restart, and the Redis pool.
+// Migrations, the PostgreSQL pool's recovery after a restart, Redis lanes and the public cache.
 #include <gtest/gtest.h>
 
 #include <hiredis/hiredis.h>
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,7 +20,7 @@
 #include <pqxx/pqxx>
 
 #include "observernet/cache/public_cache.hpp"
-#include "observernet/cache/redis_pool.hpp"
+#include "observernet/cache/redis_lanes.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
 #include "support.hpp"
@@ -165,42 +169,70 @@ T run_coroutine(boost::asio::awaitable<T> work) {
   return *out;
 }
 
-TEST(RedisPoolTest, CommandsRoundTrip) {
-  app::Config config = test_config();
-  prometheus::Registry registry;
-  cache::RedisPool pool(config.redis.endpoint, config.redis.pool, config.redis.command_timeout,
-                        registry);
-  EXPECT_TRUE(run_coroutine(pool.ping()));
-  auto value = run_coroutine(pool.run([](cache::RedisConnection& c) {
-    c.command({"SET", "observernet:test:key", std::string_view("a\0b", 3)});
-    cache::Reply r = c.command({"GET", "observernet:test:key"});
-    return std::string(r->str, r->len);
-  }));
-  EXPECT_EQ(value, std::string("a\0b", 3));
-  EXPECT_THROW(run_coroutine(pool.run([](cache::RedisConnection& c) {
-                 c.command({"NOT-A-COMMAND"});
-                 return 0;
-               })),
-               std::runtime_error);
+// Runs `io` until done() (10 s at most). A lane's Redis connection keeps a read pending,
+// so io.run() would not return.
+void drive(boost::asio::io_context& io, const std::function<bool()>& done) {
+  io.restart();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(5));
+  }
 }
 
-TEST(RedisPoolTest, ADownRedisIsReportedNotThrown) {
+// Runs `body` as a coroutine on `io` (a RedisLanes lane's executor) until it is done.
+template <class T>
+T run_on(boost::asio::io_context& io, boost::asio::awaitable<T> body) {
+  auto done = boost::asio::co_spawn(io, std::move(body), boost::asio::use_future);
+  drive(io, [&] { return done.wait_for(std::chrono::seconds(0)) == std::future_status::ready; });
+  return done.get();
+}
+
+TEST(RedisLanesTest, CommandsRoundTripOnTheCallersLaneAndFromOffIt) {
+  namespace asio = boost::asio;
   app::Config config = test_config();
-  prometheus::Registry registry;
+  asio::io_context io;
+  cache::RedisLanes lanes({io.get_executor()}, config.redis.endpoint, config.redis.connection);
+  EXPECT_TRUE(run_on(io, lanes.ping()));
+  const std::string value("a\0b", 3);
+  auto reply = run_on(io, [&]() -> asio::awaitable<std::string> {
+    const std::array<std::string_view, 3> set{"SET", "observernet:test:key", value};
+    co_await lanes.call(set);
+    const std::array<std::string_view, 2> get{"GET", "observernet:test:key"};
+    cache::Reply r = co_await lanes.call(get);
+    co_return std::string(r->str, r->len);
+  }());
+  EXPECT_EQ(reply, value);
+  // An error reply is an answer, not a failure.
+  auto error = run_on(io, [&]() -> asio::awaitable<int> {
+    const std::array<std::string_view, 1> bad{"NOT-A-COMMAND"};
+    cache::Reply r = co_await lanes.call(bad);
+    co_return r ? r->type : -1;
+  }());
+  EXPECT_EQ(error, REDIS_REPLY_ERROR);
+
+  // A caller on another thread is served by the first lane, and resumes on its own.
+  std::thread lane_thread([&] {
+    auto guard = asio::make_work_guard(io);
+    io.restart();
+    io.run_for(std::chrono::seconds(5));
+  });
+  asio::io_context other;
+  auto pinged = asio::co_spawn(other, lanes.ping(), asio::use_future);
+  other.run();
+  EXPECT_TRUE(pinged.get());
+  io.stop();
+  lane_thread.join();
+}
+
+TEST(RedisLanesTest, ADownRedisAnswersNothingAndNeverThrows) {
+  namespace asio = boost::asio;
+  app::Config config = test_config();
   cache::RedisEndpoint nowhere;
   nowhere.port = 1;  // nothing listens there
-  cache::RedisPool pool(nowhere, config.redis.pool, config.redis.command_timeout, registry);
-  EXPECT_FALSE(run_coroutine(pool.ping()));
-  EXPECT_FALSE(run_coroutine(pool.ping())) << "during the retry backoff too";
-  try {
-    run_coroutine(pool.run([](cache::RedisConnection& c) {
-      c.command({"PING"});
-      return 0;
-    }));
-    FAIL() << "a call through a down pool must fail";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::service_unavailable);
-  }
+  asio::io_context io;
+  cache::RedisLanes lanes({io.get_executor()}, nowhere, config.redis.connection);
+  EXPECT_FALSE(run_on(io, lanes.ping()));
+  EXPECT_FALSE(run_on(io, lanes.ping())) << "during the retry backoff too";
 }
 
 // When a local entry expires under load, one request per thread reloads it and the
@@ -209,11 +241,10 @@ TEST(PublicCacheTest, AnExpiredEntryIsServedWhileOneRequestRefreshesIt) {
   namespace asio = boost::asio;
   app::Config config = test_config();
   prometheus::Registry registry;
-  cache::RedisPool redis(config.redis.endpoint, config.redis.pool, config.redis.command_timeout,
-                         registry);
+  asio::io_context io;
+  cache::RedisLanes redis({io.get_executor()}, config.redis.endpoint, config.redis.connection);
   cache::PublicCache cache(redis, {60s, 50ms, 100}, registry);
   const std::string key = "test:stale:" + std::to_string(std::random_device{}());
-  asio::io_context io;
   int loads = 0;
   auto loader = [&](std::string body,
                     std::chrono::milliseconds delay) -> cache::PublicCache::Loader {
@@ -235,21 +266,19 @@ TEST(PublicCacheTest, AnExpiredEntryIsServedWhileOneRequestRefreshesIt) {
   };
   std::string first;
   get(loader("v1", 0ms), first);
-  io.run();
+  drive(io, [&] { return !first.empty(); });
   ASSERT_EQ(first, "v1");
   // Only the local layer may answer from now on: drop the Redis copy.
-  run_coroutine(redis.run([&](cache::RedisConnection& c) {
-    c.command({"DEL", "observernet:v1:" + key});
-    return 0;
-  }));
+  const std::string redis_key = "observernet:v1:" + key;
+  const std::array<std::string_view, 2> del{"DEL", redis_key};
+  ASSERT_NE(run_on(io, redis.call(del)), nullptr);
   std::this_thread::sleep_for(80ms);  // past the 50 ms local TTL
   EXPECT_EQ(cache.find_local(key), nullptr);
 
   std::string refreshed, during;
-  io.restart();
   get(loader("v2", 300ms), refreshed);  // reloads, slowly
   get(loader("never", 0ms), during);    // must not wait for it, nor load itself
-  io.run();
+  drive(io, [&] { return !refreshed.empty() && !during.empty(); });
   EXPECT_EQ(during, "v1");
   EXPECT_EQ(refreshed, "v2");
   EXPECT_EQ(loads, 2);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace observernet::app {
 namespace {
@@ -152,6 +154,29 @@ TEST(ConfigTest, SecretsComeFromFiles) {
   EXPECT_THROW(overlay_environment(missing, {"OBSERVERNET_DATABASE_URL_FILE=/nonexistent/x"}),
                ConfigError);
   std::remove(path.c_str());
+}
+
+TEST(ConfigTest, RedisConnectionsAreConfiguredPerConnectionNotAsAPool) {
+  RawConfig raw = base();
+  raw["redis.connect_timeout_ms"] = "300";
+  raw["redis.command_timeout_ms"] = "20";
+  raw["redis.retry_backoff_ms"] = "0";
+  raw["redis.max_in_flight"] = "64";
+  const Config c = build_config(raw);
+  EXPECT_EQ(c.redis.connection.connect_timeout, std::chrono::milliseconds(300));
+  EXPECT_EQ(c.redis.connection.command_timeout, std::chrono::milliseconds(20));
+  EXPECT_EQ(c.redis.connection.retry_backoff, std::chrono::milliseconds(0));
+  EXPECT_EQ(c.redis.connection.max_in_flight, 64u);
+  EXPECT_EQ(Config{}.redis.connection.command_timeout, std::chrono::milliseconds(50));
+  // One pipelined connection per I/O thread: the pool's keys are gone, and named.
+  for (const char* gone : {"redis.pool_min", "redis.pool_max", "redis.acquire_timeout_ms"}) {
+    raw = base();
+    raw[gone] = "1";
+    EXPECT_EQ(error_field(raw), gone);
+  }
+  raw = base();
+  raw["redis.max_in_flight"] = "0";
+  EXPECT_EQ(error_field(raw), "redis.max_in_flight");
 }
 
 TEST(ConfigTest, ValidationNamesTheField) {
@@ -354,6 +379,121 @@ TEST(ConfigTest, WebKeysComeFromTheEnvironment) {
   EXPECT_EQ(c.http.cors_origins, std::vector<std::string>{"https://vote.example.org"});
   RawConfig typo = base();
   EXPECT_THROW(overlay_environment(typo, {"OBSERVERNET_WEB_ROTO=/x"}), ConfigError);
+}
+
+}  // namespace
+}  // namespace observernet::app
+
+namespace observernet::app {
+namespace {
+
+std::string parse_error_field(const std::string& text) {
+  try {
+    parse_config_text(text, "f.toml");
+  } catch (const ConfigError& e) {
+    return e.field();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigTest, ListsAreTomlArrays) {
+  RawConfig raw = parse_config_text(R"(
+[http]
+cors_origins = ["https://Vote.Example.org", "http://127.0.0.1:8080"]
+[auth]
+admin_key_hashes = [
+  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  # the old key
+  "0000000000000000000000000000000000000000000000000000000000000000",
+]
+[ratelimit]
+trusted_proxies = ["10.0.0.0/8", "fd00::/8"]
+)",
+                                    "f.toml");
+  for (const auto& [key, value] : base()) raw[key] = value;
+  Config c = build_config(raw);
+  EXPECT_EQ(c.http.cors_origins,
+            (std::vector<std::string>{"https://vote.example.org", "http://127.0.0.1:8080"}));
+  EXPECT_EQ(c.auth.admin_key_hashes,
+            (std::vector<std::string>{std::string(64, 'a'), std::string(64, '0')}));
+  EXPECT_TRUE(c.ratelimit.trusted_proxies.contains(boost::asio::ip::make_address("fd00::1")));
+
+  // An empty array is an empty list; the comma-separated string of the environment
+  // variable is still understood in the file.
+  EXPECT_EQ(parse_config_text("[http]\ncors_origins = []\n", "f.toml").at("http.cors_origins"), "");
+  EXPECT_EQ(parse_config_text("[http]\ncors_origins = \"https://a.example, https://b.example\"\n",
+                              "f.toml")
+                .at("http.cors_origins"),
+            "https://a.example, https://b.example");
+
+  // What an array may not hold, or where it may not stand, names the key.
+  EXPECT_EQ(parse_error_field("[http]\ncors_origins = [1]\n"), "http.cors_origins");
+  EXPECT_EQ(parse_error_field("[http]\ncors_origins = [\"https://a.example,https://b.example\"]\n"),
+            "http.cors_origins");
+  EXPECT_EQ(parse_error_field("[http]\nport = [8080]\n"), "http.port");
+}
+
+TEST(ConfigTest, TomlValuesReadAsTheEnvironmentWould) {
+  RawConfig raw = parse_config_text(R"(
+board.freshness_ms = 100    # a dotted key: the same as [board] freshness_ms = 100
+[log]
+access = false
+level = 'warn'              # literal string
+[http]
+host = """0.0.0.0"""
+threads = "3"               # a number in quotes, as from the environment
+)",
+                                    "f.toml");
+  EXPECT_EQ(raw.at("board.freshness_ms"), "100");
+  EXPECT_EQ(raw.at("log.access"), "false");
+  EXPECT_EQ(raw.at("log.level"), "warn");
+  EXPECT_EQ(raw.at("http.host"), "0.0.0.0");
+  EXPECT_EQ(raw.at("http.threads"), "3");
+  for (const auto& [key, value] : base()) raw[key] = value;
+  EXPECT_EQ(build_config(raw).http.threads, 3u);
+
+  EXPECT_EQ(parse_error_field("[http]\nport = 80.5\n"), "http.port");  // no float setting
+  EXPECT_EQ(parse_error_field("[http]\nport = 1979-05-27\n"), "http.port");
+  EXPECT_EQ(parse_error_field("http = { port = 8080 }\n"), "http");  // sections only
+  EXPECT_EQ(parse_error_field("[http.tls]\ncert = \"x\"\n"), "http.tls");
+  EXPECT_EQ(parse_error_field("port = 8080\n"), "port");  // outside any section
+  EXPECT_EQ(parse_error_field("[database]\nurl_file = 3\n"), "database.url_file");
+}
+
+TEST(ConfigTest, ASyntaxErrorNamesTheLine) {
+  try {
+    parse_config_text("[http]\nport = 8080\nhost = \"a\" \"b\"\n", "f.toml");
+    FAIL() << "a syntax error was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "f.toml:3");
+    EXPECT_TRUE(std::string(e.what()).starts_with("f.toml:3: ")) << e.what();
+    EXPECT_NE(std::string(e.what()).find("column"), std::string::npos) << e.what();
+  }
+  // TOML refuses a key given twice (the old parser kept the last).
+  EXPECT_EQ(parse_error_field("[http]\nport = 1\nport = 2\n"), "f.toml:3");
+  EXPECT_EQ(parse_error_field("[http]\n[http]\n"), "f.toml:2");
+}
+
+TEST(ConfigTest, TheExampleFileParsesToTheDefaults) {
+  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
+                    "config" / "observernet.example.toml";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  RawConfig raw = parse_config_text(text.str(), path.string());
+  EXPECT_GT(raw.size(), 80u);  // every section's keys
+  EXPECT_EQ(raw.at("http.cors_origins"), "");
+  for (const auto& [key, value] : base()) raw[key] = value;  // the required secrets
+  Config example = build_config(raw);
+  Config defaults = build_config(base());
+  EXPECT_EQ(example.http.port, defaults.http.port);
+  EXPECT_EQ(example.http.host, defaults.http.host);
+  EXPECT_EQ(example.http.cors_origins, defaults.http.cors_origins);
+  EXPECT_EQ(example.log.buffer_bytes, defaults.log.buffer_bytes);
+  EXPECT_EQ(example.auth.admin_key_hashes, defaults.auth.admin_key_hashes);
+  EXPECT_EQ(example.ratelimit.lease_max, defaults.ratelimit.lease_max);
+  EXPECT_EQ(example.web.max_bytes, defaults.web.max_bytes);
+  EXPECT_EQ(example.redis.endpoint.port, defaults.redis.endpoint.port);
 }
 
 }  // namespace

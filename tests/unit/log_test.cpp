@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include <chrono>
 #include <cstdio>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -44,6 +48,21 @@ class StdoutPipe {
     restore();
     reader_.join();
   }
+  // Reads what arrives within `limit`, until `text` holds `wanted`.
+  bool read_until(std::string_view wanted, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (text.find(wanted) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fds_[0], POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buffer[65536];
+      const ssize_t n = ::read(fds_[0], buffer, sizeof buffer);
+      if (n <= 0) return false;
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
   std::string text;
 
  private:
@@ -60,9 +79,11 @@ TEST(LogTest, AStdoutThatBlocksDropsLinesAndNeverBlocksTheCaller) {
   setup("human", "info", 64 * 1024);
   const std::uint64_t dropped_before = dropped_lines();
   const std::string filler(150, 'x');
+  const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 2000; ++i) {  // 2000 × ~200 bytes: far more than pipe and buffer
     write(Level::info, "log_test_line", {{"n", i}, {"filler", filler}});
   }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_GT(dropped_lines(), dropped_before);
 
   pipe.start_reading();
@@ -75,19 +96,19 @@ TEST(LogTest, AStdoutThatBlocksDropsLinesAndNeverBlocksTheCaller) {
   EXPECT_NE(pipe.text.find("log_test_line n=0 filler="), std::string::npos);
   EXPECT_NE(pipe.text.find("warning log_test_after marker=end\n"), std::string::npos);
   // Whole lines, each from the timestamp to its newline; numbers only ever go up.
-  std::size_t start = 0;
+  std::size_t from = 0;
   int last = -1;
-  while (start < pipe.text.size()) {
-    const std::size_t end = pipe.text.find('\n', start);
+  while (from < pipe.text.size()) {
+    const std::size_t end = pipe.text.find('\n', from);
     ASSERT_NE(end, std::string::npos);
-    const std::string line = pipe.text.substr(start, end - start);
+    const std::string line = pipe.text.substr(from, end - from);
     ASSERT_TRUE(line.starts_with("20")) << line;
     if (const auto at = line.find(" n="); at != std::string::npos) {
       const int n = std::stoi(line.substr(at + 3));
       EXPECT_GT(n, last);
       last = n;
     }
-    start = end + 1;
+    from = end + 1;
   }
 }
 
@@ -113,6 +134,39 @@ TEST(LogTest, LinesBelowTheLevelAreNotWritten) {
   pipe.finish();
   EXPECT_EQ(pipe.text.find("log_test_hidden"), std::string::npos);
   EXPECT_NE(pipe.text.find("error log_test_shown"), std::string::npos);
+}
+
+// The bytes of both formats, field by field (the log pipelines parse them).
+TEST(LogTest, BothFormatsWriteTheirExactBytes) {
+  StdoutPipe pipe;
+  pipe.start_reading();
+  setup("human", "info");
+  write(Level::warn, "log_test_human",
+        {{"s", "plain"}, {"q", "a b"}, {"n", -3}, {"d", 1.5}, {"b", true}, {"e", ""}});
+  flush();
+  setup("json", "info");
+  write(Level::error, "log_test_json", {{"s", "a\"b"}, {"n", 7}, {"d", 0.25}, {"b", false}});
+  flush();
+  pipe.finish();
+  setup("human", "warn");
+  static const std::regex expected(
+      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z warning log_test_human s=plain q="a b" n=-3 )"
+      R"(d=1\.500 b=true e=""\n)"
+      R"(\{"ts":"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z","level":"error",)"
+      R"("event":"log_test_json","s":"a\\"b","n":7,"d":0\.25,"b":false\}\n)");
+  EXPECT_TRUE(std::regex_match(pipe.text, expected)) << pipe.text;
+}
+
+// Access lines wait for the log thread's next round, at most 200 ms, with no flush().
+TEST(LogTest, BufferedLinesComeOutWithinARound) {
+  StdoutPipe pipe;
+  setup("human", "info");
+  const auto start = std::chrono::steady_clock::now();
+  write(Level::info, "log_test_access", {{"status", 201}}, /*buffered=*/true);
+  EXPECT_TRUE(pipe.read_until("log_test_access status=201\n", std::chrono::seconds(2)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  pipe.restore();
+  setup("human", "warn");
 }
 
 }  // namespace

@@ -3,37 +3,25 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace observernet::http {
 namespace {
 
 TEST(ProblemTest, MapsEveryCodeToItsStatus) {
   const std::pair<ErrorCode, unsigned> expected[] = {
-      {ErrorCode::bad_request, 400},
-      {ErrorCode::validation_failed, 422},
-      {ErrorCode::unauthorized, 401},
-      {ErrorCode::forbidden, 403},
-      {ErrorCode::not_found, 404},
-      {ErrorCode::method_not_allowed, 405},
-      {ErrorCode::precondition_failed, 412},
-      {ErrorCode::election_not_draft, 409},
-      {ErrorCode::election_not_open, 409},
-      {ErrorCode::election_closed, 409},
-      {ErrorCode::no_voters, 409},
-      {ErrorCode::invalid_credentials, 401},
-      {ErrorCode::token_already_issued, 409},
-      {ErrorCode::invalid_token, 403},
-      {ErrorCode::invalid_ballot, 422},
-      {ErrorCode::token_already_used, 409},
-      {ErrorCode::results_not_available, 409},
-      {ErrorCode::payload_too_large, 413},
-      {ErrorCode::unsupported_media_type, 415},
-      {ErrorCode::header_too_large, 431},
-      {ErrorCode::too_many_requests, 429},
-      {ErrorCode::internal_error, 500},
+      {ErrorCode::bad_request, 400},         {ErrorCode::validation_failed, 422},
+      {ErrorCode::unauthorized, 401},        {ErrorCode::forbidden, 403},
+      {ErrorCode::not_found, 404},           {ErrorCode::precondition_failed, 412},
+      {ErrorCode::election_not_draft, 409},  {ErrorCode::election_not_open, 409},
+      {ErrorCode::election_closed, 409},     {ErrorCode::no_voters, 409},
+      {ErrorCode::invalid_credentials, 401}, {ErrorCode::token_already_issued, 409},
+      {ErrorCode::invalid_token, 403},       {ErrorCode::invalid_ballot, 422},
+      {ErrorCode::token_already_used, 409},  {ErrorCode::results_not_available, 409},
+      {ErrorCode::too_many_requests, 429},   {ErrorCode::internal_error, 500},
       {ErrorCode::service_unavailable, 503},
-      {ErrorCode::too_many_connections, 503},
   };
+  static_assert(std::size(expected) == kErrorCodeCount);
   for (auto [code, status] : expected) {
     EXPECT_EQ(problem_info(code).status, status) << to_string(code);
     Response r = problem_response(Error(code, "x"));
@@ -42,6 +30,39 @@ TEST(ProblemTest, MapsEveryCodeToItsStatus) {
     auto body = nlohmann::json::parse(r.body);
     EXPECT_EQ(body["code"], to_string(code));
     EXPECT_EQ(body["status"], status);
+  }
+}
+
+TEST(ProblemTest, MapsEveryTransportCodeToItsStatus) {
+  const std::pair<TransportCode, unsigned> expected[] = {
+      {TransportCode::method_not_allowed, 405},     {TransportCode::payload_too_large, 413},
+      {TransportCode::unsupported_media_type, 415}, {TransportCode::header_too_large, 431},
+      {TransportCode::origin_not_allowed, 403},     {TransportCode::too_many_connections, 503},
+  };
+  static_assert(std::size(expected) == kTransportCodeCount);
+  for (auto [code, status] : expected) {
+    Response r = problem_response(code, "x");
+    EXPECT_EQ(r.status, status) << to_string(code);
+    auto body = nlohmann::json::parse(r.body);
+    EXPECT_EQ(body["code"], to_string(code));
+    EXPECT_EQ(body["type"], "urn:observernet:problem:" + std::string(to_string(code)));
+  }
+  // A TransportError thrown by a handler is the client's: answered, not logged.
+  std::string log_message;
+  Response r = problem_response(
+      std::make_exception_ptr(TransportError(TransportCode::unsupported_media_type, "csv only")),
+      log_message);
+  EXPECT_EQ(r.status, 415u);
+  EXPECT_TRUE(log_message.empty());
+}
+
+TEST(ProblemTest, EveryCodeStringIsDistinct) {
+  std::set<std::string_view> seen;
+  for (std::size_t i = 0; i < kErrorCodeCount; ++i) {
+    EXPECT_TRUE(seen.insert(to_string(static_cast<ErrorCode>(i))).second);
+  }
+  for (std::size_t i = 0; i < kTransportCodeCount; ++i) {
+    EXPECT_TRUE(seen.insert(to_string(static_cast<TransportCode>(i))).second);
   }
 }
 

@@ -1,4 +1,5 @@
-// Sliding-window counter arithmetic (SPEC §8) and the in-process fallback limiter.
+// Sliding-window counter arithmetic (docs/architecture.md, Rate limiting) and the in-process
+// fallback limiter.
 #include "observernet/cache/sliding_window.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// Signed tree heads (SPEC §7): what is signed, and that any change breaks the signature.
+// Signed tree heads (docs/formats.md, Signed tree heads): what is signed, and that any change
+// breaks the signature.
 #include "observernet/domain/tree_head.hpp"
 
 #include <gtest/gtest.h>

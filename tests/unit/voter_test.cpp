@@ -24,12 +24,12 @@ TEST(SelectionTest, RejectsWhatIsNotTwoSlugs) {
   EXPECT_FALSE(parse_selection(std::string(65, 'c') + "=alice"));
 }
 
-// SPEC §6, computed by hand: members in JCS order (electionId, selections, token;
-// contestId before optionId; message before signature), selections sorted by contestId
-// then optionId whatever order the voter gave them in.
+// docs/formats.md, Ballot leaf, computed by hand: members in JCS order (electionId, selections,
+// token; contestId before optionId; message before signature), selections sorted by contestId then
+// optionId whatever order the voter gave them in.
 TEST(BallotReceiptTest, LeafAndReceiptOfAFixedBallot) {
   const std::string election = "6f0e1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
-  // base64url of the bytes 0..31, and of "sig" followed by 0xff.
+  // base64url of the bytes 0..31, and of "sig" followed by 0xfb 0xfc.
   const BallotToken token{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "c2ln-_w"};
   const std::vector<Selection> given = {{"mayor", "bob"}, {"board", "carol"}, {"board", "alice"}};
 

@@ -1,25 +1,18 @@
 #pragma once
-// The bulletin board's routes (SPEC §7): the log key, tree heads, ballots in leaf order,
-// inclusion and consistency proofs, and the receipt status of §6.
+// The bulletin board's routes (docs/api/README.md, Bulletin board): the log key, tree
+// heads, ballots in leaf order, inclusion and consistency proofs, and receipt status.
 #include <chrono>
 
 #include "observernet/http/router.hpp"
 
-namespace observernet::store {
-class BoardStore;
-class VotingStore;
-}  // namespace observernet::store
+namespace observernet::service {
+class Board;
+}
 
 namespace observernet::api {
 
-class VotingElections;
-class ElectionLogs;
-
 struct BoardRoutesDependencies {
-  VotingElections& elections;
-  ElectionLogs& logs;
-  store::BoardStore& board;
-  store::VotingStore& voting;
+  service::Board& board;
   std::chrono::seconds public_max_age;
 };
 

@@ -4,42 +4,19 @@
 #include <string_view>
 #include <vector>
 
-#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include "observernet/http/router.hpp"
 
-namespace observernet::store {
-class PgPool;
-}
-namespace observernet::cache {
-class RedisPool;
+namespace observernet::service {
+class DependencyCheck;
 }
 
 namespace observernet::api {
 
-// What /readyz reports of PostgreSQL and Redis. Each run also sets
-// dependency_up{dependency}: /readyz runs it, and the app every few seconds, so that the
-// metric stays fresh where nothing probes /readyz (Docker Compose).
-class DependencyCheck {
- public:
-  struct State {
-    int schema_version = -1;  // -1: PostgreSQL did not answer
-    bool redis_up = false;
-  };
-  DependencyCheck(store::PgPool& postgres, cache::RedisPool& redis, prometheus::Registry& registry);
-  boost::asio::awaitable<State> run();
-
- private:
-  store::PgPool& postgres_;
-  cache::RedisPool& redis_;
-  prometheus::Gauge& postgres_up_;
-  prometheus::Gauge& redis_up_;
-};
-
 struct OpsDependencies {
   const std::atomic<bool>& draining;
-  DependencyCheck& dependencies;
+  service::DependencyCheck& dependencies;
   std::vector<const prometheus::Collectable*> metrics;  // what /metrics serialises
 };
 

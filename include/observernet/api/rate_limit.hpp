@@ -1,6 +1,6 @@
 #pragma once
-// Rate limiting at the door (SPEC §8, issue 6): every request that matched a route is
-// checked by the rate limiter before its body is read, by route group and client.
+// Rate limiting at the door (docs/architecture.md, Rate limiting): every request that matched a
+// route is checked by the rate limiter before its body is read, by route group and client.
 #include "observernet/http/admission.hpp"
 
 namespace observernet::cache {

@@ -12,6 +12,11 @@
 
 #include "observernet/http/message.hpp"
 
+namespace observernet::cache {
+struct CachedBody;
+using CachedBodyPtr = std::shared_ptr<const CachedBody>;
+}  // namespace observernet::cache
+
 namespace observernet::api {
 
 // The request body as JSON. 415 unless the Content-Type is one of `accepted` (media
@@ -41,6 +46,14 @@ bool none_match(std::string_view if_none_match, std::string_view etag);
 http::Response conditional_response(const http::Request& request,
                                     std::shared_ptr<const std::string> body, std::string_view etag,
                                     std::string_view cache_control);
+
+// conditional_response() for a body from the public cache, which the response keeps
+// alive (no copy) with its strong ETag.
+http::Response cached_response(const http::Request& request, const cache::CachedBodyPtr& cached,
+                               std::string_view cache_control);
+
+// "public, max-age=<seconds>", for the public reads.
+std::string public_cache_control(std::chrono::seconds max_age);
 
 // Admin API keys, configured as SHA-256 hashes (several, for rotation). check() throws
 // 401 without a Bearer key and 403 with one that matches no hash; the comparison runs

@@ -1,38 +1,23 @@
 #pragma once
-// Routes of SPEC §5 and §6 (token key, token, submit) and the results of §7.
+// The voting routes (docs/api/README.md, Voting): the token key, a token, a ballot, and
+// the results. Each handler translates HTTP to a service call and back.
 #include <chrono>
-#include <string>
 
 #include "observernet/http/router.hpp"
 
-namespace prometheus {
-class Registry;
-}
-namespace observernet::store {
-class VotingStore;
-class BallotWriter;
-}  // namespace observernet::store
-namespace observernet::cache {
-class PublicCache;
-}
-namespace observernet::util {
-class WorkerPool;
-}
+namespace observernet::service {
+class BallotBox;
+class PublicElections;
+class TokenIssuer;
+}  // namespace observernet::service
 
 namespace observernet::api {
 
-class VotingElections;
-
 struct VotingRoutesDependencies {
-  VotingElections& elections;
-  store::VotingStore& voting;
-  store::BallotWriter& ballots;
-  cache::PublicCache& cache;
-  util::WorkerPool& crypto;
-  std::string voter_pepper;
-  std::chrono::seconds results_ttl;
+  service::TokenIssuer& tokens;
+  service::BallotBox& ballots;
+  service::PublicElections& published;
   std::chrono::seconds public_max_age;
-  prometheus::Registry& registry;
 };
 
 void add_voting_routes(http::Router& router, VotingRoutesDependencies deps);

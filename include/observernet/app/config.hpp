@@ -42,8 +42,12 @@ struct DatabaseConfig {
 
 struct RedisConfig {
   cache::RedisEndpoint endpoint;  // from redis.url
-  PoolConfig pool{1, 16, 1024, Millis{100}, Millis{200}, Millis{1'000}};
-  Millis command_timeout{50};
+  // One pipelined connection per I/O thread (cache/redis_lanes.hpp): a command Redis does
+  // not answer within command_timeout answers "no Redis", and the caller carries on.
+  cache::RedisPipelineOptions connection{.connect_timeout = Millis{200},
+                                         .command_timeout = Millis{50},
+                                         .retry_backoff = Millis{1'000},
+                                         .max_in_flight = 1'024};
 };
 
 struct AuthConfig {
@@ -53,9 +57,9 @@ struct AuthConfig {
   std::string log_key;     // 64 hex digits (Ed25519 seed signing tree heads), secret, required
 };
 
-// The bulletin board (SPEC §7).
+// The bulletin board (docs/formats.md, Merkle log).
 struct BoardConfig {
-  Millis sequence_interval{500};  // sequencer passes while ballots wait (SPEC: at least 1/s)
+  Millis sequence_interval{500};  // sequencer passes while ballots wait (at least once a second)
   Millis freshness{500};          // how old a process's newest tree head may be when read
 };
 
@@ -63,7 +67,7 @@ struct TokensConfig {
   unsigned key_bits = 2048;  // each new election's RSA key: 2048, 3072 or 4096
 };
 
-// Group commit of accepted ballots (SPEC §1.1: 201 means committed).
+// Group commit of accepted ballots (201 means committed: docs/api/README.md, Voting).
 struct BallotsConfig {
   std::size_t batch_size = 500;      // ballots per transaction at most
   Millis batch_wait{2};              // how long a batch waits to fill once one ballot is queued
@@ -94,7 +98,7 @@ struct ImportConfig {
   std::size_t max_voters = 1'000'000;        // per request and per election
 };
 
-// SPEC §8's rate limits, in Redis database ratelimit.redis_db.
+// The rate limits (docs/api/README.md, Conventions), in Redis database ratelimit.redis_db.
 using RateLimitConfig = cache::RateLimiterOptions;
 
 // The booth and the portal (web/README.md): pages read once from `root` at start.
@@ -151,8 +155,10 @@ class ConfigError : public std::runtime_error {
 // Flat "section.key" -> raw value, the layers already merged.
 using RawConfig = std::map<std::string, std::string>;
 
-// Parses the TOML subset the config file uses: [section] headers, `key = value`
-// with "strings", integers and booleans, # comments. `origin` names the file in errors.
+// Parses the config file, TOML (toml++): [section] headers, `key = value` with strings,
+// whole numbers, booleans and, for list-valued keys, arrays of strings (joined with
+// commas, as the environment gives them). Inline tables, sub-tables, floats and dates are
+// refused, naming the key; a syntax error names `origin`:line as the field.
 RawConfig parse_config_text(const std::string& text, const std::string& origin);
 
 // Overlays OBSERVERNET_SECTION_KEY variables from `environ`-style entries. A key

@@ -1,7 +1,7 @@
 #pragma once
-// Who a request comes from, for rate limiting (SPEC §8): the peer address, or, when
-// the peer is a trusted proxy, the address the proxies recorded in X-Forwarded-For
-// or Forwarded (RFC 7239). Pure: parsing only, no I/O.
+// Who a request comes from, for rate limiting (docs/architecture.md, Rate limiting): the peer
+// address, or, when the peer is a trusted proxy, the address the proxies recorded in
+// X-Forwarded-For or Forwarded (RFC 7239). Pure: parsing only, no I/O.
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>

@@ -37,8 +37,9 @@ class LocalRateLimiter {
   // end, so the table shrinks when traffic does. When a new key arrives and the
   // table holds max_keys, the least recently checked key is dropped even if it is
   // not stale: that client's counts are forgotten and it may be admitted up to one
-  // more quota. Such drops are counted (live_evictions) for a metric; a table that
-  // keeps hitting its cap needs a larger max_keys.
+  // more quota. Such drops are counted (live_evictions, which the RateLimiter exports
+  // as rate_limit_fallback_evictions_total); a table that keeps hitting its cap needs a
+  // larger max_keys.
   bool check(std::span<const RateLimitKey> limits, std::chrono::milliseconds now,
              std::span<RateLimitDecision> decisions);
   // One limit alone.

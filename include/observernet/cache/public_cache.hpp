@@ -25,7 +25,7 @@ class Counter;
 
 namespace observernet::cache {
 
-class RedisPool;
+class RedisLanes;
 
 struct CachedBody {
   std::string body;
@@ -46,33 +46,49 @@ struct PublicCacheOptions {
   std::size_t local_max_entries = 10'000;
 };
 
-class PublicCache {
+// What the services ask of a cache of response bodies: the seam their unit tests fill
+// with a map.
+class BodyCache {
  public:
   using Loader = std::function<boost::asio::awaitable<std::optional<LoadedBody>>()>;
-
-  PublicCache(RedisPool& redis, PublicCacheOptions options, prometheus::Registry& registry);
+  virtual ~BodyCache() = default;
 
   // The body in this thread's local layer, if fresh: the hot path, with no coroutine,
   // no allocation and no lock. Callers try it before building a loader for get().
-  CachedBodyPtr find_local(const std::string& key) const;
+  virtual CachedBodyPtr find_local(const std::string& key) const = 0;
 
-  // The body cached under `key`, else load()'s (then cached); null when load() finds
-  // nothing to serve (nothing is cached then).
-  boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load);
+  // After find_local() missed: the body cached under `key`, else load()'s (then cached);
+  // null when load() finds nothing to serve (nothing is cached then).
+  virtual boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load) = 0;
 
-  // After a committed change: store `body` unless Redis already holds a newer version,
-  // and drop local copies. `redis_ttl`: the configured one when absent.
-  boost::asio::awaitable<void> put(std::string key, std::string body, std::int64_t version,
-                                   std::optional<std::chrono::seconds> redis_ttl = std::nullopt);
+  // After a committed change: store `body` unless the cache already holds a newer
+  // version, and drop local copies. `ttl`: the configured one when absent.
+  virtual boost::asio::awaitable<void> put(std::string key, std::string body, std::int64_t version,
+                                           std::optional<std::chrono::seconds> ttl) = 0;
 
   // After a committed change to what a family of keys (a listing) depends on: new keys
   // for the family, so that no reader is served a listing from before the change.
-  boost::asio::awaitable<void> bump_generation(std::string family);
+  virtual boost::asio::awaitable<void> bump_generation(std::string family) = 0;
   // The family's current generation, to build its keys with.
-  boost::asio::awaitable<std::string> generation(std::string family);
+  virtual boost::asio::awaitable<std::string> generation(std::string family) = 0;
 
+  virtual std::chrono::seconds default_ttl() const = 0;
+
+  // A strong, quoted ETag for `body`.
   static std::string etag_of(std::string_view body);
-  std::chrono::seconds default_ttl() const { return options_.redis_ttl; }
+};
+
+class PublicCache final : public BodyCache {
+ public:
+  PublicCache(RedisLanes& redis, PublicCacheOptions options, prometheus::Registry& registry);
+
+  CachedBodyPtr find_local(const std::string& key) const override;
+  boost::asio::awaitable<CachedBodyPtr> get(std::string key, Loader load) override;
+  boost::asio::awaitable<void> put(std::string key, std::string body, std::int64_t version,
+                                   std::optional<std::chrono::seconds> redis_ttl) override;
+  boost::asio::awaitable<void> bump_generation(std::string family) override;
+  boost::asio::awaitable<std::string> generation(std::string family) override;
+  std::chrono::seconds default_ttl() const override { return options_.redis_ttl; }
 
  private:
   void local_put(const std::string& key, CachedBodyPtr value) const;
@@ -81,7 +97,7 @@ class PublicCache {
   CachedBodyPtr claim_refresh(const std::string& key) const;
   void release_refresh(const std::string& key) const;
 
-  RedisPool& redis_;
+  RedisLanes& redis_;
   const PublicCacheOptions options_;
   const std::uint64_t id_;                          // tells instances apart in thread-local maps
   std::atomic<std::uint64_t> local_generation_{0};  // bumped by every local write

@@ -16,7 +16,7 @@ struct RateRule {
 
 struct RateLimiterOptions {
   bool enabled = true;
-  // SPEC §8's limits per client, each over its own window.
+  // The limits per client (docs/api/README.md, Conventions), each over its own window.
   RateRule submit{10, std::chrono::minutes(1)};
   RateRule token{5, std::chrono::minutes(1)};
   RateRule elections{100, std::chrono::minutes(1)};

@@ -1,6 +1,6 @@
 #pragma once
-// The application layer of rate limiting (SPEC §8, issue 6): a sliding-window counter
-// per route group and client in Redis, one script call per request (or per batch of one
+// The application layer of rate limiting (docs/architecture.md, Rate limiting): a sliding-window
+// counter per route group and client in Redis, one script call per request (or per batch of one
 // client's concurrent requests, or ahead of a busy client's next ones) over the I/O
 // thread's own pipelined connection, plus a global limit per client checked in the same
 // call. When Redis does not answer within ratelimit.redis_timeout_ms, the same limits
@@ -39,7 +39,7 @@ namespace observernet::cache {
 class RedisPipeline;
 class LocalRateLimiter;
 
-// The route groups of SPEC §8, each with its own limit, and the global one.
+// The route groups (docs/api/README.md, Conventions), each with its own limit, and the global one.
 enum class RateGroup { submit, token, elections, public_reads, other };
 std::string_view to_string(RateGroup group);
 

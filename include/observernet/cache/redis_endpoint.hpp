@@ -1,4 +1,6 @@
 #pragma once
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -11,6 +13,16 @@ struct RedisEndpoint {
   std::string username;  // Redis 6 ACL user; empty: the default user
   std::string password;  // secret
   unsigned db = 0;
+};
+
+// How the server's pipelined connections to Redis (one per I/O thread) behave:
+// redis.connect_timeout_ms, redis.command_timeout_ms, redis.retry_backoff_ms and
+// redis.max_in_flight for the public cache; the rate limiter sets its own.
+struct RedisPipelineOptions {
+  std::chrono::milliseconds connect_timeout{200};
+  std::chrono::milliseconds command_timeout{5};
+  std::chrono::milliseconds retry_backoff{1'000};
+  std::size_t max_in_flight = 1'000;
 };
 
 }  // namespace observernet::cache

@@ -1,9 +1,9 @@
 #pragma once
 // One pipelined Redis connection for one I/O thread, for calls on the hot path (the rate
-// limiter runs one per request): commands issued in one turn of the event loop leave
-// in one write, behind any still in flight, and replies are matched in order. No thread
-// hop and no lock, unlike the blocking RedisPool; every member is used only from its
-// executor's one thread.
+// limiter runs one per request, the public cache one per miss of its local layer):
+// commands issued in one turn of the event loop leave in one write, behind any still in
+// flight, and replies are matched in order. No thread hop and no lock: every member is
+// used only from its executor's one thread.
 //
 // Redis only holds what can be lost, so every failure is an empty answer that callers
 // fall back from: a connect that failed less than retry_backoff ago, a connection not
@@ -20,16 +20,15 @@
 #include <string_view>
 
 #include "observernet/cache/redis_endpoint.hpp"
-#include "observernet/cache/redis_pool.hpp"
+
+struct redisReply;
 
 namespace observernet::cache {
 
-struct RedisPipelineOptions {
-  std::chrono::milliseconds connect_timeout{200};
-  std::chrono::milliseconds command_timeout{5};
-  std::chrono::milliseconds retry_backoff{1'000};
-  std::size_t max_in_flight = 1'000;
+struct ReplyDeleter {
+  void operator()(redisReply* r) const;
 };
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 class RedisPipeline {
  public:

@@ -1,6 +1,7 @@
 #pragma once
-// Sliding-window counter rate limiting (SPEC §8): the arithmetic, shared by the Redis
-// script below and the in-process fallback (local_rate_limiter.hpp). Pure: no I/O.
+// Sliding-window counter rate limiting (docs/architecture.md, Rate limiting): the arithmetic,
+// shared by the Redis script below and the in-process fallback (local_rate_limiter.hpp). Pure: no
+// I/O.
 //
 // ## Algorithm (for docs/architecture.md)
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The per-election audit log: a hash chain anyone can check offline (SPEC §7).
+//
 //   hash = SHA-256(prevHash || JCS(event without hash))
 // where prevHash is the previous event's hash as 32 raw bytes (32 zero bytes before
 // the first event) and the event without hash is {"seq","type","payload","at","prevHash"}.

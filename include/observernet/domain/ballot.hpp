@@ -1,5 +1,5 @@
 #pragma once
-// Ballots as SPEC §6 defines them: the selections a voter makes and the rules they
+// Ballots (docs/formats.md, Ballot leaf): the selections a voter makes and the rules they
 // follow, the leaf the bulletin board logs, and the tally. Pure: no I/O.
 #include <cstdint>
 #include <map>
@@ -37,8 +37,8 @@ std::vector<Selection> parse_selections(const nlohmann::json& selections,
 // [{"contestId", "optionId"}, ...] in the given order.
 nlohmann::json selections_to_json(const std::vector<Selection>& selections);
 
-// SPEC §6: the RFC 8785 text of {"electionId", "selections", "token": {"message",
-// "signature"}}, token values in base64url without padding. Its RFC 9162 leaf hash is
+// docs/formats.md, Ballot leaf: the RFC 8785 text of {"electionId", "selections", "token":
+// {"message", "signature"}}, token values in base64url without padding. Its RFC 9162 leaf hash is
 // the ballot's receipt.
 std::string ballot_leaf(std::string_view election_id, const std::vector<Selection>& selections,
                         std::string_view token_message, std::string_view token_signature);
@@ -51,7 +51,7 @@ struct Tally {
   std::int64_t ballots_cast = 0;
 };
 
-// SPEC §7 results: {"electionId", "status", "final", "ballotsCast", "contests": [
+// docs/formats.md, Results: {"electionId", "status", "final", "ballotsCast", "contests": [
 // {"contestId", "totals": [{"optionId", "votes"}], "ballots"}]}, contests and options
 // in the election's order, options without votes at 0.
 nlohmann::json results_to_json(const Election& election, const Tally& tally);

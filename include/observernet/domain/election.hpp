@@ -1,6 +1,6 @@
 #pragma once
-// Elections as SPEC §3 defines them: the model, the rules a definition must follow,
-// and its JSON forms. Pure: no I/O.
+// Elections (docs/api/README.md, Admin: elections and voters): the model, the rules a definition
+// must follow, and its JSON forms. Pure: no I/O.
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -84,11 +84,11 @@ nlohmann::json contests_to_json(const std::vector<Contest>& contests);
 // For contests read back from our own database (already valid); throws on malformed.
 std::vector<Contest> contests_from_json(const nlohmann::json& contests);
 
-// SPEC §3 admin form: id, title, description, status, opensAt, closesAt,
-// resultsVisibility, contests, createdAt, updatedAt.
+// The admin form (docs/api/README.md, Admin: elections and voters): id, title, description, status,
+// opensAt, closesAt, resultsVisibility, contests, createdAt, updatedAt.
 nlohmann::json to_admin_json(const Election& election);
-// SPEC §7 public form: the same members (nothing in an election is secret) plus
-// ballotsCast and votersRegistered.
+// The public form (docs/api/README.md, Public: elections and results): the same members (nothing in
+// an election is secret) plus ballotsCast and votersRegistered.
 nlohmann::json to_public_json(const Election& election, std::int64_t ballots_cast);
 
 // "2026-11-26T18:00:00.000Z".
@@ -99,6 +99,20 @@ std::optional<TimePoint> parse_timestamp(std::string_view text);
 
 // Canonical 8-4-4-4-12 hex UUID, either case.
 bool is_uuid(std::string_view text);
+// A new random (version 4) UUID, lower-case: a new election's id.
+std::string new_election_id();
+
+// The lifecycle, draft -> open -> closed: what each change needs of the election. Each
+// check throws the Error a client sees when the rule refuses (docs/api/README.md).
+// A draft's definition may be edited and the draft deleted; nothing else may be.
+void check_editable(const Election& election);
+void check_deletable(const Election& election);
+// A draft opens once it has at least one voter.
+void check_openable(const Election& election, std::int64_t voters_registered);
+void check_closable(const Election& election);
+// Voters may be added until the election closes, up to `max_voters` in all.
+void check_voters_addable(const Election& election);
+void check_roll_size(std::int64_t voters_after_import, std::size_t max_voters);
 
 // A contest or option id: [a-z0-9-]{1,64}.
 bool is_slug(std::string_view text);

@@ -1,5 +1,5 @@
 #pragma once
-// Signed tree heads of an election's Merkle log (SPEC §7). Pure: no I/O.
+// Signed tree heads of an election's Merkle log (docs/formats.md, Signed tree heads). Pure: no I/O.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>

@@ -1,5 +1,6 @@
 #pragma once
-// Voter-roll import bodies and voter credentials (SPEC §4). Pure: no I/O.
+// Voter-roll import bodies and voter credentials (docs/formats.md, Voter hash and credentials).
+// Pure: no I/O.
 #include <array>
 #include <cstddef>
 #include <string>
@@ -38,8 +39,8 @@ std::string new_credential();
 // ignored), so that "abcd-efgh…" still matches.
 std::string normalize_credential(std::string_view typed);
 
-// SPEC §4: voterHash = HMAC-SHA256(pepper, electionId || voterId), with the election id
-// in its lowercase canonical form, whatever case the request used.
+// docs/formats.md, Voter hash and credentials: voterHash = HMAC-SHA256(pepper, electionId ||
+// voterId), with the election id in its lowercase canonical form, whatever case the request used.
 std::array<unsigned char, 32> voter_hash(std::string_view pepper, std::string_view election_id,
                                          std::string_view voter_id);
 

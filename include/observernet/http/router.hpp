@@ -20,6 +20,12 @@ using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 struct RouteOptions {
   // Overrides http.body_limit_bytes for this route (voter import takes 32 MiB).
   std::optional<std::size_t> body_limit;
+  // Whether the access log may write the client's address (docs/privacy.md). Off by
+  // default: a voter's browser asks for the booth, its assets, the election, its token
+  // key and later the board within moments of a ballot whose acceptance time is public,
+  // so any such line with an address could tie the voter to it. Only the operations
+  // routes, which no voter's browser calls, turn it on.
+  bool log_client_address = false;
 };
 
 struct Route {
@@ -33,7 +39,6 @@ struct Route {
 struct RouteMatch {
   enum class Kind { found, not_found, method_not_allowed } kind = Kind::not_found;
   const Route* route = nullptr;
-  bool head_as_get = false;  // a HEAD served by the GET handler, body dropped
   std::vector<std::pair<std::string_view, std::string>> params;
   std::string allow;  // for 405: the methods the path does accept
   // For 405 (and so for OPTIONS): the template of a route the path matches.

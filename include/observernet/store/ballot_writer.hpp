@@ -1,6 +1,6 @@
 #pragma once
-// The group commit of accepted ballots (SPEC §1.1: 201 means committed). Submissions
-// wait in a bounded queue; each of `writers` threads takes up to `batch_size` of them
+// The group commit of accepted ballots (201 means committed: docs/api/README.md, Voting).
+// Submissions wait in a bounded queue; each of `writers` threads takes up to `batch_size` of them
 // (waiting at most `batch_wait` for a batch to fill), writes them in one transaction on
 // its own connection, commits, then resumes every waiting request with its own outcome.
 // With two or more writers one batch fills while another commits. A full queue refuses at once
@@ -34,7 +34,15 @@ struct BallotWriterOptions {
   std::size_t writers = 2;
 };
 
-class BallotWriter {
+// Where accepted ballots go: the group commit below, or a unit test's own sink.
+class BallotSink {
+ public:
+  virtual ~BallotSink() = default;
+  // Resumes once the ballot is durable (or refused: the error propagates).
+  virtual boost::asio::awaitable<BallotWriteResult> write(PendingBallot ballot) = 0;
+};
+
+class BallotWriter final : public BallotSink {
  public:
   BallotWriter(VotingStore& store, BallotWriterOptions options, prometheus::Registry& registry);
   ~BallotWriter();
@@ -44,7 +52,7 @@ class BallotWriter {
   // Resumes once the ballot's batch has committed (or failed: the error propagates).
   // Throws Error(service_unavailable) with Retry-After when the queue is full or the
   // writer has stopped.
-  boost::asio::awaitable<BallotWriteResult> write(PendingBallot ballot);
+  boost::asio::awaitable<BallotWriteResult> write(PendingBallot ballot) override;
 
   // Ballots queued or being written now.
   std::size_t queued() const;

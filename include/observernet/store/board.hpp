@@ -1,7 +1,7 @@
 #pragma once
-// The bulletin board's Merkle logs in PostgreSQL (SPEC §7). The group commit leaves each
-// batch's receipts in ballot_batches; sequencing takes them, shuffles them with the
-// CSPRNG, gives them the next leaf indexes, extends the tree from its stored right edge
+// The bulletin board's Merkle logs in PostgreSQL (docs/architecture.md, The bulletin board). The
+// group commit leaves each batch's receipts in ballot_batches; sequencing takes them, shuffles them
+// with the CSPRNG, gives them the next leaf indexes, extends the tree from its stored right edge
 // (crypto::CompactRange) and stores the leaves, the new edge and a signed tree head —
 // all in one transaction, under the lock of the election's `logs` row, so a crash leaves
 // the old state or the new one and no leaf index is given twice. See migration 0005.

@@ -45,8 +45,10 @@ class ElectionStore {
   // publishes the final tree head, each in the transition's transaction.
   ElectionStore(PgPool& pool, BoardStore& board, std::string voter_pepper, std::size_t max_voters);
 
-  // Stores the election and its token key in one transaction.
-  boost::asio::awaitable<domain::Election> create(domain::ElectionDefinition definition,
+  // Stores the election, under the id its token key was sealed for, and the key, in one
+  // transaction.
+  boost::asio::awaitable<domain::Election> create(std::string id,
+                                                  domain::ElectionDefinition definition,
                                                   NewTokenKey key);
   boost::asio::awaitable<std::optional<domain::Election>> find(std::string id);
   // Newest first. `public_only` hides drafts. Throws Error(bad_request) for a bad cursor.

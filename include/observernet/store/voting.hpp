@@ -1,5 +1,5 @@
 #pragma once
-// Token keys, token issuance, ballots, receipts and the tally in PostgreSQL (SPEC §5–§7).
+//
 // "One token per voter" and "one ballot per token" are primary keys, so they hold with
 // any number of pods; nothing here stores a voter next to a token or a ballot.
 #include <boost/asio/awaitable.hpp>
@@ -26,13 +26,13 @@ struct TokenKeyRecord {
   crypto::Bytes private_key_sealed;
 };
 
-// The token key ElectionStore::create stores with a new election. The private key is
-// sealed only once the election's id is known: the id is the sealing's associated data.
+// The token key ElectionStore::create stores with a new election: its private key
+// already sealed, with the election's id as the sealing's associated data.
 struct NewTokenKey {
   std::string key_id;
   int modulus_bits = 0;
   crypto::Bytes public_key;
-  std::function<crypto::Bytes(const std::string& election_id)> seal_private_key;
+  crypto::Bytes private_key_sealed;
 };
 
 struct TokenIssuance {

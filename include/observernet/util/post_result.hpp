@@ -1,17 +1,18 @@
 #pragma once
 // Completes a waiting operation from the event loop, never from inside the caller's
-// stack: `handler(result)` runs as a handler of its own on `executor`.
+// stack: `handler(results...)` runs as a handler of its own on `executor`.
 #include <boost/asio/post.hpp>
+#include <tuple>
 #include <utility>
 
 namespace observernet::util {
 
-template <class Executor, class Handler, class Result>
-void post_result(const Executor& executor, Handler&& handler, Result result) {
-  boost::asio::post(
-      executor, [handler = std::forward<Handler>(handler), result = std::move(result)]() mutable {
-        std::move(handler)(std::move(result));
-      });
+template <class Executor, class Handler, class... Results>
+void post_result(const Executor& executor, Handler&& handler, Results... results) {
+  boost::asio::post(executor, [handler = std::forward<Handler>(handler),
+                               results = std::make_tuple(std::move(results)...)]() mutable {
+    std::apply(std::move(handler), std::move(results));
+  });
 }
 
 }  // namespace observernet::util

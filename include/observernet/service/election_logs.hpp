@@ -1,7 +1,7 @@
 #pragma once
 // Each election's Merkle log in this process's memory, for the bulletin board's reads
-// (SPEC §7): every leaf and perfect-subtree hash (crypto::MerkleTree, about 64 bytes a
-// leaf) and an index from receipt to leaf index, filled from PostgreSQL's log_chunks in
+// (docs/formats.md, Merkle log): every leaf and perfect-subtree hash (crypto::MerkleTree, about 64
+// bytes a leaf) and an index from receipt to leaf index, filled from PostgreSQL's log_chunks in
 // leaf order, only ever appended to. A proof or a page of ballots then costs no
 // database read but the newest tree head's (at most `freshness` old) — and the leaves,
 // for a page of ballots.
@@ -23,7 +23,7 @@ namespace observernet::store {
 class BoardStore;
 }
 
-namespace observernet::api {
+namespace observernet::service {
 
 // One election's log. The tree is read without locks; the receipt index under a mutex.
 class ElectionLog {
@@ -75,4 +75,4 @@ class ElectionLogs {
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;
 };
 
-}  // namespace observernet::api
+}  // namespace observernet::service

@@ -1,4 +1,4 @@
-#include "observernet/api/election_logs.hpp"
+#include "observernet/service/election_logs.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 #include "observernet/store/board.hpp"
 
-namespace observernet::api {
+namespace observernet::service {
 
 using boost::asio::awaitable;
 using Clock = std::chrono::steady_clock;
@@ -123,4 +123,4 @@ awaitable<std::optional<domain::TreeHead>> ElectionLogs::refresh(const std::stri
   co_return e.head;
 }
 
-}  // namespace observernet::api
+}  // namespace observernet::service

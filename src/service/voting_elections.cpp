@@ -1,11 +1,11 @@
-#include "observernet/api/voting_elections.hpp"
+#include "observernet/service/voting_elections.hpp"
 
 #include "observernet/crypto/aead.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/elections.hpp"
 #include "observernet/util/worker_pool.hpp"
 
-namespace observernet::api {
+namespace observernet::service {
 namespace {
 
 using boost::asio::awaitable;
@@ -36,18 +36,17 @@ VotingElections::VotingElections(store::ElectionStore& elections, store::VotingS
       master_key_(std::move(master_key)),
       key_bits_(key_bits) {}
 
-awaitable<store::NewTokenKey> VotingElections::generate_key() {
-  co_return co_await crypto_.run([this] {
+awaitable<store::NewTokenKey> VotingElections::generate_key(std::string election_id) {
+  co_return co_await crypto_.run([this, &election_id] {
     auto key = crypto::RsaPrivateKey::generate(key_bits_);
     store::NewTokenKey out;
     out.key_id = key.public_key().key_id();
     out.modulus_bits = static_cast<int>(key.public_key().modulus_bits());
     out.public_key = key.public_key().spki_der();
-    // The election id as associated data: a sealed key moved to another election's row
-    // does not open.
-    out.seal_private_key = [key, master = master_key_](const std::string& election_id) {
-      return crypto::aes256gcm_seal(master, key.pkcs8_der(), crypto::as_bytes(election_id));
-    };
+    crypto::Bytes der = key.pkcs8_der();
+    out.private_key_sealed =
+        crypto::aes256gcm_seal(master_key_, der, crypto::as_bytes(election_id));
+    std::fill(der.begin(), der.end(), 0);
     return out;
   });
 }
@@ -139,4 +138,4 @@ awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std
   co_return entry;
 }
 
-}  // namespace observernet::api
+}  // namespace observernet::service

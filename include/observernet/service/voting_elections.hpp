@@ -21,7 +21,7 @@ namespace observernet::util {
 class WorkerPool;
 }
 
-namespace observernet::api {
+namespace observernet::service {
 
 struct VotingElection {
   domain::Election election;
@@ -32,18 +32,29 @@ struct VotingElection {
   const crypto::RsaPublicKey& public_key() const { return private_key.public_key(); }
 };
 
-class VotingElections {
+// What the voting and board services ask of an election: the seam their unit tests
+// fill without PostgreSQL.
+class ElectionLookup {
+ public:
+  virtual ~ElectionLookup() = default;
+  // The election, or null when there is none. Its status may be up to a second old
+  // (a draft's half a second): callers that need it exact ask the database.
+  virtual boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(
+      const std::string& id) = 0;
+};
+
+class VotingElections final : public ElectionLookup {
  public:
   VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
                   util::WorkerPool& crypto, crypto::Bytes master_key, unsigned key_bits);
 
-  // A fresh token key for an election about to be created, generated on the crypto
-  // workers; ElectionStore::create seals and stores it with the election.
-  boost::asio::awaitable<store::NewTokenKey> generate_key();
+  // A fresh token key for the election about to be created as `election_id`, generated
+  // on the crypto workers, its private key sealed there with the master key (the id as
+  // associated data: a sealed key moved to another election's row does not open).
+  boost::asio::awaitable<store::NewTokenKey> generate_key(std::string election_id);
 
-  // The election, or null when there is none. Its status may be up to a second old
-  // (a draft's half a second): callers that need it exact ask the database.
-  boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(const std::string& id);
+  boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(
+      const std::string& id) override;
 
   // After a change committed by this process: the next find() reads the status again.
   void forget_status(const std::string& id);
@@ -63,4 +74,4 @@ class VotingElections {
   std::unordered_set<std::string> reloading_;
 };
 
-}  // namespace observernet::api
+}  // namespace observernet::service

@@ -1,0 +1,88 @@
+#pragma once
+// The bulletin board's reads (docs/api/README.md, Bulletin board): the newest signed tree
+// head, ballots in leaf order, inclusion and consistency proofs (docs/formats.md), and a
+// receipt's status. Everything comes from this process's copy of each log
+// (service/election_logs.hpp) but the leaves' text and the receipt lookup.
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "observernet/crypto/ed25519.hpp"
+#include "observernet/crypto/hash.hpp"
+#include "observernet/domain/tree_head.hpp"
+
+namespace observernet::store {
+class BoardStore;
+class VotingStore;
+}  // namespace observernet::store
+
+namespace observernet::service {
+
+class ElectionLookup;
+class ElectionLogs;
+
+struct InclusionProof {
+  std::uint64_t leaf_index = 0;
+  std::uint64_t tree_size = 0;
+  std::vector<crypto::Digest> audit_path;
+};
+
+struct ConsistencyProof {
+  std::uint64_t first = 0;
+  std::uint64_t second = 0;
+  std::vector<crypto::Digest> proof;
+};
+
+struct BoardBallot {
+  std::uint64_t leaf_index = 0;
+  crypto::Digest receipt{};
+  std::string leaf;  // the JCS text (docs/formats.md, Ballot leaf)
+};
+
+struct BallotPage {
+  std::vector<BoardBallot> ballots;
+  std::uint64_t tree_size = 0;
+  std::optional<std::uint64_t> next;  // absent on the last page
+};
+
+struct ReceiptState {
+  std::string election_id;
+  std::optional<InclusionProof> proof;  // absent while the ballot waits for sequencing
+};
+
+class Board {
+ public:
+  static constexpr std::uint64_t kMaxBallotsPerPage = 1000;
+
+  Board(ElectionLookup& elections, ElectionLogs& logs, store::BoardStore& store,
+        store::VotingStore& voting);
+
+  const crypto::Ed25519PublicKey& log_key() const;
+
+  // Each throws Error(not_found) for a draft, an unknown election or one with no tree
+  // head yet, and Error(bad_request) for a size beyond the newest tree head.
+  boost::asio::awaitable<domain::TreeHead> tree_head(const std::string& id);
+  // `tree_size`: the newest when absent.
+  boost::asio::awaitable<InclusionProof> inclusion(const std::string& id,
+                                                   const crypto::Digest& receipt,
+                                                   std::optional<std::uint64_t> tree_size);
+  boost::asio::awaitable<ConsistencyProof> consistency(const std::string& id, std::uint64_t first,
+                                                       std::uint64_t second);
+  boost::asio::awaitable<BallotPage> ballots(const std::string& id, std::uint64_t from,
+                                             std::uint64_t limit);
+  // Throws Error(not_found) when no ballot has this receipt.
+  boost::asio::awaitable<ReceiptState> receipt(const crypto::Digest& receipt);
+
+ private:
+  struct View;
+  boost::asio::awaitable<View> view_of(const std::string& id);
+
+  ElectionLookup& elections_;
+  ElectionLogs& logs_;
+  store::BoardStore& store_;
+  store::VotingStore& voting_;
+};
+
+}  // namespace observernet::service

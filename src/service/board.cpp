@@ -1,0 +1,116 @@
+#include "observernet/service/board.hpp"
+
+#include <algorithm>
+
+#include "observernet/error.hpp"
+#include "observernet/service/election_logs.hpp"
+#include "observernet/service/voting_elections.hpp"
+#include "observernet/store/board.hpp"
+#include "observernet/store/voting.hpp"
+
+namespace observernet::service {
+namespace {
+
+using boost::asio::awaitable;
+
+// A size of a proof, within the newest tree head.
+void check_size(std::uint64_t value, std::string_view name, std::uint64_t tree_size) {
+  if (value > tree_size) {
+    throw Error(ErrorCode::bad_request,
+                std::string(name) + " is beyond the log's newest tree head.",
+                {{std::string(name),
+                  "must be at most " + std::to_string(tree_size) + ", the newest tree size"}});
+  }
+}
+
+}  // namespace
+
+struct Board::View : ElectionLogs::View {};
+
+Board::Board(ElectionLookup& elections, ElectionLogs& logs, store::BoardStore& store,
+             store::VotingStore& voting)
+    : elections_(elections), logs_(logs), store_(store), voting_(voting) {}
+
+const crypto::Ed25519PublicKey& Board::log_key() const {
+  return store_.log_key();
+}
+
+// The election's log as this process knows it; not_found for drafts and unknown elections.
+awaitable<Board::View> Board::view_of(const std::string& id) {
+  auto entry = co_await elections_.find(id);
+  if (!entry || entry->election.status == domain::ElectionStatus::draft) {
+    throw Error(ErrorCode::not_found, "No election with this id.");
+  }
+  auto view = co_await logs_.current(id);
+  if (!view) throw Error(ErrorCode::not_found, "The election's log has no tree head yet.");
+  co_return View{std::move(*view)};
+}
+
+awaitable<domain::TreeHead> Board::tree_head(const std::string& id) {
+  co_return (co_await view_of(id)).head;
+}
+
+awaitable<InclusionProof> Board::inclusion(const std::string& id, const crypto::Digest& receipt,
+                                           std::optional<std::uint64_t> tree_size) {
+  auto view = co_await view_of(id);
+  if (tree_size) check_size(*tree_size, "treeSize", view.head.tree_size);
+  const std::uint64_t size = tree_size.value_or(view.head.tree_size);
+  auto index = view.log->find(receipt, size);
+  if (!index) {
+    throw Error(ErrorCode::not_found, "No ballot with this receipt among the first " +
+                                          std::to_string(size) + " leaves of the log.");
+  }
+  co_return InclusionProof{*index, size, view.log->tree().inclusion_proof(*index, size)};
+}
+
+awaitable<ConsistencyProof> Board::consistency(const std::string& id, std::uint64_t first,
+                                               std::uint64_t second) {
+  auto view = co_await view_of(id);
+  check_size(first, "first", view.head.tree_size);
+  check_size(second, "second", view.head.tree_size);
+  if (first > second) {
+    throw Error(ErrorCode::bad_request, "first must not be larger than second.",
+                {{"first", "must be at most second"}});
+  }
+  co_return ConsistencyProof{first, second, view.log->tree().consistency_proof(first, second)};
+}
+
+awaitable<BallotPage> Board::ballots(const std::string& id, std::uint64_t from,
+                                     std::uint64_t limit) {
+  auto view = co_await view_of(id);
+  const std::uint64_t size = view.head.tree_size;
+  if (from > size) {
+    throw Error(ErrorCode::bad_request, "from is beyond the log's newest tree head.",
+                {{"from", "must be at most " + std::to_string(size)}});
+  }
+  const std::uint64_t end = std::min(size, from + std::min(limit, kMaxBallotsPerPage));
+  std::vector<crypto::Digest> receipts;
+  receipts.reserve(end - from);
+  for (std::uint64_t i = from; i < end; ++i) {
+    receipts.push_back(view.log->tree().subtree_hash(i, i + 1));
+  }
+  std::vector<std::string> leaves = co_await store_.leaves(receipts);
+  BallotPage page;
+  page.tree_size = size;
+  page.ballots.reserve(leaves.size());
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    page.ballots.push_back({from + i, receipts[i], std::move(leaves[i])});
+  }
+  if (end < size) page.next = end;
+  co_return page;
+}
+
+awaitable<ReceiptState> Board::receipt(const crypto::Digest& receipt) {
+  auto status = co_await voting_.find_receipt(receipt);
+  if (!status) throw Error(ErrorCode::not_found, "No ballot has this receipt.");
+  ReceiptState state{status->election_id, std::nullopt};
+  if (auto view = co_await logs_.current(status->election_id)) {
+    const std::uint64_t size = view->head.tree_size;
+    if (auto index = view->log->find(receipt, size)) {
+      state.proof = InclusionProof{*index, size, view->log->tree().inclusion_proof(*index, size)};
+    }
+  }
+  co_return state;
+}
+
+}  // namespace observernet::service
