@@ -71,73 +71,67 @@ void BallotBox::count_refused() {
 }
 
 awaitable<CastBallot> BallotBox::cast(BallotSubmission submission) {
-  const auto started = Clock::now();
-  std::string_view result = "error";
+  // Every submission is counted once, by its result, and timed, whichever way it ends.
   struct Count {
     BallotBox& box;
-    std::string_view& result;
-    Clock::time_point started;
+    std::string_view result = "error";
+    Clock::time_point started = Clock::now();
     ~Count() {
       box.submissions_.at(result)->Increment();
       box.processing_.Observe(std::chrono::duration<double>(Clock::now() - started).count());
     }
-  } count{*this, result, started};
+  } count{*this};
+  const std::string& id = submission.election_id;
   try {
-    CastBallot cast = co_await cast_counted(submission);
-    result = cast.fresh ? "accepted" : "duplicate";
+    if (submission.token_message.size() != kTokenMessageBytes) {
+      throw Error(ErrorCode::bad_request, "token.message must be 32 bytes.",
+                  {{"token.message", "must be 32 bytes"}});
+    }
+    auto entry = co_await elections_.find(id);
+    if (!entry) throw Error(ErrorCode::not_found, "No election with this id.");
+    // Early refusal on a status up to a second old; the group commit checks it exactly.
+    if (entry->election.status != domain::ElectionStatus::open) throw not_open();
+    auto selections =
+        domain::parse_selections(submission.selections, entry->election.definition.contests);
+    const auto& key = entry->public_key();
+    const crypto::Bytes& message = submission.token_message;
+    const crypto::Bytes& signature = submission.token_signature;
+    bool valid = signature.size() == key.modulus_bytes();
+    if (valid) {
+      valid = co_await crypto_.run([&] { return key.verify_pss(message, signature); });
+    }
+    if (!valid) {
+      throw Error(ErrorCode::invalid_token,
+                  "The token's signature does not verify under this election's key.");
+    }
+
+    store::PendingBallot ballot;
+    ballot.election_id = id;
+    // Canonical base64url of the bytes, whatever spelling the client used.
+    ballot.leaf = domain::ballot_leaf(id, selections, crypto::to_base64url(message),
+                                      crypto::to_base64url(signature));
+    ballot.receipt = crypto::merkle_leaf_hash(ballot.leaf);
+    ballot.token_message = std::move(submission.token_message);
+    CastBallot cast{ballot.receipt, id, {}, false};
+    auto written = co_await sink_.write(std::move(ballot));
+    switch (written.outcome) {
+      case store::BallotOutcome::token_already_used:
+        throw Error(ErrorCode::token_already_used,
+                    "This token has already been used for a different ballot.");
+      case store::BallotOutcome::election_not_open:
+        throw not_open();
+      case store::BallotOutcome::accepted:
+      case store::BallotOutcome::duplicate:
+        break;
+    }
+    cast.fresh = written.outcome == store::BallotOutcome::accepted;
+    cast.accepted_at = written.accepted_at;
+    count.result = cast.fresh ? "accepted" : "duplicate";
     co_return cast;
   } catch (const Error& e) {
-    result = submission_result(e.code());
+    count.result = submission_result(e.code());
     throw;
   }
-}
-
-awaitable<CastBallot> BallotBox::cast_counted(BallotSubmission& submission) {
-  const std::string& id = submission.election_id;
-  if (submission.token_message.size() != kTokenMessageBytes) {
-    throw Error(ErrorCode::bad_request, "token.message must be 32 bytes.",
-                {{"token.message", "must be 32 bytes"}});
-  }
-  auto entry = co_await elections_.find(id);
-  if (!entry) throw Error(ErrorCode::not_found, "No election with this id.");
-  // Early refusal on a status up to a second old; the group commit checks it exactly.
-  if (entry->election.status != domain::ElectionStatus::open) throw not_open();
-  auto selections =
-      domain::parse_selections(submission.selections, entry->election.definition.contests);
-  const auto& key = entry->public_key();
-  const crypto::Bytes& message = submission.token_message;
-  const crypto::Bytes& signature = submission.token_signature;
-  bool valid = signature.size() == key.modulus_bytes();
-  if (valid) {
-    valid = co_await crypto_.run([&] { return key.verify_pss(message, signature); });
-  }
-  if (!valid) {
-    throw Error(ErrorCode::invalid_token,
-                "The token's signature does not verify under this election's key.");
-  }
-
-  store::PendingBallot ballot;
-  ballot.election_id = id;
-  // Canonical base64url of the bytes, whatever spelling the client used.
-  ballot.leaf = domain::ballot_leaf(id, selections, crypto::to_base64url(message),
-                                    crypto::to_base64url(signature));
-  ballot.receipt = crypto::merkle_leaf_hash(ballot.leaf);
-  ballot.token_message = std::move(submission.token_message);
-  CastBallot cast{ballot.receipt, id, {}, false};
-  auto written = co_await sink_.write(std::move(ballot));
-  switch (written.outcome) {
-    case store::BallotOutcome::token_already_used:
-      throw Error(ErrorCode::token_already_used,
-                  "This token has already been used for a different ballot.");
-    case store::BallotOutcome::election_not_open:
-      throw not_open();
-    case store::BallotOutcome::accepted:
-    case store::BallotOutcome::duplicate:
-      break;
-  }
-  cast.fresh = written.outcome == store::BallotOutcome::accepted;
-  cast.accepted_at = written.accepted_at;
-  co_return cast;
 }
 
 }  // namespace observernet::service

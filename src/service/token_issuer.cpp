@@ -28,11 +28,11 @@ Error no_election() {
 
 }  // namespace
 
-TokenIssuer::TokenIssuer(ElectionLookup& elections, store::VotingStore& voting,
+TokenIssuer::TokenIssuer(ElectionLookup& elections, store::TokenLedger& ledger,
                          util::WorkerPool& crypto, std::string voter_pepper,
                          prometheus::Registry& registry)
     : elections_(elections),
-      voting_(voting),
+      ledger_(ledger),
       crypto_(crypto),
       pepper_(std::move(voter_pepper)),
       issued_(prometheus::BuildCounter()
@@ -66,7 +66,7 @@ awaitable<TokenGrant> TokenIssuer::issue(TokenRequest request) {
   }
 
   const auto voter = domain::voter_hash(pepper_, id, request.voter_id);
-  auto state = co_await voting_.token_state(id, voter);
+  auto state = co_await ledger_.token_state(id, voter);
   if (state.status != domain::ElectionStatus::open) {
     throw Error(ErrorCode::election_not_open, "The election is not open for voting.");
   }
@@ -97,7 +97,7 @@ awaitable<TokenGrant> TokenIssuer::issue(TokenRequest request) {
           *e == crypto::BlindSignError::wrong_length ? "wrong length" : "not below the modulus"}});
   }
   store::TokenIssuance mine{blinded_hash, std::move(std::get<crypto::Bytes>(signed_or_error))};
-  auto recorded = co_await voting_.record_token(id, voter, mine);
+  auto recorded = co_await ledger_.record_token(id, voter, mine);
   if (recorded.recorded_now) issued_.Increment();
   co_return grant(recorded);
 }

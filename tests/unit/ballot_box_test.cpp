@@ -6,16 +6,12 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/merkle.hpp"
 #include "observernet/error.hpp"
-#include "observernet/service/voting_elections.hpp"
 #include "observernet/store/ballot_writer.hpp"
 #include "observernet/util/worker_pool.hpp"
+#include "service_fakes.hpp"
 
 namespace observernet::service {
 namespace {
@@ -23,31 +19,9 @@ namespace {
 namespace asio = boost::asio;
 using crypto::Bytes;
 
-const crypto::RsaPrivateKey& election_key() {
-  static const crypto::RsaPrivateKey key = crypto::RsaPrivateKey::generate(2048);
-  return key;
-}
-
-constexpr const char* kElectionId = "0f0e0d0c-0b0a-4908-8706-050403020100";
-
-class OneElection final : public ElectionLookup {
- public:
-  explicit OneElection(domain::ElectionStatus status) {
-    domain::Election e;
-    e.id = kElectionId;
-    e.status = status;
-    e.definition.title = "Board";
-    e.definition.contests = {{"chair", "Chair", 1, 1, {{"ada", "Ada"}, {"bob", "Bob"}}}};
-    entry_ =
-        std::make_shared<VotingElection>(VotingElection{std::move(e), election_key(), "key-1", {}});
-  }
-  asio::awaitable<std::shared_ptr<const VotingElection>> find(const std::string& id) override {
-    co_return id == kElectionId ? entry_ : nullptr;
-  }
-
- private:
-  std::shared_ptr<const VotingElection> entry_;
-};
+using fakes::election_key;
+using fakes::kElectionId;
+using fakes::OneElection;
 
 // Accepts each token once, as the database's unique index does; the same leaf again is a
 // duplicate.
@@ -82,21 +56,23 @@ std::pair<Bytes, Bytes> token() {
 
 class BallotBoxTest : public ::testing::Test {
  protected:
+  // vote_submissions_total{result}.
+  double submissions(std::string_view result) {
+    for (const auto& family : registry.Collect()) {
+      if (family.name != "vote_submissions_total") continue;
+      for (const auto& metric : family.metric) {
+        if (metric.label.at(0).value == result) return metric.counter.value;
+      }
+    }
+    return -1;
+  }
   CastBallot cast(ElectionLookup& lookup, BallotSubmission submission) {
     BallotBox box(lookup, sink, workers, registry);
-    asio::io_context io;
-    auto done = asio::co_spawn(io, box.cast(std::move(submission)), asio::use_future);
-    io.run();
-    return done.get();
+    return fakes::run(box.cast(std::move(submission)));
   }
   ErrorCode refusal(ElectionLookup& lookup, BallotSubmission submission) {
-    try {
-      cast(lookup, std::move(submission));
-    } catch (const Error& e) {
-      return e.code();
-    }
-    ADD_FAILURE() << "the ballot was accepted";
-    return ErrorCode::internal_error;
+    BallotBox box(lookup, sink, workers, registry);
+    return fakes::refusal(box.cast(std::move(submission)));
   }
   static BallotSubmission submission(const std::pair<Bytes, Bytes>& t, std::string option = "ada") {
     return {kElectionId, t.first, t.second,
@@ -158,6 +134,19 @@ TEST_F(BallotBoxTest, OnlyAnOpenElectionOfThisIdTakesBallots) {
   short_message.token_message.resize(31);
   EXPECT_EQ(refusal(open, short_message), ErrorCode::bad_request);
   EXPECT_TRUE(sink.written.empty());
+}
+
+TEST_F(BallotBoxTest, EverySubmissionIsCountedOnceByItsResult) {
+  auto t = token();
+  cast(open, submission(t));
+  cast(open, submission(t));
+  refusal(open, submission(t, "bob"));
+  refusal(open, submission(token(), "carol"));
+  EXPECT_EQ(submissions("accepted"), 1);
+  EXPECT_EQ(submissions("duplicate"), 1);
+  EXPECT_EQ(submissions("token_already_used"), 1);
+  EXPECT_EQ(submissions("invalid_ballot"), 1);
+  EXPECT_EQ(submissions("error"), 0);
 }
 
 }  // namespace

@@ -60,8 +60,6 @@ class BallotBox {
   void count_refused();
 
  private:
-  boost::asio::awaitable<CastBallot> cast_counted(BallotSubmission& submission);
-
   ElectionLookup& elections_;
   store::BallotSink& sink_;
   util::WorkerPool& crypto_;

@@ -15,7 +15,7 @@ class Counter;
 class Registry;
 }  // namespace prometheus
 namespace observernet::store {
-class VotingStore;
+class TokenLedger;
 }
 namespace observernet::util {
 class WorkerPool;
@@ -41,7 +41,7 @@ struct TokenGrant {
 
 class TokenIssuer {
  public:
-  TokenIssuer(ElectionLookup& elections, store::VotingStore& voting, util::WorkerPool& crypto,
+  TokenIssuer(ElectionLookup& elections, store::TokenLedger& ledger, util::WorkerPool& crypto,
               std::string voter_pepper, prometheus::Registry& registry);
 
   // The election whose token key is public: any but a draft. Throws Error(not_found).
@@ -53,7 +53,7 @@ class TokenIssuer {
 
  private:
   ElectionLookup& elections_;
-  store::VotingStore& voting_;
+  store::TokenLedger& ledger_;
   util::WorkerPool& crypto_;
   const std::string pepper_;
   prometheus::Counter& issued_;

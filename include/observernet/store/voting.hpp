@@ -73,19 +73,31 @@ struct ReceiptStatus {
   std::string election_id;
 };
 
-class VotingStore {
+// Where token issuance reads a voter's state and records the one token a voter gets
+// (service/token_issuer.hpp). VotingStore is the real one; tests hold their own.
+class TokenLedger {
+ public:
+  virtual ~TokenLedger() = default;
+  // Throws Error(not_found) when the election does not exist.
+  virtual boost::asio::awaitable<TokenRequestState> token_state(std::string election_id,
+                                                                crypto::Digest voter_hash) = 0;
+  // Records the voter's token unless one is already recorded; returns what is recorded
+  // afterwards (this one, or the earlier one a concurrent request stored first).
+  virtual boost::asio::awaitable<TokenIssuance> record_token(std::string election_id,
+                                                             crypto::Digest voter_hash,
+                                                             TokenIssuance issuance) = 0;
+};
+
+class VotingStore final : public TokenLedger {
  public:
   explicit VotingStore(PgPool& pool);
 
   boost::asio::awaitable<std::optional<TokenKeyRecord>> token_key(std::string election_id);
-  // Throws Error(not_found) when the election does not exist.
   boost::asio::awaitable<TokenRequestState> token_state(std::string election_id,
-                                                        crypto::Digest voter_hash);
-  // Records the voter's token unless one is already recorded; returns what is recorded
-  // afterwards (this one, or the earlier one a concurrent request stored first).
+                                                        crypto::Digest voter_hash) override;
   boost::asio::awaitable<TokenIssuance> record_token(std::string election_id,
                                                      crypto::Digest voter_hash,
-                                                     TokenIssuance issuance);
+                                                     TokenIssuance issuance) override;
 
   // The group commit: one transaction for the whole batch, with the elections' rows
   // share-locked so that a close either waits for it or is seen by it. Blocking (runs
