@@ -48,13 +48,9 @@ std::array<std::string, N> string_members(const json& object,
 
 // A lower-cased election id, or an error.
 std::string election_id(const std::string& value, FieldErrors& errors) {
-  if (!domain::is_uuid(value)) {
-    errors.add("electionId", "must be a UUID");
-    return {};
-  }
-  std::string id = value;
-  std::ranges::transform(id, id.begin(), [](unsigned char c) { return std::tolower(c); });
-  return id;
+  auto id = domain::canonical_uuid(value);
+  if (!id) errors.add("electionId", "must be a UUID");
+  return id.value_or("");
 }
 
 crypto::Bytes base64url(const std::string& value, std::string_view field, FieldErrors& errors) {

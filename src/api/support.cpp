@@ -49,13 +49,12 @@ nlohmann::json parse_json_body(const http::Request& request,
 }
 
 std::string uuid_param(const http::Request& request, std::string_view name) {
-  std::string value(request.param(name));
-  if (!domain::is_uuid(value)) {
+  auto id = domain::canonical_uuid(request.param(name));
+  if (!id) {
     throw Error(ErrorCode::bad_request, "The " + std::string(name) + " in the path must be a UUID.",
                 {{std::string(name), "must be a UUID"}});
   }
-  std::ranges::transform(value, value.begin(), [](unsigned char c) { return std::tolower(c); });
-  return value;
+  return std::move(*id);
 }
 
 std::optional<std::int64_t> int_query(const http::Request& request, std::string_view name,

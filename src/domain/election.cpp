@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -585,6 +586,14 @@ bool is_uuid(std::string_view text) {
   return true;
 }
 
+std::optional<std::string> canonical_uuid(std::string_view text) {
+  if (!is_uuid(text)) return std::nullopt;
+  std::string id(text);
+  std::ranges::transform(id, id.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return id;
+}
+
 std::string new_election_id() {
   std::array<unsigned char, 16> b;
   crypto::random_bytes(b);
@@ -625,6 +634,17 @@ void check_closable(const Election& election) {
 void check_voters_addable(const Election& election) {
   if (election.status == ElectionStatus::closed) {
     throw Error(ErrorCode::election_closed, "Voters cannot be added to a closed election.");
+  }
+}
+
+void check_results_shown(const Election& election) {
+  if (election.status == ElectionStatus::draft) {
+    throw Error(ErrorCode::not_found, "No election with this id.");
+  }
+  if (election.status == ElectionStatus::open &&
+      election.definition.results_visibility != ResultsVisibility::live) {
+    throw Error(ErrorCode::results_not_available,
+                "Results are published when the election closes.");
   }
 }
 

@@ -101,14 +101,9 @@ awaitable<cache::CachedBodyPtr> PublicElections::results(const std::string& id) 
   const std::string final_key = "public:results:" + id;
   if (auto hit = cache_.find_local(final_key)) co_return hit;
   auto entry = co_await voting_elections_.find(id);
-  if (!entry || entry->election.status == domain::ElectionStatus::draft) {
-    throw Error(ErrorCode::not_found, "No election with this id.");
-  }
+  if (!entry) throw Error(ErrorCode::not_found, "No election with this id.");
+  domain::check_results_shown(entry->election);
   const bool final = entry->election.status == domain::ElectionStatus::closed;
-  if (!final && entry->election.definition.results_visibility != domain::ResultsVisibility::live) {
-    throw Error(ErrorCode::results_not_available,
-                "Results are published when the election closes.");
-  }
   // Final results never change; live ones are recounted at most once a second.
   std::string key = final ? final_key : "public:results-live:" + id;
   if (!final) {

@@ -51,6 +51,19 @@ TEST(LifecycleTest, OnlyAnOpenElectionCloses) {
   EXPECT_EQ(refusal([] { check_closable(in(kClosed)); }), ErrorCode::election_not_open);
 }
 
+TEST(LifecycleTest, ResultsShowAfterTheCloseOrLiveWhenTheElectionSaysSo) {
+  Election after_close = in(kOpen);
+  after_close.definition.results_visibility = ResultsVisibility::after_close;
+  EXPECT_EQ(refusal([&] { check_results_shown(after_close); }), ErrorCode::results_not_available);
+  Election live = after_close;
+  live.definition.results_visibility = ResultsVisibility::live;
+  EXPECT_EQ(refusal([&] { check_results_shown(live); }), std::nullopt);
+  after_close.status = kClosed;
+  EXPECT_EQ(refusal([&] { check_results_shown(after_close); }), std::nullopt);
+  live.status = kDraft;
+  EXPECT_EQ(refusal([&] { check_results_shown(live); }), ErrorCode::not_found);
+}
+
 TEST(LifecycleTest, VotersAreAddedUntilTheCloseWithinTheLimit) {
   EXPECT_EQ(refusal([] { check_voters_addable(in(kDraft)); }), std::nullopt);
   EXPECT_EQ(refusal([] { check_voters_addable(in(kOpen)); }), std::nullopt);

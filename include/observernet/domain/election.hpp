@@ -99,6 +99,9 @@ std::optional<TimePoint> parse_timestamp(std::string_view text);
 
 // Canonical 8-4-4-4-12 hex UUID, either case.
 bool is_uuid(std::string_view text);
+// The UUID in lower case, the form ids are stored and compared in; nullopt if `text` is
+// not a UUID.
+std::optional<std::string> canonical_uuid(std::string_view text);
 // A new random (version 4) UUID, lower-case: a new election's id.
 std::string new_election_id();
 
@@ -113,6 +116,9 @@ void check_closable(const Election& election);
 // Voters may be added until the election closes, up to `max_voters` in all.
 void check_voters_addable(const Election& election);
 void check_roll_size(std::int64_t voters_after_import, std::size_t max_voters);
+// Results show once the election closes, or while it is open if its definition says
+// `live`; a draft is not public at all (not_found).
+void check_results_shown(const Election& election);
 
 // A contest or option id: [a-z0-9-]{1,64}.
 bool is_slug(std::string_view text);
