@@ -124,18 +124,37 @@ struct RateLimiter::Account {
   // from a vector does.)
   std::deque<asio::any_completion_handler<void(Decided)>> waiting;
   bool calling = false;  // a call on its way, or a drain lingering before the next
-  // The last answer. Its requests [next, answer.admitted) were counted ahead of demand
-  // (the lease), and are handed out in order until lease_until.
-  Answer answer;
-  std::int64_t next = 0;
-  std::chrono::steady_clock::time_point lease_until{};
+  // An answer whose requests [next, answer.admitted) were counted ahead of demand (a
+  // lease), handed out in order until `until`.
+  struct Grant {
+    Answer answer;
+    std::int64_t next = 0;
+    std::chrono::steady_clock::time_point until{};
+    std::int64_t left(std::chrono::steady_clock::time_point now) const {
+      return now < until ? std::max<std::int64_t>(0, answer.admitted - next) : 0;
+    }
+  };
+  // A refill leaves while half the lease is left, so its answer may come before the
+  // older lease is used up: the older (`current`) is handed out first, then the newer
+  // (`refill`). None of a lease lapses before its time.
+  Grant current;
+  std::optional<Grant> refill;
   std::int64_t lease = 0;        // how many the last call counted ahead
   std::uint32_t arrivals = 0;    // requests since the last call left
   std::uint32_t busy_calls = 0;  // calls in a row during which more requests arrived
   std::chrono::steady_clock::time_point previous_call{};
 
+  const Answer& last_answer() const { return refill ? refill->answer : current.answer; }
   std::int64_t leased(std::chrono::steady_clock::time_point now) const {
-    return now < lease_until ? std::max<std::int64_t>(0, answer.admitted - next) : 0;
+    return current.left(now) + (refill ? refill->left(now) : 0);
+  }
+  // The next request counted ahead; leased(now) must be above 0.
+  Decided take(std::chrono::steady_clock::time_point now, milliseconds decided_at) {
+    if (current.left(now) == 0 && refill) {
+      current = std::move(*refill);
+      refill.reset();
+    }
+    return decide(current.answer, current.next++, decided_at);
   }
 };
 
@@ -362,8 +381,9 @@ std::int64_t RateLimiter::lease_size(const Account& a, const Limits& limits,
   for (std::size_t i = 0; i < limits.count; ++i) {
     size = std::min(size, limits.limit[i].rule.limit / 16);
   }
-  const Decided last = decide(a.answer, a.answer.admitted, now);
-  for (std::size_t i = 0; i < a.answer.limits.count; ++i) {
+  const Answer& answer = a.last_answer();
+  const Decided last = decide(answer, answer.admitted, now);
+  for (std::size_t i = 0; i < answer.limits.count; ++i) {
     size = std::min(size, last.decisions[i].remaining / 4);
   }
   return std::max<std::int64_t>(0, size);
@@ -385,10 +405,8 @@ asio::awaitable<void> RateLimiter::call(Lane* lane, Account* a, RateGroup group,
   Answer answer = co_await decide_batch(lane, group, a->client_id, lease, out);
   a->busy_calls = a->arrivals > 0 ? a->busy_calls + 1 : 0;
   const auto n = static_cast<std::int64_t>(out.size());
-  a->answer = answer;
-  a->next = n;
+  Account::Grant grant{answer, n, {}};
   a->lease = std::max<std::int64_t>(0, answer.admitted - n);
-  a->lease_until = {};
   if (a->lease > 0) {
     // Good within the windows the counts were taken in (reckoned from before the call
     // left, so never past their end), and for a second at most.
@@ -397,17 +415,27 @@ asio::awaitable<void> RateLimiter::call(Lane* lane, Account* a, RateGroup group,
       const milliseconds window = answer.limits.limit[i].rule.window;
       life = std::min(life, window - window_elapsed(window, answer.now));
     }
-    a->lease_until = steady_now + life;
+    grant.until = steady_now + life;
     metrics_->leased.Increment(static_cast<double>(a->lease));
   }
+  const auto answered = std::chrono::steady_clock::now();
+  if (a->current.left(answered) == 0 && a->refill) {
+    a->current = std::move(*a->refill);
+    a->refill.reset();
+  }
+  if (a->current.left(answered) > 0) {
+    a->refill = std::move(grant);
+  } else {
+    a->current = std::move(grant);
+  }
   // Who arrived meanwhile is served from what was counted ahead, in order.
-  const auto served = static_cast<std::size_t>(std::min<std::int64_t>(
-      static_cast<std::int64_t>(a->waiting.size()), a->leased(std::chrono::steady_clock::now())));
+  const auto served = static_cast<std::size_t>(
+      std::min<std::int64_t>(static_cast<std::int64_t>(a->waiting.size()), a->leased(answered)));
   if (served > 0) {
     const milliseconds decided_at = now_since_epoch();
     for (std::size_t j = 0; j < served; ++j) {
       util::post_result(lane->executor, std::move(a->waiting.front()),
-                        decide(a->answer, a->next++, decided_at));
+                        a->take(answered, decided_at));
       a->waiting.pop_front();
     }
   }
@@ -456,7 +484,7 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
     ++a->arrivals;
     if (a->leased(started) > 0) {
       // Counted ahead: decided here, at once.
-      mine = decide(a->answer, a->next++, now_since_epoch());
+      mine = a->take(started, now_since_epoch());
       if (!a->calling && refill_due(*a, started)) {
         a->calling = true;
         asio::co_spawn(here->executor, drain(here, a, group), asio::detached);
