@@ -7,10 +7,12 @@
 #
 #   bench/board_proofs.sh [seconds] [leaves]      (defaults 15 and 1,000,000)
 #
-# The leaves are not ballots: 1,000 `ballot_batches` rows of 1,000 receipts each
-# (SHA-256 of the numbers 0 to leaves - 1) are written straight into PostgreSQL, as the
-# group commit leaves them, and the server's own sequencer gives them leaf indexes, signs
-# the tree head and stores the log. Inclusion proofs need the log only, not the ballots.
+# The leaves are not ballots: `leaves` rows of ballots_staged whose receipts are the
+# SHA-256 of the numbers 0 to leaves - 1 (and whose leaf text is a stand-in of a ballot's
+# size) are written straight into PostgreSQL, as the group commit stages ballots, and the
+# server's own sequencer publishes them as one set: moves them to `ballots` in shuffled
+# order, gives them leaf indexes, signs the tree head and stores the log. Inclusion proofs
+# need the log only, not the ballots.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/..
@@ -29,11 +31,10 @@ id=$(bench_open_election <<<'{"title": "Board benchmark", "contests": [{"id": "c
 bench_machine
 
 echo
-echo "== Sequencing $leaves waiting leaves ($((leaves / 1000)) batches of 1,000)"
-throwaway_psql -c "INSERT INTO ballot_batches (election_id, receipts)
-        SELECT '$id', (SELECT string_agg(sha256((g * 1000 + k)::text::bytea), ''::bytea ORDER BY k)
-                       FROM generate_series(0, 999) AS k)
-        FROM generate_series(0, $((leaves / 1000 - 1))) AS g"
+echo "== Sequencing $leaves waiting leaves"
+throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
+        SELECT '$id', sha256(('t' || k)::bytea), repeat('x', 560), sha256(k::text::bytea)
+        FROM generate_series(0, $((leaves - 1))) AS k"
 start=$(date +%s.%N)
 # (The JSON members are in alphabetical order: treeSize is the last.)
 until [[ $(curl -s "$url/api/v1/public/elections/$id/tree-head") == *"\"treeSize\":$leaves}"* ]]; do

@@ -116,7 +116,9 @@ class BoardHandlers {
   awaitable<Response> receipt(Request& request) {
     const crypto::Digest receipt = receipt_from(request.param("receipt"));
     auto state = co_await board_.receipt(receipt);
-    json body = {{"status", "pending"}, {"electionId", state.election_id}};
+    json body = {{"status", "pending"},
+                 {"electionId", state.election_id},
+                 {"dueBy", state.due_by ? json(domain::format_timestamp(*state.due_by)) : json()}};
     if (state.proof) {
       body = {{"status", "sequenced"},
               {"electionId", state.election_id},

@@ -33,6 +33,7 @@
 #include "observernet/service/health.hpp"
 #include "observernet/service/public_elections.hpp"
 #include "observernet/service/token_issuer.hpp"
+#include "observernet/service/token_keys.hpp"
 #include "observernet/service/voting_elections.hpp"
 #include "observernet/store/ballot_writer.hpp"
 #include "observernet/store/board.hpp"
@@ -134,7 +135,8 @@ struct App::Impl {
                  *registry),
         io(io_threads(config)),
         redis(io_executors(io), config.redis.endpoint, config.redis.connection),
-        board(postgres, log_key(config)),
+        board(postgres, log_key(config),
+              {config.board.min_batch, config.board.max_delay, config.board.min_anonymity}),
         elections(postgres, board, config.auth.voter_pepper, config.import.max_voters),
         voting(postgres),
         crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
@@ -142,17 +144,18 @@ struct App::Impl {
                       {config.ballots.batch_size, config.ballots.batch_wait,
                        config.ballots.queue_depth, config.ballots.writers},
                       *registry),
-        voting_elections(elections, voting, crypto, master_key(config), config.tokens.key_bits),
+        voting_elections(elections, voting),
+        token_keys(voting, crypto, master_key(config), config.tokens.key_bits, *registry),
         logs(board, config.board.freshness),
         public_cache(
             redis,
             {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
             *registry),
         published(elections, voting, voting_elections, public_cache, config.cache.results_ttl),
-        admin(elections, voting_elections, published),
-        tokens(voting_elections, voting, crypto, config.auth.voter_pepper, *registry),
+        admin(elections, token_keys, published),
+        tokens(voting_elections, token_keys, voting, crypto, config.auth.voter_pepper, *registry),
         ballot_box(voting_elections, ballot_writer, crypto, *registry),
-        bulletin_board(voting_elections, logs, board, voting),
+        bulletin_board(voting_elections, logs, board, voting, config.board.sequence_interval),
         sequencer(board, config.board.sequence_interval, *registry),
         scheduler(elections, published, config.scheduler.interval),
         dependency_refresh(dependencies),
@@ -277,6 +280,7 @@ struct App::Impl {
   util::WorkerPool crypto;
   store::BallotWriter ballot_writer;
   service::VotingElections voting_elections;
+  service::TokenKeys token_keys;
   service::ElectionLogs logs;
   cache::PublicCache public_cache;
   service::PublicElections published;

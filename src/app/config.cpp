@@ -288,6 +288,13 @@ const std::vector<Key>& keys() {
                  millis_field(&Config::board, &BoardConfig::sequence_interval, 10)});
     k.push_back({"board.freshness_ms", millis_field(&Config::board, &BoardConfig::freshness, 0)});
     k.push_back(
+        {"board.min_batch", uint_field(&Config::board, &BoardConfig::min_batch, 1, 1'000'000)});
+    k.push_back({"board.max_delay_s", [](Config& c, const std::string& key, const std::string& v) {
+                   c.board.max_delay = std::chrono::seconds(parse_uint(key, v, 0, 86'400));
+                 }});
+    k.push_back({"board.min_anonymity",
+                 uint_field(&Config::board, &BoardConfig::min_anonymity, 1, 1'000'000)});
+    k.push_back(
         {"cache.election_ttl_s", [](Config& c, const std::string& key, const std::string& v) {
            c.cache.election_ttl = std::chrono::seconds(parse_uint(key, v, 1, 86'400));
          }});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "observernet/domain/publication.hpp"
 #include "observernet/error.hpp"
 #include "observernet/service/election_logs.hpp"
 #include "observernet/service/voting_elections.hpp"
@@ -28,8 +29,12 @@ void check_size(std::uint64_t value, std::string_view name, std::uint64_t tree_s
 struct Board::View : ElectionLogs::View {};
 
 Board::Board(ElectionLookup& elections, ElectionLogs& logs, store::BoardStore& store,
-             store::VotingStore& voting)
-    : elections_(elections), logs_(logs), store_(store), voting_(voting) {}
+             store::VotingStore& voting, std::chrono::milliseconds pass_interval)
+    : elections_(elections),
+      logs_(logs),
+      store_(store),
+      voting_(voting),
+      pass_interval_(pass_interval) {}
 
 const crypto::Ed25519PublicKey& Board::log_key() const {
   return store_.log_key();
@@ -103,13 +108,27 @@ awaitable<BallotPage> Board::ballots(const std::string& id, std::uint64_t from,
 awaitable<ReceiptState> Board::receipt(const crypto::Digest& receipt) {
   auto status = co_await voting_.find_receipt(receipt);
   if (!status) throw Error(ErrorCode::not_found, "No ballot has this receipt.");
-  ReceiptState state{status->election_id, std::nullopt};
-  if (auto view = co_await logs_.current(status->election_id)) {
-    const std::uint64_t size = view->head.tree_size;
-    if (auto index = view->log->find(receipt, size)) {
-      state.proof = InclusionProof{*index, size, view->log->tree().inclusion_proof(*index, size)};
+  const std::string& id = status->election_id;
+  ReceiptState state{id, std::nullopt, std::nullopt};
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  if (!status->staged) {
+    if (auto view = co_await logs_.current(id)) {
+      const std::uint64_t size = view->head.tree_size;
+      if (auto index = view->log->find(receipt, size)) {
+        state.proof = InclusionProof{*index, size, view->log->tree().inclusion_proof(*index, size)};
+        co_return state;
+      }
     }
+    // Published a moment ago; this process's copy of the log is behind.
+    state.due_by = std::chrono::ceil<std::chrono::minutes>(now + pass_interval_);
+    co_return state;
   }
+  const store::Waiting waiting = co_await store_.waiting(id);
+  std::optional<domain::TimePoint> closes_at;
+  if (auto entry = co_await elections_.find(id)) closes_at = entry->election.definition.closes_at;
+  state.due_by = domain::publication_due_by(store_.policy(), waiting.ballots,
+                                            waiting.since.value_or(now), closes_at, pass_interval_);
   co_return state;
 }
 

@@ -2,22 +2,22 @@
 
 #include "observernet/error.hpp"
 #include "observernet/service/public_elections.hpp"
-#include "observernet/service/voting_elections.hpp"
+#include "observernet/service/token_keys.hpp"
 
 namespace observernet::service {
 
 using boost::asio::awaitable;
 
-ElectionAdmin::ElectionAdmin(store::ElectionStore& elections, VotingElections& voting_elections,
+ElectionAdmin::ElectionAdmin(store::ElectionStore& elections, TokenKeys& token_keys,
                              PublicElections& published)
-    : elections_(elections), voting_elections_(voting_elections), published_(published) {}
+    : elections_(elections), token_keys_(token_keys), published_(published) {}
 
 awaitable<domain::Election> ElectionAdmin::create(domain::ElectionDefinition definition) {
   // The id first: the token key is sealed for it. RSA key generation takes a while
   // (2048 bits: tens of milliseconds, 4096: seconds), so it runs on the crypto workers,
   // and the sealing with it, before the transaction starts.
   std::string id = domain::new_election_id();
-  store::NewTokenKey key = co_await voting_elections_.generate_key(id);
+  store::NewTokenKey key = co_await token_keys_.generate(id);
   co_return co_await elections_.create(std::move(id), std::move(definition), std::move(key));
 }
 

@@ -7,6 +7,7 @@
 
 #include "observernet/domain/voters.hpp"
 #include "observernet/error.hpp"
+#include "observernet/service/token_keys.hpp"
 #include "observernet/service/voting_elections.hpp"
 #include "observernet/store/voting.hpp"
 #include "observernet/util/worker_pool.hpp"
@@ -28,10 +29,11 @@ Error no_election() {
 
 }  // namespace
 
-TokenIssuer::TokenIssuer(ElectionLookup& elections, store::TokenLedger& ledger,
+TokenIssuer::TokenIssuer(ElectionLookup& elections, SigningKeys& keys, store::TokenLedger& ledger,
                          util::WorkerPool& crypto, std::string voter_pepper,
                          prometheus::Registry& registry)
     : elections_(elections),
+      keys_(keys),
       ledger_(ledger),
       crypto_(crypto),
       pepper_(std::move(voter_pepper)),
@@ -88,8 +90,9 @@ awaitable<TokenGrant> TokenIssuer::issue(TokenRequest request) {
   // A retry after a lost response: the same answer, nothing signed again.
   if (state.issued) co_return grant(*state.issued);
 
-  auto signed_or_error =
-      co_await crypto_.run([&] { return entry->private_key.blind_sign(blinded); });
+  // Only here is the private key unsealed, once per election and process.
+  const auto signing_key = co_await keys_.signing_key(id, key);
+  auto signed_or_error = co_await crypto_.run([&] { return signing_key->blind_sign(blinded); });
   if (auto* e = std::get_if<crypto::BlindSignError>(&signed_or_error)) {
     throw Error(
         ErrorCode::bad_request, "blindedMessage cannot be signed.",

@@ -1,9 +1,7 @@
 #include "observernet/service/voting_elections.hpp"
 
-#include "observernet/crypto/aead.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/elections.hpp"
-#include "observernet/util/worker_pool.hpp"
 
 namespace observernet::service {
 namespace {
@@ -27,29 +25,8 @@ Clock::duration freshness(domain::ElectionStatus status) {
 
 }  // namespace
 
-VotingElections::VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
-                                 util::WorkerPool& crypto, crypto::Bytes master_key,
-                                 unsigned key_bits)
-    : elections_(elections),
-      voting_(voting),
-      crypto_(crypto),
-      master_key_(std::move(master_key)),
-      key_bits_(key_bits) {}
-
-awaitable<store::NewTokenKey> VotingElections::generate_key(std::string election_id) {
-  co_return co_await crypto_.run([this, &election_id] {
-    auto key = crypto::RsaPrivateKey::generate(key_bits_);
-    store::NewTokenKey out;
-    out.key_id = key.public_key().key_id();
-    out.modulus_bits = static_cast<int>(key.public_key().modulus_bits());
-    out.public_key = key.public_key().spki_der();
-    crypto::Bytes der = key.pkcs8_der();
-    out.private_key_sealed =
-        crypto::aes256gcm_seal(master_key_, der, crypto::as_bytes(election_id));
-    std::fill(der.begin(), der.end(), 0);
-    return out;
-  });
-}
+VotingElections::VotingElections(store::ElectionStore& elections, store::VotingStore& voting)
+    : elections_(elections), voting_(voting) {}
 
 std::shared_ptr<const VotingElection> VotingElections::cached(const std::string& id, bool& reload) {
   std::lock_guard lock(mutex_);
@@ -102,10 +79,10 @@ awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std
     auto it = entries_.find(id);
     return it == entries_.end() ? nullptr : it->second;
   }();
-  std::optional<crypto::RsaPrivateKey> key;
+  std::optional<crypto::RsaPublicKey> key;
   std::string key_id;
   if (previous) {
-    key = previous->private_key;  // keys never change: only the status is re-read
+    key = previous->key;  // keys never change: only the status is re-read
     key_id = previous->key_id;
   } else {
     auto record = co_await voting_.token_key(id);
@@ -113,19 +90,10 @@ awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std
       throw Error(ErrorCode::internal_error, "This election has no token key.", {},
                   "election " + id + " has no row in election_keys");
     }
-    auto der =
-        crypto::aes256gcm_open(master_key_, record->private_key_sealed, crypto::as_bytes(id));
-    if (!der) {
-      throw Error(
-          ErrorCode::internal_error, "The election's token key cannot be used.", {},
-          "the token key of election " + id + " does not open with the configured auth.master_key");
-    }
-    key = crypto::RsaPrivateKey::from_pkcs8_der(*der);
-    crypto::Bytes& plain = *der;
-    std::fill(plain.begin(), plain.end(), 0);
-    if (!key || key->public_key().spki_der() != record->public_key) {
+    key = crypto::RsaPublicKey::from_spki_der(record->public_key);
+    if (!key || key->key_id() != record->key_id) {
       throw Error(ErrorCode::internal_error, "The election's token key cannot be used.", {},
-                  "the token key of election " + id + " does not match its public key");
+                  "the stored public token key of election " + id + " is not its key id's");
     }
     key_id = record->key_id;
   }

@@ -30,15 +30,28 @@ OBSERVERNET_SQL(kLockLog,
 OBSERVERNET_SQL(kLockLogSkipLocked,
                 "SELECT tree_size, encode(right_edge, 'hex') FROM logs"
                 " WHERE election_id = $1::uuid FOR UPDATE SKIP LOCKED");
-OBSERVERNET_SQL(kTakeBatches,
-                "DELETE FROM ballot_batches WHERE election_id = $1::uuid"
-                " RETURNING encode(receipts, 'hex')");
+OBSERVERNET_SQL(kSelectStaged,
+                "SELECT encode(receipt, 'hex') FROM ballots_staged WHERE election_id = $1::uuid");
+// The set moves to the board's table in its shuffled order ($2), which is then the
+// table's physical order too: nothing at rest keeps the order of arrival.
+OBSERVERNET_SQL(kPublishStaged,
+                "WITH taken AS (DELETE FROM ballots_staged WHERE election_id = $1::uuid"
+                " AND receipt IN (SELECT decode(r, 'hex') FROM unnest($2::text[]) AS r)"
+                " RETURNING election_id, token_message, leaf, receipt)"
+                " INSERT INTO ballots (election_id, token_message, leaf, receipt)"
+                " SELECT t.election_id, t.token_message, t.leaf, t.receipt FROM taken t"
+                " JOIN unnest($2::text[]) WITH ORDINALITY AS o(r, i) ON t.receipt = decode(o.r, "
+                "'hex') ORDER BY o.i");
 OBSERVERNET_SQL(kInsertChunk,
                 "INSERT INTO log_chunks (election_id, first_index, leaf_hashes)"
                 " VALUES ($1::uuid, $2, decode($3, 'hex'))");
 OBSERVERNET_SQL(kUpdateLog,
-                "UPDATE logs SET tree_size = $2, right_edge = decode($3, 'hex')"
-                " WHERE election_id = $1::uuid");
+                "UPDATE logs SET tree_size = $2, right_edge = decode($3, 'hex'),"
+                " waiting_since = NULL WHERE election_id = $1::uuid");
+// To the second: when the sequencer first saw the set that waits now.
+OBSERVERNET_SQL(kMarkWaiting,
+                "UPDATE logs SET waiting_since = date_trunc('second', now())"
+                " WHERE election_id = $1::uuid AND waiting_since IS NULL");
 OBSERVERNET_SQL(kInsertTreeHead,
                 "INSERT INTO tree_heads (election_id, tree_size, root_hash, signed_at, signature,"
                 " log_key_id) VALUES ($1::uuid, $2, decode($3, 'hex'),"
@@ -48,10 +61,18 @@ OBSERVERNET_SQL(kSelectLatestTreeHead,
                 " (extract(epoch FROM signed_at) * 1000)::bigint, encode(signature, 'hex'),"
                 " log_key_id FROM tree_heads WHERE election_id = $1::uuid"
                 " ORDER BY tree_size DESC LIMIT 1");
-OBSERVERNET_SQL(kSelectWaiting,
-                "SELECT election_id::text, sum(length(receipts)) / 32,"
-                " extract(epoch FROM clock_timestamp() - min(committed_at))::float8"
-                " FROM ballot_batches GROUP BY election_id");
+// Per election with ballots staged: how many, and for how many seconds the sequencer
+// has seen them waiting (null: not seen yet).
+OBSERVERNET_SQL(
+    kSelectWaiting,
+    "SELECT s.election_id::text, s.n,"
+    " extract(epoch FROM now() - l.waiting_since)::bigint"
+    " FROM (SELECT election_id, count(*) AS n FROM ballots_staged GROUP BY election_id) s"
+    " LEFT JOIN logs l ON l.election_id = s.election_id");
+OBSERVERNET_SQL(kSelectWaitingOf,
+                "SELECT (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid),"
+                " (extract(epoch FROM waiting_since) * 1000)::bigint"
+                " FROM (SELECT 1) AS one LEFT JOIN logs ON logs.election_id = $1::uuid");
 OBSERVERNET_SQL(kSelectChunksFrom,
                 "SELECT first_index, encode(leaf_hashes, 'hex') FROM log_chunks"
                 " WHERE election_id = $1::uuid AND first_index + length(leaf_hashes) / 32 > $2"
@@ -118,15 +139,17 @@ domain::TreeHead tree_head_from(const std::string& election_id, const pqxx::row&
 
 }  // namespace
 
-BoardStore::BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key)
-    : pool_(pool), log_key_(std::move(log_key)) {}
+BoardStore::BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key,
+                       domain::PublicationPolicy policy)
+    : pool_(pool), log_key_(std::move(log_key)), policy_(policy) {}
 
 std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
                                                           pqxx::transaction_base& tx,
                                                           const std::string& election_id,
                                                           bool skip_locked) {
-  const auto now =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  // Whole seconds: a tree head's time says no more than when its set was published.
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   auto store_head = [&](std::uint64_t size, const Digest& root) {
     domain::TreeHead head =
         domain::sign_tree_head(log_key_, election_id, size, root, domain::format_timestamp(now));
@@ -143,9 +166,8 @@ std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
   if (log.empty()) return std::nullopt;  // another process holds it
 
   std::vector<Digest> leaves;
-  for (const auto& row : c.exec(tx, kTakeBatches, election_id)) {
-    auto batch = digests_from_hex(row[0].as<std::string>());
-    leaves.insert(leaves.end(), batch.begin(), batch.end());
+  for (const auto& row : c.exec(tx, kSelectStaged, election_id)) {
+    leaves.push_back(detail::stored_digest(row[0].c_str()));
   }
   if (leaves.empty()) {
     auto latest = c.exec(tx, kSelectLatestTreeHead, election_id);
@@ -153,6 +175,10 @@ std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
     return Sequenced{tree_head_from(election_id, latest[0]), 0};
   }
   shuffle(leaves);
+  detail::ArrayLiteral order;
+  for (const Digest& leaf : leaves) order.add(crypto::to_hex(leaf));
+  const auto moved = c.exec(tx, kPublishStaged, election_id, order.str()).affected_rows();
+  if (moved != leaves.size()) throw std::runtime_error("a staged ballot moved twice or not at all");
   const auto first_index = log[0][0].as<std::uint64_t>();
   auto range =
       crypto::CompactRange::from_hashes(first_index, digests_from_hex(log[0][1].as<std::string>()));
@@ -171,22 +197,48 @@ domain::TreeHead BoardStore::sequence_locked(PgConnection& c, pqxx::transaction_
 awaitable<SequencerPass> BoardStore::sequence_pending() {
   co_return co_await pool_.run([this](PgConnection& c) {
     SequencerPass pass;
-    std::vector<std::string> elections;
+    std::vector<std::string> due;
+    std::vector<std::string> newly_waiting;
     {
       pqxx::read_transaction tx(c.raw());
       for (const auto& row : c.exec(tx, kSelectWaiting)) {
-        elections.push_back(row[0].as<std::string>());
-        pass.pending += row[1].as<std::uint64_t>();
-        pass.lag_seconds = std::max(pass.lag_seconds, row[2].as<double>());
+        const auto waiting = row[1].as<std::uint64_t>();
+        std::optional<std::chrono::seconds> waited;
+        if (!row[2].is_null()) waited = std::chrono::seconds(row[2].as<std::int64_t>());
+        pass.pending += waiting;
+        if (waited) pass.lag_seconds = std::max(pass.lag_seconds, double(waited->count()));
+        if (domain::publication_due(policy_, waiting, waited)) {
+          due.push_back(row[0].as<std::string>());
+        } else if (!waited) {
+          newly_waiting.push_back(row[0].as<std::string>());
+        }
       }
     }
-    for (const auto& id : elections) {
+    if (!newly_waiting.empty()) {
+      pqxx::work tx(c.raw());
+      for (const auto& id : newly_waiting) c.exec(tx, kMarkWaiting, id);
+      tx.commit();
+    }
+    for (const auto& id : due) {
       pqxx::work tx(c.raw());
       auto done = sequence(c, tx, id, true);
       tx.commit();
       if (done) pass.sequenced += done->added;
     }
     return pass;
+  });
+}
+
+awaitable<Waiting> BoardStore::waiting(std::string election_id) {
+  co_return co_await pool_.run([&election_id](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    auto row = c.exec(tx, kSelectWaitingOf, election_id).at(0);
+    Waiting w;
+    w.ballots = row[0].as<std::uint64_t>();
+    if (!row[1].is_null()) {
+      w.since = domain::TimePoint(std::chrono::milliseconds(row[1].as<std::int64_t>()));
+    }
+    return w;
   });
 }
 

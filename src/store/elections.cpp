@@ -74,7 +74,8 @@ OBSERVERNET_SQL(kSelectVoterCount, "SELECT voters_registered FROM elections WHER
 OBSERVERNET_SQL(kSelectStats,
                 "SELECT voters_registered,"
                 " (SELECT count(*) FROM token_issuances WHERE election_id = $1::uuid),"
-                " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid),"
+                " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid)"
+                " + (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid),"
                 " (SELECT coalesce(max(tree_size), 0) FROM logs WHERE election_id = $1::uuid)"
                 " FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kAddVoters,

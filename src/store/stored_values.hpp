@@ -35,6 +35,7 @@ class ArrayLiteral {
     text_ += '"';
   }
   std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
+  bool empty() const { return text_.empty(); }
 
  private:
   std::string text_;

@@ -31,11 +31,11 @@ OBSERVERNET_SQL(kSelectTokenState,
                 " LEFT JOIN token_issuances t"
                 " ON t.election_id = e.id AND t.voter_hash = decode($2, 'hex')"
                 " WHERE e.id = $1::uuid");
-// The time of issuance is kept to the minute only (docs/privacy.md, Times).
+// No time of issuance is kept (docs/privacy.md, Times).
 OBSERVERNET_SQL(kInsertTokenIssuance,
                 "INSERT INTO token_issuances (election_id, voter_hash, blinded_message_hash,"
-                " blind_signature, issued_at) VALUES ($1::uuid, decode($2, 'hex'),"
-                " decode($3, 'hex'), decode($4, 'hex'), date_trunc('minute', now()))"
+                " blind_signature) VALUES ($1::uuid, decode($2, 'hex'),"
+                " decode($3, 'hex'), decode($4, 'hex'))"
                 " ON CONFLICT DO NOTHING RETURNING 1");
 OBSERVERNET_SQL(kSelectTokenIssuance,
                 "SELECT encode(blinded_message_hash, 'hex'), encode(blind_signature, 'hex')"
@@ -46,23 +46,38 @@ OBSERVERNET_SQL(kSelectTokenIssuance,
 OBSERVERNET_SQL(kLockOpenElections,
                 "SELECT id::text FROM elections WHERE id = ANY($1::uuid[]) AND status = 'open'"
                 " FOR SHARE");
-OBSERVERNET_SQL(
-    kInsertBallots,
-    "INSERT INTO ballots (election_id, token_message, leaf, receipt, accepted_at)"
-    " SELECT e, decode(m, 'hex'), l, decode(r, 'hex'), to_timestamp($5::bigint / 1000.0)"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(e, m, l, r)"
-    " ON CONFLICT DO NOTHING RETURNING election_id::text, encode(receipt, 'hex')");
-// The batch's new ballots of one election, for the sequencer (migration 0005).
-OBSERVERNET_SQL(kInsertBallotBatch,
-                "INSERT INTO ballot_batches (election_id, receipts)"
-                " VALUES ($1::uuid, decode($2, 'hex'))");
-OBSERVERNET_SQL(kSelectBallotsByToken,
+// Accepted ballots wait for the board in the staging table (migration 0006): no time,
+// and no order that outlives their set's publication.
+OBSERVERNET_SQL(kStageBallots,
+                "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)"
+                " SELECT e, decode(m, 'hex'), l, decode(r, 'hex')"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(e, m, l, r)"
+                " ON CONFLICT DO NOTHING RETURNING encode(receipt, 'hex')");
+// The ballots already on the board with one of these tokens. Read after staging, in a
+// statement of its own: a sequencer that moved the same token to ballots committed
+// before the staging insert could go on (it waits for the staged row's key), so this
+// snapshot sees it.
+OBSERVERNET_SQL(kSelectSequencedTokens,
                 "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
-                " encode(b.receipt, 'hex'), (extract(epoch FROM b.accepted_at) * 1000)::bigint"
+                " encode(b.receipt, 'hex')"
                 " FROM ballots b JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
                 " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
+OBSERVERNET_SQL(kUnstage,
+                "DELETE FROM ballots_staged"
+                " WHERE receipt IN (SELECT decode(r, 'hex') FROM unnest($1::text[]) AS r)");
+// The stored ballot of each token, staged or on the board: one snapshot sees it in
+// exactly one of the two (the sequencer moves it in one transaction).
+OBSERVERNET_SQL(kSelectBallotsByToken,
+                "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
+                " encode(b.receipt, 'hex')"
+                " FROM (SELECT election_id, token_message, receipt FROM ballots"
+                " UNION ALL SELECT election_id, token_message, receipt FROM ballots_staged) b"
+                " JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
+                " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
 OBSERVERNET_SQL(kSelectReceipt,
-                "SELECT election_id::text FROM ballots WHERE receipt = decode($1, 'hex')");
+                "SELECT election_id::text, false FROM ballots WHERE receipt = decode($1, 'hex')"
+                " UNION ALL SELECT s.election_id::text, true FROM ballots_staged s"
+                " WHERE s.receipt = decode($1, 'hex')");
 // One pass over the ballots, each leaf parsed once: votes per (contest, option) and, in
 // the rows where the option is rolled up (GROUPING = 1), ballots per contest.
 OBSERVERNET_SQL(kTally,
@@ -72,10 +87,17 @@ OBSERVERNET_SQL(kTally,
                 " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.leaf::jsonb -> "
                 "'selections') x WHERE b.election_id = $1::uuid) AS s"
                 " GROUP BY GROUPING SETS ((c, o), (c))");
+// The tally counts the ballots on the board only: live results change with each
+// published set, never with a single ballot (docs/security.md).
 OBSERVERNET_SQL(kCountBallots, "SELECT count(*) FROM ballots WHERE election_id = $1::uuid");
-OBSERVERNET_SQL(kCountBallotsOfElections,
-                "SELECT election_id::text, count(*) FROM ballots"
-                " WHERE election_id = ANY($1::uuid[]) GROUP BY election_id");
+// Turnout counts every accepted ballot, staged or on the board.
+OBSERVERNET_SQL(kCountCast,
+                "SELECT (SELECT count(*) FROM ballots WHERE election_id = $1::uuid)"
+                " + (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid)");
+OBSERVERNET_SQL(kCountCastOfElections,
+                "SELECT election_id::text, count(*) FROM (SELECT election_id FROM ballots"
+                " WHERE election_id = ANY($1::uuid[]) UNION ALL SELECT election_id"
+                " FROM ballots_staged WHERE election_id = ANY($1::uuid[])) b GROUP BY election_id");
 
 domain::TimePoint this_minute() {
   return std::chrono::floor<std::chrono::minutes>(
@@ -160,8 +182,10 @@ awaitable<TokenIssuance> VotingStore::record_token(std::string election_id,
 
 std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const PendingBallot> batch) {
   return pool_.run_blocking([batch](PgConnection& c) {
-    std::vector<BallotWriteResult> results(batch.size());
+    // acceptedAt is the minute of this answer: no time is stored with a ballot.
     const domain::TimePoint minute = this_minute();
+    std::vector<BallotWriteResult> results(batch.size(),
+                                           {BallotOutcome::election_not_open, minute});
     pqxx::work tx(c.raw());
 
     detail::ArrayLiteral election_ids;
@@ -177,44 +201,52 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     // against what is stored afterwards, like a repeat from an earlier batch.
     std::map<std::pair<std::string, std::string>, std::size_t> first_of_token;
     std::vector<std::size_t> unresolved;
-    detail::ArrayLiteral e, m, l, r;
     std::vector<std::string> token_hex(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const PendingBallot& b = batch[i];
-      if (!open[b.election_id]) {
-        results[i].outcome = BallotOutcome::election_not_open;
-        continue;
-      }
+      if (!open[b.election_id]) continue;
       token_hex[i] = crypto::to_hex(b.token_message);
       if (!first_of_token.emplace(std::pair{b.election_id, token_hex[i]}, i).second) {
         unresolved.push_back(i);
       }
     }
-    // In (election, token) order: two writers' batches then wait on each other's rows in
-    // one order, so a token in both cannot deadlock them.
-    for (const auto& [key, i] : first_of_token) {
-      const PendingBallot& b = batch[i];
-      e.add(b.election_id);
-      m.add(key.second);
-      l.add(b.leaf);
-      r.add(crypto::to_hex(b.receipt));
-    }
-    std::unordered_map<std::string, bool> inserted;   // hex receipt
-    std::map<std::string, std::string> new_receipts;  // election id -> concatenated hex
+    std::unordered_map<std::string, bool> staged;  // hex receipt
     if (!first_of_token.empty()) {
-      for (const auto& row : c.exec(tx, kInsertBallots, e.str(), m.str(), l.str(), r.str(),
-                                    minute.time_since_epoch().count())) {
-        std::string receipt = row[1].as<std::string>();
-        new_receipts[row[0].as<std::string>()] += receipt;
-        inserted.emplace(std::move(receipt), true);
+      // In (election, token) order: two writers' batches then wait on each other's rows
+      // in one order, so a token in both cannot deadlock them.
+      detail::ArrayLiteral e, m, l, r;
+      for (const auto& [key, i] : first_of_token) {
+        const PendingBallot& b = batch[i];
+        e.add(b.election_id);
+        m.add(key.second);
+        l.add(b.leaf);
+        r.add(crypto::to_hex(b.receipt));
+      }
+      for (const auto& row : c.exec(tx, kStageBallots, e.str(), m.str(), l.str(), r.str())) {
+        staged.emplace(row[0].as<std::string>(), true);
+      }
+      // A token already on the board: what was just staged for it goes again, and the
+      // stored ballot decides, as for any other repeat.
+      if (!staged.empty()) {
+        detail::ArrayLiteral se, sm, unstage;
+        for (const auto& [key, i] : first_of_token) {
+          if (!staged.contains(crypto::to_hex(batch[i].receipt))) continue;
+          se.add(key.first);
+          sm.add(key.second);
+        }
+        for (const auto& row : c.exec(tx, kSelectSequencedTokens, se.str(), sm.str())) {
+          const std::size_t i =
+              first_of_token.at({row[0].as<std::string>(), row[1].as<std::string>()});
+          const std::string mine = crypto::to_hex(batch[i].receipt);
+          unstage.add(mine);
+          staged.erase(mine);
+        }
+        if (!unstage.empty()) c.exec(tx, kUnstage, unstage.str());
       }
     }
-    for (const auto& [election, receipts] : new_receipts) {
-      c.exec(tx, kInsertBallotBatch, election, receipts);
-    }
     for (const auto& [token, i] : first_of_token) {
-      if (inserted.contains(crypto::to_hex(batch[i].receipt))) {
-        results[i] = {BallotOutcome::accepted, minute};
+      if (staged.contains(crypto::to_hex(batch[i].receipt))) {
+        results[i].outcome = BallotOutcome::accepted;
       } else {
         unresolved.push_back(i);
       }
@@ -225,21 +257,17 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
         ue.add(batch[i].election_id);
         um.add(token_hex[i]);
       }
-      // (election, token) -> (hex receipt, accepted_at ms) of the stored ballot.
-      std::map<std::pair<std::string, std::string>, std::pair<std::string, std::int64_t>> stored;
+      // (election, token) -> hex receipt of the stored ballot.
+      std::map<std::pair<std::string, std::string>, std::string> stored;
       for (const auto& row : c.exec(tx, kSelectBallotsByToken, ue.str(), um.str())) {
-        stored[{row[0].as<std::string>(), row[1].as<std::string>()}] = {row[2].as<std::string>(),
-                                                                        row[3].as<std::int64_t>()};
+        stored[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::string>();
       }
       for (std::size_t i : unresolved) {
         auto it = stored.find({batch[i].election_id, token_hex[i]});
         if (it == stored.end()) throw std::runtime_error("a conflicting ballot was not found");
-        if (it->second.first == crypto::to_hex(batch[i].receipt)) {
-          results[i] = {BallotOutcome::duplicate,
-                        domain::TimePoint(std::chrono::milliseconds(it->second.second))};
-        } else {
-          results[i].outcome = BallotOutcome::token_already_used;
-        }
+        results[i].outcome = it->second == crypto::to_hex(batch[i].receipt)
+                                 ? BallotOutcome::duplicate
+                                 : BallotOutcome::token_already_used;
       }
     }
     tx.commit();
@@ -253,7 +281,7 @@ awaitable<std::optional<ReceiptStatus>> VotingStore::find_receipt(crypto::Digest
     pqxx::read_transaction tx(c.raw());
     auto rows = c.exec(tx, kSelectReceipt, hex);
     if (rows.empty()) return std::nullopt;
-    return ReceiptStatus{rows[0][0].as<std::string>()};
+    return ReceiptStatus{rows[0][0].as<std::string>(), rows[0][1].as<bool>()};
   });
 }
 
@@ -270,7 +298,7 @@ awaitable<domain::Tally> VotingStore::tally(std::string election_id) {
 awaitable<std::int64_t> VotingStore::ballots_cast(std::string election_id) {
   co_return co_await pool_.run([&election_id](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
-    return c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();
+    return c.exec(tx, kCountCast, election_id)[0][0].as<std::int64_t>();
   });
 }
 
@@ -282,7 +310,7 @@ awaitable<std::map<std::string, std::int64_t>> VotingStore::ballots_cast(
   co_return co_await pool_.run([&array](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::map<std::string, std::int64_t> counts;
-    for (const auto& row : c.exec(tx, kCountBallotsOfElections, array)) {
+    for (const auto& row : c.exec(tx, kCountCastOfElections, array)) {
       counts[row[0].as<std::string>()] = row[1].as<std::int64_t>();
     }
     return counts;

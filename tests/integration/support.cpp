@@ -48,6 +48,9 @@ app::Config test_config() {
       {"log.level", "warn"},
       // Every client here is 127.0.0.1; the rate limit tests turn limits on.
       {"ratelimit.enabled", "false"},
+      // Each ballot published on the next pass: the tests that check publication by
+      // anonymity set give their own sizes.
+      {"board.min_batch", "1"},
       // The pages of the source tree, if built, are no business of most tests: the web
       // tests give their own root.
       {"web.enabled", "false"},
@@ -301,7 +304,8 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
       "OBSERVERNET_AUTH_LOG_KEY=" + std::string(kTestLogKey),
       "OBSERVERNET_AUTH_ADMIN_KEY_HASHES=" + std::string(kTestAdminKeyHash),
       "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100",
-      "OBSERVERNET_RATELIMIT_ENABLED=false"};
+      "OBSERVERNET_RATELIMIT_ENABLED=false",
+      "OBSERVERNET_BOARD_MIN_BATCH=1"};
   all.insert(all.end(), env.begin(), env.end());
   Child c = spawn({"serve", "--port", "0", "--migrate"}, std::move(all));
   static const std::regex listening(R"(listening .*port=(\d+))");

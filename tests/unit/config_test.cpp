@@ -50,6 +50,9 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.ballots.queue_depth, 20000u);
   EXPECT_EQ(c.ballots.writers, 1u);
   EXPECT_EQ(c.board.sequence_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.board.min_batch, 100u);
+  EXPECT_EQ(c.board.max_delay, std::chrono::seconds(300));
+  EXPECT_EQ(c.board.min_anonymity, 10u);
   EXPECT_EQ(c.cache.results_ttl, std::chrono::seconds(900));
 }
 
@@ -211,6 +214,9 @@ TEST(ConfigTest, ValidationNamesTheField) {
             "auth.log_key");
   EXPECT_EQ(error_field(with("auth.log_key", "00ff")), "auth.log_key");
   EXPECT_EQ(error_field(with("board.sequence_interval_ms", "0")), "board.sequence_interval_ms");
+  EXPECT_EQ(error_field(with("board.min_batch", "0")), "board.min_batch");
+  EXPECT_EQ(error_field(with("board.min_anonymity", "0")), "board.min_anonymity");
+  EXPECT_EQ(error_field(with("board.max_delay_s", "-1")), "board.max_delay_s");
   EXPECT_EQ(error_field(with("tokens.key_bits", "1024")), "tokens.key_bits");
   EXPECT_EQ(error_field(with("ballots.batch_size", "0")), "ballots.batch_size");
   EXPECT_EQ(error_field(with("ballots.queue_depth", "0")), "ballots.queue_depth");

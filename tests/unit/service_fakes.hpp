@@ -11,6 +11,7 @@
 #include <string>
 
 #include "observernet/error.hpp"
+#include "observernet/service/token_keys.hpp"
 #include "observernet/service/voting_elections.hpp"
 
 namespace observernet::service::fakes {
@@ -30,8 +31,8 @@ class OneElection final : public ElectionLookup {
     e.status = status;
     e.definition.title = "Board";
     e.definition.contests = {{"chair", "Chair", 1, 1, {{"ada", "Ada"}, {"bob", "Bob"}}}};
-    entry_ =
-        std::make_shared<VotingElection>(VotingElection{std::move(e), election_key(), "key-1", {}});
+    entry_ = std::make_shared<VotingElection>(
+        VotingElection{std::move(e), election_key().public_key(), "key-1", {}});
   }
   boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(
       const std::string& id) override {
@@ -40,6 +41,19 @@ class OneElection final : public ElectionLookup {
 
  private:
   std::shared_ptr<const VotingElection> entry_;
+};
+
+// The one election's signing key, as if unsealed; counts the times it was asked for.
+class OneSigningKey final : public SigningKeys {
+ public:
+  boost::asio::awaitable<std::shared_ptr<const crypto::RsaPrivateKey>> signing_key(
+      const std::string& id, const crypto::RsaPublicKey& expected) override {
+    ++asked;
+    EXPECT_EQ(id, kElectionId);
+    EXPECT_TRUE(expected == election_key().public_key());
+    co_return std::make_shared<const crypto::RsaPrivateKey>(election_key());
+  }
+  int asked = 0;
 };
 
 // Runs a service call to its end on a context of its own; its exceptions propagate.

@@ -97,11 +97,11 @@ class TokenIssuerTest : public ::testing::Test {
     return {kElectionId, std::move(voter), std::move(credential), blinded};
   }
   TokenGrant issue(ElectionLookup& lookup, TokenRequest r) {
-    TokenIssuer issuer(lookup, ledger, workers, kPepper, registry);
+    TokenIssuer issuer(lookup, keys, ledger, workers, kPepper, registry);
     return fakes::run(issuer.issue(std::move(r)));
   }
   ErrorCode refusal(ElectionLookup& lookup, TokenRequest r) {
-    TokenIssuer issuer(lookup, ledger, workers, kPepper, registry);
+    TokenIssuer issuer(lookup, keys, ledger, workers, kPepper, registry);
     return fakes::refusal(issuer.issue(std::move(r)));
   }
 
@@ -109,6 +109,7 @@ class TokenIssuerTest : public ::testing::Test {
   util::WorkerPool workers{"test", 1, 16, registry};
   MemoryLedger ledger{domain::ElectionStatus::open};
   OneElection open{domain::ElectionStatus::open};
+  fakes::OneSigningKey keys;
 };
 
 TEST_F(TokenIssuerTest, ARegisteredVoterGetsASignatureTheirClientFinalizes) {
@@ -127,6 +128,7 @@ TEST_F(TokenIssuerTest, ARetryGetsTheSameSignatureAndAnotherMessageIsRefused) {
   TokenGrant again = issue(open, request(t.blind.blinded_msg));
   EXPECT_EQ(again.blind_signature, first.blind_signature);
   EXPECT_EQ(ledger.records, 1);
+  EXPECT_EQ(keys.asked, 1) << "a retry is answered from the ledger, with no signing";
   EXPECT_EQ(refusal(open, request(blinded_token().blind.blinded_msg)),
             ErrorCode::token_already_issued);
 }
@@ -137,6 +139,7 @@ TEST_F(TokenIssuerTest, AnUnknownVoterAndAWrongCredentialGetTheSameAnswer) {
   EXPECT_EQ(refusal(open, request(t.blind.blinded_msg, "v-1", "ABCD-EFGX")),
             ErrorCode::invalid_credentials);
   EXPECT_EQ(ledger.records, 0);
+  EXPECT_EQ(keys.asked, 0) << "no key is unsealed for a refused request";
 }
 
 TEST_F(TokenIssuerTest, TheCredentialIsComparedAsNormalized) {
@@ -147,7 +150,7 @@ TEST_F(TokenIssuerTest, TheCredentialIsComparedAsNormalized) {
 TEST_F(TokenIssuerTest, OnlyAnOpenElectionIssuesTokens) {
   MemoryLedger closed{domain::ElectionStatus::closed};
   closed.add_voter("v-1", "ABCD-EFGH");
-  TokenIssuer issuer(open, closed, workers, kPepper, registry);
+  TokenIssuer issuer(open, keys, closed, workers, kPepper, registry);
   EXPECT_EQ(fakes::refusal(issuer.issue(request(blinded_token().blind.blinded_msg))),
             ErrorCode::election_not_open);
   auto other = request(blinded_token().blind.blinded_msg);
@@ -165,9 +168,9 @@ TEST_F(TokenIssuerTest, ABlindedMessageOutsideTheModulusIsABadRequest) {
 
 TEST_F(TokenIssuerTest, ADraftHasNoPublicKey) {
   OneElection draft{domain::ElectionStatus::draft};
-  TokenIssuer drafts(draft, ledger, workers, kPepper, registry);
+  TokenIssuer drafts(draft, keys, ledger, workers, kPepper, registry);
   EXPECT_EQ(fakes::refusal(drafts.key_of(kElectionId)), ErrorCode::not_found);
-  TokenIssuer opens(open, ledger, workers, kPepper, registry);
+  TokenIssuer opens(open, keys, ledger, workers, kPepper, registry);
   EXPECT_EQ(fakes::run(opens.key_of(kElectionId))->key_id, "key-1");
 }
 

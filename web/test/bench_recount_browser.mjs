@@ -9,9 +9,9 @@
 //
 // Casting N ballots through the API would take most of an hour on the sanitizer build,
 // so they are written straight into PostgreSQL, as the ballot writer would write them
-// (src/store/voting.cpp): each ballot's row in `ballots`, and its receipt in a
-// `ballot_batches` row, which the server's sequencer then puts on the log and covers with
-// signed tree heads, exactly as for ballots cast through the API. The tokens are real:
+// (src/store/voting.cpp): each ballot's row in `ballots_staged`, which the server's
+// sequencer then publishes as one set, puts on the log and covers with a signed tree
+// head, exactly as for ballots cast through the API. The tokens are real:
 // RSASSA-PSS (SHA-384, salt 48) signatures on random messages with the election's own
 // token key, unsealed with the test master key (src/crypto/aead.cpp: nonce || ciphertext
 // || tag, the election id as associated data). A finalized RFC 9474 blind signature is
@@ -23,15 +23,13 @@ import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const MASTER_KEY = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
-// A worker signs and builds the rows of ballots [from, to): COPY text lines and receipts.
+// A worker signs and builds the rows of ballots [from, to): COPY text lines.
 async function buildRows({ electionId, pkcs8Hex, from, to }) {
   const { ballotLeaf, receiptOf } = await import('../src/lib/ballot.js');
   const { b64urlEncode } = await import('../src/lib/encoding.js');
   const { sampleSelections } = await import('./browser/support.mjs');
   const key = createPrivateKey({ key: Buffer.from(pkcs8Hex, 'hex'), format: 'der', type: 'pkcs8' });
   const lines = [];
-  const receipts = [];
-  const acceptedAt = new Date(Math.floor(Date.now() / 60000) * 60000).toISOString();
   for (let i = from; i < to; i++) {
     const message = randomBytes(32);
     const signature = sign('sha384', message, {
@@ -45,10 +43,9 @@ async function buildRows({ electionId, pkcs8Hex, from, to }) {
     });
     const receipt = receiptOf(leaf);
     // COPY text format: backslashes doubled; a leaf holds no tab or newline.
-    lines.push(`${electionId}\t\\\\x${message.toString('hex')}\t${leaf.replaceAll('\\', '\\\\')}\t\\\\x${receipt}\t${acceptedAt}`);
-    receipts.push(receipt);
+    lines.push(`${electionId}\t\\\\x${message.toString('hex')}\t${leaf.replaceAll('\\', '\\\\')}\t\\\\x${receipt}`);
   }
-  return { lines, receipts };
+  return { lines };
 }
 
 if (!isMainThread) {
@@ -108,18 +105,11 @@ async function main() {
 
     t = Date.now();
     const lines = parts.flatMap((p) => p.lines);
-    const receipts = parts.flatMap((p) => p.receipts);
     await psqlStdin(
       owner,
-      'COPY ballots (election_id, token_message, leaf, receipt, accepted_at) FROM STDIN',
+      'COPY ballots_staged (election_id, token_message, leaf, receipt) FROM STDIN',
       `${lines.join('\n')}\n`,
     );
-    // Batches of 1,000, as the group commit writes them.
-    const batches = [];
-    for (let i = 0; i < receipts.length; i += 1000) {
-      batches.push(`${electionId}\t\\\\x${receipts.slice(i, i + 1000).join('')}`);
-    }
-    await psqlStdin(owner, 'COPY ballot_batches (election_id, receipts) FROM STDIN', `${batches.join('\n')}\n`);
     await waitForTreeSize(server, electionId, n, 600000);
     await closeElection(server, electionId);
     const results = await api.get(server, `/api/v1/public/elections/${electionId}/results`);

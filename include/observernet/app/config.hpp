@@ -58,9 +58,16 @@ struct AuthConfig {
 };
 
 // The bulletin board (docs/formats.md, Merkle log).
+// Waiting ballots are published as one shuffled set, only once the set is large enough
+// to hide each ballot among the others (docs/security.md, Publication by anonymity set):
+// when min_batch wait, or when the oldest has waited max_delay and min_anonymity wait,
+// or when the election closes.
 struct BoardConfig {
-  Millis sequence_interval{500};  // sequencer passes while ballots wait (at least once a second)
+  Millis sequence_interval{500};  // how often the sequencer looks at what waits
   Millis freshness{500};          // how old a process's newest tree head may be when read
+  std::uint64_t min_batch = 100;
+  std::chrono::seconds max_delay{300};
+  std::uint64_t min_anonymity = 10;
 };
 
 struct TokensConfig {

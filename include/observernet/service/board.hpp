@@ -4,6 +4,7 @@
 // receipt's status. Everything comes from this process's copy of each log
 // (service/election_logs.hpp) but the leaves' text and the receipt lookup.
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "observernet/crypto/ed25519.hpp"
 #include "observernet/crypto/hash.hpp"
+#include "observernet/domain/election.hpp"
 #include "observernet/domain/tree_head.hpp"
 
 namespace observernet::store {
@@ -49,15 +51,19 @@ struct BallotPage {
 
 struct ReceiptState {
   std::string election_id;
-  std::optional<InclusionProof> proof;  // absent while the ballot waits for sequencing
+  std::optional<InclusionProof> proof;  // absent while the ballot waits for its set
+  // While it waits: a time by which it will be on the board, to the minute (an upper
+  // bound, domain/publication.hpp); absent when that is the close, unscheduled.
+  std::optional<domain::TimePoint> due_by;
 };
 
 class Board {
  public:
   static constexpr std::uint64_t kMaxBallotsPerPage = 1000;
 
+  // `pass_interval`: how often the sequencer looks at what waits.
   Board(ElectionLookup& elections, ElectionLogs& logs, store::BoardStore& store,
-        store::VotingStore& voting);
+        store::VotingStore& voting, std::chrono::milliseconds pass_interval);
 
   const crypto::Ed25519PublicKey& log_key() const;
 
@@ -83,6 +89,7 @@ class Board {
   ElectionLogs& logs_;
   store::BoardStore& store_;
   store::VotingStore& voting_;
+  const std::chrono::milliseconds pass_interval_;
 };
 
 }  // namespace observernet::service

@@ -16,12 +16,11 @@
 namespace observernet::service {
 
 class PublicElections;
-class VotingElections;
+class TokenKeys;
 
 class ElectionAdmin {
  public:
-  ElectionAdmin(store::ElectionStore& elections, VotingElections& voting_elections,
-                PublicElections& published);
+  ElectionAdmin(store::ElectionStore& elections, TokenKeys& token_keys, PublicElections& published);
 
   boost::asio::awaitable<domain::Election> create(domain::ElectionDefinition definition);
   // Throws Error(not_found).
@@ -40,7 +39,7 @@ class ElectionAdmin {
 
  private:
   store::ElectionStore& elections_;
-  VotingElections& voting_elections_;
+  TokenKeys& token_keys_;
   PublicElections& published_;
 };
 

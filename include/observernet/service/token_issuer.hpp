@@ -24,6 +24,7 @@ class WorkerPool;
 namespace observernet::service {
 
 class ElectionLookup;
+class SigningKeys;
 struct VotingElection;
 
 // A token request as parsed from its body (api/requests.hpp).
@@ -41,8 +42,8 @@ struct TokenGrant {
 
 class TokenIssuer {
  public:
-  TokenIssuer(ElectionLookup& elections, store::TokenLedger& ledger, util::WorkerPool& crypto,
-              std::string voter_pepper, prometheus::Registry& registry);
+  TokenIssuer(ElectionLookup& elections, SigningKeys& keys, store::TokenLedger& ledger,
+              util::WorkerPool& crypto, std::string voter_pepper, prometheus::Registry& registry);
 
   // The election whose token key is public: any but a draft. Throws Error(not_found).
   boost::asio::awaitable<std::shared_ptr<const VotingElection>> key_of(const std::string& id);
@@ -53,6 +54,7 @@ class TokenIssuer {
 
  private:
   ElectionLookup& elections_;
+  SigningKeys& keys_;
   store::TokenLedger& ledger_;
   util::WorkerPool& crypto_;
   const std::string pepper_;

@@ -1,7 +1,7 @@
 #pragma once
 // What the voting routes need of an election, kept in memory: its definition (fixed once
-// it is open), its status as last read, and its RSA token key, unsealed with the master
-// key on first use. A wrong master key fails loudly there (500, logged), never signs.
+// it is open), its status as last read, and the public half of its RSA token key. The
+// private half is service/token_keys.hpp's, for the token route alone.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
@@ -17,19 +17,15 @@
 namespace observernet::store {
 class ElectionStore;
 }
-namespace observernet::util {
-class WorkerPool;
-}
-
 namespace observernet::service {
 
 struct VotingElection {
   domain::Election election;
-  crypto::RsaPrivateKey private_key;
+  crypto::RsaPublicKey key;
   std::string key_id;
   std::chrono::steady_clock::time_point loaded_at;
 
-  const crypto::RsaPublicKey& public_key() const { return private_key.public_key(); }
+  const crypto::RsaPublicKey& public_key() const { return key; }
 };
 
 // What the voting and board services ask of an election: the seam their unit tests
@@ -45,13 +41,7 @@ class ElectionLookup {
 
 class VotingElections final : public ElectionLookup {
  public:
-  VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
-                  util::WorkerPool& crypto, crypto::Bytes master_key, unsigned key_bits);
-
-  // A fresh token key for the election about to be created as `election_id`, generated
-  // on the crypto workers, its private key sealed there with the master key (the id as
-  // associated data: a sealed key moved to another election's row does not open).
-  boost::asio::awaitable<store::NewTokenKey> generate_key(std::string election_id);
+  VotingElections(store::ElectionStore& elections, store::VotingStore& voting);
 
   boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(
       const std::string& id) override;
@@ -66,9 +56,6 @@ class VotingElections final : public ElectionLookup {
 
   store::ElectionStore& elections_;
   store::VotingStore& voting_;
-  util::WorkerPool& crypto_;
-  const crypto::Bytes master_key_;
-  const unsigned key_bits_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const VotingElection>> entries_;
   std::unordered_set<std::string> reloading_;

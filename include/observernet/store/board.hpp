@@ -1,10 +1,12 @@
 #pragma once
-// The bulletin board's Merkle logs in PostgreSQL (docs/architecture.md, The bulletin board). The
-// group commit leaves each batch's receipts in ballot_batches; sequencing takes them, shuffles them
-// with the CSPRNG, gives them the next leaf indexes, extends the tree from its stored right edge
-// (crypto::CompactRange) and stores the leaves, the new edge and a signed tree head —
-// all in one transaction, under the lock of the election's `logs` row, so a crash leaves
-// the old state or the new one and no leaf index is given twice. See migration 0005.
+// The bulletin board's Merkle logs in PostgreSQL (docs/architecture.md, The bulletin
+// board). The group commit stages accepted ballots in ballots_staged; a sequencing pass
+// whose set is due (domain/publication.hpp) takes them all, shuffles them with the
+// CSPRNG, moves them to ballots in that order, gives them the next leaf indexes, extends
+// the tree from its stored right edge (crypto::CompactRange) and stores the leaves, the
+// new edge and a signed tree head, all in one transaction, under the lock of the
+// election's `logs` row, so a crash leaves the old state or the new one and no leaf
+// index is given twice. See migrations 0005 and 0006.
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include "observernet/crypto/ed25519.hpp"
 #include "observernet/crypto/hash.hpp"
+#include "observernet/domain/publication.hpp"
 #include "observernet/domain/tree_head.hpp"
 
 namespace pqxx {
@@ -33,14 +36,21 @@ struct LogChunk {
 struct SequencerPass {
   std::uint64_t sequenced = 0;  // ballots given leaf indexes by this pass
   std::uint64_t pending = 0;    // ballots waiting when the pass began
-  double lag_seconds = 0;       // how long the oldest of them had waited
+  double lag_seconds = 0;       // how long the oldest of them had been seen waiting
+};
+
+// An election's ballots waiting for publication.
+struct Waiting {
+  std::uint64_t ballots = 0;
+  std::optional<domain::TimePoint> since;  // when the sequencer first saw them, to the second
 };
 
 class BoardStore {
  public:
-  BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key);
+  BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key, domain::PublicationPolicy policy);
 
   const crypto::Ed25519PublicKey& log_key() const { return log_key_.public_key(); }
+  const domain::PublicationPolicy& policy() const { return policy_; }
 
   // In the caller's transaction, which holds the election's row lock (open, close):
   // creates the election's log with a signed empty tree head if it has none, sequences
@@ -49,9 +59,12 @@ class BoardStore {
   domain::TreeHead sequence_locked(PgConnection& c, pqxx::transaction_base& tx,
                                    const std::string& election_id);
 
-  // One sequencer pass: each election with ballots waiting, in a transaction of its own;
-  // an election whose log another process is extending is left to that process.
+  // One sequencer pass: each election whose waiting ballots the policy says are due
+  // (domain/publication.hpp) is published in a transaction of its own; an election
+  // whose log another process is extending is left to that process. For the others,
+  // the pass notes when it first saw their ballots waiting.
   boost::asio::awaitable<SequencerPass> sequence_pending();
+  boost::asio::awaitable<Waiting> waiting(std::string election_id);
 
   boost::asio::awaitable<std::optional<domain::TreeHead>> latest_tree_head(std::string election_id);
   // The chunks holding leaves from index `from` on, in leaf order (the first may start
@@ -73,6 +86,7 @@ class BoardStore {
 
   PgPool& pool_;
   crypto::Ed25519PrivateKey log_key_;
+  const domain::PublicationPolicy policy_;
 };
 
 }  // namespace observernet::store

@@ -65,12 +65,13 @@ enum class BallotOutcome {
 
 struct BallotWriteResult {
   BallotOutcome outcome = BallotOutcome::election_not_open;
-  domain::TimePoint accepted_at{};  // to the minute, as stored
+  domain::TimePoint accepted_at{};  // the minute of this answer; nothing stores it
 };
 
-// A stored ballot's election; whether it is sequenced yet, the election's log says.
+// A stored ballot's election, and whether it still waits for its set's publication.
 struct ReceiptStatus {
   std::string election_id;
+  bool staged = false;
 };
 
 // Where token issuance reads a voter's state and records the one token a voter gets

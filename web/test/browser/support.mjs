@@ -128,8 +128,10 @@ export async function startServer({ env = {}, rateLimits = 'lifted' } = {}) {
     OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS: '0',
     OBSERVERNET_WEB_ROOT: webRoot,
     OBSERVERNET_WEB_PUBLIC_URL: url,
-    // Receipts turn `sequenced` within a tenth of a second.
+    // Receipts turn `sequenced` within a tenth of a second: each ballot is published on
+    // the next pass, a set of one (production waits for a set of board.min_batch).
     OBSERVERNET_BOARD_SEQUENCE_INTERVAL_MS: '100',
+    OBSERVERNET_BOARD_MIN_BATCH: '1',
     OBSERVERNET_BOARD_FRESHNESS_MS: '100',
     OBSERVERNET_LOG_LEVEL: process.env.OBSERVERNET_LOG_LEVEL ?? 'warn',
     ...(rateLimits === 'lifted' ? RATE_LIMITS_LIFTED : {}),

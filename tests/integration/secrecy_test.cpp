@@ -1,0 +1,329 @@
+// Ballot secrecy against those who watch the board or hold the database
+// (docs/security.md): ballots are published in sets of the configured size, shuffled,
+// and nothing at rest keeps the order in which they arrived. Real PostgreSQL, real HTTP,
+// the real voter client.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "observernet/client/http_client.hpp"
+#include "observernet/client/voter.hpp"
+#include "observernet/crypto/blind_rsa.hpp"
+#include "observernet/crypto/hash.hpp"
+#include "observernet/domain/election.hpp"
+#include "observernet/domain/publication.hpp"
+#include "support.hpp"
+
+namespace observernet::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const std::vector<std::pair<std::string, std::string>> kAdmin = {
+    {"Authorization", std::string("Bearer ") + kTestAdminKey},
+    {"Content-Type", "application/json"}};
+
+// Spearman's rank correlation of two orders of the same n items: order_a[i] and
+// order_b[i] are item i's ranks (0..n-1, no ties).
+double spearman(const std::vector<std::size_t>& order_a, const std::vector<std::size_t>& order_b) {
+  const double n = static_cast<double>(order_a.size());
+  double d2 = 0;
+  for (std::size_t i = 0; i < order_a.size(); ++i) {
+    const double d = static_cast<double>(order_a[i]) - static_cast<double>(order_b[i]);
+    d2 += d * d;
+  }
+  return 1 - 6 * d2 / (n * (n * n - 1));
+}
+
+// The ranks, within `items`, of each item's value in `position` (a map from item to a
+// sortable position).
+template <class Position>
+std::vector<std::size_t> ranks(const std::vector<std::string>& items, const Position& position) {
+  std::vector<std::size_t> by(items.size());
+  for (std::size_t i = 0; i < by.size(); ++i) by[i] = i;
+  std::sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) {
+    return position.at(items[a]) < position.at(items[b]);
+  });
+  std::vector<std::size_t> rank(items.size());
+  for (std::size_t r = 0; r < by.size(); ++r) rank[by[r]] = r;
+  return rank;
+}
+
+// Under a uniformly random shuffle of n items, Spearman's rho has mean 0 and variance
+// 1 / (n - 1), and is close to normal for n of 30 or more: five standard deviations is
+// a bound a fair shuffle exceeds less than once in a million sets. Arrival order kept
+// (the code before sets were shuffled whole and staged without order) gives 0.99.
+double rho_bound(std::size_t n) {
+  return 5.0 / std::sqrt(static_cast<double>(n) - 1);
+}
+
+pqxx::result query(const std::string& sql) {
+  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::read_transaction tx(conn);
+  return tx.exec(sql);
+}
+
+class AnonymitySetTest : public ::testing::Test {
+ protected:
+  static app::Config policy(std::uint64_t min_batch, std::chrono::seconds max_delay,
+                            std::uint64_t min_anonymity) {
+    app::Config c = test_config();
+    c.board.sequence_interval = 100ms;
+    c.board.freshness = 100ms;
+    c.board.min_batch = min_batch;
+    c.board.max_delay = max_delay;
+    c.board.min_anonymity = min_anonymity;
+    return c;
+  }
+
+  HttpResult call(const std::string& method, const std::string& target,
+                  const json& body = nullptr) {
+    return http_request(server->port(), method, target, body.is_null() ? "" : body.dump(), kAdmin);
+  }
+
+  // An open election of `voters` voters; fills credentials.
+  std::string open_election(std::size_t voters) {
+    json definition = {
+        {"title", "Secrecy"},
+        {"contests",
+         {{{"id", "mayor"},
+           {"title", "Mayor"},
+           {"options",
+            {{{"id", "alice"}, {"title", "Alice"}}, {{"id", "bob"}, {"title", "Bob"}}}}}}}};
+    auto r = call("POST", "/api/v1/elections", definition);
+    EXPECT_EQ(r.status, 201u) << r.body;
+    std::string id = json::parse(r.body)["id"];
+    json list = json::array();
+    for (std::size_t i = 0; i < voters; ++i)
+      list.push_back({{"voterId", "voter-" + std::to_string(i)}});
+    r = call("POST", "/api/v1/elections/" + id + "/voters", {{"voters", list}});
+    EXPECT_EQ(r.status, 201u) << r.body;
+    const json imported = json::parse(r.body);
+    for (const auto& c : imported["credentials"]) credentials[c["voterId"]] = c["credential"];
+    r = call("POST", "/api/v1/elections/" + id + "/open");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return id;
+  }
+
+  // Voter i takes a token and at once submits, as the voter client does: the receipt.
+  std::string vote(const std::string& id, std::size_t i) {
+    client::HttpClient http("http://127.0.0.1:" + std::to_string(server->port()), 30s);
+    const std::string voter = "voter-" + std::to_string(i);
+    return client::cast_vote(
+               http, {id, voter, credentials.at(voter), {{"mayor", i % 2 ? "alice" : "bob"}}})
+        .receipt;
+  }
+
+  std::uint64_t tree_size(const std::string& id) {
+    auto r = call("GET", "/api/v1/public/elections/" + id + "/tree-head");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return json::parse(r.body)["treeSize"];
+  }
+
+  json receipt_state(const std::string& receipt) {
+    auto r = call("GET", "/api/v1/voting/receipts/" + receipt);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return json::parse(r.body);
+  }
+
+  void close(const std::string& id) {
+    auto r = call("POST", "/api/v1/elections/" + id + "/close");
+    ASSERT_EQ(r.status, 200u) << r.body;
+  }
+
+  std::unique_ptr<TestServer> server;
+  std::map<std::string, std::string> credentials;
+};
+
+// 200 voters one after another, each taking a token and then submitting, under the
+// default policy (sets of 100): every set but the close's holds at least 100 ballots, and
+// within each set neither the leaf order nor the table's physical order follows the
+// order of voting.
+TEST_F(AnonymitySetTest, TwoHundredVotersOneAfterAnotherLeaveNoOrderOnTheBoardOrAtRest) {
+  const domain::PublicationPolicy defaults;
+  server = std::make_unique<TestServer>(
+      policy(defaults.min_batch, defaults.max_delay, defaults.min_anonymity));
+  constexpr std::size_t kVoters = 200;
+  const std::string id = open_election(kVoters);
+  std::vector<std::string> voting_order;
+  for (std::size_t i = 0; i < kVoters; ++i) voting_order.push_back(vote(id, i));
+
+  // A few passes later: whatever is still waiting is less than a set, and stays.
+  std::this_thread::sleep_for(500ms);
+  const std::uint64_t before_close = tree_size(id);
+  EXPECT_GE(before_close, defaults.min_batch);
+  EXPECT_LT(kVoters - before_close, defaults.min_batch) << "a whole set waits after many passes";
+  close(id);
+  ASSERT_TRUE(eventually([&] { return tree_size(id) == kVoters; }));
+
+  // The sets, as published: one log chunk per sequencing transaction.
+  std::vector<std::vector<std::string>> sets;
+  for (const auto& row : query("SELECT first_index, encode(leaf_hashes, 'hex') FROM log_chunks"
+                               " WHERE election_id = '" +
+                               id + "' ORDER BY first_index")) {
+    const std::string hex = row[1].as<std::string>();
+    std::vector<std::string> set;
+    for (std::size_t at = 0; at < hex.size(); at += 64) set.push_back(hex.substr(at, 64));
+    sets.push_back(std::move(set));
+  }
+  std::map<std::string, std::size_t> voted_at, leaf_at, row_at;
+  for (std::size_t i = 0; i < voting_order.size(); ++i) voted_at[voting_order[i]] = i;
+  std::size_t index = 0;
+  for (const auto& set : sets)
+    for (const auto& receipt : set) leaf_at[receipt] = index++;
+  index = 0;
+  for (const auto& row : query("SELECT encode(receipt, 'hex') FROM ballots WHERE election_id = '" +
+                               id + "' ORDER BY ctid")) {
+    row_at[row[0].as<std::string>()] = index++;
+  }
+  ASSERT_EQ(leaf_at.size(), kVoters);
+  ASSERT_EQ(row_at.size(), kVoters) << "every ballot is in the board's table, none staged";
+  EXPECT_EQ(
+      query("SELECT count(*) FROM ballots_staged WHERE election_id = '" + id + "'")[0][0].as<int>(),
+      0);
+
+  std::uint64_t published = 0;
+  for (const auto& set : sets) {
+    if (published < before_close) {
+      EXPECT_GE(set.size(), defaults.min_batch) << "a set published before the close";
+    }
+    published += set.size();
+    const auto by_vote = ranks(set, voted_at);
+    const double leaf_rho = spearman(by_vote, ranks(set, leaf_at));
+    const double row_rho = spearman(by_vote, ranks(set, row_at));
+    std::cout << "set of " << set.size() << ": rho(voting, leaf) = " << leaf_rho
+              << ", rho(voting, ctid) = " << row_rho << " (bound " << rho_bound(set.size())
+              << ")\n";
+    EXPECT_LT(std::abs(leaf_rho), rho_bound(set.size()));
+    EXPECT_LT(std::abs(row_rho), rho_bound(set.size()));
+  }
+  // The whole board: the sets follow each other in time, which is public anyway.
+  std::cout << "whole board of " << kVoters << ": rho(voting, leaf) = "
+            << spearman(ranks(voting_order, voted_at), ranks(voting_order, leaf_at)) << "\n";
+}
+
+// A set too small waits: two ballots stay off the board however long they wait, the
+// third makes a set of min_anonymity that has waited max_delay, and it is published.
+TEST_F(AnonymitySetTest, ASmallSetWaitsForTheMinimumAnonymityAndMaxDelay) {
+  server = std::make_unique<TestServer>(policy(100, 1s, 3));
+  const std::string id = open_election(3);
+  const std::string first = vote(id, 0);
+  vote(id, 1);
+  std::this_thread::sleep_for(2500ms);  // max_delay and many passes
+  EXPECT_EQ(tree_size(id), 0u);
+  json waiting = receipt_state(first);
+  EXPECT_EQ(waiting["status"], "pending");
+  EXPECT_TRUE(waiting["dueBy"].is_null()) << "too few to publish before the close, unscheduled";
+  vote(id, 2);
+  ASSERT_TRUE(eventually([&] { return tree_size(id) == 3; }, 10s));
+  EXPECT_EQ(receipt_state(first)["status"], "sequenced");
+  // Whole seconds: a tree head says when its set was published, no more.
+  auto head = json::parse(call("GET", "/api/v1/public/elections/" + id + "/tree-head").body);
+  EXPECT_TRUE(head["timestamp"].get<std::string>().ends_with(".000Z")) << head;
+}
+
+// While a set large enough waits for max_delay, a voter is told when it is due: to the
+// minute, and no later than max_delay after it began to wait.
+TEST_F(AnonymitySetTest, APendingVoterIsToldWhenTheirSetIsDue) {
+  server = std::make_unique<TestServer>(policy(100, 300s, 2));
+  const std::string id = open_election(2);
+  const auto before = std::chrono::system_clock::now();
+  const std::string receipt = vote(id, 0);
+  vote(id, 1);
+  std::this_thread::sleep_for(300ms);  // a pass has seen them
+  json state = receipt_state(receipt);
+  ASSERT_EQ(state["status"], "pending") << state;
+  const std::string due = state["dueBy"];
+  EXPECT_TRUE(due.ends_with(":00.000Z")) << due;
+  auto due_at = domain::parse_timestamp(due);
+  ASSERT_TRUE(due_at.has_value()) << due;
+  EXPECT_GE(*due_at, before + 300s);
+  EXPECT_LE(*due_at, before + 300s + 2min);
+  close(id);
+  ASSERT_TRUE(eventually([&] { return receipt_state(receipt)["status"] == "sequenced"; }));
+}
+
+// Nothing stored beside a receipt, a token or a voter hash says when: no table holding
+// one of those has a time column.
+TEST_F(AnonymitySetTest, NoTableWithReceiptsTokensOrVoterHashesHasATime) {
+  server = std::make_unique<TestServer>(policy(1, 1s, 1));  // migrated
+  auto rows = query(
+      "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+      " WHERE c.table_schema = 'public' AND c.data_type LIKE 'timestamp%'"
+      " AND c.table_name IN (SELECT table_name FROM information_schema.columns"
+      " WHERE table_schema = 'public'"
+      " AND column_name IN ('receipt', 'receipts', 'token_message', 'voter_hash', 'leaf'))");
+  for (const auto& row : rows) {
+    ADD_FAILURE() << row[0].as<std::string>() << "." << row[1].as<std::string>();
+  }
+}
+
+// A counter's value on a server's /metrics; -1 when absent.
+double metric(std::uint16_t port, const std::string& name) {
+  const std::string text = http_request(port, "GET", "/metrics").body;
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("\n" + name + " ([0-9.e+]+)\n"))) return -1;
+  return std::stod(m[1]);
+}
+
+// The private half of an election's token key is unsealed only where tokens are signed:
+// an API server that takes ballots and serves every public read never holds it. Here a
+// signer (http.routes = token) and an API server share the database, as in Kubernetes.
+TEST_F(AnonymitySetTest, OnlyTheTokenRouteUnsealsASigningKey) {
+  server = std::make_unique<TestServer>(policy(1, 1s, 1));
+  app::Config signer_config = policy(1, 1s, 1);
+  signer_config.routes = app::RouteSet::token;
+  TestServer signer(std::move(signer_config));
+  const std::string id = open_election(1);
+
+  // The voter's client, split as the Ingress splits it: the key and the ballot from the
+  // API server, the token from the signer.
+  auto key_answer = json::parse(call("GET", "/api/v1/elections/" + id + "/token-key").body);
+  auto key = crypto::RsaPublicKey::from_spki_der(
+      *crypto::from_base64url(key_answer["publicKey"].get<std::string>()));
+  ASSERT_TRUE(key.has_value());
+  crypto::Bytes message(32);
+  crypto::random_bytes(message);
+  auto blinded = crypto::blind(*key, message, crypto::kSha384PssDeterministic);
+  auto token = http_request(signer.port(), "POST", "/api/v1/voting/token",
+                            json{{"electionId", id},
+                                 {"voterId", "voter-0"},
+                                 {"credential", credentials.at("voter-0")},
+                                 {"blindedMessage", crypto::to_base64url(blinded.blinded_msg)}}
+                                .dump(),
+                            {{"Content-Type", "application/json"}});
+  ASSERT_EQ(token.status, 200u) << token.body;
+  auto signature = crypto::finalize(
+      *key, message,
+      *crypto::from_base64url(json::parse(token.body)["blindSignature"].get<std::string>()),
+      blinded.inv, crypto::kSha384PssDeterministic);
+  ASSERT_TRUE(signature.has_value());
+  auto submitted = call("POST", "/api/v1/voting/submit",
+                        {{"electionId", id},
+                         {"token",
+                          {{"message", crypto::to_base64url(message)},
+                           {"signature", crypto::to_base64url(*signature)}}},
+                         {"selections", {{{"contestId", "mayor"}, {"optionId", "alice"}}}}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  ASSERT_TRUE(eventually([&] { return tree_size(id) == 1; }));
+  EXPECT_EQ(call("GET", "/api/v1/public/elections/" + id).status, 200u);
+  close(id);
+
+  EXPECT_EQ(metric(signer.port(), "token_keys_unsealed_total"), 1);
+  EXPECT_EQ(metric(server->port(), "token_keys_unsealed_total"), 0)
+      << "the API server unsealed a signing key it never needs";
+}
+
+}  // namespace
+}  // namespace observernet::testing
