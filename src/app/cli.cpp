@@ -1,3 +1,5 @@
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -72,12 +74,16 @@ Prints the version and the commit it was built from.
 
 constexpr const char* kVoteHelp = R"(Usage: observernet vote --url URL --election ID --voter-id ID
                         (--credential C | --credential-file FILE) --select CONTEST=OPTION...
+                        [--max-delay SECONDS]
 
 Casts one ballot as a voter: checks the election's token key (its keyId, and that it is
 the key the election's audit chain announced), gets a blind signature on a random token
-(RFC 9474), casts the ballot with it, and checks that the receipt the server returns is
-the hash of the ballot sent. Prints keyId, receipt and acceptedAt, one per line; keep
-the receipt, it finds your ballot on the public bulletin board.
+(RFC 9474), waits a random time, casts the ballot with the token, and checks that the
+receipt the server returns is the hash of the ballot sent. Prints keyId, receipt and
+acceptedAt, one per line; keep the receipt, it finds your ballot on the public bulletin
+board. Then, if the server says, the ballot's status: "status sequenced" once it is on
+the board, or "status pending" and "dueBy TIME" (or "dueBy close"): ballots are
+published in sets, and yours will be on the board by then at the latest.
 
 Options:
   --url URL              the server: http://host[:port][/path]. No TLS: use http for
@@ -88,6 +94,9 @@ Options:
                          list: prefer --credential-file)
   --credential-file F    read the credential from the first line of F ('-': stdin)
   --select C=O           choose option O in contest C; repeat for each choice
+  --max-delay SECONDS    send the ballot a random time between 0 and SECONDS after the
+                         token arrives, so that the two requests are apart in time
+                         (default 30; 0: at once)
   -h, --help             show this help
 
 Exit status: 0 once the ballot is accepted and its receipt checked; 1 when the server
@@ -173,7 +182,8 @@ const std::vector<Command>& commands() {
         {"--voter-id", nullptr, true},
         {"--credential", nullptr, true},
         {"--credential-file", nullptr, true},
-        {"--select", nullptr, true}}},
+        {"--select", nullptr, true},
+        {"--max-delay", nullptr, true}}},
       {"verify",
        kVerifyHelp,
        {{"--url", nullptr, true},
@@ -261,12 +271,33 @@ int vote(const GivenFlags& given) {
     return usage_error("the voter id and the credential must not be empty", "vote");
   }
 
+  request.max_delay = std::chrono::seconds(30);
+  if (single.contains("--max-delay")) {
+    const std::string& text = single["--max-delay"];
+    unsigned seconds = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc() || end != text.data() + text.size() || seconds > 3600) {
+      return usage_error("--max-delay takes whole seconds from 0 to 3600, got '" + text + "'",
+                         "vote");
+    }
+    request.max_delay = std::chrono::seconds(seconds);
+  }
+  request.on_delay = [](std::chrono::milliseconds delay) {
+    std::fprintf(stderr, "observernet: token received; sending the ballot in %.1f s\n",
+                 static_cast<double>(delay.count()) / 1000);
+  };
+
   std::optional<client::HttpClient> http = client_for(single["--url"], "vote");
   if (!http) return kExitUsage;
   try {
     const client::VoteOutcome outcome = client::cast_vote(*http, request);
     std::printf("keyId %s\nreceipt %s\nacceptedAt %s\n", outcome.key_id.c_str(),
                 outcome.receipt.c_str(), outcome.accepted_at.c_str());
+    if (auto state = client::receipt_state(*http, outcome.receipt)) {
+      std::printf("status %s\n", state->status.c_str());
+      if (state->status == "pending")
+        std::printf("dueBy %s\n", state->due_by.value_or("close").c_str());
+    }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "observernet: vote failed: %s\n", e.what());

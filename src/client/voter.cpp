@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "observernet/client/verify.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
@@ -201,9 +202,7 @@ VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request) {
   }
   // The server writes UUIDs in lowercase (docs/formats.md, Encodings), and the ballot leaf holds
   // the id as written.
-  std::string election_id = request.election_id;
-  std::ranges::transform(election_id, election_id.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string election_id = *domain::canonical_uuid(request.election_id);
   VoteOutcome outcome;
   outcome.election_id = election_id;
   const crypto::RsaPublicKey key = fetch_token_key(client, election_id);
@@ -245,6 +244,17 @@ VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request) {
                     "no ballot was sent");
   }
 
+  if (request.max_delay.count() > 0) {
+    // Uniform enough: the bias of a 64-bit draw reduced modulo a count of milliseconds is
+    // below 2^-40.
+    std::uint64_t draw = 0;
+    crypto::random_bytes({reinterpret_cast<unsigned char*>(&draw), sizeof draw});
+    const std::chrono::milliseconds delay(
+        draw % (static_cast<std::uint64_t>(request.max_delay.count()) + 1));
+    if (request.on_delay) request.on_delay(delay);
+    std::this_thread::sleep_for(delay);
+  }
+
   const BallotToken token{crypto::to_base64url(msg), crypto::to_base64url(*sig)};
   json selections = json::array();
   for (const auto& s : request.selections) {
@@ -274,6 +284,22 @@ VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request) {
                         " is not the hash of the ballot sent, " + expected);
   }
   return outcome;
+}
+
+std::optional<ReceiptState> receipt_state(HttpClient& client, const std::string& receipt) {
+  try {
+    const Reply reply = client.request("GET", "/api/v1/voting/receipts/" + receipt);
+    if (reply.status != 200) return std::nullopt;
+    const json body = json::parse(reply.body, nullptr, false);
+    if (!body.is_object() || !body.contains("status") || !body["status"].is_string()) {
+      return std::nullopt;
+    }
+    ReceiptState state{body["status"], std::nullopt};
+    if (auto due = body.find("dueBy"); due != body.end() && due->is_string()) state.due_by = *due;
+    return state;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace observernet::client

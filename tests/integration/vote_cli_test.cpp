@@ -387,7 +387,11 @@ struct Run {
   std::string output;  // stdout and stderr
 };
 
+// No wait between token and ballot unless the test gives its own --max-delay.
 Run run_vote(std::vector<std::string> args) {
+  if (std::find(args.begin(), args.end(), "--max-delay") == args.end()) {
+    args.insert(args.begin(), {"--max-delay", "0"});
+  }
   args.insert(args.begin(), "vote");
   Child c = spawn(std::move(args));
   int code = c.wait_exit();
@@ -400,8 +404,10 @@ std::string temp_file(const std::string& name, const std::string& content) {
   return path;
 }
 
+// Then the ballot's status, when the server answers the receipt route (the fake does not).
 const std::regex kSuccess(
-    R"(^keyId [0-9a-f]{64}\nreceipt [0-9a-f]{64}\nacceptedAt \d{4}-\d\d-\d\dT[^\n]+Z\n$)");
+    R"(^keyId [0-9a-f]{64}\nreceipt [0-9a-f]{64}\nacceptedAt \d{4}-\d\d-\d\dT[^\n]+Z\n)"
+    R"((status sequenced\n|status pending\ndueBy (close|\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z)\n)?$)");
 
 TEST(VoteCliTest, PrintsTheCheckedReceipt) {
   FakeVotingServer server;
@@ -422,6 +428,26 @@ TEST(VoteCliTest, PrintsTheCheckedReceipt) {
                              "--credential-file", file, "--select", "mayor=bob"});
   EXPECT_EQ(from_file.code, 0) << from_file.output;
   EXPECT_TRUE(std::regex_match(from_file.output, kSuccess)) << from_file.output;
+}
+
+// The ballot leaves a random time after the token, at most --max-delay, and the voter is
+// told how long it waits.
+TEST(VoteCliTest, TheBallotWaitsARandomTimeAfterTheToken) {
+  FakeVotingServer server;
+  const auto started = std::chrono::steady_clock::now();
+  auto run = run_vote({"--url", server.url(), "--election", kElection, "--voter-id", "v1",
+                       "--credential", kCredential, "--select", "mayor=alice", "--max-delay", "1"});
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(run.code, 0) << run.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      run.output, m,
+      std::regex(R"(observernet: token received; sending the ballot in (\d\.\d) s\n)")))
+      << run.output;
+  const double announced = std::stod(m[1]);
+  EXPECT_LE(announced, 1.0);
+  EXPECT_GE(std::chrono::duration<double>(took).count(), announced - 0.1);
+  EXPECT_EQ(server.submissions.size(), 1u);
 }
 
 TEST(VoteCliTest, ARefusalExitsOneWithOneLine) {
@@ -495,6 +521,8 @@ TEST(VoteCliTest, UsageErrorsExitTwo) {
       {replaced("--url", "vote.example.org"), "--url: expected http://host[:port][/path]"},
       {with({"--bogus"}), "unknown option '--bogus'"},
       {with({"--select"}), "--select needs a value"},
+      {with({"--max-delay", "soon"}), "--max-delay takes whole seconds from 0 to 3600"},
+      {with({"--max-delay", "3601"}), "--max-delay takes whole seconds from 0 to 3600"},
   };
   for (const auto& [args, message] : cases) {
     auto run = run_vote(args);

@@ -2,6 +2,8 @@
 // The voter's side of voting (docs/formats.md, Tokens; Ballot leaf): fetch and check the election's
 // token key, get a blind signature on a random nonce, unblind it, cast the ballot with the token,
 // and check the receipt against the ballot we sent.
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -24,6 +26,11 @@ struct VoteRequest {
   std::string voter_id;
   std::string credential;
   std::vector<Selection> selections;
+  // The ballot is sent a random time after the token arrives, uniform in [0, max_delay]
+  // (drawn from the CSPRNG), so that the two requests are apart in time (docs/security.md).
+  std::chrono::milliseconds max_delay{0};
+  // Called with the drawn delay before the wait, whenever max_delay is above 0.
+  std::function<void(std::chrono::milliseconds)> on_delay = nullptr;
 };
 
 struct VoteOutcome {
@@ -86,5 +93,15 @@ crypto::RsaPublicKey fetch_token_key(HttpClient& client, const std::string& elec
 // server answers an identical repeat as it did the first: docs/api/README.md, Voting). A token
 // whose blind signature does not finalize to a valid signature is never submitted.
 VoteOutcome cast_vote(HttpClient& client, const VoteRequest& request);
+
+// A receipt's state on the board (GET /api/v1/voting/receipts/{receipt}).
+struct ReceiptState {
+  std::string status;  // "pending" or "sequenced"
+  std::optional<std::string>
+      due_by;  // while pending: RFC 3339, to the minute; absent: at the close
+};
+
+// nullopt when the server gives no well-formed answer; the vote itself is not in doubt.
+std::optional<ReceiptState> receipt_state(HttpClient& client, const std::string& receipt);
 
 }  // namespace observernet::client

@@ -340,10 +340,15 @@ function viewFailure() {
   ];
 }
 
-function statusTag(status) {
-  return status === 'sequenced'
-    ? h('strong', { class: 'tag tag--success' }, t('receipt.sequenced'))
-    : h('strong', { class: 'tag tag--pending' }, t('receipt.pending'));
+// The status, and while it waits, by when its group is due (an upper bound; null: the close).
+function statusTag(status, dueBy) {
+  if (status === 'sequenced') return h('strong', { class: 'tag tag--success' }, t('receipt.sequenced'));
+  return [
+    h('strong', { class: 'tag tag--pending' }, t('receipt.pending')),
+    dueBy === undefined
+      ? null
+      : h('p', { class: 'hint', id: 'receipt-due' }, dueBy ? t('receipt.dueBy', { time: formatTime(dueBy) }) : t('receipt.dueAtClose')),
+  ];
 }
 
 function viewReceipt() {
@@ -372,7 +377,7 @@ function viewReceipt() {
       'dl',
       { class: 'summary-list' },
       h('div', { class: 'summary-list__row' }, h('dt', { class: 'summary-list__key' }, t('receipt.acceptedAt')), h('dd', { class: 'summary-list__value' }, formatTime(r.acceptedAt))),
-      h('div', { class: 'summary-list__row' }, h('dt', { class: 'summary-list__key' }, t('receipt.status')), h('dd', { class: 'summary-list__value', id: 'receipt-status' }, statusTag(r.status))),
+      h('div', { class: 'summary-list__row' }, h('dt', { class: 'summary-list__key' }, t('receipt.status')), h('dd', { class: 'summary-list__value', id: 'receipt-status' }, statusTag(r.status, r.dueBy))),
     ),
     h(
       'div',
@@ -580,10 +585,11 @@ function showReceipt(result) {
   model.receipt = { receipt: result.receipt, acceptedAt: result.acceptedAt, status: 'pending' };
   go('receipt');
   pollReceipt(model.api, result.receipt, (status) => {
-    if (model.receipt.status === status.status) return;
+    if (model.receipt.status === status.status && model.receipt.dueBy === status.dueBy) return;
     model.receipt.status = status.status;
+    model.receipt.dueBy = status.dueBy;
     const el = document.getElementById('receipt-status');
-    if (el) replaceChildren(el, statusTag(status.status));
+    if (el) replaceChildren(el, statusTag(status.status, status.dueBy));
     if (status.status === 'sequenced') announce(t('receipt.sequencedAnnounce'));
   });
 }

@@ -4,7 +4,7 @@
 import { getLanguage, t } from '../../lib/i18n.js';
 import { clearErrorSummary, fieldError, showErrorSummary } from '../../ui/error_summary.js';
 import { focusElement, h, replaceChildren } from '../../ui/dom.js';
-import { formatNumber, parseReceiptInput } from '../format.js';
+import { formatDateTime, formatNumber, parseReceiptInput } from '../format.js';
 import { paths } from '../router.js';
 import {
   checkLine, code, dl, inclusionCheck, loading, loadTreeHead, outcomeTag, problemText, settle, time, treeHeadLine,
@@ -141,7 +141,9 @@ async function checkReceipt(ctx, { receipt, electionId: fromFile }) {
   ];
   const mismatch = fromFile && status.electionId && fromFile !== status.electionId;
   if (status.status !== 'sequenced') {
-    return [heading, dl(facts), h('p', null, t('portal.receipts.pending')), mismatchNote(mismatch)];
+    // dueBy: an upper bound to the minute; null: at the close (docs/api/openapi.yaml).
+    const due = status.dueBy ? t('portal.receipts.dueBy', { time: formatDateTime(status.dueBy, lang) }) : t('portal.receipts.dueAtClose');
+    return [heading, dl(facts), h('p', null, t('portal.receipts.pending'), ' ', due), mismatchNote(mismatch)];
   }
   facts.push([t('portal.receipts.leaf'), formatNumber(status.leafIndex, lang)]);
   if (!electionId) {
