@@ -194,7 +194,8 @@ if [[ $(grep -ci '^cache-control:' <<<"$headers") == 1 ]] &&
 else
   fail "nginx changed the server's headers or the Host: $(tr '\n' '|' <<<"$headers")"
 fi
-for path in /api/v1/voting/submit /vote/x /receipts /elections/x /assets/a.js /metrics; do
+for path in /api/v1/voting/submit /vote/x /receipts /elections/x /assets/a.js /metrics \
+  /api/v1/elections/x/token-key "/api/v1/public/elections/x/proofs/inclusion?receipt=abc"; do
   curl -s -o /dev/null "http://127.0.0.1:$nginx_port$path" || true
 done
 kill -QUIT "$nginx_pid" 2>/dev/null || true
@@ -204,8 +205,11 @@ wait "$stand_in_pid" 2>/dev/null || true
 log_of() { grep -F " \"GET $1\" " "$tmp/access.log" 2>/dev/null | head -n 1 || true; }
 if [[ $(log_of /api/v1/voting/submit) == hidden\ * && $(log_of /vote/x) == hidden\ * &&
   $(log_of /receipts) == hidden\ * && $(log_of /elections/x) == 127.0.0.1\ * &&
+  $(log_of /api/v1/elections/x/token-key) == hidden\ * &&
+  $(log_of /api/v1/public/elections/x/proofs/inclusion) == hidden\ * &&
+  $(grep -c 'receipt=' "$tmp/access.log") == 0 &&
   $(log_of /assets/a.js) == "127.0.0.1 \"GET /assets/a.js\" 200 "* ]]; then
-  ok "nginx's access log hides the client on /api/v1/voting, /vote/ and /receipts, serves the pages' paths"
+  ok "nginx's access log hides the client on /api/v1/voting, /api/v1/public, the token key, /vote/ and /receipts, writes no query string, serves the pages' paths"
 else
   fail "nginx access log: $(tr '\n' '|' <"$tmp/access.log" 2>/dev/null || true)"
 fi

@@ -10,22 +10,27 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
-// [request path, Service expected (null: no path of any Ingress may match)]
+// [request path, Service expected (null: no path of any Ingress may match), and
+// UNLOGGED when the Ingress that serves it must keep no access log: the controller's log
+// line holds the client's address and the query string, which must never stand next to
+// voting or a receipt (docs/privacy.md, Logs)]
+const UNLOGGED = true;
 const EXPECTED = [
   // The web front end (web/README.md's route table) goes to the web pods.
   ["/", "observernet-web"],
   ["/elections/0b5e3f52-2c1e-4c6e-9f0e-6f3a1d2b7c44", "observernet-web"],
-  ["/receipts", "observernet-web"],
+  ["/receipts", "observernet-web", UNLOGGED],
   ["/verify/0b5e3f52-2c1e-4c6e-9f0e-6f3a1d2b7c44", "observernet-web"],
-  ["/vote/0b5e3f52-2c1e-4c6e-9f0e-6f3a1d2b7c44", "observernet-web"],
+  ["/vote/0b5e3f52-2c1e-4c6e-9f0e-6f3a1d2b7c44", "observernet-web", UNLOGGED],
   ["/assets/booth.ABCD1234.js", "observernet-web"],
   ["/web-config.json", "observernet-web"],
   // The API, and token signing on the signers.
-  ["/api/v1/public/elections", "observernet-api"],
+  ["/api/v1/public/elections", "observernet-api", UNLOGGED],
+  ["/api/v1/public/elections/0b5e3f52-2c1e-4c6e-9f0e-6f3a1d2b7c44/proofs/inclusion", "observernet-api", UNLOGGED],
   ["/api/v1/elections/0b5e3f52-2c1e-4c6e-9f0e-6f3a1d2b7c44/voters", "observernet-api"],
-  ["/api/v1/voting/submit", "observernet-api"],
-  ["/api/v1/voting/receipts/abc", "observernet-api"],
-  ["/api/v1/voting/token", "observernet-signer"],
+  ["/api/v1/voting/submit", "observernet-api", UNLOGGED],
+  ["/api/v1/voting/receipts/abc", "observernet-api", UNLOGGED],
+  ["/api/v1/voting/token", "observernet-signer", UNLOGGED],
   // Probes and metrics stay inside the cluster.
   ["/metrics", null],
   ["/livez", null],
@@ -46,8 +51,10 @@ function check(name, file) {
   const services = new Set(
     objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name),
   );
-  const rules = []; // {host, path, pathType, service, ingress}
+  const rules = []; // {host, path, pathType, service, ingress, logged}
   for (const ingress of objects.filter((o) => o.kind === "Ingress")) {
+    const logged =
+      ingress.metadata.annotations?.["nginx.ingress.kubernetes.io/enable-access-log"] !== "false";
     for (const rule of ingress.spec?.rules ?? []) {
       for (const p of rule.http?.paths ?? []) {
         rules.push({
@@ -56,6 +63,7 @@ function check(name, file) {
           pathType: p.pathType,
           service: p.backend?.service?.name,
           ingress: ingress.metadata.name,
+          logged,
         });
       }
     }
@@ -74,7 +82,7 @@ function check(name, file) {
   }
   for (const host of hosts) {
     const own = rules.filter((r) => r.host === host);
-    for (const [path, want] of EXPECTED) {
+    for (const [path, want, unlogged] of EXPECTED) {
       const exact = own.find((r) => r.pathType === "Exact" && r.path === path);
       const prefix = own
         .filter((r) => r.pathType !== "Exact" && segmentsStart(r.path, path))
@@ -86,11 +94,16 @@ function check(name, file) {
           `${match ? ` (Ingress ${match.ingress}, ${match.pathType} ${match.path})` : ""}, ` +
           `expected ${want ?? "no Service"}`);
       }
+      if (unlogged && match?.logged) {
+        fail(`${host}${path} is served by Ingress ${match.ingress}, which keeps an access log ` +
+          `(client address and query string); set nginx.ingress.kubernetes.io/enable-access-log: "false"`);
+      }
     }
   }
   if (ok) {
     console.log(`ok   ${name}: ${EXPECTED.length} request paths routed as expected on ` +
-      `${hosts.join(", ")} (web pages to observernet-web, probes and /metrics not routed)`);
+      `${hosts.join(", ")} (web pages to observernet-web, probes and /metrics not routed, ` +
+      `${EXPECTED.filter((e) => e[2]).length} of them by Ingresses that log no access)`);
   }
   return ok;
 }
