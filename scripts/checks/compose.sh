@@ -101,6 +101,11 @@ check("@postgres:" in services["migrate"].get("environment", {}).get("OBSERVERNE
 check(api.get("depends_on", {}).get("migrate", {}).get("condition") == "service_completed_successfully",
       "api waits for migrate to succeed")
 check("container_name" not in api and not api.get("ports"), "api has no container_name or host port (--scale)")
+redis_args = services["redis"].get("command", [])
+def arg(name):
+    return redis_args[redis_args.index(name) + 1] if name in redis_args[:-1] else None
+check(arg("--appendonly") == "no" and arg("--save") == "" and not services["redis"].get("volumes"),
+      "redis persists nothing (no AOF, no RDB, no volume): the rate limits never reach a disk")
 
 prom = yaml.safe_load(open(root + "/docker/prometheus/prometheus.yml"))
 jobs = {j["job_name"]: j for j in prom["scrape_configs"]}

@@ -75,13 +75,6 @@ std::vector<asio::any_io_executor> io_executors(http::IoContexts& io) {
   return out;
 }
 
-// Clients appear in Redis only as an HMAC of their address under this key: the same in
-// every pod (so limits are shared), derived from a secret they already share.
-std::string rate_limit_key(const Config& config) {
-  return crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(config.auth.voter_pepper),
-                                            "observernet rate limit client key"));
-}
-
 crypto::Ed25519PrivateKey log_key(const Config& config) {
   return crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key));
 }
@@ -162,7 +155,7 @@ struct App::Impl {
         admin_auth(config.auth.admin_key_hashes),
         signals(io.main(), SIGINT, SIGTERM),
         rate_limiter(
-            config.ratelimit, config.redis.endpoint, io_executors(io), rate_limit_key(config),
+            config.ratelimit, config.redis.endpoint, io_executors(io),
             [this] { return ballot_writer.queued(); }, *registry),
         limit_adaptation(rate_limiter, config.ratelimit.adaptive_interval),
         server(io, router, config.http, http_metrics) {

@@ -388,6 +388,11 @@ const std::vector<Key>& keys() {
                  millis_field(&Config::ratelimit, &RateLimitConfig::redis_timeout, 1)});
     k.push_back({"ratelimit.batch_linger_us",
                  uint_field(&Config::ratelimit, &RateLimitConfig::batch_linger, 0, 100'000)});
+    k.push_back({"ratelimit.pseudonym_rotation_s",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   c.ratelimit.pseudonym_rotation =
+                       std::chrono::seconds(parse_uint(key, v, 1, 30 * 86'400));
+                 }});
     k.push_back({"ratelimit.lease_max",
                  uint_field(&Config::ratelimit, &RateLimitConfig::lease_max, 0, 10'000)});
     k.push_back(
@@ -542,6 +547,16 @@ Config build_config(const RawConfig& raw) {
   }
   if (config.database.pool.min > config.database.pool.max) {
     throw ConfigError("database.pool_min", "must not exceed database.pool_max");
+  }
+  // Each pseudonym must outlive the windows counted under it: a new one every other
+  // window at most (docs/privacy.md, Rate-limit pseudonyms).
+  for (const cache::RateRule* r :
+       {&config.ratelimit.submit, &config.ratelimit.token, &config.ratelimit.elections,
+        &config.ratelimit.public_reads, &config.ratelimit.global}) {
+    if (config.ratelimit.pseudonym_rotation < 2 * r->window) {
+      throw ConfigError("ratelimit.pseudonym_rotation_s",
+                        "must be at least twice the longest ratelimit window");
+    }
   }
   if (config.database.url.empty()) {
     throw ConfigError("database.url",

@@ -46,6 +46,13 @@ std::string keyed_client(const std::string& secret, const IpAddress& client) {
       .substr(0, 32);
 }
 
+// 256 bits from the CSPRNG, as hex.
+std::string random_key() {
+  std::array<unsigned char, 32> bytes;
+  crypto::random_bytes(bytes);
+  return crypto::to_hex(bytes);
+}
+
 }  // namespace
 
 std::string_view to_string(RateGroup group) {
@@ -118,7 +125,8 @@ struct RateLimiter::Metrics {
 
 // One client's requests to one group on one I/O thread.
 struct RateLimiter::Account {
-  std::string client_id;  // as in Redis keys
+  std::string client_id;     // as in Redis keys
+  std::int64_t period = -2;  // the pseudonym period client_id was made in
   // Requests waiting for the next call.
   // (A deque: asio's any_completion_handler cannot be move-assigned, which erasing
   // from a vector does.)
@@ -175,14 +183,21 @@ struct RateLimiter::Lane {
   asio::any_io_executor executor;
   RedisPipeline redis;
   bool fallback = false;  // the last call was decided in-process
+  // The pseudonym key read from Redis, and the period it is for (-1: none yet).
+  std::string pseudonym_key;
+  std::int64_t pseudonym_period = -1;
+  // When to read it again: when the period ends, at once after Redis comes back (a
+  // restarted Redis has lost it, and this lane puts its own back), a second after a
+  // failed read, and every 10 s in any case (another pod may have put back another).
+  std::chrono::steady_clock::time_point pseudonym_check{};
   std::unordered_map<Key, Account, KeyHash> accounts;
 };
 
 RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
-                         std::vector<asio::any_io_executor> executors, std::string key_secret,
+                         std::vector<asio::any_io_executor> executors,
                          std::function<std::size_t()> queue_depth, prometheus::Registry& registry)
     : options_(std::move(options)),
-      key_secret_(std::move(key_secret)),
+      local_key_(random_key()),
       queue_depth_(std::move(queue_depth)),
       metrics_(std::make_unique<Metrics>(registry)),
       local_(std::make_unique<LocalRateLimiter>(options_.fallback_max_keys)),
@@ -268,9 +283,52 @@ RateLimiter::Account& RateLimiter::account(Lane& lane, RateGroup group, const Ip
     });
   }
   Account& fresh = lane.accounts[key];
-  // A keyed hash, so that Redis never holds voters' addresses.
-  fresh.client_id = keyed_client(key_secret_, client);
+  fresh.client_id = client_id(&lane, client);
+  fresh.period = lane.pseudonym_period;
   return fresh;
+}
+
+std::int64_t RateLimiter::pseudonym_period() const {
+  return now_since_epoch().count() / options_.pseudonym_rotation.count();
+}
+
+// A keyed hash, so that Redis never holds voters' addresses: under the lane's key from
+// Redis, or this process's own while it has none.
+std::string RateLimiter::client_id(const Lane* lane, const IpAddress& client) const {
+  const bool shared = lane != nullptr && lane->pseudonym_period >= 0;
+  return keyed_client(shared ? lane->pseudonym_key : local_key_, client);
+}
+
+asio::awaitable<void> RateLimiter::refresh_pseudonym_key(Lane& lane) {
+  const std::int64_t period = pseudonym_period();
+  const std::string name = "observernet:rl:pseudonym-key:" + std::to_string(period);
+  milliseconds longest{0};
+  for (const RateRule* r : {&options_.submit, &options_.token, &options_.elections,
+                            &options_.public_reads, &options_.global}) {
+    longest = std::max(longest, r->window);
+  }
+  const std::string ttl = std::to_string((options_.pseudonym_rotation + 2 * longest).count());
+  // The first pod's key stays, and every pod reads the one that stayed. A lane that has
+  // this period's key offers it again: after a Redis restart the pods keep theirs.
+  const std::string mine = lane.pseudonym_period == period ? lane.pseudonym_key : random_key();
+  const std::array<std::string_view, 6> set{"SET", name, mine, "NX", "PX", ttl};
+  const std::array<std::string_view, 2> get{"GET", name};
+  co_await lane.redis.call(set);
+  Reply reply = co_await lane.redis.call(get);
+  const auto now = std::chrono::steady_clock::now();
+  if (reply && reply->type == REDIS_REPLY_STRING && reply->len == mine.size() &&
+      period >= lane.pseudonym_period) {
+    lane.pseudonym_key.assign(reply->str, reply->len);
+    lane.pseudonym_period = period;
+    const auto rotation = options_.pseudonym_rotation;
+    const milliseconds to_next_period = rotation - now_since_epoch() % rotation;
+    lane.pseudonym_check = now + std::min<std::chrono::steady_clock::duration>(
+                                     std::chrono::seconds(10), to_next_period);
+  } else {
+    // Redis is away: the old key (or this process's own) serves, and decisions are
+    // in-process anyway.
+    lane.pseudonym_check = now + std::chrono::seconds(1);
+  }
 }
 
 // Request j of those an answer was about saw the counts the j before it left: those
@@ -478,9 +536,15 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
   Decided mine;
   if (here == nullptr) {
     const std::span<Decided> out(&mine, 1);
-    co_await decide_batch(nullptr, group, keyed_client(key_secret_, client), 0, out);
+    co_await decide_batch(nullptr, group, client_id(nullptr, client), 0, out);
   } else {
+    if (started >= here->pseudonym_check) co_await refresh_pseudonym_key(*here);
     Account* a = &account(*here, group, client);
+    if (a->period != here->pseudonym_period) {
+      // A new period's pseudonym; what was counted ahead under the old one stands.
+      a->client_id = client_id(here, client);
+      a->period = here->pseudonym_period;
+    }
     ++a->arrivals;
     if (a->leased(started) > 0) {
       // Counted ahead: decided here, at once.
@@ -539,6 +603,7 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
 void RateLimiter::set_fallback(Lane& lane, bool on) {
   if (lane.fallback == on) return;  // the common case: no lock
   lane.fallback = on;
+  if (!on) lane.pseudonym_check = {};  // Redis is back, and may have lost the key
   const std::lock_guard lock(fallback_mutex_);
   lanes_in_fallback_ += on ? 1 : -1;
   if (lanes_in_fallback_ != (on ? 1u : 0u)) return;

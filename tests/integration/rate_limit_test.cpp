@@ -23,6 +23,7 @@
 #include <iostream>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "observernet/cache/rate_limiter.hpp"
 #include "observernet/cache/sliding_window.hpp"
@@ -275,6 +276,25 @@ class PrivateRedis {
     if (c != nullptr) redisFree(c);
     return n;
   }
+  // The names in database `db` that match `pattern`.
+  std::set<std::string> keys(int db, const std::string& pattern) const {
+    std::set<std::string> out;
+    redisContext* c = redisConnect("127.0.0.1", port_);
+    if (c != nullptr && c->err == 0) {
+      if (auto* selected = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db))) {
+        freeReplyObject(selected);
+      }
+      auto* reply = static_cast<redisReply*>(redisCommand(c, "KEYS %s", pattern.c_str()));
+      if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+        for (std::size_t i = 0; i < reply->elements; ++i) {
+          out.emplace(reply->element[i]->str, reply->element[i]->len);
+        }
+      }
+      if (reply != nullptr) freeReplyObject(reply);
+    }
+    if (c != nullptr) redisFree(c);
+    return out;
+  }
 
  private:
   std::filesystem::path dir_;
@@ -319,6 +339,31 @@ TEST(RateLimitTest, WithoutRedisLimitsHoldInProcessAndSharingResumesWhenItIsBack
   const std::string client = fresh_client();
   for (int i = 0; i < 3; ++i) EXPECT_EQ(submit(server.port(), client).status, 400u) << i;
   EXPECT_EQ(submit(child_port, client).status, 429u);
+  ::kill(child.pid, SIGTERM);
+  EXPECT_EQ(child.wait_exit(), 0) << child.output;
+}
+
+// Clients are counted under pseudonyms keyed by a random key that the first process
+// stores in Redis, never by one derived from a configured secret: two processes with
+// different peppers still share one limit.
+TEST(RateLimitTest, PseudonymsComeFromARandomKeyInRedisNotFromThePepper) {
+  PrivateRedis redis;
+  redis.start();
+  app::Config config = limited_config(redis.port());
+  config.ratelimit.submit = {3, 60s};
+  config.ratelimit.pseudonym_rotation = std::chrono::days(30);  // no rotation in the test
+  TestServer server(config);
+  auto [child, child_port] =
+      spawn_server({"OBSERVERNET_REDIS_URL=" + redis.url(), "OBSERVERNET_RATELIMIT_ENABLED=true",
+                    "OBSERVERNET_RATELIMIT_TRUSTED_PROXIES=127.0.0.1",
+                    "OBSERVERNET_RATELIMIT_SUBMIT=3", "OBSERVERNET_RATELIMIT_REDIS_TIMEOUT_MS=250",
+                    "OBSERVERNET_RATELIMIT_PSEUDONYM_ROTATION_S=2592000",
+                    "OBSERVERNET_AUTH_VOTER_PEPPER=another-pepper-entirely-0123456789abcdef"});
+  const std::string client = fresh_client();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(submit(server.port(), client).status, 400u) << i;
+  EXPECT_EQ(submit(child_port, client).status, 429u);
+  const auto key = redis.keys(3, "observernet:rl:pseudonym-key:*");
+  EXPECT_EQ(key.size(), 1u);
   ::kill(child.pid, SIGTERM);
   EXPECT_EQ(child.wait_exit(), 0) << child.output;
 }
@@ -408,8 +453,7 @@ struct OfflineLimiter {
   explicit OfflineLimiter(
       cache::RateLimiterOptions options,
       std::function<std::size_t()> queue = [] { return std::size_t{0}; })
-      : limiter(std::move(options), nowhere(), {io.get_executor()}, "key", std::move(queue),
-                registry) {}
+      : limiter(std::move(options), nowhere(), {io.get_executor()}, std::move(queue), registry) {}
   static cache::RedisEndpoint nowhere() {
     cache::RedisEndpoint endpoint;
     endpoint.port = 1;
@@ -434,8 +478,8 @@ struct LiveLimiter {
   LiveLimiter(cache::RateLimiterOptions options, cache::RedisEndpoint endpoint, std::size_t lanes)
       : io(lanes),
         limiter(std::make_unique<cache::RateLimiter>(
-            std::move(options), endpoint, executors(io), "key", [] { return std::size_t{0}; },
-            registry)) {}
+            std::move(options), endpoint, executors(io), [] { return std::size_t{0}; }, registry)) {
+  }
   ~LiveLimiter() {
     // Refills still on their way finish while the limiter lives; then its connections
     // close, which ends their readers (and frees what waits on them).
@@ -726,6 +770,39 @@ TEST(RateLimitTest, WithoutRedisThePreviousWindowStillCounts) {
   sleep_until_ms_of_second(50);  // the next window: the last one still weighs ~1.9
   EXPECT_FALSE(check().allowed);
   EXPECT_EQ(gauge(offline.registry, "rate_limit_fallback"), 1.0);
+}
+
+// Each rotation brings a new key, and with it new pseudonyms for every client.
+TEST(RateLimitTest, ThePseudonymKeyRotates) {
+  PrivateRedis redis;
+  redis.start();
+  cache::RedisEndpoint endpoint;
+  endpoint.port = redis.port();
+  cache::RateLimiterOptions options = live_options(1'000);
+  for (cache::RateRule* r : {&options.submit, &options.token, &options.elections,
+                             &options.public_reads, &options.global}) {
+    r->window = 1s;
+  }
+  options.pseudonym_rotation = 2s;
+  LiveLimiter live(options, endpoint, 1);
+  const std::string client = fresh_client();
+  auto pseudonyms = [&] {
+    std::set<std::string> out;
+    for (const auto& name : redis.keys(3, "observernet:rl:{*")) {
+      out.insert(name.substr(0, name.find('}')));
+    }
+    return out;
+  };
+  live.run(0, client, 1, 1);
+  const auto first = pseudonyms();
+  ASSERT_EQ(first.size(), 1u);
+  // Into the next period (periods are whole multiples of the rotation since the epoch).
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::this_thread::sleep_for(2s - now % 2s + 100ms);
+  live.run(0, client, 1, 1);
+  const auto both = pseudonyms();
+  EXPECT_EQ(both.size(), 2u) << "the same client under a new pseudonym";
+  EXPECT_EQ(redis.keys(3, "observernet:rl:pseudonym-key:*").size(), 2u);
 }
 
 }  // namespace

@@ -215,6 +215,8 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(error_field(with("auth.log_key", "00ff")), "auth.log_key");
   EXPECT_EQ(error_field(with("board.sequence_interval_ms", "0")), "board.sequence_interval_ms");
   EXPECT_EQ(error_field(with("board.min_batch", "0")), "board.min_batch");
+  EXPECT_EQ(error_field(with("ratelimit.pseudonym_rotation_s", "119")),
+            "ratelimit.pseudonym_rotation_s");
   EXPECT_EQ(error_field(with("board.min_anonymity", "0")), "board.min_anonymity");
   EXPECT_EQ(error_field(with("board.max_delay_s", "-1")), "board.max_delay_s");
   EXPECT_EQ(error_field(with("tokens.key_bits", "1024")), "tokens.key_bits");

@@ -32,6 +32,12 @@ struct RateLimiterOptions {
   std::size_t adaptive_queue_depth = 1'000;
   unsigned adaptive_factor_percent = 50;
   std::chrono::milliseconds adaptive_interval{1'000};
+  // Clients appear in Redis as HMAC-SHA-256(k, address): k is 256 random bits that the
+  // first pod to need it stores in Redis for the period, and every pod reads there. A
+  // new k every pseudonym_rotation (whole periods since the epoch, at least twice the
+  // longest window); it expires from Redis a rotation and two windows later. Never
+  // derived from a configured secret (docs/privacy.md, Rate-limit pseudonyms).
+  std::chrono::milliseconds pseudonym_rotation{3'600'000};
   // Redis: its own database (the scaling guide's database 3), a short deadline.
   unsigned redis_db = 3;
   std::chrono::milliseconds redis_timeout{5};

@@ -55,11 +55,11 @@ struct RateVerdict {
 class RateLimiter {
  public:
   // One pipelined Redis connection per I/O executor (its database: options.redis_db);
-  // check() must run on one of them. Clients appear in Redis keys only as
-  // HMAC-SHA-256(key_secret, address), so Redis never holds voters' addresses.
-  // `queue_depth` reads the ballot queue for the adaptive factor.
+  // check() must run on one of them. Clients appear in Redis keys only as pseudonyms
+  // under a random key that rotates (options.pseudonym_rotation), so Redis never holds
+  // voters' addresses. `queue_depth` reads the ballot queue for the adaptive factor.
   RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
-              std::vector<boost::asio::any_io_executor> executors, std::string key_secret,
+              std::vector<boost::asio::any_io_executor> executors,
               std::function<std::size_t()> queue_depth, prometheus::Registry& registry);
   ~RateLimiter();
   RateLimiter(const RateLimiter&) = delete;
@@ -134,10 +134,17 @@ class RateLimiter {
                           std::chrono::milliseconds now) const;
   bool refill_due(const Account& account, std::chrono::steady_clock::time_point now) const;
   void set_fallback(Lane& lane, bool on);
+  // The lane's pseudonym key for the current period, from Redis (stored there by the
+  // first pod to ask); kept as it was when Redis does not answer.
+  boost::asio::awaitable<void> refresh_pseudonym_key(Lane& lane);
+  std::int64_t pseudonym_period() const;
+  std::string client_id(const Lane* lane, const IpAddress& client) const;
   boost::asio::awaitable<void> probe(Lane* lane);
 
   RateLimiterOptions options_;
-  std::string key_secret_;
+  // For clients decided off the lanes, and on a lane with no key from Redis yet: random,
+  // this process's own.
+  std::string local_key_;
   std::function<std::size_t()> queue_depth_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalRateLimiter> local_;
