@@ -1,6 +1,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -104,11 +105,13 @@ refuses the vote or cannot be reached (one line on stderr); 2 for usage errors.
 )";
 
 constexpr const char* kVerifyHelp =
-    R"(Usage: observernet verify --url URL --election ID [--receipt R] [--state FILE]
-                          [--log-key-id HEX]
+    R"(Usage: observernet verify (--url URL [--save DIR] | --offline DIR) --election ID
+                          [--receipt R] [--state FILE] [--log-key-id HEX]
 
 Downloads an election's public bulletin board and checks it without trusting the
-server. Prints one line per check, in this order, then the verdict:
+server; with --save, keeps everything it downloaded, so that it can be checked again
+with --offline, with no server at all. Prints one line per check, in this order, then
+the verdict:
 
   PASS  token signatures: 1000 ballots, 1000 distinct tokens, signed with token key ...
   FAIL  tree head: the root of the 1000 leaves is 3a7f9c0e11223344..., the tree head ...
@@ -135,6 +138,12 @@ Checks:
 Options:
   --url URL           the server: http://host[:port][/path] (no TLS: reach an https
                       server through a TLS-terminating proxy)
+  --save DIR          keep every answer read from the server in DIR (created if need
+                      be): the election, its ballots, tree head, audit chain, results
+                      and keys, one file per request, bodies as received
+  --offline DIR       read the answers from DIR, as --save left them, instead of from a
+                      server: the same checks, with no network; an archive that was
+                      altered fails them as a server would
   --election ID       the election's id (a UUID)
   --receipt R         a receipt from 'observernet vote' (64 hex digits) to look for
   --state FILE        the tree heads seen on earlier runs (default:
@@ -190,7 +199,9 @@ const std::vector<Command>& commands() {
         {"--election", nullptr, true},
         {"--receipt", nullptr, true},
         {"--state", nullptr, true},
-        {"--log-key-id", nullptr, true}}},
+        {"--log-key-id", nullptr, true},
+        {"--save", nullptr, true},
+        {"--offline", nullptr, true}}},
   };
   return all;
 }
@@ -314,11 +325,13 @@ bool is_sha256_hex(std::string_view text) {
 int verify(const GivenFlags& given) {
   std::map<std::string, std::string> single;
   for (const auto& [flag, value] : given) single[flag->name] = value;
-  for (const char* required : {"--url", "--election"}) {
-    if (!single.contains(required)) {
-      return usage_error(std::string(required) + " is required", "verify");
-    }
+  if (single.contains("--url") == single.contains("--offline")) {
+    return usage_error("give one of --url and --offline", "verify");
   }
+  if (single.contains("--offline") && single.contains("--save")) {
+    return usage_error("--save reads from a server: not with --offline", "verify");
+  }
+  if (!single.contains("--election")) return usage_error("--election is required", "verify");
   client::VerifyRequest request;
   request.election_id = single["--election"];
   if (!domain::is_uuid(request.election_id)) {
@@ -340,9 +353,20 @@ int verify(const GivenFlags& given) {
     return usage_error("no state directory: set XDG_STATE_HOME or HOME, or give --state", "verify");
   }
 
-  std::optional<client::HttpClient> http = client_for(single["--url"], "verify");
+  // Offline, nothing is sent anywhere: the archive answers.
+  const bool offline = single.contains("--offline");
+  std::optional<client::HttpClient> http =
+      client_for(offline ? "http://offline.invalid" : single["--url"], "verify");
   if (!http) return kExitUsage;
   try {
+    if (offline) {
+      if (!std::filesystem::is_directory(single["--offline"])) {
+        return usage_error("--offline " + single["--offline"] + " is not a directory", "verify");
+      }
+      http->set_archive({client::Archive::Mode::replay, single["--offline"]});
+    } else if (single.contains("--save")) {
+      http->set_archive({client::Archive::Mode::record, single["--save"]});
+    }
     const auto results = client::verify_election(*http, request);
     for (const auto& result : results) std::printf("%s\n", client::format_check(result).c_str());
     std::printf("%s\n", client::format_verdict(results).c_str());

@@ -6,7 +6,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <charconv>
+#include <fstream>
+#include <iterator>
 #include <optional>
 
 namespace observernet::client {
@@ -22,6 +25,48 @@ namespace {
 constexpr std::uint64_t kMaxResponseBody = 64 * 1024 * 1024;
 
 constexpr std::string_view kExpectedForm = "expected http://host[:port][/path]";
+
+// A request path as a file name: letters, digits, '.', '_' and '-' as they are, every
+// other byte as %XX ('/' and '?' included), so that no two paths share a name.
+std::string archive_name(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+void record(const std::filesystem::path& file, const Reply& reply) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << "HTTP " << reply.status << "\n" << reply.header("Content-Type") << "\n" << reply.body;
+  if (!out) throw TransportError("cannot write " + file.string());
+}
+
+Reply replay(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  Reply reply;
+  std::string status_line, type;
+  if (!in || !std::getline(in, status_line) || !std::getline(in, type) ||
+      !status_line.starts_with("HTTP ")) {
+    reply.status = 404;
+    reply.headers = {{"Content-Type", "application/problem+json"}};
+    reply.body =
+        R"({"code":"not_found","status":404,"title":"Not found","detail":"not in the archive: )" +
+        file.filename().string() + "\"}";
+    return reply;
+  }
+  reply.status = static_cast<unsigned>(std::stoul(status_line.substr(5)));
+  if (!type.empty()) reply.headers = {{"Content-Type", type}};
+  reply.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return reply;
+}
 
 [[noreturn]] void invalid_url(std::string_view why) {
   throw std::invalid_argument(std::string(why));
@@ -160,6 +205,7 @@ std::string_view Reply::header(std::string_view name) const {
 struct HttpClient::Impl {
   BaseUrl url;
   std::chrono::milliseconds timeout;
+  std::optional<Archive> archive;
   asio::io_context ioc{1};
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;
@@ -271,6 +317,11 @@ const BaseUrl& HttpClient::base_url() const {
   return impl_->url;
 }
 
+void HttpClient::set_archive(Archive archive) {
+  if (archive.mode == Archive::Mode::record) std::filesystem::create_directories(archive.dir);
+  impl_->archive = std::move(archive);
+}
+
 Reply HttpClient::request(std::string_view method, std::string_view path,
                           const std::optional<nlohmann::json>& body, const Headers& headers) {
   bhttp::verb verb = bhttp::string_to_verb(method);
@@ -278,6 +329,13 @@ Reply HttpClient::request(std::string_view method, std::string_view path,
     throw std::invalid_argument("unknown HTTP method '" + std::string(method) + "'");
   }
   if (!path.starts_with('/')) throw std::invalid_argument("request path must start with '/'");
+  const auto* archive = impl_->archive ? &*impl_->archive : nullptr;
+  if (archive && archive->mode == Archive::Mode::replay) {
+    if (verb != bhttp::verb::get) {
+      throw TransportError("offline: only what was saved can be read, not " + std::string(method));
+    }
+    return replay(archive->dir / archive_name(path));
+  }
 
   bhttp::request<bhttp::string_body> req{verb, impl_->url.base_path + std::string(path), 11};
   req.set(bhttp::field::host, impl_->url.host_field());
@@ -298,7 +356,9 @@ Reply HttpClient::request(std::string_view method, std::string_view path,
     }
     bool lost = false;
     try {
-      return impl_->exchange(req, lost);
+      Reply reply = impl_->exchange(req, lost);
+      if (archive && verb == bhttp::verb::get) record(archive->dir / archive_name(path), reply);
+      return reply;
     } catch (const TransportError&) {
       impl_->close();
       // The server may close a reused connection just as we send (RFC 9112 §9.3.1): an

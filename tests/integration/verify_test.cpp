@@ -903,6 +903,40 @@ TEST(VerifyCliTest, PrintsALinePerCheckAndTheVerdict) {
       << run.output;
 }
 
+// What verify read can be kept (--save) and checked again with no server (--offline):
+// the same verdict; an archive altered afterwards fails as an altered board would.
+TEST(VerifyCliTest, ASavedBoardVerifiesOfflineAndAnAlteredOneDoesNot) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "verify-saved-board";
+  std::filesystem::remove_all(dir);
+  const std::regex all_pass("(PASS  [^\n]+\n){6}SKIP  receipt: [^\n]+\nverdict: PASS [^\n]+\n");
+  {
+    FakeBoardServer server(make_board(honest_casts()));
+    auto saved = run_verify({"--url", server.url(), "--election", kElection, "--state",
+                             fresh_state_file(), "--save", dir.string()});
+    EXPECT_EQ(saved.code, 0) << saved.output;
+  }  // the server is gone
+  auto offline = run_verify(
+      {"--offline", dir.string(), "--election", kElection, "--state", fresh_state_file()});
+  EXPECT_EQ(offline.code, 0) << offline.output;
+  EXPECT_TRUE(std::regex_match(offline.output, all_pass)) << offline.output;
+
+  // One ballot's choice changed in the saved page of ballots.
+  std::filesystem::path page;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().find("ballots") != std::string::npos) page = entry.path();
+  }
+  ASSERT_FALSE(page.empty());
+  std::string text = read_file(page.string());
+  const auto at = text.find("\"alice\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 7, "\"bob\"");
+  std::ofstream(page, std::ios::trunc) << text;
+  auto altered = run_verify(
+      {"--offline", dir.string(), "--election", kElection, "--state", fresh_state_file()});
+  EXPECT_EQ(altered.code, 1) << altered.output;
+  EXPECT_NE(altered.output.find("verdict: FAIL"), std::string::npos) << altered.output;
+}
+
 TEST(VerifyCliTest, KeepsTreeHeadsUnderXdgStateHome) {
   FakeBoardServer server(make_board(honest_casts()));
   const auto home = std::filesystem::path(::testing::TempDir()) / "verify-xdg-state";
@@ -923,7 +957,11 @@ TEST(VerifyCliTest, UsageErrorsExitTwo) {
     return args;
   };
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{}, "--url is required"},
+      {{}, "give one of --url and --offline"},
+      {with({"--offline", "/tmp"}), "give one of --url and --offline"},
+      {{"--offline", "/tmp", "--save", "/tmp", "--election", kElection},
+       "--save reads from a server: not with --offline"},
+      {{"--offline", "/nonexistent", "--election", kElection}, "is not a directory"},
       {{"--url", "http://127.0.0.1:1"}, "--election is required"},
       {{"--url", "http://127.0.0.1:1", "--election", "nope"}, "--election must be a UUID"},
       {with({"--receipt", "abc"}), "--receipt must be 64 hex digits"},

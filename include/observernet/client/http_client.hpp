@@ -4,6 +4,7 @@
 // client commands.
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -50,6 +51,19 @@ struct Reply {
   std::string_view header(std::string_view name) const;
 };
 
+// The answers to GET requests kept in a directory, one file each (named by the request
+// path, escaped), so that what a server published can be checked again without it
+// (observernet verify --save / --offline). A file is the status line "HTTP <status>",
+// the Content-Type on the next line, then the body exactly as received.
+struct Archive {
+  enum class Mode {
+    record,  // answers come from the server, and every GET answer is written too
+    replay,  // GETs are answered from the directory alone; no connection is made
+  };
+  Mode mode = Mode::record;
+  std::filesystem::path dir;
+};
+
 class HttpClient {
  public:
   // Throws std::invalid_argument as parse_base_url does. `timeout` bounds connecting,
@@ -62,6 +76,11 @@ class HttpClient {
   HttpClient& operator=(HttpClient&&) noexcept;
 
   const BaseUrl& base_url() const;
+
+  // From now on, keep or replay answers (Archive). Recording creates the directory;
+  // replaying answers a GET that is not in it with 404, and anything else with a
+  // TransportError.
+  void set_archive(Archive archive);
 
   // Sends `method` (GET, POST, ...) to base path + `path` (which starts with '/' and
   // may carry a query); `body`, when given, as application/json. Any status is a Reply;
