@@ -87,6 +87,7 @@ class BoardStore {
   PgPool& pool_;
   crypto::Ed25519PrivateKey log_key_;
   const domain::PublicationPolicy policy_;
+  std::uint64_t published_since_vacuum_ = 0;  // sequence_pending's, one pass at a time
 };
 
 }  // namespace observernet::store
