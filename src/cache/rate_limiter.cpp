@@ -301,6 +301,14 @@ std::string RateLimiter::client_id(const Lane* lane, const IpAddress& client) co
 
 asio::awaitable<void> RateLimiter::refresh_pseudonym_key(Lane& lane) {
   const std::int64_t period = pseudonym_period();
+  if (lane.pseudonym_period != period) {
+    // Another lane of this process may have read it already.
+    const std::lock_guard lock(pseudonym_mutex_);
+    if (process_period_ == period) {
+      lane.pseudonym_key = process_key_;
+      lane.pseudonym_period = period;
+    }
+  }
   const std::string name = "observernet:rl:pseudonym-key:" + std::to_string(period);
   milliseconds longest{0};
   for (const RateRule* r : {&options_.submit, &options_.token, &options_.elections,
@@ -320,6 +328,13 @@ asio::awaitable<void> RateLimiter::refresh_pseudonym_key(Lane& lane) {
       period >= lane.pseudonym_period) {
     lane.pseudonym_key.assign(reply->str, reply->len);
     lane.pseudonym_period = period;
+    {
+      const std::lock_guard lock(pseudonym_mutex_);
+      if (period >= process_period_) {
+        process_key_ = lane.pseudonym_key;
+        process_period_ = period;
+      }
+    }
     const auto rotation = options_.pseudonym_rotation;
     const milliseconds to_next_period = rotation - now_since_epoch() % rotation;
     lane.pseudonym_check = now + std::min<std::chrono::steady_clock::duration>(

@@ -800,8 +800,11 @@ TEST(RateLimitTest, ThePseudonymKeyRotates) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   std::this_thread::sleep_for(2s - now % 2s + 100ms);
   live.run(0, client, 1, 1);
-  const auto both = pseudonyms();
-  EXPECT_EQ(both.size(), 2u) << "the same client under a new pseudonym";
+  // The first period's counters may have expired already (two 1 s windows): what matters
+  // is a pseudonym the first period did not use.
+  const auto after = pseudonyms();
+  EXPECT_TRUE(std::ranges::any_of(after, [&](const auto& p) { return !first.contains(p); }))
+      << "the same client under the same pseudonym after a rotation";
   EXPECT_EQ(redis.keys(3, "observernet:rl:pseudonym-key:*").size(), 2u);
 }
 

@@ -142,6 +142,45 @@ class AnonymitySetTest : public ::testing::Test {
     ASSERT_EQ(r.status, 200u) << r.body;
   }
 
+  struct Token {
+    crypto::Bytes message;
+    crypto::Bytes signature;
+  };
+  // A voter's token, taken from the server on `port` (a signer, or the API server).
+  Token take_token(std::uint16_t port, const std::string& id, const std::string& voter) {
+    auto key_answer = json::parse(call("GET", "/api/v1/elections/" + id + "/token-key").body);
+    auto key = crypto::RsaPublicKey::from_spki_der(
+        *crypto::from_base64url(key_answer["publicKey"].get<std::string>()));
+    EXPECT_TRUE(key.has_value());
+    Token t{crypto::Bytes(32), {}};
+    crypto::random_bytes(t.message);
+    auto blinded = crypto::blind(*key, t.message, crypto::kSha384PssDeterministic);
+    auto answer = http_request(port, "POST", "/api/v1/voting/token",
+                               json{{"electionId", id},
+                                    {"voterId", voter},
+                                    {"credential", credentials.at(voter)},
+                                    {"blindedMessage", crypto::to_base64url(blinded.blinded_msg)}}
+                                   .dump(),
+                               {{"Content-Type", "application/json"}});
+    EXPECT_EQ(answer.status, 200u) << answer.body;
+    auto signature = crypto::finalize(
+        *key, t.message,
+        *crypto::from_base64url(json::parse(answer.body)["blindSignature"].get<std::string>()),
+        blinded.inv, crypto::kSha384PssDeterministic);
+    EXPECT_TRUE(signature.has_value());
+    t.signature = signature.value_or(crypto::Bytes{});
+    return t;
+  }
+
+  HttpResult submit(const std::string& id, const Token& token, const std::string& option) {
+    return call("POST", "/api/v1/voting/submit",
+                {{"electionId", id},
+                 {"token",
+                  {{"message", crypto::to_base64url(token.message)},
+                   {"signature", crypto::to_base64url(token.signature)}}},
+                 {"selections", {{{"contestId", "mayor"}, {"optionId", option}}}}});
+  }
+
   std::unique_ptr<TestServer> server;
   std::map<std::string, std::string> credentials;
 };
@@ -289,33 +328,8 @@ TEST_F(AnonymitySetTest, OnlyTheTokenRouteUnsealsASigningKey) {
 
   // The voter's client, split as the Ingress splits it: the key and the ballot from the
   // API server, the token from the signer.
-  auto key_answer = json::parse(call("GET", "/api/v1/elections/" + id + "/token-key").body);
-  auto key = crypto::RsaPublicKey::from_spki_der(
-      *crypto::from_base64url(key_answer["publicKey"].get<std::string>()));
-  ASSERT_TRUE(key.has_value());
-  crypto::Bytes message(32);
-  crypto::random_bytes(message);
-  auto blinded = crypto::blind(*key, message, crypto::kSha384PssDeterministic);
-  auto token = http_request(signer.port(), "POST", "/api/v1/voting/token",
-                            json{{"electionId", id},
-                                 {"voterId", "voter-0"},
-                                 {"credential", credentials.at("voter-0")},
-                                 {"blindedMessage", crypto::to_base64url(blinded.blinded_msg)}}
-                                .dump(),
-                            {{"Content-Type", "application/json"}});
-  ASSERT_EQ(token.status, 200u) << token.body;
-  auto signature = crypto::finalize(
-      *key, message,
-      *crypto::from_base64url(json::parse(token.body)["blindSignature"].get<std::string>()),
-      blinded.inv, crypto::kSha384PssDeterministic);
-  ASSERT_TRUE(signature.has_value());
-  auto submitted = call("POST", "/api/v1/voting/submit",
-                        {{"electionId", id},
-                         {"token",
-                          {{"message", crypto::to_base64url(message)},
-                           {"signature", crypto::to_base64url(*signature)}}},
-                         {"selections", {{{"contestId", "mayor"}, {"optionId", "alice"}}}}});
-  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  const Token token = take_token(signer.port(), id, "voter-0");
+  ASSERT_EQ(submit(id, token, "alice").status, 201u);
   ASSERT_TRUE(eventually([&] { return tree_size(id) == 1; }));
   EXPECT_EQ(call("GET", "/api/v1/public/elections/" + id).status, 200u);
   close(id);
@@ -323,6 +337,37 @@ TEST_F(AnonymitySetTest, OnlyTheTokenRouteUnsealsASigningKey) {
   EXPECT_EQ(metric(signer.port(), "token_keys_unsealed_total"), 1);
   EXPECT_EQ(metric(server->port(), "token_keys_unsealed_total"), 0)
       << "the API server unsealed a signing key it never needs";
+}
+
+// One ballot per token, whether the first ballot still waits in the staging table or is
+// already on the board: the same ballot again is 200 with the same receipt, another 409,
+// and nothing is staged twice.
+TEST_F(AnonymitySetTest, OneBallotPerTokenHoldsWhileStagedAndOnceOnTheBoard) {
+  server = std::make_unique<TestServer>(policy(2, 1s, 2));
+  const std::string id = open_election(2);
+  const Token first = take_token(server->port(), id, "voter-0");
+  auto accepted = submit(id, first, "alice");
+  ASSERT_EQ(accepted.status, 201u) << accepted.body;
+  const std::string receipt = json::parse(accepted.body)["receipt"];
+  // Staged (a set of two is due; one waits):
+  auto again = submit(id, first, "alice");
+  EXPECT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(json::parse(again.body)["receipt"], receipt);
+  EXPECT_EQ(submit(id, first, "bob").status, 409u);
+  // On the board:
+  ASSERT_EQ(submit(id, take_token(server->port(), id, "voter-1"), "bob").status, 201u);
+  ASSERT_TRUE(eventually([&] { return tree_size(id) == 2; }));
+  again = submit(id, first, "alice");
+  EXPECT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(json::parse(again.body)["receipt"], receipt);
+  auto other = submit(id, first, "bob");
+  EXPECT_EQ(other.status, 409u) << other.body;
+  EXPECT_EQ(json::parse(other.body)["code"], "token_already_used");
+  EXPECT_EQ(
+      query("SELECT count(*) FROM ballots_staged WHERE election_id = '" + id + "'")[0][0].as<int>(),
+      0);
+  close(id);
+  EXPECT_EQ(tree_size(id), 2u);
 }
 
 }  // namespace

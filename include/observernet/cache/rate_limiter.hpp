@@ -145,6 +145,11 @@ class RateLimiter {
   // For clients decided off the lanes, and on a lane with no key from Redis yet: random,
   // this process's own.
   std::string local_key_;
+  // The newest key any lane read from Redis, for lanes whose own read failed: a process
+  // counts each client under one pseudonym.
+  std::mutex pseudonym_mutex_;
+  std::string process_key_;
+  std::int64_t process_period_ = -1;
   std::function<std::size_t()> queue_depth_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalRateLimiter> local_;
