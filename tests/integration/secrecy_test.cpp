@@ -308,6 +308,29 @@ TEST_F(AnonymitySetTest, NoTableWithReceiptsTokensOrVoterHashesHasATime) {
   }
 }
 
+// A backlog far larger than a set (a sequencer that was stopped, an outage) is published
+// in one pass, its moves in slices that each stay within database.statement_timeout: in
+// one statement it would time out on every pass and never be published.
+TEST_F(AnonymitySetTest, ALargeBacklogIsPublishedWithinTheStatementTimeout) {
+  app::Config config = policy(1, 1s, 1);
+  config.database.statement_timeout = 2s;
+  server = std::make_unique<TestServer>(config);
+  const std::string id = open_election(1);
+  constexpr int kBacklog = 150'000;  // about 4 s to move in one statement here
+  {
+    pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+    pqxx::work tx(conn);
+    tx.exec("INSERT INTO ballots_staged (election_id, token_message, leaf, receipt) SELECT '" + id +
+            "', sha256(('t' || k)::bytea), repeat('x', 560), sha256(('r' || k)::bytea)"
+            " FROM generate_series(1, " +
+            std::to_string(kBacklog) + ") AS k");
+    tx.commit();
+  }
+  EXPECT_TRUE(eventually([&] { return tree_size(id) == kBacklog; }, 60s));
+  EXPECT_EQ(query("SELECT count(*) FROM ballots WHERE election_id = '" + id + "'")[0][0].as<int>(),
+            kBacklog);
+}
+
 // A counter's value on a server's /metrics; -1 when absent.
 double metric(std::uint16_t port, const std::string& name) {
   const std::string text = http_request(port, "GET", "/metrics").body;
