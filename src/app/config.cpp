@@ -550,13 +550,9 @@ Config build_config(const RawConfig& raw) {
   }
   // Each pseudonym must outlive the windows counted under it: a new one every other
   // window at most (docs/privacy.md, Rate-limit pseudonyms).
-  for (const cache::RateRule* r :
-       {&config.ratelimit.submit, &config.ratelimit.token, &config.ratelimit.elections,
-        &config.ratelimit.public_reads, &config.ratelimit.global}) {
-    if (config.ratelimit.pseudonym_rotation < 2 * r->window) {
-      throw ConfigError("ratelimit.pseudonym_rotation_s",
-                        "must be at least twice the longest ratelimit window");
-    }
+  if (config.ratelimit.pseudonym_rotation < 2 * config.ratelimit.longest_window()) {
+    throw ConfigError("ratelimit.pseudonym_rotation_s",
+                      "must be at least twice the longest ratelimit window");
   }
   if (config.database.url.empty()) {
     throw ConfigError("database.url",

@@ -205,8 +205,7 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
       last_sample_(std::chrono::steady_clock::now()),
       last_cpu_seconds_(util::process_cpu_seconds()),
       cpus_(util::available_cpus()) {
-  for (RateRule* r : {&options_.submit, &options_.token, &options_.elections,
-                      &options_.public_reads, &options_.global}) {
+  for (const RateRule* r : options_.rules()) {
     if (r->limit > 0) validate_rate_limit(r->limit, r->window);
   }
   endpoint.db = options_.redis_db;
@@ -310,12 +309,8 @@ asio::awaitable<void> RateLimiter::refresh_pseudonym_key(Lane& lane) {
     }
   }
   const std::string name = "observernet:rl:pseudonym-key:" + std::to_string(period);
-  milliseconds longest{0};
-  for (const RateRule* r : {&options_.submit, &options_.token, &options_.elections,
-                            &options_.public_reads, &options_.global}) {
-    longest = std::max(longest, r->window);
-  }
-  const std::string ttl = std::to_string((options_.pseudonym_rotation + 2 * longest).count());
+  const std::string ttl =
+      std::to_string((options_.pseudonym_rotation + 2 * options_.longest_window()).count());
   // The first pod's key stays, and every pod reads the one that stayed. A lane that has
   // this period's key offers it again: after a Redis restart the pods keep theirs.
   const std::string mine = lane.pseudonym_period == period ? lane.pseudonym_key : random_key();

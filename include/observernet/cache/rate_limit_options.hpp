@@ -1,6 +1,8 @@
 #pragma once
 // The rate limiter's settings ([ratelimit] in the configuration), apart from the
 // limiter so that the configuration does not pull in Asio's coroutines.
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +40,16 @@ struct RateLimiterOptions {
   // longest window); it expires from Redis a rotation and two windows later. Never
   // derived from a configured secret (docs/privacy.md, Rate-limit pseudonyms).
   std::chrono::milliseconds pseudonym_rotation{3'600'000};
+
+  // The five rules, for what applies to each of them.
+  std::array<const RateRule*, 5> rules() const {
+    return {&submit, &token, &elections, &public_reads, &global};
+  }
+  std::chrono::milliseconds longest_window() const {
+    std::chrono::milliseconds longest{0};
+    for (const RateRule* r : rules()) longest = std::max(longest, r->window);
+    return longest;
+  }
   // Redis: its own database (the scaling guide's database 3), a short deadline.
   unsigned redis_db = 3;
   std::chrono::milliseconds redis_timeout{5};
