@@ -51,7 +51,7 @@ JSON
 )
 
 # The server under test: a second one on the same services, its stdout and stderr a pipe
-# read by `cat` into a file. The first (bench_begin's, which migrated the database) idles.
+# read by `cat` into a file. The first (bench_begin's) idles.
 fifo=$THROWAWAY_DIR/stdout.fifo
 mkfifo -- "$fifo"
 cat -- "$fifo" >"$THROWAWAY_DIR/server-blocked.log" &

@@ -16,9 +16,13 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 
 # PostgreSQL 15 is what Debian 12 ships; overridable for other hosts.
 PG_BIN=${OBSERVERNET_PG_BIN:-/usr/lib/postgresql/15/bin}
-# The application's own role and database. The superuser is only used to
-# create them.
+# The application's roles and database. The superuser is only used to create them. The
+# owner role owns the schema and runs the migrations; the server runs as the runtime
+# role, which may only INSERT and SELECT the history (docs/security.md, Append-only
+# history). The owner is a member of the runtime role, so that the migrations may hand
+# it the staging table.
 PG_APP_ROLE=observernet
+PG_OWNER_ROLE=observernet_owner
 PG_APP_DB=observernet
 
 # Debian packages needed to build, test and run ObserverNet.
@@ -472,28 +476,57 @@ pg_start() {
   _pg_ensure_app_role "$dir" "$port" "$pwfile"
 }
 
-# Create role and database `observernet` if missing. The password is set at
-# every start so that the cluster always matches the password file. The SQL
-# goes through stdin so that the password never appears in `ps`.
+# Create the roles and database `observernet` if missing. The passwords are set at every
+# start so that the cluster always matches the password files (the owner's is kept next
+# to the runtime role's, see pg_owner_password_file). The SQL goes through stdin so that
+# no password ever appears in `ps`. A database from before the roles were split, owned by
+# the runtime role, passes to the owner role.
 _pg_ensure_app_role() {
-  local dir=$1 port=$2 pwfile=$3 pw
+  local dir=$1 port=$2 pwfile=$3 pw owner_pw owner_pwfile
+  owner_pwfile=$(pg_owner_password_file "$pwfile")
   ensure_secret_file "$pwfile"
+  ensure_secret_file "$owner_pwfile"
   pw=$(<"$pwfile")
-  [[ $pw =~ ^[0-9a-f]+$ ]] || die "$pwfile must hold a hex password"
+  owner_pw=$(<"$owner_pwfile")
+  [[ $pw =~ ^[0-9a-f]+$ && $owner_pw =~ ^[0-9a-f]+$ ]] || die "$pwfile must hold a hex password"
   as_pg_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "$dir" -p "$port" -U "$(pg_os_user)" -d postgres -f - >/dev/null <<SQL
 SELECT 'CREATE ROLE $PG_APP_ROLE LOGIN'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_ROLE')\gexec
 ALTER ROLE $PG_APP_ROLE WITH LOGIN PASSWORD '$pw';
-SELECT 'CREATE DATABASE $PG_APP_DB OWNER $PG_APP_ROLE'
+SELECT 'CREATE ROLE $PG_OWNER_ROLE LOGIN'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_OWNER_ROLE')\gexec
+ALTER ROLE $PG_OWNER_ROLE WITH LOGIN PASSWORD '$owner_pw';
+SELECT 'GRANT $PG_APP_ROLE TO $PG_OWNER_ROLE'
+ WHERE NOT EXISTS (SELECT FROM pg_auth_members
+   WHERE roleid = '$PG_APP_ROLE'::regrole AND member = '$PG_OWNER_ROLE'::regrole)\gexec
+SELECT 'CREATE DATABASE $PG_APP_DB OWNER $PG_OWNER_ROLE'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_APP_DB')\gexec
+SELECT 'ALTER DATABASE $PG_APP_DB OWNER TO $PG_OWNER_ROLE'
+ FROM pg_database WHERE datname = '$PG_APP_DB'
+ AND datdba = (SELECT oid FROM pg_roles WHERE rolname = '$PG_APP_ROLE')\gexec
+\connect $PG_APP_DB
+SELECT 'REASSIGN OWNED BY $PG_APP_ROLE TO $PG_OWNER_ROLE'
+ WHERE EXISTS (SELECT FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events'
+   AND tableowner = '$PG_APP_ROLE')\gexec
 SQL
 }
 
-# pg_url <port> <password-file>: connection URI for the application role.
+# pg_owner_password_file <password-file>: where the owner role's password is kept.
+pg_owner_password_file() {
+  printf '%s\n' "${1%/*}/pg-owner-password"
+}
+
+# pg_url <port> <password-file>: connection URI for the runtime role.
 pg_url() {
   printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' \
     "$PG_APP_ROLE" "$(<"$2")" "$1" "$PG_APP_DB"
+}
+
+# pg_owner_url <port> <password-file>: connection URI for the owner role (migrations).
+pg_owner_url() {
+  printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' \
+    "$PG_OWNER_ROLE" "$(<"$(pg_owner_password_file "$2")")" "$1" "$PG_APP_DB"
 }
 
 # pg_stop <data-dir>: fast shutdown (clients disconnected, clean checkpoint).
@@ -625,13 +658,27 @@ throwaway_services_start() {
   # shellcheck disable=SC2034  # read by the scripts that source this file
   THROWAWAY_DATABASE_URL=$(pg_url "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password")
   # shellcheck disable=SC2034
+  THROWAWAY_OWNER_DATABASE_URL=$(pg_owner_url "$THROWAWAY_PG_PORT" "$THROWAWAY_DIR/secrets/pg-password")
+  # shellcheck disable=SC2034
   THROWAWAY_REDIS_URL=redis://127.0.0.1:$THROWAWAY_REDIS_PORT/0
 }
 
-# throwaway_psql [psql args...]: psql on the throw-away database, unaligned, tuples only,
-# stopping at the first error.
+# throwaway_psql [psql args...]: psql on the throw-away database as its owner, unaligned,
+# tuples only, stopping at the first error.
 throwaway_psql() {
-  "$PG_BIN/psql" "$THROWAWAY_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+  "$PG_BIN/psql" "$THROWAWAY_OWNER_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+}
+
+# throwaway_migrate <observernet binary>: the throw-away database's schema, migrated by its
+# owner for the runtime role. `migrate` checks the whole configuration, so it is given
+# throw-away secrets it does not use.
+throwaway_migrate() {
+  OBSERVERNET_DATABASE_URL=$THROWAWAY_OWNER_DATABASE_URL \
+    OBSERVERNET_DATABASE_RUNTIME_ROLE=$PG_APP_ROLE \
+    OBSERVERNET_AUTH_VOTER_PEPPER=$(openssl rand -hex 32) \
+    OBSERVERNET_AUTH_MASTER_KEY=$(openssl rand -hex 32) \
+    OBSERVERNET_AUTH_LOG_KEY=$(openssl rand -hex 32) \
+    OBSERVERNET_LOG_LEVEL=warn "$1" migrate
 }
 
 # throwaway_services_stop: stop both and remove the temp dir; safe to call twice
@@ -710,7 +757,8 @@ bench_server_start() {
     "${BENCH_RATE_LIMITS_LIFTED[@]}")
   BENCH_LOG=$THROWAWAY_DIR/server.log
   BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
-  _bench_launch "$BENCH_PORT" "$BENCH_LOG" --migrate "$@"
+  throwaway_migrate "${OBSERVERNET_BENCH_BINARY:-$ROOT/build/release/observernet}"
+  _bench_launch "$BENCH_PORT" "$BENCH_LOG" "$@"
   BENCH_PID=$_BENCH_LAUNCHED
 }
 
@@ -723,18 +771,14 @@ bench_server_another() {
   BENCH_OTHER_PIDS+=("$_BENCH_LAUNCHED")
 }
 
-# _bench_launch PORT LOG [--migrate] [VAR=value ...]: starts a server and waits until it
-# is ready; sets _BENCH_LAUNCHED to its pid.
+# _bench_launch PORT LOG [VAR=value ...]: starts a server on the migrated throw-away
+# database and waits until it is ready; sets _BENCH_LAUNCHED to its pid.
 _bench_launch() {
-  local port=$1 log_file=$2 migrate=() i
+  local port=$1 log_file=$2 i
   shift 2
-  if [[ ${1:-} == --migrate ]]; then
-    migrate=(--migrate)
-    shift
-  fi
   env "${BENCH_SERVER_ENV[@]}" "$@" \
     "${OBSERVERNET_BENCH_BINARY:-$ROOT/build/release/observernet}" serve --port "$port" \
-    "${migrate[@]}" >"$log_file" 2>&1 &
+    >"$log_file" 2>&1 &
   _BENCH_LAUNCHED=$!
   for ((i = 0; i < 300; i++)); do
     if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then return 0; fi

@@ -45,12 +45,14 @@ std::optional<std::int64_t> expected_version(const Request& request) {
 }
 
 // The booth's link for one voter (web/README.md). The fragment never reaches a server,
-// so no access log can hold the credential.
+// so no access log can hold the credential. The voter hash lets the booth show the voter
+// how the public roll and issued list name them (docs/security.md, Issuance transparency).
 std::string voter_link(std::string_view public_url, std::string_view election_id,
-                       std::string_view voter_id, std::string_view credential) {
+                       const store::NewVoter& voter) {
   std::string link(public_url);
   link.append("/vote/").append(election_id).append("#voter=");
-  link.append(http::percent_encode(voter_id)).append("&credential=").append(credential);
+  link.append(http::percent_encode(voter.voter_id)).append("&credential=").append(voter.credential);
+  link.append("&voterHash=").append(voter.voter_hash);
   return link;
 }
 
@@ -58,20 +60,22 @@ std::string voter_import_json(const store::VoterImport& result, std::string_view
                               std::string_view election_id) {
   // Up to a million entries: written directly rather than through a json tree.
   std::string out;
-  out.reserve(64 + result.credentials.size() * (public_url.empty() ? 80 : 200));
+  out.reserve(64 + result.credentials.size() * (public_url.empty() ? 160 : 350));
   out += R"({"registered":)" + std::to_string(result.registered) + R"(,"duplicates":)" +
          std::to_string(result.duplicates) + R"(,"credentials":[)";
   bool first = true;
-  for (const auto& [voter_id, credential] : result.credentials) {
+  for (const auto& voter : result.credentials) {
     if (!first) out += ',';
     first = false;
     out += R"({"voterId":)";
-    out += json(voter_id).dump();
+    out += json(voter.voter_id).dump();
     out += R"(,"credential":")";
-    out += credential;  // Crockford base32: nothing to escape
+    out += voter.credential;  // Crockford base32 and hex: nothing to escape
+    out += R"(","voterHash":")";
+    out += voter.voter_hash;
     if (!public_url.empty()) {
       out += R"(","link":)";
-      out += json(voter_link(public_url, election_id, voter_id, credential)).dump();
+      out += json(voter_link(public_url, election_id, voter)).dump();
       out += '}';
     } else {
       out += R"("})";

@@ -17,6 +17,7 @@ using http::Response;
 using nlohmann::json;
 
 constexpr std::int64_t kDefaultBallotsPerPage = 100;
+constexpr std::int64_t kDefaultVotersPerPage = 1000;
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 
 json hex_list(const std::vector<crypto::Digest>& digests) {
@@ -41,6 +42,41 @@ std::uint64_t required_size(const Request& request, std::string_view name) {
                 {{std::string(name), "is required"}});
   }
   return static_cast<std::uint64_t>(*value);
+}
+
+// A voter hash given as a cursor or as a query: 64 lowercase hex digits.
+std::optional<crypto::Digest> voter_hash_query(const Request& request, std::string_view name) {
+  auto text = request.query_param(name);
+  if (!text) return std::nullopt;
+  auto digest = crypto::digest_from_hex(*text);
+  if (!digest || crypto::to_hex(*digest) != *text) {
+    throw Error(ErrorCode::bad_request, std::string(name) + " is 64 lowercase hex digits.",
+                {{std::string(name), "must be 64 lowercase hex digits"}});
+  }
+  return digest;
+}
+
+// The roll's cursor: "<commitment>.<voterHash>".
+std::string roll_cursor(const store::RollEntry& entry) {
+  return std::to_string(entry.commitment) + "." + crypto::to_hex(entry.voter_hash);
+}
+
+std::optional<store::RollEntry> roll_cursor_query(const Request& request) {
+  auto text = request.query_param("after");
+  if (!text) return std::nullopt;
+  const auto dot = text->find('.');
+  auto invalid = [] {
+    return Error(ErrorCode::bad_request, "after is the next cursor of a roll page.",
+                 {{"after", "must be <commitment>.<voterHash>, as a page's next gives it"}});
+  };
+  if (dot == std::string::npos || dot == 0 || dot > 9) throw invalid();
+  const std::string digits = text->substr(0, dot);
+  auto hash = crypto::digest_from_hex(text->substr(dot + 1));
+  if (digits.find_first_not_of("0123456789") != std::string::npos || !hash ||
+      crypto::to_hex(*hash) != text->substr(dot + 1)) {
+    throw invalid();
+  }
+  return store::RollEntry{std::stoi(digits), *hash};
 }
 
 class BoardHandlers {
@@ -112,6 +148,34 @@ class BoardHandlers {
                                 {"next", page.next ? json(*page.next) : json(nullptr)}});
   }
 
+  // GET /api/v1/public/elections/{id}/roll?after=&limit=
+  awaitable<Response> roll(Request& request) {
+    std::string id = uuid_param(request, "id");
+    auto after = roll_cursor_query(request);
+    const auto limit =
+        static_cast<std::uint64_t>(int_query(request, "limit", 1, service::Board::kMaxVotersPerPage)
+                                       .value_or(kDefaultVotersPerPage));
+    auto page = co_await board_.roll(id, after, limit);
+    json voters = json::array();
+    for (const auto& v : page.voters) {
+      voters.push_back({{"voterHash", crypto::to_hex(v.voter_hash)}, {"commitment", v.commitment}});
+    }
+    co_return respond(request, {{"voters", std::move(voters)},
+                                {"next", page.next ? json(roll_cursor(*page.next)) : json()}});
+  }
+
+  // GET /api/v1/public/elections/{id}/issued?after=&limit=
+  awaitable<Response> issued(Request& request) {
+    std::string id = uuid_param(request, "id");
+    auto after = voter_hash_query(request, "after");
+    const auto limit =
+        static_cast<std::uint64_t>(int_query(request, "limit", 1, service::Board::kMaxVotersPerPage)
+                                       .value_or(kDefaultVotersPerPage));
+    auto page = co_await board_.issued(id, after, limit);
+    co_return respond(request, {{"voterHashes", hex_list(page.voter_hashes)},
+                                {"next", page.next ? json(crypto::to_hex(*page.next)) : json()}});
+  }
+
   // GET /api/v1/voting/receipts/{receipt}
   awaitable<Response> receipt(Request& request) {
     const crypto::Digest receipt = receipt_from(request.param("receipt"));
@@ -157,6 +221,8 @@ void add_board_routes(http::Router& router, BoardRoutesDependencies deps) {
   router.add(Method::get, election + "/proofs/consistency",
              [h](Request& r) { return h->consistency(r); });
   router.add(Method::get, election + "/ballots", [h](Request& r) { return h->ballots(r); });
+  router.add(Method::get, election + "/roll", [h](Request& r) { return h->roll(r); });
+  router.add(Method::get, election + "/issued", [h](Request& r) { return h->issued(r); });
   router.add(Method::get, "/api/v1/voting/receipts/{receipt}",
              [h](Request& r) { return h->receipt(r); });
 }

@@ -304,7 +304,7 @@ http::Router& App::router() {
 void App::start() {
   auto& cfg = impl_->config;
   if (cfg.database.migrate_on_start) {
-    auto result = store::migrate(cfg.database.url);
+    auto result = store::migrate(cfg.database.url, cfg.database.runtime_role);
     log::info("migrations_applied",
               {{"applied", result.applied.size()}, {"schema_version", result.version}});
   }

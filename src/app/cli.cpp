@@ -106,7 +106,7 @@ refuses the vote or cannot be reached (one line on stderr); 2 for usage errors.
 
 constexpr const char* kVerifyHelp =
     R"(Usage: observernet verify (--url URL [--save DIR] | --offline DIR) --election ID
-                          [--receipt R] [--state FILE] [--log-key-id HEX]
+                          [--receipt R] [--voter-hash H] [--state FILE] [--log-key-id HEX]
 
 Downloads an election's public bulletin board and checks it without trusting the
 server; with --save, keeps everything it downloaded, so that it can be checked again
@@ -116,7 +116,7 @@ the verdict:
   PASS  token signatures: 1000 ballots, 1000 distinct tokens, signed with token key ...
   FAIL  tree head: the root of the 1000 leaves is 3a7f9c0e11223344..., the tree head ...
   SKIP  recount: the results are not published before the election closes
-  verdict: FAIL (1 failed, 5 passed, 1 skipped)
+  verdict: FAIL (1 failed, 7 passed, 2 skipped)
 
 Checks:
   token signatures  every ballot's token is a valid RSASSA-PSS signature (RFC 9474)
@@ -129,7 +129,14 @@ Checks:
                     key and, once the election is closed, is the final one on the chain
   consistency       every tree head kept in the state file from earlier runs is a prefix
                     of the newest (consistency proofs); the newest is then kept too
-  audit chain       the audit events form an unbroken hash chain from seq 1
+  audit chain       the audit events form an unbroken hash chain from seq 1, holding
+                    the events every signed tree head seen pins
+  roll              the voter hashes on the roll are those the audit chain committed to,
+                    at the opening and at each import after it
+  issued tokens     every voter hash issued a token is on the roll; ballots <= issued
+                    <= roll; once closed, the list holds every token the close counted
+  voter hash        with --voter-hash: whether that voter is on the roll, and whether a
+                    token was issued in their name; skipped without --voter-hash
   recount           counting the ballots gives the published results (and, once closed,
                     the results on the audit chain); skipped while none are published
   receipt           with --receipt: the ballot is listed, and its inclusion proof leads
@@ -146,6 +153,8 @@ Options:
                       altered fails them as a server would
   --election ID       the election's id (a UUID)
   --receipt R         a receipt from 'observernet vote' (64 hex digits) to look for
+  --voter-hash H      your voter hash (64 hex digits, from your invitation or booth):
+                      tells whether a token was issued in your name
   --state FILE        the tree heads seen on earlier runs (default:
                       $XDG_STATE_HOME/observernet/verify-<election>.json, else
                       ~/.local/state/observernet/verify-<election>.json)
@@ -198,6 +207,7 @@ const std::vector<Command>& commands() {
        {{"--url", nullptr, true},
         {"--election", nullptr, true},
         {"--receipt", nullptr, true},
+        {"--voter-hash", nullptr, true},
         {"--state", nullptr, true},
         {"--log-key-id", nullptr, true},
         {"--save", nullptr, true},
@@ -338,7 +348,8 @@ int verify(const GivenFlags& given) {
     return usage_error("--election must be a UUID, got '" + request.election_id + "'", "verify");
   }
   for (auto [name, target] :
-       {std::pair{"--receipt", &request.receipt}, std::pair{"--log-key-id", &request.log_key_id}}) {
+       {std::pair{"--receipt", &request.receipt}, std::pair{"--log-key-id", &request.log_key_id},
+        std::pair{"--voter-hash", &request.voter_hash}}) {
     if (!single.contains(name)) continue;
     if (!is_sha256_hex(single[name])) {
       return usage_error(std::string(name) + " must be 64 hex digits", "verify");
@@ -384,9 +395,15 @@ int serve(Config config) {
 }
 
 int migrate(const Config& config) {
-  auto result = store::migrate(config.database.url);
+  auto result = store::migrate(config.database.url, config.database.runtime_role);
   log::info("migrations_applied",
             {{"applied", result.applied.size()}, {"schema_version", result.version}});
+  if (config.database.runtime_role.empty()) {
+    log::warn("history_not_append_only",
+              {{"why",
+                "database.runtime_role is not set: the role that owns the schema runs "
+                "the server (docs/security.md, Append-only history)"}});
+  }
   return 0;
 }
 

@@ -227,6 +227,15 @@ const std::vector<Key>& keys() {
     k.push_back({"database.statement_timeout_ms",
                  millis_field(&Config::database, &DatabaseConfig::statement_timeout, 1)});
     k.push_back(
+        {"database.runtime_role", [](Config& c, const std::string& key, const std::string& v) {
+           // A role name, quoted where it is used; no quoting games in config.
+           if (!v.empty() && (v.size() > 63 || v.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                                   "0123456789_") != v.npos)) {
+             throw ConfigError(key, "must be a role name of lowercase letters, digits and _");
+           }
+           c.database.runtime_role = v;
+         }});
+    k.push_back(
         {"database.migrate_on_start", [](Config& c, const std::string& key, const std::string& v) {
            c.database.migrate_on_start = parse_bool(key, v);
          }});

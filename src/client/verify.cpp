@@ -24,6 +24,7 @@
 #include "observernet/domain/audit.hpp"
 #include "observernet/domain/ballot.hpp"
 #include "observernet/domain/election.hpp"
+#include "observernet/domain/roll.hpp"
 #include "observernet/domain/tree_head.hpp"
 #include "observernet/error.hpp"
 
@@ -249,6 +250,7 @@ struct TreeHead {
   std::string signature;
   std::string log_key_id;
   crypto::Digest root{};
+  std::optional<domain::AuditCommitment> audit;  // the audit chain it pins, if it pins one
 };
 
 TreeHead read_tree_head(const json& object, std::string_view what) {
@@ -263,24 +265,39 @@ TreeHead read_tree_head(const json& object, std::string_view what) {
   }
   head.signature = string_member(object, "signature", what);
   head.log_key_id = string_member(object, "logKeyId", what);
+  const bool has_seq = object.contains("auditSeq"), has_head = object.contains("auditHead");
+  if (has_seq != has_head) {
+    throw Unverifiable(std::string(what) + ": \"auditSeq\" and \"auditHead\" come together");
+  }
+  if (has_seq) {
+    head.audit =
+        domain::AuditCommitment{static_cast<std::uint64_t>(count_member(object, "auditSeq", what)),
+                                crypto::to_hex(digest_member(object, "auditHead", what))};
+  }
   return head;
 }
 
-// {"treeSize", "rootHash", "timestamp", "signature", "logKeyId"}: a tree_head.published
-// payload, and an entry of the state file.
+// {"treeSize", "rootHash", "timestamp", "signature", "logKeyId", "auditSeq",
+// "auditHead"}: a tree_head.published payload, and an entry of the state file.
 json to_json(const TreeHead& head) {
-  return {{"treeSize", head.tree_size},
-          {"rootHash", head.root_hash},
-          {"timestamp", head.timestamp},
-          {"signature", head.signature},
-          {"logKeyId", head.log_key_id}};
+  json out{{"treeSize", head.tree_size},
+           {"rootHash", head.root_hash},
+           {"timestamp", head.timestamp},
+           {"signature", head.signature},
+           {"logKeyId", head.log_key_id}};
+  if (head.audit) {
+    out["auditSeq"] = head.audit->seq;
+    out["auditHead"] = head.audit->head;
+  }
+  return out;
 }
 
-// Ed25519 over the RFC 8785 text of exactly these four members (docs/formats.md).
+// Ed25519 over the RFC 8785 text of exactly the signed members (docs/formats.md).
 bool signature_verifies(const TreeHead& head, std::string_view election_id,
                         const crypto::Ed25519PublicKey& key) {
-  const std::string signed_text = domain::tree_head_signing_input(
-      election_id, static_cast<std::uint64_t>(head.tree_size), head.root, head.timestamp);
+  const std::string signed_text =
+      domain::tree_head_signing_input(election_id, static_cast<std::uint64_t>(head.tree_size),
+                                      head.root, head.timestamp, head.audit);
   auto signature = crypto::from_base64url(head.signature);
   return signature && key.verify(crypto::as_bytes(signed_text), *signature);
 }
@@ -352,6 +369,67 @@ std::vector<domain::AuditEvent> fetch_audit(HttpClient& http, const std::string&
   return events;
 }
 
+// A list paged by cursor ({"<items_name>": [...], "next": the cursor after this page, or
+// null}), page by page from the start: `take` gets each page's items and its name.
+void read_cursor_pages(
+    HttpClient& http, const std::string& path, const char* items_name, std::string_view label,
+    const std::function<void(const json& items, const std::string& what)>& take) {
+  std::optional<std::string> after;
+  for (;;) {
+    const std::string what = std::string(label) + (after ? " after " + *after : "");
+    const json page = get_json(http,
+                               path + "?limit=" + std::to_string(kPageLimit) +
+                                   (after ? "&after=" + *after : std::string()),
+                               what);
+    const json& items = array_member(page, items_name, what);
+    take(items, what);
+    const json& next = member(page, "next", what);
+    if (next.is_null()) return;
+    if (!next.is_string() || items.empty() || (after && next.get<std::string>() == *after)) {
+      throw Unverifiable(what + ": \"next\" does not move past the " + items_name + " given");
+    }
+    after = next.get<std::string>();
+  }
+}
+
+// A voter on the public roll: the first roll commitment that covers them, and their hash.
+struct RollVoter {
+  std::int64_t commitment = 0;
+  crypto::Digest voter_hash{};
+};
+
+std::vector<RollVoter> fetch_roll(HttpClient& http, const std::string& id) {
+  std::vector<RollVoter> roll;
+  read_cursor_pages(http, "/public/elections/" + id + "/roll", "voters", "roll",
+                    [&](const json& items, const std::string& what) {
+                      for (const json& item : items) {
+                        const std::string entry = what + ": voter " + std::to_string(roll.size());
+                        if (!item.is_object()) throw Unverifiable(entry + ": not a JSON object");
+                        roll.push_back({count_member(item, "commitment", entry),
+                                        digest_member(item, "voterHash", entry)});
+                      }
+                    });
+  return roll;
+}
+
+std::vector<crypto::Digest> fetch_issued(HttpClient& http, const std::string& id) {
+  std::vector<crypto::Digest> issued;
+  read_cursor_pages(http, "/public/elections/" + id + "/issued", "voterHashes",
+                    "issued voter hashes", [&](const json& items, const std::string& what) {
+                      for (const json& item : items) {
+                        const std::string entry =
+                            what + ": voter hash " + std::to_string(issued.size());
+                        if (!item.is_string()) throw Unverifiable(entry + ": not a string");
+                        auto digest = crypto::digest_from_hex(item.get<std::string>());
+                        if (!digest || crypto::to_hex(*digest) != item.get<std::string>()) {
+                          throw Unverifiable(entry + ": not 64 lowercase hex digits");
+                        }
+                        issued.push_back(*digest);
+                      }
+                    });
+  return issued;
+}
+
 // What the audit chain says about the election, event by event.
 struct AuditFacts {
   std::optional<std::string> token_key_id;  // election.created's tokenKey.keyId
@@ -359,6 +437,10 @@ struct AuditFacts {
   bool closed = false;                      // there is an election.closed
   std::optional<json> final_tree_head;      // the last tree_head.published payload
   std::optional<json> results;              // the last results.published payload
+  // The "roll" members of election.opened and voters.imported, in chain order: commitment
+  // k is the k-th (docs/formats.md, Roll commitments).
+  std::vector<json> roll_commitments;
+  std::optional<json> tokens_issued;  // election.closed's tokensIssued
 };
 
 AuditFacts audit_facts(const std::vector<domain::AuditEvent>& events) {
@@ -371,7 +453,14 @@ AuditFacts audit_facts(const std::vector<domain::AuditEvent>& events) {
     if (event.type == "election.created" || event.type == "election.updated") {
       facts.definition_contests = member_or_null(event.payload, "contests");
     }
-    if (event.type == "election.closed") facts.closed = true;
+    if (event.type == "election.closed") {
+      facts.closed = true;
+      facts.tokens_issued = member_or_null(event.payload, "tokensIssued");
+    }
+    if ((event.type == "election.opened" || event.type == "voters.imported") &&
+        event.payload.is_object() && event.payload.contains("roll")) {
+      facts.roll_commitments.push_back(event.payload["roll"]);
+    }
     if (event.type == "tree_head.published") facts.final_tree_head = event.payload;
     if (event.type == "results.published") facts.results = event.payload;
   }
@@ -495,7 +584,10 @@ struct Board {
   Fetched<std::vector<domain::AuditEvent>> audit;
   AuditFacts facts;
   Fetched<TreeHead> head;
+  Fetched<std::vector<TreeHead>> kept;  // the tree heads seen before, from the state file
   Fetched<std::vector<BoardBallot>> ballots;
+  Fetched<std::vector<RollVoter>> roll;
+  Fetched<std::vector<crypto::Digest>> issued;
   // The tree head is signed by the log key, which is the pinned one if any.
   bool head_signed = false;
   bool closed = false;  // by the election's status or by its audit chain
@@ -718,7 +810,7 @@ CheckResult check_consistency(HttpClient& http, const Board& board,
   constexpr auto name = kConsistencyCheck;
   if (!board.head) return fail(name, board.head.error);
   const TreeHead& newest = *board.head;
-  auto kept = fetch([&] { return read_state(state_file, board.election_id); });
+  const auto& kept = board.kept;
   if (!kept) return fail(name, kept.error + "; left as it is");
 
   std::vector<std::string> problems;
@@ -790,6 +882,32 @@ CheckResult check_consistency(HttpClient& http, const Board& board,
                         state_file.string());
 }
 
+// Each signed tree head pins the audit chain up to the event it names (docs/formats.md,
+// Signed tree heads): the chain served now must still hold that event with that hash.
+// The newest head was read after the chain, which may have grown in between; a head seen
+// on an earlier run names an event the chain must have.
+std::optional<std::string> audit_pin_problem(const std::vector<domain::AuditEvent>& events,
+                                             const TreeHead& head, bool newest) {
+  const auto& pin = *head.audit;
+  const std::string seen =
+      "the tree head of size " + std::to_string(head.tree_size) + " from " + head.timestamp;
+  if (pin.seq == 0) {
+    if (pin.head == std::string(64, '0')) return std::nullopt;
+    return seen + " pins an empty audit chain with a hash other than zeros";
+  }
+  // The chain is unbroken (checked first), so seq n is the n-th event.
+  if (pin.seq > events.size()) {
+    if (newest) return std::nullopt;
+    return "the audit chain lost events: " + seen + " pins seq " + std::to_string(pin.seq) +
+           ", the chain now ends at seq " + std::to_string(events.size());
+  }
+  const auto& event = events[pin.seq - 1];
+  if (event.hash == pin.head) return std::nullopt;
+  return "the audit history was rewritten after " + seen + ": it pins seq " +
+         std::to_string(pin.seq) + " with hash " + short_hash(pin.head) + ", the chain has " +
+         short_hash(event.hash);
+}
+
 CheckResult check_audit_chain(const Board& board) {
   constexpr auto name = kAuditChainCheck;
   if (!board.audit) return fail(name, board.audit.error);
@@ -802,9 +920,156 @@ CheckResult check_audit_chain(const Board& board) {
   if (board.election && board.election->closed && !board.facts.closed) {
     return fail(name, "the election is closed, but its audit chain has no election.closed");
   }
+  // Only signed heads pin anything: those kept were signed when they were kept.
+  std::vector<std::pair<const TreeHead*, bool>> heads;
+  if (board.kept) {
+    for (const auto& head : *board.kept) heads.emplace_back(&head, false);
+  }
+  if (board.head && board.head_signed) heads.emplace_back(&*board.head, true);
+  std::vector<std::string> problems;
+  std::size_t pins = 0;
+  for (const auto& [head, newest] : heads) {
+    if (!head->audit) continue;
+    ++pins;
+    if (auto problem = audit_pin_problem(events, *head, newest)) problems.push_back(*problem);
+  }
+  if (!problems.empty()) return fail(name, join(problems));
   return pass(name, plural(events.size(), "event", "events") + ", seq 1 to " +
                         std::to_string(events.back().seq) + ", unbroken; head " +
-                        short_hash(events.back().hash));
+                        short_hash(events.back().hash) +
+                        "; signed tree heads pinning it: " + std::to_string(pins));
+}
+
+// The roll served is the one the audit chain committed to, commitment by commitment: the
+// k-th covers the voters whose commitment is at most k, so each extends the one before
+// (docs/formats.md, Roll commitments).
+CheckResult check_roll(const Board& board) {
+  constexpr auto name = kRollCheck;
+  if (!board.audit) return fail(name, "cannot compare with the audit chain: " + board.audit.error);
+  const auto& chain = board.facts.roll_commitments;
+  if (chain.empty()) {
+    return fail(name, "the audit chain holds no roll commitment (election.opened roll)");
+  }
+  std::vector<domain::RollCommitment> commitments;
+  for (const json& j : chain) {
+    auto commitment = domain::roll_commitment_from_json(j);
+    if (!commitment) {
+      return fail(name, "roll commitment " + std::to_string(commitments.size() + 1) +
+                            " on the audit chain is not {\"count\", \"root\"}");
+    }
+    commitments.push_back(*commitment);
+  }
+  if (!board.roll) return fail(name, board.roll.error);
+  const auto& roll = *board.roll;
+  std::set<crypto::Digest> seen;
+  for (std::size_t i = 0; i < roll.size(); ++i) {
+    const auto& v = roll[i];
+    const std::string which =
+        "roll entry " + std::to_string(i) + " (" + short_hash(crypto::to_hex(v.voter_hash)) + ")";
+    if (v.commitment < 1 || v.commitment > static_cast<std::int64_t>(commitments.size())) {
+      return fail(name, which + " names commitment " + std::to_string(v.commitment) +
+                            ", the audit chain holds " + std::to_string(commitments.size()));
+    }
+    if (i > 0 && std::tie(roll[i - 1].commitment, roll[i - 1].voter_hash) >=
+                     std::tie(v.commitment, v.voter_hash)) {
+      return fail(name, which + " is out of order");
+    }
+    if (!seen.insert(v.voter_hash).second) return fail(name, which + " is on the roll twice");
+  }
+  for (std::size_t k = 1; k <= commitments.size(); ++k) {
+    std::vector<crypto::Digest> covered;
+    for (const auto& v : roll) {
+      if (v.commitment <= static_cast<std::int64_t>(k)) covered.push_back(v.voter_hash);
+    }
+    const auto recomputed = domain::commit_roll(std::move(covered));
+    const auto& committed = commitments[k - 1];
+    if (recomputed != committed) {
+      return fail(name, "roll commitment " + std::to_string(k) + " on the audit chain is " +
+                            std::to_string(committed.count) + " voters, root " +
+                            short_hash(crypto::to_hex(committed.root)) +
+                            "; the roll served gives " + std::to_string(recomputed.count) +
+                            ", root " + short_hash(crypto::to_hex(recomputed.root)));
+    }
+  }
+  return pass(name, plural(roll.size(), "voter", "voters") + ", as committed on the audit chain (" +
+                        plural(commitments.size(), "commitment", "commitments") + ", root " +
+                        short_hash(crypto::to_hex(commitments.back().root)) + ")");
+}
+
+// Every voter hash issued a token is on the roll, and ballots <= issued <= roll; once
+// closed, the list holds every token the close counted (docs/security.md, Issuance
+// transparency).
+CheckResult check_issued(const Board& board) {
+  constexpr auto name = kIssuedCheck;
+  if (!board.issued) return fail(name, board.issued.error);
+  if (!board.roll) return fail(name, "cannot compare with the roll: " + board.roll.error);
+  const auto& issued = *board.issued;
+  std::set<crypto::Digest> roll;
+  for (const auto& v : *board.roll) roll.insert(v.voter_hash);
+  std::vector<std::string> problems;
+  FirstOf unlisted;
+  for (std::size_t i = 0; i < issued.size(); ++i) {
+    if (i > 0 && issued[i - 1] >= issued[i]) {
+      problems.push_back("voter hash " + std::to_string(i) + " of the list is out of order");
+      break;
+    }
+    if (!roll.contains(issued[i])) {
+      unlisted.add([&] {
+        return "voter hash " + short_hash(crypto::to_hex(issued[i])) +
+               " was issued a token but is not on the roll";
+      });
+    }
+  }
+  unlisted.report(problems, "voter hash", "voter hashes");
+  if (issued.size() > roll.size()) {
+    problems.push_back(plural(issued.size(), "token", "tokens") + " issued for a roll of " +
+                       plural(roll.size(), "voter", "voters"));
+  }
+  if (board.head && board.head->tree_size > static_cast<std::int64_t>(issued.size())) {
+    problems.push_back(
+        plural(static_cast<std::size_t>(board.head->tree_size), "ballot", "ballots") +
+        " on the board, but only " + std::to_string(issued.size()) +
+        " voter hashes issued a token");
+  }
+  std::string closed_note;
+  if (board.facts.closed) {
+    const auto& counted = board.facts.tokens_issued;
+    if (!counted || !counted->is_number_unsigned()) {
+      problems.push_back("the audit chain's election.closed holds no tokensIssued");
+    } else if (counted->get<std::size_t>() != issued.size()) {
+      problems.push_back("the close counted " + std::to_string(counted->get<std::size_t>()) +
+                         " tokens issued, the list holds " + std::to_string(issued.size()));
+    } else {
+      closed_note = ", every token the close counted";
+    }
+  }
+  if (!problems.empty()) return fail(name, join(problems));
+  const std::size_t ballots = board.head ? static_cast<std::size_t>(board.head->tree_size) : 0;
+  return pass(name, plural(issued.size(), "voter hash", "voter hashes") +
+                        " issued a token, all on the roll" + closed_note + ": " +
+                        std::to_string(ballots) + " ballots <= " + std::to_string(issued.size()) +
+                        " issued <= " + std::to_string(roll.size()) + " on the roll");
+}
+
+// A voter's own question: was a token issued in my name? (docs/security.md, Issuance
+// transparency). Only the voter knows whether they asked for one.
+CheckResult check_voter(const Board& board, const std::optional<crypto::Digest>& voter_hash) {
+  constexpr auto name = kVoterCheck;
+  if (!voter_hash) return skip(name, "no --voter-hash given");
+  if (!board.roll) return fail(name, "cannot look for it on the roll: " + board.roll.error);
+  const std::string hash = short_hash(crypto::to_hex(*voter_hash));
+  auto on_roll = std::ranges::find(*board.roll, *voter_hash, &RollVoter::voter_hash);
+  if (on_roll == board.roll->end()) return fail(name, "voter hash " + hash + " is not on the roll");
+  const std::string where = "voter hash " + hash + " is on the roll (commitment " +
+                            std::to_string(on_roll->commitment) + ")";
+  if (!board.issued)
+    return fail(name, where + "; cannot read the issued list: " + board.issued.error);
+  if (std::ranges::binary_search(*board.issued, *voter_hash)) {
+    return pass(name, where +
+                          "; a token WAS issued in this name: if you did not ask for one, "
+                          "someone else did");
+  }
+  return pass(name, where + "; no token was issued in this name (as of the last published set)");
 }
 
 domain::Tally recount(const std::vector<BoardBallot>& ballots) {
@@ -1009,6 +1274,9 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
   }
   const auto receipt = normalized_digest(request.receipt, "the receipt");
   const auto pinned = normalized_digest(request.log_key_id, "the log key id");
+  const auto voter_hash_hex = normalized_digest(request.voter_hash, "the voter hash");
+  std::optional<crypto::Digest> voter_hash;
+  if (voter_hash_hex) voter_hash = crypto::digest_from_hex(*voter_hash_hex);
 
   // The server writes UUIDs in lowercase (docs/formats.md, Encodings), and leaves and tree heads
   // hold the id as written.
@@ -1038,6 +1306,10 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
   } else {
     board.ballots.error = "no ballots read without a tree head (" + board.head.error + ")";
   }
+  board.kept = fetch([&] { return read_state(request.state_file, id); });
+  // After the tree head: the issued list only grows, and holds every ballot's token by then.
+  board.roll = fetch([&] { return fetch_roll(http, id); });
+  board.issued = fetch([&] { return fetch_issued(http, id); });
 
   return {
       guarded(kTokenSignaturesCheck, [&] { return check_tokens(board); }),
@@ -1046,6 +1318,9 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
       guarded(kConsistencyCheck,
               [&] { return check_consistency(http, board, request.state_file); }),
       guarded(kAuditChainCheck, [&] { return check_audit_chain(board); }),
+      guarded(kRollCheck, [&] { return check_roll(board); }),
+      guarded(kIssuedCheck, [&] { return check_issued(board); }),
+      guarded(kVoterCheck, [&] { return check_voter(board, voter_hash); }),
       guarded(kRecountCheck, [&] { return check_recount(http, board); }),
       guarded(kReceiptCheck, [&] { return check_receipt(http, board, receipt); }),
   };

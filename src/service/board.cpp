@@ -42,10 +42,7 @@ const crypto::Ed25519PublicKey& Board::log_key() const {
 
 // The election's log as this process knows it; not_found for drafts and unknown elections.
 awaitable<Board::View> Board::view_of(const std::string& id) {
-  auto entry = co_await elections_.find(id);
-  if (!entry || entry->election.status == domain::ElectionStatus::draft) {
-    throw Error(ErrorCode::not_found, "No election with this id.");
-  }
+  co_await check_public(id);
   auto view = co_await logs_.current(id);
   if (!view) throw Error(ErrorCode::not_found, "The election's log has no tree head yet.");
   co_return View{std::move(*view)};
@@ -102,6 +99,44 @@ awaitable<BallotPage> Board::ballots(const std::string& id, std::uint64_t from,
     page.ballots.push_back({from + i, receipts[i], std::move(leaves[i])});
   }
   if (end < size) page.next = end;
+  co_return page;
+}
+
+awaitable<void> Board::check_public(const std::string& id) {
+  auto entry = co_await elections_.find(id);
+  if (!entry || entry->election.status == domain::ElectionStatus::draft) {
+    throw Error(ErrorCode::not_found, "No election with this id.");
+  }
+}
+
+// Pages are read one row longer than asked, to know whether another follows: this drops
+// that row and gives the next page's cursor, the page's last item, when there is one.
+namespace {
+template <class T>
+std::optional<T> trim_page(std::vector<T>& rows, std::uint64_t limit) {
+  if (rows.size() <= limit) return std::nullopt;
+  rows.resize(limit);
+  return rows.back();
+}
+}  // namespace
+
+awaitable<RollPage> Board::roll(const std::string& id, std::optional<store::RollEntry> after,
+                                std::uint64_t limit) {
+  co_await check_public(id);
+  limit = std::min(limit, kMaxVotersPerPage);
+  RollPage page;
+  page.voters = co_await store_.roll_page(id, after.value_or(store::RollEntry{}), limit + 1);
+  page.next = trim_page(page.voters, limit);
+  co_return page;
+}
+
+awaitable<IssuedPage> Board::issued(const std::string& id, std::optional<crypto::Digest> after,
+                                    std::uint64_t limit) {
+  co_await check_public(id);
+  limit = std::min(limit, kMaxVotersPerPage);
+  IssuedPage page;
+  page.voter_hashes = co_await store_.issued_page(id, after.value_or(crypto::Digest{}), limit + 1);
+  page.next = trim_page(page.voter_hashes, limit);
   co_return page;
 }
 

@@ -42,6 +42,23 @@ OBSERVERNET_SQL(kPublishStaged,
                 " SELECT t.election_id, t.token_message, t.leaf, t.receipt FROM taken t"
                 " JOIN unnest($2::text[]) WITH ORDINALITY AS o(r, i) ON t.receipt = decode(o.r, "
                 "'hex') ORDER BY o.i");
+// The voter hashes issued a token since the last set, published with this one (docs/
+// security.md, Issuance transparency).
+OBSERVERNET_SQL(kPublishIssuances,
+                "WITH taken AS (DELETE FROM issuances_staged WHERE election_id = $1::uuid"
+                " RETURNING election_id, voter_hash)"
+                " INSERT INTO issued (election_id, voter_hash)"
+                " SELECT election_id, voter_hash FROM taken ORDER BY voter_hash");
+// The public roll and issued list, in pages: keyset order, from just after a cursor.
+OBSERVERNET_SQL(
+    kSelectRollPage,
+    "SELECT roll_batch, encode(voter_hash, 'hex') FROM voters"
+    " WHERE election_id = $1::uuid AND (roll_batch, voter_hash) > ($2, decode($3, 'hex'))"
+    " ORDER BY roll_batch, voter_hash LIMIT $4");
+OBSERVERNET_SQL(kSelectIssuedPage,
+                "SELECT encode(voter_hash, 'hex') FROM issued"
+                " WHERE election_id = $1::uuid AND voter_hash > decode($2, 'hex')"
+                " ORDER BY voter_hash LIMIT $3");
 OBSERVERNET_SQL(kInsertChunk,
                 "INSERT INTO log_chunks (election_id, first_index, leaf_hashes)"
                 " VALUES ($1::uuid, $2, decode($3, 'hex'))");
@@ -54,13 +71,18 @@ OBSERVERNET_SQL(kMarkWaiting,
                 " WHERE election_id = $1::uuid AND waiting_since IS NULL");
 OBSERVERNET_SQL(kInsertTreeHead,
                 "INSERT INTO tree_heads (election_id, tree_size, root_hash, signed_at, signature,"
-                " log_key_id) VALUES ($1::uuid, $2, decode($3, 'hex'),"
-                " to_timestamp($4::bigint / 1000.0), decode($5, 'hex'), $6)");
+                " log_key_id, audit_seq, audit_head) VALUES ($1::uuid, $2, decode($3, 'hex'),"
+                " to_timestamp($4::bigint / 1000.0), decode($5, 'hex'), $6, $7, $8)");
 OBSERVERNET_SQL(kSelectLatestTreeHead,
                 "SELECT tree_size, encode(root_hash, 'hex'),"
                 " (extract(epoch FROM signed_at) * 1000)::bigint, encode(signature, 'hex'),"
-                " log_key_id FROM tree_heads WHERE election_id = $1::uuid"
+                " log_key_id, audit_seq, audit_head FROM tree_heads WHERE election_id = $1::uuid"
                 " ORDER BY tree_size DESC LIMIT 1");
+// The audit chain's head, which each new tree head commits to. Read without a lock: any
+// committed head is a prefix of the chain, and the close, which holds the row, reads
+// its own.
+OBSERVERNET_SQL(kSelectPinnedAuditHead,
+                "SELECT audit_seq, audit_head FROM elections WHERE id = $1::uuid");
 // Per election with ballots staged: how many, and for how many seconds the sequencer
 // has seen them waiting (null: not seen yet).
 OBSERVERNET_SQL(
@@ -140,6 +162,9 @@ domain::TreeHead tree_head_from(const std::string& election_id, const pqxx::row&
   }
   std::copy(signature->begin(), signature->end(), head.signature.begin());
   head.log_key_id = row[4].as<std::string>();
+  if (!row[5].is_null()) {
+    head.audit = domain::AuditCommitment{row[5].as<std::uint64_t>(), row[6].as<std::string>()};
+  }
   return head;
 }
 
@@ -157,10 +182,14 @@ std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
       std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   auto store_head = [&](std::uint64_t size, const Digest& root) {
-    domain::TreeHead head =
-        domain::sign_tree_head(log_key_, election_id, size, root, domain::format_timestamp(now));
+    auto chain = c.exec(tx, kSelectPinnedAuditHead, election_id);
+    if (chain.empty()) throw std::runtime_error("a log's election is missing");
+    domain::AuditCommitment audit{chain[0][0].as<std::uint64_t>(), chain[0][1].as<std::string>()};
+    domain::TreeHead head = domain::sign_tree_head(log_key_, election_id, size, root,
+                                                   domain::format_timestamp(now), audit);
     c.exec(tx, kInsertTreeHead, election_id, size, crypto::to_hex(root),
-           now.time_since_epoch().count(), crypto::to_hex(head.signature), head.log_key_id);
+           now.time_since_epoch().count(), crypto::to_hex(head.signature), head.log_key_id,
+           audit.seq, audit.head);
     return head;
   };
   // A new log is created with its empty tree head; the row is visible to others only
@@ -175,6 +204,9 @@ std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
   for (const auto& row : c.exec(tx, kSelectStaged, election_id)) {
     leaves.push_back(detail::stored_digest(row[0].c_str()));
   }
+  // Issuances go public with a set of ballots, and all of them at the close (the locked
+  // pass), never one by one.
+  if (!leaves.empty() || !skip_locked) c.exec(tx, kPublishIssuances, election_id);
   if (leaves.empty()) {
     auto latest = c.exec(tx, kSelectLatestTreeHead, election_id);
     if (latest.empty()) throw std::runtime_error("an election's log has no tree head");
@@ -245,7 +277,7 @@ awaitable<SequencerPass> BoardStore::sequence_pending() {
     published_since_vacuum_ += pass.sequenced;
     if (published_since_vacuum_ >= kVacuumAfter) {
       pqxx::nontransaction vacuum(c.raw());
-      vacuum.exec0("VACUUM (SKIP_LOCKED) ballots_staged");
+      vacuum.exec0("VACUUM (SKIP_LOCKED) ballots_staged, issuances_staged");
       published_since_vacuum_ = 0;
     }
     return pass;
@@ -283,6 +315,32 @@ awaitable<std::vector<LogChunk>> BoardStore::chunks_from(std::string election_id
       chunks.push_back({row[0].as<std::uint64_t>(), digests_from_hex(row[1].as<std::string>())});
     }
     return chunks;
+  });
+}
+
+awaitable<std::vector<RollEntry>> BoardStore::roll_page(std::string election_id, RollEntry after,
+                                                        std::uint64_t limit) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    std::vector<RollEntry> page;
+    for (const auto& row : c.exec(tx, kSelectRollPage, election_id, after.commitment,
+                                  crypto::to_hex(after.voter_hash), limit)) {
+      page.push_back({row[0].as<int>(), detail::stored_digest(row[1].c_str())});
+    }
+    return page;
+  });
+}
+
+awaitable<std::vector<Digest>> BoardStore::issued_page(std::string election_id, Digest after,
+                                                       std::uint64_t limit) {
+  co_return co_await pool_.run([&](PgConnection& c) {
+    pqxx::read_transaction tx(c.raw());
+    std::vector<Digest> page;
+    for (const auto& row :
+         c.exec(tx, kSelectIssuedPage, election_id, crypto::to_hex(after), limit)) {
+      page.push_back(detail::stored_digest(row[0].c_str()));
+    }
+    return page;
   });
 }
 

@@ -9,11 +9,13 @@
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/jcs.hpp"
 #include "observernet/domain/ballot.hpp"
+#include "observernet/domain/roll.hpp"
 #include "observernet/domain/tree_head.hpp"
 #include "observernet/domain/voters.hpp"
 #include "observernet/error.hpp"
 #include "observernet/store/board.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "stored_values.hpp"
 #include "tally.hpp"
 
 namespace observernet::store {
@@ -86,9 +88,20 @@ OBSERVERNET_SQL(kCreateImportTable,
                 "CREATE TEMP TABLE voter_import (voter_hash text, credential_hash text)"
                 " ON COMMIT DROP");
 OBSERVERNET_SQL(kInsertImportedVoters,
-                "INSERT INTO voters (election_id, voter_hash, credential_hash)"
-                " SELECT $1::uuid, decode(voter_hash, 'hex'), decode(credential_hash, 'hex')"
+                "INSERT INTO voters (election_id, voter_hash, credential_hash, roll_batch)"
+                " SELECT $1::uuid, decode(voter_hash, 'hex'), decode(credential_hash, 'hex'), $2"
                 " FROM voter_import ON CONFLICT DO NOTHING RETURNING encode(voter_hash, 'hex')");
+// The roll's commitments (domain/roll.hpp): how many the audit chain holds, and the voter
+// hashes the next one covers.
+OBSERVERNET_SQL(kSelectRollCommitments,
+                "SELECT roll_commitments FROM elections WHERE id = $1::uuid");
+OBSERVERNET_SQL(kSetRollCommitments,
+                "UPDATE elections SET roll_commitments = $2 WHERE id = $1::uuid");
+OBSERVERNET_SQL(kSelectRoll,
+                "SELECT encode(voter_hash, 'hex') FROM voters"
+                " WHERE election_id = $1::uuid AND roll_batch <= $2");
+OBSERVERNET_SQL(kCountTokensIssued,
+                "SELECT count(*) FROM token_issuances WHERE election_id = $1::uuid");
 OBSERVERNET_SQL(kSelectAuditHead,
                 "SELECT audit_seq, audit_head FROM elections WHERE id = $1::uuid FOR UPDATE");
 OBSERVERNET_SQL(kInsertAuditEvent,
@@ -177,14 +190,32 @@ std::int64_t voter_count(PgConnection& c, pqxx::work& tx, const std::string& id)
   return c.exec(tx, kSelectVoterCount, id)[0][0].as<std::int64_t>();
 }
 
+// Commitment `number` to the roll, recorded as the election's newest: it covers every voter
+// whose roll_batch is at most `number` (docs/security.md, Issuance transparency).
+json commit_roll(PgConnection& c, pqxx::work& tx, const std::string& id, int number) {
+  std::vector<crypto::Digest> hashes;
+  for (const auto& row : c.exec(tx, kSelectRoll, id, number)) {
+    hashes.push_back(detail::stored_digest(row[0].c_str()));
+  }
+  c.exec(tx, kSetRollCommitments, id, number);
+  return domain::to_json(domain::commit_roll(std::move(hashes)));
+}
+
+// The opening commits to the roll; the close records how many tokens were issued, every
+// one of which the close publishes (store/board.cpp).
 Election set_status(PgConnection& c, pqxx::work& tx, const std::string& id, ElectionStatus to,
                     Trigger trigger) {
   TimePoint now = now_ms();
   Election updated = election_from(
       c.exec(tx, kUpdateStatus, id, std::string(domain::to_string(to)), ms_string(now))[0]);
+  json payload{{"trigger", trigger_name(trigger)}, {"votersRegistered", voter_count(c, tx, id)}};
+  if (to == ElectionStatus::open) {
+    payload["roll"] = commit_roll(c, tx, id, 1);
+  } else {
+    payload["tokensIssued"] = c.exec(tx, kCountTokensIssued, id)[0][0].as<std::int64_t>();
+  }
   append_audit(c, tx, id, to == ElectionStatus::open ? "election.opened" : "election.closed",
-               {{"trigger", trigger_name(trigger)}, {"votersRegistered", voter_count(c, tx, id)}},
-               now);
+               std::move(payload), now);
   return updated;
 }
 
@@ -378,26 +409,35 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
       }
       copy.complete();
     }
-    auto inserted = c.exec(tx, kInsertImportedVoters, id);
+    // Into a draft: covered by the opening's commitment. Into an open election: by the
+    // next one, which this import appends.
+    const bool open = e.status == ElectionStatus::open;
+    const int batch = open ? c.exec(tx, kSelectRollCommitments, id)[0][0].as<int>() + 1 : 1;
+    auto inserted = c.exec(tx, kInsertImportedVoters, id, batch);
     result.registered = static_cast<std::int64_t>(inserted.size());
     result.duplicates += static_cast<std::int64_t>(candidates.size()) - result.registered;
     std::int64_t total = voter_count(c, tx, id) + result.registered;
     domain::check_roll_size(total, max_voters_);
-    std::vector<std::size_t> new_indexes;
-    new_indexes.reserve(inserted.size());
-    for (const auto& row : inserted) new_indexes.push_back(candidates.at(row[0].as<std::string>()));
-    std::sort(new_indexes.begin(), new_indexes.end());
-    result.credentials.reserve(new_indexes.size());
-    for (std::size_t i : new_indexes) {
-      result.credentials.emplace_back(std::move(voter_ids[i]), std::move(credentials[i]));
+    // (index in the request, voterHash) of each new voter, in request order.
+    std::vector<std::pair<std::size_t, std::string>> added;
+    added.reserve(inserted.size());
+    for (const auto& row : inserted) {
+      std::string hash = row[0].as<std::string>();
+      added.emplace_back(candidates.at(hash), std::move(hash));
+    }
+    std::sort(added.begin(), added.end());
+    result.credentials.reserve(added.size());
+    for (auto& [i, hash] : added) {
+      result.credentials.push_back(
+          {std::move(voter_ids[i]), std::move(credentials[i]), std::move(hash)});
     }
     TimePoint now = now_ms();
     c.exec(tx, kAddVoters, id, result.registered, ms_string(now));
-    append_audit(c, tx, id, "voters.imported",
-                 {{"registered", result.registered},
-                  {"duplicates", result.duplicates},
-                  {"votersRegistered", total}},
-                 now);
+    json payload{{"registered", result.registered},
+                 {"duplicates", result.duplicates},
+                 {"votersRegistered", total}};
+    if (open) payload["roll"] = commit_roll(c, tx, id, batch);
+    append_audit(c, tx, id, "voters.imported", std::move(payload), now);
     tx.commit();
     return result;
   });

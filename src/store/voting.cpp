@@ -31,12 +31,20 @@ OBSERVERNET_SQL(kSelectTokenState,
                 " LEFT JOIN token_issuances t"
                 " ON t.election_id = e.id AND t.voter_hash = decode($2, 'hex')"
                 " WHERE e.id = $1::uuid");
-// No time of issuance is kept (docs/privacy.md, Times).
+// No time of issuance is kept (docs/privacy.md, Times). The voter's hash waits in
+// issuances_staged for the next published set (docs/security.md, Issuance transparency).
+// Only while the election is open, under the share lock a close waits for: the close
+// counts the tokens issued and publishes every one (store/elections.cpp).
 OBSERVERNET_SQL(kInsertTokenIssuance,
-                "INSERT INTO token_issuances (election_id, voter_hash, blinded_message_hash,"
-                " blind_signature) VALUES ($1::uuid, decode($2, 'hex'),"
-                " decode($3, 'hex'), decode($4, 'hex'))"
-                " ON CONFLICT DO NOTHING RETURNING 1");
+                "WITH open AS (SELECT id FROM elections WHERE id = $1::uuid AND status = 'open'"
+                " FOR SHARE),"
+                " issued AS (INSERT INTO token_issuances (election_id, voter_hash,"
+                " blinded_message_hash, blind_signature) SELECT id, decode($2, 'hex'),"
+                " decode($3, 'hex'), decode($4, 'hex') FROM open ON CONFLICT DO NOTHING"
+                " RETURNING election_id, voter_hash),"
+                " staged AS (INSERT INTO issuances_staged (election_id, voter_hash)"
+                " SELECT election_id, voter_hash FROM issued)"
+                " SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM issued)");
 OBSERVERNET_SQL(kSelectTokenIssuance,
                 "SELECT encode(blinded_message_hash, 'hex'), encode(blind_signature, 'hex')"
                 " FROM token_issuances WHERE election_id = $1::uuid AND voter_hash = decode($2, "
@@ -164,10 +172,14 @@ awaitable<TokenIssuance> VotingStore::record_token(std::string election_id,
   const std::string voter = crypto::to_hex(voter_hash);
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
-    auto inserted = c.exec(tx, kInsertTokenIssuance, election_id, voter,
-                           crypto::to_hex(issuance.blinded_message_hash),
-                           crypto::to_hex(issuance.blind_signature));
-    if (inserted.empty()) {
+    auto row = c.exec(tx, kInsertTokenIssuance, election_id, voter,
+                      crypto::to_hex(issuance.blinded_message_hash),
+                      crypto::to_hex(issuance.blind_signature))
+                   .at(0);
+    if (row[0].as<int>() == 0) {  // closed since its state was read
+      throw Error(ErrorCode::election_not_open, "The election is not open for voting.");
+    }
+    if (row[1].as<int>() == 0) {
       // Another request for this voter committed first: what it stored decides.
       auto row = c.exec(tx, kSelectTokenIssuance, election_id, voter).at(0);
       issuance = TokenIssuance{detail::stored_digest(row[0].c_str()),

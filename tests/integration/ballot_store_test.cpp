@@ -14,7 +14,6 @@
 
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/merkle.hpp"
-#include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
 #include "observernet/store/voting.hpp"
 #include "support.hpp"
@@ -24,32 +23,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// An open election made straight in the database; removed with its ballots at the end.
+// An open election made straight in the database, on the schema scripts/test migrated;
+// removed with its ballots at the end.
 class OpenElection {
  public:
-  explicit OpenElection(const std::string& url) : url_(url) {
-    pqxx::connection conn(url_);
-    store::migrate(conn);
+  explicit OpenElection(const std::string& url) {
+    pqxx::connection conn(url);
     pqxx::work tx(conn);
-    id_ = tx.exec(
+    id_ = tx.exec_params(
                 "INSERT INTO elections (title, description, status, results_visibility,"
                 " contests, created_at, updated_at)"
-                " VALUES ('write_ballots test', '', 'open', 'after_close', '[]', now(), now())"
-                " RETURNING id::text")[0][0]
+                " VALUES ('write_ballots test', '', 'open', 'after_close', $1, now(), now())"
+                " RETURNING id::text",
+                kStoredContests)[0][0]
               .as<std::string>();
     tx.commit();
   }
-  ~OpenElection() {
-    pqxx::connection conn(url_);
-    pqxx::work tx(conn);
-    tx.exec_params("DELETE FROM ballots WHERE election_id = $1::uuid", id_);
-    tx.exec_params("DELETE FROM elections WHERE id = $1::uuid", id_);
-    tx.commit();
-  }
+  ~OpenElection() { remove_election_as_owner(id_); }
+  OpenElection(const OpenElection&) = delete;
+  OpenElection& operator=(const OpenElection&) = delete;
   const std::string& id() const { return id_; }
 
  private:
-  std::string url_;
   std::string id_;
 };
 

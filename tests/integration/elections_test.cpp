@@ -315,7 +315,7 @@ TEST_F(ElectionsTest, VoterImportStoresOnlyHashesAndReturnsCredentialsOnce) {
   auto columns = tx.exec(
       "SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns"
       " WHERE table_name = 'voters'");
-  EXPECT_EQ(columns[0][0].as<std::string>(), "credential_hash,election_id,voter_hash");
+  EXPECT_EQ(columns[0][0].as<std::string>(), "credential_hash,election_id,roll_batch,voter_hash");
   std::string pepper = kTestVoterPepper;
   auto expected_voter =
       crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(pepper), id + "ann.voter@example.org"));

@@ -1,4 +1,5 @@
-// Migrations, the PostgreSQL pool's recovery after a restart, Redis lanes and the public cache.
+// Migrations, the append-only history, the PostgreSQL pool's recovery after a restart, Redis lanes
+// and the public cache.
 #include <gtest/gtest.h>
 
 #include <hiredis/hiredis.h>
@@ -31,7 +32,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(MigrationsTest, ConcurrentRunsApplyEachMigrationOnce) {
-  const std::string url = required_env("OBSERVERNET_TEST_DATABASE_URL");
+  const std::string url = owner_database_url();
+  const std::string role = runtime_role();
   {
     pqxx::connection conn(url);
     pqxx::work tx(conn);
@@ -42,9 +44,9 @@ TEST(MigrationsTest, ConcurrentRunsApplyEachMigrationOnce) {
   }
   std::vector<std::future<store::MigrationResult>> runs;
   for (int i = 0; i < 4; ++i) {
-    runs.push_back(std::async(std::launch::async, [&url] {
+    runs.push_back(std::async(std::launch::async, [&url, &role] {
       pqxx::connection conn(url);
-      return store::migrate(conn);
+      return store::migrate(conn, role);
     }));
   }
   std::size_t applied = 0;
@@ -56,7 +58,7 @@ TEST(MigrationsTest, ConcurrentRunsApplyEachMigrationOnce) {
   EXPECT_EQ(applied, store::migrations().size()) << "some migration ran twice or not at all";
 
   pqxx::connection conn(url);
-  EXPECT_TRUE(store::migrate(conn).applied.empty()) << "a re-run must be a no-op";
+  EXPECT_TRUE(store::migrate(conn, role).applied.empty()) << "a re-run must be a no-op";
   pqxx::read_transaction tx(conn);
   auto rows = tx.exec("SELECT count(*), count(DISTINCT version) FROM schema_migrations");
   EXPECT_EQ(rows[0][0].as<std::size_t>(), store::migrations().size());
@@ -64,8 +66,7 @@ TEST(MigrationsTest, ConcurrentRunsApplyEachMigrationOnce) {
 }
 
 TEST(MigrationsTest, AnEditedAppliedMigrationIsRefused) {
-  const std::string url = required_env("OBSERVERNET_TEST_DATABASE_URL");
-  pqxx::connection conn(url);
+  pqxx::connection conn(owner_database_url());
   store::migrate(conn);
   {
     pqxx::work tx(conn);
@@ -77,7 +78,98 @@ TEST(MigrationsTest, AnEditedAppliedMigrationIsRefused) {
   pqxx::work tx(conn);
   tx.exec("DELETE FROM schema_migrations WHERE version = 1");
   tx.commit();
-  EXPECT_EQ(store::migrate(conn).applied, std::vector<int>{1});
+  EXPECT_EQ(store::migrate(conn, runtime_role()).applied, std::vector<int>{1});
+}
+
+// The server's role may add to the history but never change or remove it
+// (docs/security.md, Append-only history). PostgreSQL checks privileges when it plans a
+// statement, so a statement that would touch no row is refused all the same.
+TEST(AppendOnlyTest, TheRuntimeRoleCannotUpdateOrDeleteHistory) {
+  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  const std::vector<std::pair<std::string, std::string>> history = {
+      {"audit_events", "payload = payload"},
+      {"log_chunks", "leaf_hashes = leaf_hashes"},
+      {"tree_heads", "root_hash = root_hash"},
+      {"ballots", "leaf = leaf"},
+      {"token_issuances", "blind_signature = blind_signature"},
+      {"voters", "credential_hash = credential_hash"},
+      {"issued", "voter_hash = voter_hash"},
+      {"election_keys", "public_key = public_key"}};
+  for (const auto& [table, assignment] : history) {
+    for (const std::string& statement :
+         {"UPDATE " + table + " SET " + assignment, "DELETE FROM " + table, "TRUNCATE " + table}) {
+      pqxx::work tx(conn);
+      EXPECT_THROW(tx.exec(statement), pqxx::insufficient_privilege) << statement;
+    }
+  }
+  // The log's row: its size and right edge move under its lock, and nothing else.
+  {
+    pqxx::work tx(conn);
+    EXPECT_NO_THROW(tx.exec("UPDATE logs SET tree_size = tree_size WHERE false"));
+  }
+  pqxx::work tx(conn);
+  EXPECT_THROW(tx.exec("UPDATE logs SET election_id = election_id"), pqxx::insufficient_privilege);
+}
+
+// ON DELETE CASCADE from elections runs as the tables' owner, so the trigger is what keeps
+// an election's audit chain, roll and keys: they go with a draft, and with nothing else.
+TEST(AppendOnlyTest, OnlyADraftCanBeDeletedAndNoElectionGoesBack) {
+  auto election = [](pqxx::connection& conn, const std::string& status) {
+    pqxx::work tx(conn);
+    auto id = tx.exec_params(
+                    "INSERT INTO elections (title, description, status, results_visibility,"
+                    " contests, created_at, updated_at)"
+                    " VALUES ('append-only test', '', $1, 'after_close', $2, now(), now())"
+                    " RETURNING id::text",
+                    status, kStoredContests)[0][0]
+                  .as<std::string>();
+    tx.exec_params(
+        "INSERT INTO audit_events (election_id, seq, type, payload, at, prev_hash, hash)"
+        " VALUES ($1::uuid, 1, 'election.created', '{}', '', '', '')",
+        id);
+    tx.commit();
+    return id;
+  };
+  auto refused = [](pqxx::connection& conn, const std::string& statement) {
+    pqxx::work tx(conn);
+    try {
+      tx.exec(statement);
+    } catch (const pqxx::sql_error& e) {
+      return e.sqlstate() == "23001";  // restrict_violation, raised by the trigger
+    }
+    return false;
+  };
+  auto events = [](pqxx::connection& conn, const std::string& id) {
+    pqxx::read_transaction tx(conn);
+    return tx
+        .exec_params("SELECT count(*) FROM audit_events WHERE election_id = $1::uuid", id)[0][0]
+        .as<int>();
+  };
+
+  pqxx::connection runtime(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::connection owner(owner_database_url());
+  const std::string open = election(runtime, "open");
+  for (auto* conn : {&runtime, &owner}) {
+    EXPECT_TRUE(refused(*conn, "DELETE FROM elections WHERE id = '" + open + "'"));
+    EXPECT_TRUE(refused(*conn, "UPDATE elections SET status = 'draft' WHERE id = '" + open + "'"));
+    EXPECT_TRUE(refused(*conn, "UPDATE elections SET audit_seq = -1 WHERE id = '" + open + "'"));
+  }
+  EXPECT_EQ(events(owner, open), 1);
+  {
+    pqxx::work tx(runtime);
+    tx.exec("UPDATE elections SET status = 'closed' WHERE id = '" + open + "'");
+    tx.commit();
+  }
+  EXPECT_TRUE(refused(runtime, "UPDATE elections SET status = 'open' WHERE id = '" + open + "'"));
+
+  const std::string draft = election(runtime, "draft");
+  {
+    pqxx::work tx(runtime);
+    EXPECT_EQ(tx.exec("DELETE FROM elections WHERE id = '" + draft + "'").affected_rows(), 1u);
+    tx.commit();
+  }
+  EXPECT_EQ(events(owner, draft), 0) << "a deleted draft's history goes with it";
+  remove_election_as_owner(open);
 }
 
 TEST(PostgresRecoveryTest, ReadyzFollowsPostgresDownAndBackWithoutARestart) {

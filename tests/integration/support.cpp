@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,6 +30,29 @@ std::string required_env(const char* name) {
     throw std::runtime_error(std::string(name) + " missing");
   }
   return value;
+}
+
+std::string owner_database_url() {
+  return required_env("OBSERVERNET_TEST_OWNER_DATABASE_URL");
+}
+
+void remove_election_as_owner(const std::string& id) {
+  pqxx::connection conn(owner_database_url());
+  pqxx::work tx(conn);
+  tx.exec("ALTER TABLE elections DISABLE TRIGGER elections_keep_history");
+  for (const char* table : {"ballots", "ballots_staged", "issued", "issuances_staged", "log_chunks",
+                            "tree_heads", "logs"}) {
+    tx.exec_params(std::string("DELETE FROM ") + table + " WHERE election_id = $1::uuid", id);
+  }
+  tx.exec_params("DELETE FROM elections WHERE id = $1::uuid", id);
+  tx.exec("ALTER TABLE elections ENABLE TRIGGER elections_keep_history");
+  tx.commit();
+}
+
+std::string runtime_role() {
+  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::read_transaction tx(conn);
+  return tx.exec("SELECT current_user")[0][0].as<std::string>();
 }
 
 app::Config test_config() {

@@ -34,6 +34,25 @@ inline constexpr const char* kTestLogKey =
 // A missing one fails the test: these tests never pass by skipping.
 std::string required_env(const char* name);
 
+// The schema owner's URL (OBSERVERNET_TEST_OWNER_DATABASE_URL), for what only the owner
+// may do: migrate, and tamper with stored data on purpose. The test servers and
+// OBSERVERNET_TEST_DATABASE_URL run as the runtime role (docs/security.md, Append-only
+// history).
+std::string owner_database_url();
+// The runtime role's name, the role of OBSERVERNET_TEST_DATABASE_URL.
+std::string runtime_role();
+
+// Removes an election written straight into the database, whatever its status, with
+// everything stored for it: as the owner, past the trigger that keeps history (migration
+// 0007), so that other tests' listings never meet it.
+void remove_election_as_owner(const std::string& id);
+
+// The contests of an election written straight into the database, as the server stores
+// them: rows that other tests' listings read must be well formed.
+inline constexpr const char* kStoredContests =
+    R"([{"id":"mayor","title":"Mayor","minSelections":1,"maxSelections":1,)"
+    R"("options":[{"id":"alice","title":"Alice"},{"id":"bob","title":"Bob"}]}])";
+
 // Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages.
 app::Config test_config();
 

@@ -24,6 +24,7 @@
 #include "observernet/domain/audit.hpp"
 #include "observernet/domain/ballot.hpp"
 #include "observernet/domain/election.hpp"
+#include "observernet/domain/roll.hpp"
 #include "support.hpp"
 
 namespace observernet::testing {
@@ -119,8 +120,10 @@ struct Board {
   std::vector<crypto::Digest> leaves;  // the log's leaf hashes, for proofs
   json tree_head;
   std::vector<domain::AuditEvent> audit;
-  std::optional<json> results;  // nullopt: 409 results_not_available
-  std::size_t page_size = 4;    // ballots and audit events per page, at most
+  std::optional<json> results;         // nullopt: 409 results_not_available
+  std::vector<crypto::Digest> roll;    // the voter hashes, ascending, all in commitment 1
+  std::vector<crypto::Digest> issued;  // those issued a token, ascending
+  std::size_t page_size = 4;           // ballots, audit events, voters per page, at most
   bool corrupt_inclusion_proof = false;
   std::map<std::string, FakeAnswer> overrides;  // by route: "tree-head", "ballots", ...
 };
@@ -133,13 +136,19 @@ void append_audit(Board& board, std::string type, json payload) {
       domain::next_audit_event(seq, prev, std::move(type), std::move(payload), kTime));
 }
 
+// Signed as the server signs, pinning the audit chain when `audit` is given.
 json signed_tree_head(std::int64_t size, const crypto::Digest& root,
                       const crypto::Ed25519PrivateKey& key = log_key(),
-                      const std::string& timestamp = kTime) {
+                      const std::string& timestamp = kTime,
+                      const domain::AuditEvent* audit = nullptr) {
   json head = {{"electionId", kElection},
                {"treeSize", size},
                {"rootHash", crypto::to_hex(root)},
                {"timestamp", timestamp}};
+  if (audit) {
+    head["auditSeq"] = audit->seq;
+    head["auditHead"] = audit->hash;
+  }
   const std::string text = crypto::canonicalize(head);
   head["signature"] = crypto::to_base64url(key.sign(crypto::as_bytes(text)));
   head["logKeyId"] = key.public_key().key_id();
@@ -168,7 +177,14 @@ Board make_board(const std::vector<Cast>& casts, Phase phase = Phase::closed,
   append_audit(board, "election.created", created);
   append_audit(board, "voters.imported",
                {{"registered", 8}, {"duplicates", 0}, {"votersRegistered", 8}});
-  append_audit(board, "election.opened", {{"trigger", "admin"}, {"votersRegistered", 8}});
+  for (int i = 0; i < 8; ++i) board.roll.push_back(crypto::sha256("voter-" + std::to_string(i)));
+  std::ranges::sort(board.roll);
+  append_audit(board, "election.opened",
+               {{"trigger", "admin"},
+                {"votersRegistered", 8},
+                {"roll", domain::to_json(domain::commit_roll(board.roll))}});
+  // A token for every ballot, and one for a voter who did not vote.
+  board.issued.assign(board.roll.begin(), board.roll.begin() + casts.size() + 1);
 
   for (const Cast& cast : casts) {
     auto selections = cast.selections;
@@ -182,12 +198,15 @@ Board make_board(const std::vector<Cast>& casts, Phase phase = Phase::closed,
          {"token", {{"message", cast.token.message}, {"signature", cast.token.signature}}},
          {"selections", domain::selections_to_json(selections)}});
   }
-  board.tree_head = signed_tree_head(board.leaves.size(), root_of(board.leaves));
+  board.tree_head = signed_tree_head(board.leaves.size(), root_of(board.leaves), log_key(), kTime,
+                                     &board.audit.back());
 
   board.election.status =
       phase == Phase::closed ? domain::ElectionStatus::closed : domain::ElectionStatus::open;
   if (phase == Phase::closed) {
-    append_audit(board, "election.closed", {{"trigger", "admin"}, {"votersRegistered", 8}});
+    append_audit(
+        board, "election.closed",
+        {{"trigger", "admin"}, {"votersRegistered", 8}, {"tokensIssued", board.issued.size()}});
     board.results = domain::results_to_json(board.election, honest_tally());
     append_audit(board, "results.published", *board.results);
     json final_head = board.tree_head;
@@ -238,8 +257,8 @@ class FakeBoardServer {
     if (path == election) route = "election";
     if (path == std::string("/api/v1/elections/") + kElection + "/token-key") route = "token-key";
     if (path == "/api/v1/public/log-key") route = "log-key";
-    for (const char* sub :
-         {"audit", "tree-head", "ballots", "results", "proofs/consistency", "proofs/inclusion"}) {
+    for (const char* sub : {"audit", "tree-head", "ballots", "results", "proofs/consistency",
+                            "proofs/inclusion", "roll", "issued"}) {
       if (path == election + "/" + sub) route = sub;
     }
     if (r.method != "GET" || route.empty()) return {problem(404, "not_found")};
@@ -306,6 +325,35 @@ class FakeBoardServer {
     if (route == "ballots") {
       return ok(page(b.ballots, "leafIndex", "ballots", std::stoll(query["from"]), limit()));
     }
+    // Keyset pages: the items after the cursor `after`, and the last one's cursor.
+    auto cursor_page = [&](const std::vector<crypto::Digest>& hashes, const char* name, auto item,
+                           auto cursor) {
+      json out = json::array();
+      json next = nullptr;
+      const crypto::Digest* last = nullptr;
+      for (const auto& h : hashes) {
+        if (query.contains("after") && cursor(h) <= query["after"]) continue;
+        if (out.size() == limit()) {
+          next = cursor(*last);
+          break;
+        }
+        out.push_back(item(h));
+        last = &h;
+      }
+      return ok({{name, out}, {"next", next}});
+    };
+    if (route == "roll") {
+      return cursor_page(
+          b.roll, "voters",
+          [](const crypto::Digest& h) {
+            return json{{"voterHash", crypto::to_hex(h)}, {"commitment", 1}};
+          },
+          [](const crypto::Digest& h) { return "1." + crypto::to_hex(h); });
+    }
+    if (route == "issued") {
+      auto hex = [](const crypto::Digest& h) { return crypto::to_hex(h); };
+      return cursor_page(b.issued, "voterHashes", hex, hex);
+    }
     crypto::MerkleTree tree;
     for (const auto& leaf : b.leaves) tree.append(leaf);
     if (route == "proofs/consistency") {
@@ -352,7 +400,7 @@ std::string fresh_state_file() {
 }
 
 client::VerifyRequest request(std::optional<std::string> receipt = std::nullopt) {
-  return {kElection, std::move(receipt), std::nullopt, fresh_state_file()};
+  return {kElection, std::move(receipt), std::nullopt, fresh_state_file(), std::nullopt};
 }
 
 std::vector<CheckResult> verify(FakeBoardServer& server, const client::VerifyRequest& request) {
@@ -421,15 +469,18 @@ TEST(VerifyTest, AnHonestClosedBoardPassesEveryCheck) {
 
   const std::vector<std::string_view> order = {
       client::kTokenSignaturesCheck, client::kBallotsCheck,    client::kTreeHeadCheck,
-      client::kConsistencyCheck,     client::kAuditChainCheck, client::kRecountCheck,
+      client::kConsistencyCheck,     client::kAuditChainCheck, client::kRollCheck,
+      client::kIssuedCheck,          client::kVoterCheck,      client::kRecountCheck,
       client::kReceiptCheck};
   ASSERT_EQ(results.size(), order.size()) << report(results);
   for (std::size_t i = 0; i < order.size(); ++i) {
     EXPECT_EQ(results[i].name, order[i]);
-    EXPECT_EQ(results[i].status, CheckStatus::pass) << report(results);
+    EXPECT_EQ(results[i].status,
+              order[i] == client::kVoterCheck ? CheckStatus::skipped : CheckStatus::pass)
+        << report(results);
   }
   EXPECT_TRUE(client::all_passed(results));
-  EXPECT_EQ(client::format_verdict(results), "verdict: PASS (7 passed)");
+  EXPECT_EQ(client::format_verdict(results), "verdict: PASS (9 passed, 1 skipped)");
   const std::string text = report(results);
   const std::string receipt = board.ballots[2]["receipt"];
   const std::string root = board.tree_head["rootHash"];
@@ -439,7 +490,10 @@ TEST(VerifyTest, AnHonestClosedBoardPassesEveryCheck) {
            "PASS  tree head: size 6, root " + root.substr(0, 16) + "... recomputed",
            "the final one on the audit chain", log_key().public_key().key_id() + " (not pinned",
            "PASS  consistency: no tree head seen before (first run)",
-           "PASS  audit chain: 6 events, seq 1 to 6, unbroken",
+           "PASS  audit chain: 6 events, seq 1 to 6, unbroken", "; signed tree heads pinning it: 1",
+           "PASS  roll: 8 voters, as committed on the audit chain (1 commitment, root ",
+           "PASS  issued tokens: 7 voter hashes issued a token, all on the roll, every token the "
+           "close counted: 6 ballots <= 7 issued <= 8 on the roll",
            "PASS  recount: recounted 6 ballots: the final results and those on the audit chain",
            "PASS  receipt: " + receipt.substr(0, 16) + "... is leaf 2 of 6"}) {
     EXPECT_NE(text.find(words), std::string::npos) << words << "\n" << text;
@@ -465,7 +519,7 @@ TEST(VerifyTest, AnOpenBoardPassesAndLeavesTheRecountForLater) {
   EXPECT_TRUE(failed(results).empty()) << report(results);
   EXPECT_EQ(result_of(results, client::kRecountCheck).status, CheckStatus::skipped);
   EXPECT_EQ(result_of(results, client::kReceiptCheck).detail, "no --receipt given");
-  EXPECT_EQ(client::format_verdict(results), "verdict: PASS (5 passed, 2 skipped)");
+  EXPECT_EQ(client::format_verdict(results), "verdict: PASS (7 passed, 3 skipped)");
 }
 
 TEST(VerifyTest, LiveResultsAreRecountedWhenTheyCountTheSameBallots) {
@@ -580,7 +634,9 @@ TEST(VerifyTest, ATokenKeyOtherThanTheAnnouncedOneIsCaught) {
   board.audit[0].payload["tokenKey"]["keyId"] = std::string(64, 'b');
   rechain(board, 0);
   const auto results = verify(board);
-  EXPECT_EQ(failed(results), checks({client::kTokenSignaturesCheck})) << report(results);
+  // The chain rewritten under the signed tree head, which pins the one it saw.
+  EXPECT_EQ(failed(results), checks({client::kTokenSignaturesCheck, client::kAuditChainCheck}))
+      << report(results);
   expect_failure(results, client::kTokenSignaturesCheck,
                  "is not the one announced on the audit chain, bbbbbbbbbbbbbbbb");
 }
@@ -694,6 +750,85 @@ TEST(VerifyTest, AnEditedAuditEventBreaksTheChain) {
   expect_failure(verify(dropped), client::kAuditChainCheck, "the chain breaks at seq 3");
 }
 
+// Rewritten whole and re-signed by whoever holds the log key, the chain is sound again:
+// the tree head kept from an earlier run still pins the old history.
+TEST(VerifyTest, AnAuditChainRewrittenAfterAKeptTreeHeadIsCaught) {
+  FakeBoardServer server(make_board(honest_casts()));
+  const auto req = request();
+  auto results = verify(server, req);
+  ASSERT_TRUE(failed(results).empty()) << report(results);
+
+  server.edit([](Board& b) {
+    b.audit[1].payload["registered"] = 9;
+    rechain(b, 1);
+    b.tree_head = signed_tree_head(6, root_of(b.leaves), log_key(), kTime, &b.audit[2]);
+    json final_head = b.tree_head;
+    final_head.erase("electionId");
+    b.audit.back().payload = final_head;
+    rechain(b, b.audit.size() - 1);
+  });
+  results = verify(server, req);
+  expect_failure(results, client::kAuditChainCheck,
+                 "the audit history was rewritten after the tree head of size 6 from " +
+                     std::string(kTime) + ": it pins seq 3");
+}
+
+TEST(VerifyTest, ARollOtherThanTheCommittedOneIsCaught) {
+  Board board = make_board(honest_casts());
+  board.roll.back() = crypto::sha256("someone else");
+  std::ranges::sort(board.roll);
+  board.issued.assign(board.roll.begin(), board.roll.begin() + 7);
+  auto results = verify(board);
+  EXPECT_EQ(failed(results), checks({client::kRollCheck})) << report(results);
+  expect_failure(results, client::kRollCheck,
+                 "roll commitment 1 on the audit chain is 8 voters, root ");
+}
+
+TEST(VerifyTest, ATokenIssuedOffTheRollIsCaught) {
+  Board board = make_board(honest_casts());
+  board.issued.push_back(crypto::sha256("not on the roll"));
+  std::ranges::sort(board.issued);
+  auto results = verify(board);
+  EXPECT_EQ(failed(results), checks({client::kIssuedCheck})) << report(results);
+  expect_failure(results, client::kIssuedCheck, "was issued a token but is not on the roll");
+  expect_failure(results, client::kIssuedCheck,
+                 "the close counted 7 tokens issued, the list holds 8");
+}
+
+TEST(VerifyTest, MoreTokensThanVotersOrFewerThanBallotsAreCaught) {
+  Board more = make_board(honest_casts());
+  more.issued = more.roll;
+  for (int i = 0; i < 3; ++i) more.issued.push_back(crypto::sha256("extra " + std::to_string(i)));
+  std::ranges::sort(more.issued);
+  expect_failure(verify(more), client::kIssuedCheck, "11 tokens issued for a roll of 8 voters");
+
+  Board fewer = make_board(honest_casts(), Phase::open);
+  fewer.issued.resize(3);
+  expect_failure(verify(fewer), client::kIssuedCheck,
+                 "6 ballots on the board, but only 3 voter hashes issued a token");
+}
+
+TEST(VerifyTest, AVoterLearnsWhetherATokenWasIssuedInTheirName) {
+  const Board board = make_board(honest_casts());
+  auto ask = [&](const crypto::Digest& voter_hash) {
+    auto req = request();
+    req.voter_hash = crypto::to_hex(voter_hash);
+    return result_of(verify(board, req), client::kVoterCheck);
+  };
+  const auto issued = ask(board.issued.back());
+  EXPECT_EQ(issued.status, CheckStatus::pass) << issued.detail;
+  EXPECT_NE(issued.detail.find("a token WAS issued in this name"), std::string::npos)
+      << issued.detail;
+  const auto abstainer = ask(board.roll.back());
+  EXPECT_EQ(abstainer.status, CheckStatus::pass) << abstainer.detail;
+  EXPECT_NE(abstainer.detail.find("no token was issued in this name"), std::string::npos)
+      << abstainer.detail;
+  const auto stranger = ask(crypto::sha256("not on the roll"));
+  EXPECT_EQ(stranger.status, CheckStatus::fail) << stranger.detail;
+  EXPECT_NE(stranger.detail.find("is not on the roll"), std::string::npos) << stranger.detail;
+  EXPECT_EQ(result_of(verify(board), client::kVoterCheck).status, CheckStatus::skipped);
+}
+
 TEST(VerifyTest, ResultsThatDifferFromTheRecountAreCaught) {
   Board board = make_board(honest_casts());
   (*board.results)["contests"][0]["totals"][1]["votes"] = 3;
@@ -773,13 +908,14 @@ TEST(VerifyTest, AnUnreachableServerFailsTheChecksWithoutThrowing) {
   }
   client::HttpClient http("http://127.0.0.1:" + std::to_string(closed_port), 2s);
   const auto results = client::verify_election(http, request(std::string(64, 'a')));
-  ASSERT_EQ(results.size(), 7u);
+  ASSERT_EQ(results.size(), 10u);
   for (const auto& r : results) {
-    EXPECT_EQ(r.status, CheckStatus::fail) << report(results);
+    EXPECT_EQ(r.status, r.name == client::kVoterCheck ? CheckStatus::skipped : CheckStatus::fail)
+        << report(results);
     EXPECT_FALSE(r.detail.empty());
   }
   expect_failure(results, client::kAuditChainCheck, "audit events from seq 1: connecting");
-  EXPECT_EQ(client::format_verdict(results), "verdict: FAIL (7 failed, 0 passed)");
+  EXPECT_EQ(client::format_verdict(results), "verdict: FAIL (9 failed, 0 passed, 1 skipped)");
 }
 
 TEST(VerifyTest, MalformedAnswersFailTheChecksThatNeedThem) {
@@ -820,7 +956,7 @@ TEST(VerifyTest, MalformedAnswersFailTheChecksThatNeedThem) {
       {"audit",
        {problem(503, "service_unavailable")},
        checks({client::kTokenSignaturesCheck, client::kBallotsCheck, client::kTreeHeadCheck,
-               client::kAuditChainCheck, client::kRecountCheck}),
+               client::kAuditChainCheck, client::kRollCheck, client::kRecountCheck}),
        client::kAuditChainCheck,
        "audit events from seq 1: HTTP 503 service_unavailable"},
       {"log-key",
@@ -855,12 +991,13 @@ TEST(VerifyTest, MalformedAnswersFailTheChecksThatNeedThem) {
 
 TEST(VerifyTest, RefusesARequestThatIsNotWellFormed) {
   client::HttpClient http("http://127.0.0.1:1");
-  EXPECT_THROW(client::verify_election(http, {"not-a-uuid", {}, {}, "state.json"}),
+  EXPECT_THROW(client::verify_election(http, {"not-a-uuid", {}, {}, "state.json", {}}),
                std::invalid_argument);
-  EXPECT_THROW(client::verify_election(http, {kElection, "abc", {}, "state.json"}),
+  EXPECT_THROW(client::verify_election(http, {kElection, "abc", {}, "state.json", {}}),
                std::invalid_argument);
-  EXPECT_THROW(client::verify_election(http, {kElection, {}, std::string(63, 'a'), "state.json"}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      client::verify_election(http, {kElection, {}, std::string(63, 'a'), "state.json", {}}),
+      std::invalid_argument);
   EXPECT_FALSE(client::default_state_file("not-a-uuid"));
 }
 
@@ -887,8 +1024,10 @@ TEST(VerifyCliTest, PrintsALinePerCheckAndTheVerdict) {
   EXPECT_EQ(run.code, 0) << run.output;
   EXPECT_TRUE(std::regex_match(run.output,
                                std::regex("(PASS  (token signatures|ballots|tree head|consistency|"
-                                          "audit chain|recount|receipt): [^\n]+\n){7}"
-                                          "verdict: PASS \\(7 passed\\)\n")))
+                                          "audit chain|roll|issued tokens): [^\n]+\n){7}"
+                                          "SKIP  voter hash: no --voter-hash given\n"
+                                          "(PASS  (recount|receipt): [^\n]+\n){2}"
+                                          "verdict: PASS \\(9 passed, 1 skipped\\)\n")))
       << run.output;
 
   server.edit([](Board& b) { (*b.results)["ballotsCast"] = 5; });
@@ -899,7 +1038,7 @@ TEST(VerifyCliTest, PrintsALinePerCheckAndTheVerdict) {
             std::string::npos)
       << run.output;
   EXPECT_NE(run.output.find("\nSKIP  receipt: no --receipt given\n"), std::string::npos);
-  EXPECT_TRUE(run.output.ends_with("\nverdict: FAIL (1 failed, 5 passed, 1 skipped)\n"))
+  EXPECT_TRUE(run.output.ends_with("\nverdict: FAIL (1 failed, 7 passed, 2 skipped)\n"))
       << run.output;
 }
 
@@ -908,7 +1047,9 @@ TEST(VerifyCliTest, PrintsALinePerCheckAndTheVerdict) {
 TEST(VerifyCliTest, ASavedBoardVerifiesOfflineAndAnAlteredOneDoesNot) {
   const auto dir = std::filesystem::path(::testing::TempDir()) / "verify-saved-board";
   std::filesystem::remove_all(dir);
-  const std::regex all_pass("(PASS  [^\n]+\n){6}SKIP  receipt: [^\n]+\nverdict: PASS [^\n]+\n");
+  const std::regex all_pass(
+      "(PASS  [^\n]+\n){7}SKIP  voter hash: [^\n]+\nPASS  recount: [^\n]+\nSKIP  receipt: "
+      "[^\n]+\nverdict: PASS [^\n]+\n");
   {
     FakeBoardServer server(make_board(honest_casts()));
     auto saved = run_verify({"--url", server.url(), "--election", kElection, "--state",

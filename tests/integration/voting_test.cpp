@@ -18,8 +18,11 @@
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/ed25519.hpp"
 #include "observernet/crypto/hash.hpp"
+#include "observernet/crypto/jcs.hpp"
 #include "observernet/crypto/merkle.hpp"
+#include "observernet/domain/audit.hpp"
 #include "observernet/domain/ballot.hpp"
+#include "observernet/domain/roll.hpp"
 #include "observernet/domain/tree_head.hpp"
 #include "support.hpp"
 
@@ -93,6 +96,7 @@ class VotingTest : public ::testing::Test {
     const json imported = json::parse(r.body);  // the loop must not outlive it
     for (const auto& c : imported["credentials"]) {
       credentials_[c["voterId"].get<std::string>()] = c["credential"];
+      voter_hashes_[c["voterId"].get<std::string>()] = c["voterHash"];
     }
     r = call("POST", "/api/v1/elections/" + id + "/open", nullptr, admin());
     EXPECT_EQ(r.status, 200u) << r.body;
@@ -151,6 +155,7 @@ class VotingTest : public ::testing::Test {
 
   TestServer server;
   std::map<std::string, std::string> credentials_;
+  std::map<std::string, std::string> voter_hashes_;  // hex, as the import answered them
 };
 
 TEST_F(VotingTest, TokenKeyIsPublicAndAnnouncedOnTheAuditChain) {
@@ -862,8 +867,9 @@ class VerifyBoardTest : public BoardTest {
                                           std::optional<std::string> receipt = std::nullopt) {
     client::HttpClient http("http://127.0.0.1:" + std::to_string(server.port()));
     return client::verify_election(
-        http, {id, std::move(receipt), log_key().key_id(),
-               std::filesystem::path(::testing::TempDir()) / ("verify-" + id + ".json")});
+        http,
+        {id, std::move(receipt), log_key().key_id(),
+         std::filesystem::path(::testing::TempDir()) / ("verify-" + id + ".json"), std::nullopt});
   }
 
   static const client::CheckResult& check(const std::vector<client::CheckResult>& results,
@@ -913,8 +919,9 @@ class VerifyBoardTest : public BoardTest {
     return receipts;
   }
 
+  // As the schema's owner: the runtime role cannot rewrite what these tests tamper with.
   static void sql(const std::string& statement) {
-    pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+    pqxx::connection conn(owner_database_url());
     pqxx::work tx(conn);
     tx.exec(statement);
     tx.commit();
@@ -1005,6 +1012,157 @@ TEST_F(VerifyBoardTest, AnEditedAuditEventIsCaught) {
       id + "' AND type = 'election.opened'");
   auto results = verify(id);
   EXPECT_EQ(check(results, client::kAuditChainCheck).status, client::CheckStatus::fail)
+      << report(results);
+}
+
+// Issuance transparency (docs/security.md): the roll committed at the opening and by an
+// import into the open election, the voter hashes issued a token published with the
+// ballot sets and all of them at the close, and a voter told whether a token was issued
+// in their name.
+TEST_F(VerifyBoardTest, TheRollAndTheIssuedTokensArePublicAndChecked) {
+  const std::string id = open_election({"v1", "v2", "v3", "v4"});
+  auto public_json = [&](const std::string& route) {
+    auto r = call("GET", "/api/v1/public/elections/" + id + route);
+    EXPECT_EQ(r.status, 200u) << route << " " << r.body;
+    return json::parse(r.body);
+  };
+  auto hashes = [&](std::initializer_list<const char*> voters) {
+    std::vector<crypto::Digest> out;
+    for (const char* v : voters) out.push_back(digest(voter_hashes_.at(v)));
+    std::ranges::sort(out);
+    return out;
+  };
+  auto issued = [&] {
+    std::vector<crypto::Digest> out;
+    const json page = public_json("/issued");
+    for (const auto& h : page["voterHashes"]) out.push_back(digest(h));
+    return out;
+  };
+  auto event = [&](const std::string& type) {
+    json found;
+    const json page = public_json("/audit?from=1&limit=1000");
+    for (const auto& e : page["events"]) {
+      if (e["type"] == type) found = e;
+    }
+    return found;
+  };
+  EXPECT_EQ(voter_hashes_.at("v1"),
+            crypto::to_hex(
+                crypto::hmac_sha256(crypto::as_bytes(std::string(kTestVoterPepper)), id + "v1")));
+  EXPECT_EQ(event("election.opened")["payload"]["roll"],
+            domain::to_json(domain::commit_roll(hashes({"v1", "v2", "v3", "v4"}))));
+
+  // A token alone waits: it goes public with the next set of ballots.
+  obtain_token(id, "v1");
+  std::this_thread::sleep_for(300ms);  // several sequencer passes
+  EXPECT_TRUE(issued().empty());
+  cast(id, {"v2"}, selections({{"mayor", "alice"}}));
+  EXPECT_TRUE(eventually([&] { return tree_head(id).tree_size == 1; }));
+  EXPECT_EQ(issued(), hashes({"v1", "v2"}));
+
+  // An import into the open election: a second commitment, extending the first.
+  auto r = call("POST", "/api/v1/elections/" + id + "/voters",
+                {{"voters", json::array({{{"voterId", "v5"}}})}}, admin());
+  ASSERT_EQ(r.status, 201u) << r.body;
+  voter_hashes_["v5"] = json::parse(r.body)["credentials"][0]["voterHash"];
+  EXPECT_EQ(event("voters.imported")["payload"]["roll"],
+            domain::to_json(domain::commit_roll(hashes({"v1", "v2", "v3", "v4", "v5"}))));
+  json roll = public_json("/roll");
+  ASSERT_EQ(roll["voters"].size(), 5u) << roll;
+  EXPECT_EQ(roll["voters"][4], json({{"voterHash", voter_hashes_["v5"]}, {"commitment", 2}}));
+
+  // The close publishes every token, and counts them on the audit chain.
+  obtain_token(id, "v3");
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  EXPECT_EQ(issued(), hashes({"v1", "v2", "v3"}));
+  EXPECT_EQ(event("election.closed")["payload"]["tokensIssued"], 3);
+
+  auto ask = [&](const std::string& voter) {
+    client::HttpClient http("http://127.0.0.1:" + std::to_string(server.port()));
+    return client::verify_election(
+        http, {id, std::nullopt, log_key().key_id(),
+               std::filesystem::path(::testing::TempDir()) / ("verify-issued-" + id + ".json"),
+               voter_hashes_.at(voter)});
+  };
+  auto results = ask("v3");  // took a token and never voted
+  EXPECT_TRUE(client::all_passed(results)) << report(results);
+  EXPECT_NE(
+      check(results, client::kIssuedCheck).detail.find("1 ballots <= 3 issued <= 5 on the roll"),
+      std::string::npos)
+      << report(results);
+  EXPECT_NE(check(results, client::kVoterCheck).detail.find("a token WAS issued in this name"),
+            std::string::npos)
+      << report(results);
+  results = ask("v4");
+  EXPECT_NE(check(results, client::kVoterCheck).detail.find("no token was issued in this name"),
+            std::string::npos)
+      << report(results);
+}
+
+// Written past the API by whoever holds the database: a token issued in the name of a
+// voter hash that is not on the roll, then more issued than the roll holds.
+TEST_F(VerifyBoardTest, IssuedTokensOffTheRollAreCaught) {
+  std::string id;
+  closed_election(id, 3);
+  ASSERT_TRUE(client::all_passed(verify(id)));
+  sql("INSERT INTO issued (election_id, voter_hash) VALUES ('" + id +
+      "', sha256('not on the roll'::bytea))");
+  auto results = verify(id);
+  EXPECT_EQ(check(results, client::kIssuedCheck).status, client::CheckStatus::fail)
+      << report(results);
+  EXPECT_NE(check(results, client::kIssuedCheck).detail.find("is not on the roll"),
+            std::string::npos)
+      << report(results);
+  sql("INSERT INTO issued (election_id, voter_hash) SELECT '" + id +
+      "', sha256(('extra ' || k)::bytea) FROM generate_series(1, 3) AS k");
+  results = verify(id);
+  EXPECT_NE(check(results, client::kIssuedCheck).detail.find("7 tokens issued for a roll of 3"),
+            std::string::npos)
+      << report(results);
+}
+
+// Rewritten whole, with every hash recomputed, the chain itself is sound again: what
+// gives it away is a tree head kept from before, which pins the old history
+// (docs/formats.md, Signed tree heads).
+TEST_F(VerifyBoardTest, AnAuditHistoryRewrittenAfterASavedTreeHeadIsCaught) {
+  std::string id;
+  closed_election(id, 3);
+  auto first = verify(id);  // keeps the final tree head in the state file
+  ASSERT_TRUE(client::all_passed(first)) << report(first);
+
+  pqxx::connection conn(owner_database_url());
+  pqxx::work tx(conn);
+  std::vector<domain::AuditEvent> events;
+  for (const auto& row : tx.exec_params("SELECT seq, type, payload, at FROM audit_events"
+                                        " WHERE election_id = $1::uuid ORDER BY seq",
+                                        id)) {
+    std::string payload = row[2].as<std::string>();
+    if (row[1].as<std::string>() == "election.opened") {
+      const std::string three = "\"votersRegistered\":3";
+      const auto at = payload.find(three);
+      ASSERT_NE(at, std::string::npos) << payload;
+      payload.replace(at, three.size(), "\"votersRegistered\":4");
+    }
+    events.push_back(domain::next_audit_event(
+        events.empty() ? 0 : events.back().seq,
+        events.empty() ? domain::kGenesisHash : events.back().hash, row[1].as<std::string>(),
+        json::parse(payload), row[3].as<std::string>()));
+    const auto& e = events.back();
+    tx.exec_params(
+        "UPDATE audit_events SET payload = $3, prev_hash = $4, hash = $5"
+        " WHERE election_id = $1::uuid AND seq = $2",
+        id, e.seq, crypto::canonicalize(e.payload), e.prev_hash, e.hash);
+  }
+  tx.exec_params("UPDATE elections SET audit_head = $2 WHERE id = $1::uuid", id,
+                 events.back().hash);
+  tx.commit();
+  ASSERT_FALSE(domain::find_chain_break(events).has_value()) << "the rewrite is consistent";
+
+  auto results = verify(id);
+  const auto& audit = check(results, client::kAuditChainCheck);
+  EXPECT_EQ(audit.status, client::CheckStatus::fail) << report(results);
+  EXPECT_NE(audit.detail.find("the audit history was rewritten after the tree head of size 3"),
+            std::string::npos)
       << report(results);
 }
 

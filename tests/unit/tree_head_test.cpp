@@ -13,29 +13,40 @@ crypto::Ed25519PrivateKey test_key() {
   return crypto::Ed25519PrivateKey::from_seed(crypto::Bytes(32, 7));
 }
 
-TEST(TreeHeadTest, TheSigningInputIsTheJcsOfTheFourMembers) {
+const AuditCommitment kAudit{7, std::string(63, '0') + "c"};
+
+TreeHead test_head(const crypto::Ed25519PrivateKey& key) {
+  return sign_tree_head(key, "e1", 3, crypto::merkle_root({}), "2026-11-26T18:00:00.000Z", kAudit);
+}
+
+TEST(TreeHeadTest, TheSigningInputIsTheJcsOfTheSignedMembers) {
   crypto::Digest root{};
   root[0] = 0xab;
-  EXPECT_EQ(tree_head_signing_input("e1", 42, root, "2026-11-26T18:00:00.000Z"),
+  EXPECT_EQ(tree_head_signing_input("e1", 42, root, "2026-11-26T18:00:00.000Z", kAudit),
+            R"({"auditHead":")" + kAudit.head +
+                R"(","auditSeq":7,"electionId":"e1","rootHash":"ab)" + std::string(62, '0') +
+                R"(","timestamp":"2026-11-26T18:00:00.000Z","treeSize":42})");
+  // The tree heads signed before they pinned the audit chain: the four members only.
+  EXPECT_EQ(tree_head_signing_input("e1", 42, root, "2026-11-26T18:00:00.000Z", std::nullopt),
             R"({"electionId":"e1","rootHash":"ab)" + std::string(62, '0') +
                 R"(","timestamp":"2026-11-26T18:00:00.000Z","treeSize":42})");
 }
 
 TEST(TreeHeadTest, SignedHeadsVerifyAndSurviveJson) {
   const auto key = test_key();
-  TreeHead head = sign_tree_head(key, "e1", 3, crypto::merkle_root({}), "2026-11-26T18:00:00.000Z");
+  TreeHead head = test_head(key);
   EXPECT_EQ(head.log_key_id, key.public_key().key_id());
   EXPECT_TRUE(verify_tree_head(head, key.public_key()));
   auto parsed = tree_head_from_json(nlohmann::json::parse(to_json(head).dump()));
   ASSERT_TRUE(parsed.has_value());
   EXPECT_TRUE(verify_tree_head(*parsed, key.public_key()));
   EXPECT_EQ(to_json(*parsed), to_json(head));
+  EXPECT_EQ(parsed->audit, kAudit);
 }
 
 TEST(TreeHeadTest, AnyChangeBreaksTheSignature) {
   const auto key = test_key();
-  const TreeHead head =
-      sign_tree_head(key, "e1", 3, crypto::merkle_root({}), "2026-11-26T18:00:00.000Z");
+  const TreeHead head = test_head(key);
   auto changed = [&](auto edit) {
     TreeHead h = head;
     edit(h);
@@ -47,16 +58,18 @@ TEST(TreeHeadTest, AnyChangeBreaksTheSignature) {
   EXPECT_FALSE(changed([](TreeHead& h) { h.timestamp = "2026-11-26T18:00:00.001Z"; }));
   EXPECT_FALSE(changed([](TreeHead& h) { h.signature[0] ^= 1; }));
   EXPECT_FALSE(changed([](TreeHead& h) { h.log_key_id = std::string(64, '0'); }));
+  EXPECT_FALSE(changed([](TreeHead& h) { h.audit->seq = 6; }));
+  EXPECT_FALSE(changed([](TreeHead& h) { h.audit->head = std::string(64, 'd'); }));
+  EXPECT_FALSE(changed([](TreeHead& h) { h.audit.reset(); }));
   const auto other = crypto::Ed25519PrivateKey::from_seed(crypto::Bytes(32, 8));
   EXPECT_FALSE(verify_tree_head(head, other.public_key()));
 }
 
 TEST(TreeHeadTest, MalformedJsonIsRefused) {
   const auto key = test_key();
-  const nlohmann::json good =
-      to_json(sign_tree_head(key, "e1", 3, crypto::merkle_root({}), "2026-11-26T18:00:00.000Z"));
-  for (const char* member :
-       {"electionId", "treeSize", "rootHash", "timestamp", "signature", "logKeyId"}) {
+  const nlohmann::json good = to_json(test_head(key));
+  for (const char* member : {"electionId", "treeSize", "rootHash", "timestamp", "signature",
+                             "logKeyId", "auditSeq", "auditHead"}) {
     nlohmann::json j = good;
     j.erase(member);
     EXPECT_FALSE(tree_head_from_json(j).has_value()) << member;
@@ -70,6 +83,13 @@ TEST(TreeHeadTest, MalformedJsonIsRefused) {
   j = good;
   j["signature"] = "AAAA";
   EXPECT_FALSE(tree_head_from_json(j).has_value());
+  j = good;
+  j["auditHead"] = "xyz";
+  EXPECT_FALSE(tree_head_from_json(j).has_value());
+  j = good;
+  j.erase("auditSeq");
+  j.erase("auditHead");
+  EXPECT_TRUE(tree_head_from_json(j).has_value()) << "a tree head from before the pins";
   EXPECT_FALSE(tree_head_from_json(nlohmann::json::array()).has_value());
 }
 

@@ -38,6 +38,10 @@ struct DatabaseConfig {
   PoolConfig pool{2, 16, 1024, Millis{2'000}, Millis{3'000}, Millis{1'000}};
   Millis statement_timeout{5'000};
   bool migrate_on_start = false;
+  // The role the server runs as, when database.url is the schema owner's (the migration
+  // Job): migrations grant it the server's privileges (store/migrations.hpp). Empty: one
+  // role owns and runs, and can rewrite history (docs/security.md, Append-only history).
+  std::string runtime_role;
 };
 
 struct RedisConfig {

@@ -26,6 +26,9 @@ inline constexpr std::string_view kBallotsCheck = "ballots";
 inline constexpr std::string_view kTreeHeadCheck = "tree head";
 inline constexpr std::string_view kConsistencyCheck = "consistency";
 inline constexpr std::string_view kAuditChainCheck = "audit chain";
+inline constexpr std::string_view kRollCheck = "roll";
+inline constexpr std::string_view kIssuedCheck = "issued tokens";
+inline constexpr std::string_view kVoterCheck = "voter hash";
 inline constexpr std::string_view kRecountCheck = "recount";
 inline constexpr std::string_view kReceiptCheck = "receipt";
 
@@ -44,6 +47,9 @@ struct VerifyRequest {
   // Tree heads seen on earlier runs (see verify_election). Its folder is created if
   // missing.
   std::filesystem::path state_file;
+  // 64 hex digits, either case: a voter's own hash (from their import or booth link), to
+  // learn whether a token was issued in their name.
+  std::optional<std::string> voter_hash;
 };
 
 // $XDG_STATE_HOME/observernet/verify-<election>.json, or
@@ -52,13 +58,15 @@ struct VerifyRequest {
 std::optional<std::filesystem::path> default_state_file(std::string_view election_id);
 
 // Runs every check against the server behind `http` and returns one result per check,
-// in the order of the k*Check names above (kReceiptCheck is skipped without a receipt).
+// in the order of the k*Check names above (kVoterCheck is skipped without a voter hash,
+// kReceiptCheck without a receipt).
 // Never throws for anything the server does: a failed request or a malformed answer
 // fails the checks that needed it, with the reason in their detail. Throws
 // std::invalid_argument for a request that is not of the form above.
 //
 // The state file is JSON, {"electionId", "treeHeads": [{"treeSize", "rootHash",
-// "timestamp", "signature", "logKeyId"}, ...]} in increasing treeSize, one per size.
+// "timestamp", "auditSeq", "auditHead", "signature", "logKeyId"}, ...]} in increasing
+// treeSize, one per size.
 // Every tree head in it must be consistent with the newest (RFC 9162 §2.1.4); the newest
 // is then added to it (written to a temporary file and renamed over it) when its
 // signature verifies and nothing in the file contradicts it. A file that cannot be read

@@ -14,9 +14,9 @@
 #include "observernet/crypto/hash.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/domain/tree_head.hpp"
+#include "observernet/store/board.hpp"
 
 namespace observernet::store {
-class BoardStore;
 class VotingStore;
 }  // namespace observernet::store
 
@@ -49,6 +49,18 @@ struct BallotPage {
   std::optional<std::uint64_t> next;  // absent on the last page
 };
 
+// A page of the public roll (docs/security.md, Issuance transparency).
+struct RollPage {
+  std::vector<store::RollEntry> voters;
+  std::optional<store::RollEntry> next;  // the cursor of the next page; absent on the last
+};
+
+// A page of the published voter hashes that were issued a token.
+struct IssuedPage {
+  std::vector<crypto::Digest> voter_hashes;
+  std::optional<crypto::Digest> next;  // the cursor of the next page; absent on the last
+};
+
 struct ReceiptState {
   std::string election_id;
   std::optional<InclusionProof> proof;  // absent while the ballot waits for its set
@@ -78,12 +90,21 @@ class Board {
                                                        std::uint64_t second);
   boost::asio::awaitable<BallotPage> ballots(const std::string& id, std::uint64_t from,
                                              std::uint64_t limit);
+  static constexpr std::uint64_t kMaxVotersPerPage = 10000;
+  // Each from just after its cursor (the start when absent); not_found for a draft.
+  boost::asio::awaitable<RollPage> roll(const std::string& id,
+                                        std::optional<store::RollEntry> after, std::uint64_t limit);
+  boost::asio::awaitable<IssuedPage> issued(const std::string& id,
+                                            std::optional<crypto::Digest> after,
+                                            std::uint64_t limit);
   // Throws Error(not_found) when no ballot has this receipt.
   boost::asio::awaitable<ReceiptState> receipt(const crypto::Digest& receipt);
 
  private:
   struct View;
   boost::asio::awaitable<View> view_of(const std::string& id);
+  // not_found for drafts and unknown elections.
+  boost::asio::awaitable<void> check_public(const std::string& id);
 
   ElectionLookup& elections_;
   ElectionLogs& logs_;

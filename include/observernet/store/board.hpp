@@ -39,6 +39,13 @@ struct SequencerPass {
   double lag_seconds = 0;       // how long the oldest of them had been seen waiting
 };
 
+// A voter on the public roll: the first roll commitment that covers them (1: the opening's)
+// and their voter hash.
+struct RollEntry {
+  int commitment = 0;
+  crypto::Digest voter_hash{};
+};
+
 // An election's ballots waiting for publication.
 struct Waiting {
   std::uint64_t ballots = 0;
@@ -74,6 +81,15 @@ class BoardStore {
   // The stored leaf (RFC 8785 text) of each receipt, in the same order; throws if one
   // is missing.
   boost::asio::awaitable<std::vector<std::string>> leaves(std::vector<crypto::Digest> receipts);
+
+  // The election's roll in (commitment, voter hash) order, from just after `after`
+  // (docs/security.md, Issuance transparency); drafts are the caller's to refuse.
+  boost::asio::awaitable<std::vector<RollEntry>> roll_page(std::string election_id, RollEntry after,
+                                                           std::uint64_t limit);
+  // The published voter hashes issued a token, ascending, from just after `after`.
+  boost::asio::awaitable<std::vector<crypto::Digest>> issued_page(std::string election_id,
+                                                                  crypto::Digest after,
+                                                                  std::uint64_t limit);
 
  private:
   struct Sequenced {

@@ -29,11 +29,16 @@ struct ElectionStats {
   std::int64_t ballots_sequenced = 0;
 };
 
+struct NewVoter {
+  std::string voter_id;
+  std::string credential;  // shown once, never stored
+  std::string voter_hash;  // hex: how the public roll and issued list name this voter
+};
+
 struct VoterImport {
-  std::int64_t registered = 0;  // new voters
-  std::int64_t duplicates = 0;  // already on the roll, or repeated in this request
-  // voterId and credential of each new voter, in request order: shown once, never stored.
-  std::vector<std::pair<std::string, std::string>> credentials;
+  std::int64_t registered = 0;        // new voters
+  std::int64_t duplicates = 0;        // already on the roll, or repeated in this request
+  std::vector<NewVoter> credentials;  // each new voter, in request order
 };
 
 // Who made a transition happen, recorded in the audit event.

@@ -27,13 +27,20 @@ struct MigrationResult {
 
 // Applies what is missing, each migration in its own transaction, under a
 // PostgreSQL advisory lock so that pods starting together take turns. Throws if an
-// applied migration's text differs from the one in this binary.
-// The connection's statement_timeout is lifted for the session: a migration, or the
-// wait for another pod's lock, may take long. Use a dedicated connection.
-MigrationResult migrate(pqxx::connection_base& conn);
+// applied migration's text differs from the one in this binary. With nothing to apply it
+// changes nothing and needs no privilege beyond reading schema_migrations.
+// While migrating, the connection's statement_timeout is lifted for the session: a
+// migration, or the wait for another pod's lock, may take long. Use a dedicated connection.
+//
+// With a `runtime_role` (database.runtime_role), the connection's role owns the schema
+// and the runtime role gets exactly the privileges the server needs, granted again at
+// every run: INSERT and SELECT only on the history (docs/security.md, Append-only
+// history). Throws if the role is missing, is the connection's own, or does not have the
+// connection's role as a member.
+MigrationResult migrate(pqxx::connection_base& conn, const std::string& runtime_role = {});
 
 // The same on a new connection of its own (`observernet migrate`, `serve --migrate`).
-MigrationResult migrate(const std::string& database_url);
+MigrationResult migrate(const std::string& database_url, const std::string& runtime_role = {});
 
 // Highest applied version, 0 when nothing was ever applied.
 int schema_version(pqxx::connection_base& conn);

@@ -83,7 +83,8 @@ class TokenLedger {
   virtual boost::asio::awaitable<TokenRequestState> token_state(std::string election_id,
                                                                 crypto::Digest voter_hash) = 0;
   // Records the voter's token unless one is already recorded; returns what is recorded
-  // afterwards (this one, or the earlier one a concurrent request stored first).
+  // afterwards (this one, or the earlier one a concurrent request stored first). Throws
+  // Error(election_not_open) when the election closed in the meantime.
   virtual boost::asio::awaitable<TokenIssuance> record_token(std::string election_id,
                                                              crypto::Digest voter_hash,
                                                              TokenIssuance issuance) = 0;

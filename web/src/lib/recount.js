@@ -339,15 +339,24 @@ async function fetchAudit(api, id, progress) {
   return events;
 }
 
+// The members of a tree head that the browser keeps and compares.
+const TREE_HEAD_FIELDS = ['auditHead', 'auditSeq', 'logKeyId', 'rootHash', 'signature', 'timestamp', 'treeSize'];
+
 function readTreeHead(object, what) {
   if (!isObject(object)) throw new Unverifiable(say(`${what}: not a JSON object`, 'recount.error.itemNotObject', { what }));
-  return {
+  const head = {
     treeSize: countMember(object, 'treeSize', what),
     rootHash: digestMember(object, 'rootHash', what),
     timestamp: stringMember(object, 'timestamp', what),
     signature: stringMember(object, 'signature', what),
     logKeyId: stringMember(object, 'logKeyId', what),
   };
+  // The audit chain it pins, both members or neither (docs/formats.md, Signed tree heads).
+  if ('auditSeq' in object || 'auditHead' in object) {
+    head.auditSeq = countMember(object, 'auditSeq', what);
+    head.auditHead = digestMember(object, 'auditHead', what);
+  }
+  return head;
 }
 
 async function fetchTreeHead(api, id) {
@@ -590,7 +599,7 @@ function checkTreeHead(board) {
     } else if (published === undefined) {
       problems.push(say('the election is closed, but its audit chain has no tree_head.published', 'recount.treeHead.noFinal'));
     } else {
-      for (const field of ['logKeyId', 'rootHash', 'signature', 'timestamp', 'treeSize']) {
+      for (const field of TREE_HEAD_FIELDS) {
         if (!isObject(published) || published[field] !== head[field]) {
           problems.push(say(`it is not the final tree head on the audit chain (${field} differs)`, 'recount.treeHead.notFinal', { field }));
           break;
@@ -655,7 +664,30 @@ async function checkConsistency(api, board, earlierHeads) {
     { n, count: n, proofs: checked }));
 }
 
-function checkAuditChain(board) {
+// Each signed tree head pins the audit chain up to the event it names: the chain served
+// now must still hold it (docs/formats.md, Signed tree heads). The newest head was read
+// after the chain, which may have grown in between; an earlier one names an event the
+// chain must have.
+function auditPinProblem(events, head, newest) {
+  const seen = say(`the tree head of size ${head.treeSize} from ${head.timestamp}`, 'recount.consistency.seen',
+    { size: head.treeSize, time: String(head.timestamp) });
+  if (head.auditSeq === 0) {
+    return head.auditHead === '0'.repeat(64) ? undefined
+      : say(`${seen} pins an empty audit chain with a hash other than zeros`, 'recount.audit.emptyPin', { seen });
+  }
+  if (head.auditSeq > events.length) {
+    if (newest) return undefined;
+    return say(`the audit chain lost events: ${seen} pins seq ${head.auditSeq}, the chain now ends at seq ${events.length}`,
+      'recount.audit.lost', { seen, seq: head.auditSeq, last: events.length });
+  }
+  const found = events[head.auditSeq - 1].hash;
+  if (found === head.auditHead) return undefined;
+  return say(`the audit history was rewritten after ${seen}: it pins seq ${head.auditSeq} with hash ${short(head.auditHead)}, ` +
+    `the chain has ${short(found)}`, 'recount.audit.rewritten',
+  { seen, seq: head.auditSeq, pinned: short(head.auditHead), found: short(found) });
+}
+
+function checkAuditChain(board, earlierHeads) {
   const name = CHECKS.auditChain;
   if (board.audit.error) return fail(name, board.audit.error);
   const events = board.audit.value;
@@ -668,8 +700,16 @@ function checkAuditChain(board) {
   if (board.election.value?.closed && !board.facts.closed) {
     return fail(name, say('the election is closed, but its audit chain has no election.closed', 'recount.audit.notClosed'));
   }
-  return pass(name, say(`${plural(n, 'event', 'events')}, seq 1 to ${events.at(-1).seq}, unbroken; head ${short(events.at(-1).hash)}`,
-    'recount.audit.pass', { n, count: n, last: events.at(-1).seq, head: short(events.at(-1).hash) }));
+  // Only signed heads pin anything: the earlier ones were kept because they were.
+  const heads = (earlierHeads ?? []).map((head) => [head, false]);
+  if (board.headSigned) heads.push([board.head.value, true]);
+  const pinning = heads.filter(([head]) => head.auditSeq !== undefined);
+  const problems = pinning.map(([head, newest]) => auditPinProblem(events, head, newest)).filter(Boolean);
+  if (problems.length) return fail(name, listed(problems));
+  const pins = pinning.length;
+  return pass(name, say(`${plural(n, 'event', 'events')}, seq 1 to ${events.at(-1).seq}, unbroken; head ${short(events.at(-1).hash)}; ` +
+    `signed tree heads pinning it: ${pins}`,
+  'recount.audit.pass', { n, count: n, last: events.at(-1).seq, head: short(events.at(-1).hash), pins }));
 }
 
 async function checkRecount(api, board) {
@@ -803,15 +843,14 @@ export async function recount({ api, electionId, onProgress = () => {}, pageSize
 
   const consistency = await guarded(CHECKS.consistency, () => checkConsistency(api, board, earlierHeads));
   if (board.headSigned && consistency.status !== 'fail') {
-    const { treeSize, rootHash, timestamp, signature, logKeyId } = board.head.value;
-    consistency.keep = { treeSize, rootHash, timestamp, signature, logKeyId };
+    consistency.keep = Object.fromEntries(TREE_HEAD_FIELDS.filter((f) => f in board.head.value).map((f) => [f, board.head.value[f]]));
   }
   return [
     await guarded(CHECKS.tokenSignatures, () => checkTokens(board)),
     await guarded(CHECKS.ballots, () => checkBallots(board)),
     await guarded(CHECKS.treeHead, () => checkTreeHead(board)),
     consistency,
-    await guarded(CHECKS.auditChain, () => checkAuditChain(board)),
+    await guarded(CHECKS.auditChain, () => checkAuditChain(board, earlierHeads)),
     await guarded(CHECKS.recount, () => checkRecount(api, board)),
     await guarded(CHECKS.receipt, () => checkReceipt(api, board, wantedReceipt)),
   ];

@@ -1,6 +1,7 @@
 // Signed tree heads: Ed25519 by the log key over the RFC 8785 text of {electionId,
-// treeSize, rootHash, timestamp}, as src/domain/tree_head.cpp signs them and
-// src/client/verify.cpp checks them.
+// treeSize, rootHash, timestamp, auditSeq, auditHead}, as src/domain/tree_head.cpp signs
+// them and src/client/verify.cpp checks them. The audit members pin the audit chain; the
+// tree heads signed before they existed have neither.
 
 import { canonicalize } from './jcs.js';
 import { b64urlDecode, hexEncode, utf8Encode } from './encoding.js';
@@ -14,12 +15,12 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:
 /** The exact text the log key signs. electionId is the one the caller asked about, not
  *  the one in the answer, so a head for another election cannot pass. */
 export function treeHeadMessage(electionId, sth) {
-  return canonicalize({
-    electionId,
-    treeSize: sth.treeSize,
-    rootHash: sth.rootHash,
-    timestamp: sth.timestamp,
-  });
+  const signed = { electionId, treeSize: sth.treeSize, rootHash: sth.rootHash, timestamp: sth.timestamp };
+  if (sth.auditSeq !== undefined || sth.auditHead !== undefined) {
+    signed.auditSeq = sth.auditSeq;
+    signed.auditHead = sth.auditHead;
+  }
+  return canonicalize(signed);
 }
 
 // A failure: reason in English (as src/client/verify.cpp words it), and message, the same as

@@ -1,0 +1,31 @@
+#pragma once
+// Commitments to an election's roll (docs/formats.md, Roll commitments). Pure: no I/O.
+//
+// The audit chain records, at the opening and after each import into an open election,
+// how many voters the roll holds and the RFC 9162 Merkle root of their voter hashes in
+// ascending order, each hash's 32 bytes one leaf. Sorting makes the root independent of
+// the order voters were imported in, which the roll never shows.
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <vector>
+
+#include "observernet/crypto/hash.hpp"
+
+namespace observernet::domain {
+
+struct RollCommitment {
+  std::uint64_t count = 0;
+  crypto::Digest root{};
+  bool operator==(const RollCommitment&) const = default;
+};
+
+// Of these voter hashes, in any order; sorts them.
+RollCommitment commit_roll(std::vector<crypto::Digest> voter_hashes);
+
+// {"count", "root" (hex)}: the "roll" member of election.opened and voters.imported.
+nlohmann::json to_json(const RollCommitment& roll);
+// The inverse; nullopt for anything else.
+std::optional<RollCommitment> roll_commitment_from_json(const nlohmann::json& j);
+
+}  // namespace observernet::domain
