@@ -34,7 +34,10 @@ inline constexpr const char* kTestLogKey =
 // A missing one fails the test: these tests never pass by skipping.
 std::string required_env(const char* name);
 
-// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages.
+// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages,
+// every key (http.routes = all).
+app::RawConfig test_raw_config();
+// test_raw_config(), built.
 app::Config test_config();
 
 class TestServer {
