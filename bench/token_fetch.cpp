@@ -51,6 +51,7 @@
 #include "observernet/crypto/aead.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/hash.hpp"
+#include "observernet/service/token_keys.hpp"
 
 namespace {
 
@@ -194,8 +195,9 @@ std::string mint_token(client::HttpClient& http, const crypto::RsaPublicKey& key
   return crypto::to_base64url(msg) + ' ' + crypto::to_base64url(*sig);
 }
 
-// Unseals the election's private token key as the server does (AES-256-GCM under the
-// master key, the election id as associated data: docs/architecture.md, Tokens and ballots).
+// Unseals the election's private token key as the signers do (sealed to the sealing key
+// derived from the master key, or AES-256-GCM under the master key for older elections;
+// the election id as associated data: docs/formats.md, Sealed token keys).
 crypto::RsaPrivateKey open_private_key(const Options& options) {
   std::ifstream in(options.sealed_key_file, std::ios::binary);
   std::string hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -207,7 +209,9 @@ crypto::RsaPrivateKey open_private_key(const Options& options) {
   if (!master || master->size() != crypto::kAes256GcmKeyLength) {
     throw std::runtime_error("OBSERVERNET_AUTH_MASTER_KEY must hold the server's 64 hex digits");
   }
-  auto der = crypto::aes256gcm_open(*master, *sealed, crypto::as_bytes(options.election_id));
+  crypto::Bytes sealing_private = service::sealing_private_key(*master);
+  auto der = service::unseal_token_key(*master, sealing_private, *sealed, options.election_id);
+  OPENSSL_cleanse(sealing_private.data(), sealing_private.size());
   if (!der) throw std::runtime_error("the sealed key does not open with this master key");
   auto key = crypto::RsaPrivateKey::from_pkcs8_der(*der);
   OPENSSL_cleanse(der->data(), der->size());

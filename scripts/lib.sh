@@ -670,14 +670,10 @@ throwaway_psql() {
 }
 
 # throwaway_migrate <observernet binary>: the throw-away database's schema, migrated by its
-# owner for the runtime role. `migrate` checks the whole configuration, so it is given
-# throw-away secrets it does not use.
+# owner for the runtime role.
 throwaway_migrate() {
   OBSERVERNET_DATABASE_URL=$THROWAWAY_OWNER_DATABASE_URL \
     OBSERVERNET_DATABASE_RUNTIME_ROLE=$PG_APP_ROLE \
-    OBSERVERNET_AUTH_VOTER_PEPPER=$(openssl rand -hex 32) \
-    OBSERVERNET_AUTH_MASTER_KEY=$(openssl rand -hex 32) \
-    OBSERVERNET_AUTH_LOG_KEY=$(openssl rand -hex 32) \
     OBSERVERNET_LOG_LEVEL=warn "$1" migrate
 }
 

@@ -100,6 +100,10 @@ check("@postgres:" in services["migrate"].get("environment", {}).get("OBSERVERNE
       "migrate reaches PostgreSQL directly (session advisory lock)")
 check(api.get("depends_on", {}).get("migrate", {}).get("condition") == "service_completed_successfully",
       "api waits for migrate to succeed")
+migrate_keys = sorted(k for k in services["migrate"].get("environment", {}) if k.startswith("OBSERVERNET_AUTH_"))
+check(not migrate_keys and "env_file" not in services["migrate"],
+      "migrate holds no auth key (docs/security.md, Keys)" +
+      (": it has " + ", ".join(migrate_keys) if migrate_keys else ""))
 check("container_name" not in api and not api.get("ports"), "api has no container_name or host port (--scale)")
 redis_args = services["redis"].get("command", [])
 def arg(name):

@@ -2,9 +2,11 @@
 # Checks the Kubernetes manifests in deploy/k8s: the base and every overlay render with
 # `kubectl kustomize`, every object they render is valid against the Kubernetes, KEDA
 # and prometheus-operator schemas, unknown (misspelt) fields included
-# (scripts/checks/k8s-validate/validate.mjs), and their Ingresses send the web pages,
+# (scripts/checks/k8s-validate/validate.mjs), their Ingresses send the web pages,
 # the API and the token route to the right Services and probes and /metrics nowhere
-# (k8s-validate/routes.mjs). No cluster is needed.
+# (k8s-validate/routes.mjs), and each workload mounts a Secret of its own with only the
+# keys it uses, matching base/secret.example.yaml (k8s-validate/secrets.mjs). No cluster
+# is needed.
 # Installs what is missing on Debian 12 (as root): kubectl, Node.js and npm, and the
 # validator's npm packages (pinned by k8s-validate/package-lock.json) in .local/k8s-validate.
 # One line per thing checked; exit status 1 if any check failed.
@@ -52,7 +54,8 @@ if ! cmp -s "$VALIDATOR_SRC/package-lock.json" "$VALIDATOR/installed-lock.json";
   cp "$VALIDATOR_SRC/package-lock.json" "$VALIDATOR/installed-lock.json"
 fi
 # Run from beside its node_modules: ES module imports resolve from the script's folder.
-cp "$VALIDATOR_SRC/validate.mjs" "$VALIDATOR_SRC/routes.mjs" "$VALIDATOR/"
+cp "$VALIDATOR_SRC/validate.mjs" "$VALIDATOR_SRC/routes.mjs" "$VALIDATOR_SRC/secrets.mjs" \
+  "$VALIDATOR/"
 echo "ok   node $(node --version) with the validator's packages in .local/k8s-validate"
 
 node "$VALIDATOR/validate.mjs" --self-test || failed=1
@@ -76,6 +79,8 @@ for tree in "${trees[@]}"; do
   [[ ! -s $tmp/stderr ]] || sed "s|^|note deploy/k8s/$tree: |" "$tmp/stderr"
   node "$VALIDATOR/validate.mjs" --name "deploy/k8s/$tree" "$out" || failed=1
   node "$VALIDATOR/routes.mjs" --name "deploy/k8s/$tree" "$out" || failed=1
+  node "$VALIDATOR/secrets.mjs" --name "deploy/k8s/$tree" \
+    --template "$K8S/base/secret.example.yaml" "$out" || failed=1
   # The Secret is created by hand (base/secret.example.yaml): never rendered, never committed.
   if grep -q '^kind: Secret$' "$out"; then
     fail "deploy/k8s/$tree: renders a Secret; secrets must not be in a kustomization"

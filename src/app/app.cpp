@@ -1,5 +1,6 @@
 #include "observernet/app/app.hpp"
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <atomic>
@@ -65,18 +66,48 @@ unsigned crypto_threads(const Config& config) {
   return std::max(1u, util::available_cpus() / 2);
 }
 
-crypto::Bytes master_key(const Config& config) {
-  return *crypto::from_hex(config.auth.master_key);  // 64 hex digits: checked by the config
+// Each key only where the route set uses it (docs/security.md, Keys): whatever else the
+// configuration holds, nothing is built with it. Null elsewhere.
+std::unique_ptr<store::BoardStore> board_store(const Config& config, store::PgPool& postgres) {
+  if (!keys_of(config.routes).log_key) return nullptr;
+  return std::make_unique<store::BoardStore>(
+      postgres, crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key)),
+      domain::PublicationPolicy{config.board.min_batch, config.board.max_delay,
+                                config.board.min_anonymity});
+}
+
+std::string voter_pepper(const Config& config) {
+  return keys_of(config.routes).voter_pepper ? config.auth.voter_pepper : std::string();
+}
+
+std::unique_ptr<service::TokenKeySealer> token_key_sealer(const Config& config,
+                                                          util::WorkerPool& crypto) {
+  if (!keys_of(config.routes).sealing_key) return nullptr;
+  crypto::X25519Key sealing_key{};
+  // 64 hex digits: checked by the config, which derives it from the master key if need be.
+  const crypto::Bytes raw = *crypto::from_hex(config.auth.sealing_public_key);
+  std::copy(raw.begin(), raw.end(), sealing_key.begin());
+  return std::make_unique<service::TokenKeySealer>(crypto, sealing_key, config.tokens.key_bits);
+}
+
+// The only place the master key is read: a process that does not sign tokens never
+// builds a way to unseal one.
+std::unique_ptr<service::TokenKeys> unsealing_keys(const Config& config, store::VotingStore& voting,
+                                                   prometheus::Counter& unsealed) {
+  if (!keys_of(config.routes).master_key) return nullptr;
+  return std::make_unique<service::TokenKeys>(
+      voting, *crypto::from_hex(config.auth.master_key),  // 64 hex digits: checked by the config
+      unsealed);
+}
+
+bool is_token_route(const http::Route& r) {
+  return r.method == http::Method::post && r.path_template == "/api/v1/voting/token";
 }
 
 std::vector<asio::any_io_executor> io_executors(http::IoContexts& io) {
   std::vector<asio::any_io_executor> out;
   for (std::size_t i = 0; i < io.size(); ++i) out.push_back(io.at(i).get_executor());
   return out;
-}
-
-crypto::Ed25519PrivateKey log_key(const Config& config) {
-  return crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key));
 }
 
 // The pages of web.root (or of the default root), or null when there are none to serve.
@@ -128,9 +159,8 @@ struct App::Impl {
                  *registry),
         io(io_threads(config)),
         redis(io_executors(io), config.redis.endpoint, config.redis.connection),
-        board(postgres, log_key(config),
-              {config.board.min_batch, config.board.max_delay, config.board.min_anonymity}),
-        elections(postgres, board, config.auth.voter_pepper, config.import.max_voters),
+        board(board_store(config, postgres)),
+        elections(postgres, board.get(), voter_pepper(config), config.import.max_voters),
         voting(postgres),
         crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
         ballot_writer(voting,
@@ -138,18 +168,17 @@ struct App::Impl {
                        config.ballots.queue_depth, config.ballots.writers},
                       *registry),
         voting_elections(elections, voting),
-        token_keys(voting, crypto, master_key(config), config.tokens.key_bits, *registry),
-        logs(board, config.board.freshness),
+        unsealed(service::unsealed_keys_counter(*registry)),
+        sealer(token_key_sealer(config, crypto)),
+        token_keys(unsealing_keys(config, voting, unsealed)),
         public_cache(
             redis,
             {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
             *registry),
         published(elections, voting, voting_elections, public_cache, config.cache.results_ttl),
-        admin(elections, token_keys, published),
-        tokens(voting_elections, token_keys, voting, crypto, config.auth.voter_pepper, *registry),
+        tokens(voting_elections, token_keys.get(), voting, crypto,
+               token_keys ? config.auth.voter_pepper : std::string(), *registry),
         ballot_box(voting_elections, ballot_writer, crypto, *registry),
-        bulletin_board(voting_elections, logs, board, voting, config.board.sequence_interval),
-        sequencer(board, config.board.sequence_interval, *registry),
         scheduler(elections, published, config.scheduler.interval),
         dependency_refresh(dependencies),
         admin_auth(config.auth.admin_key_hashes),
@@ -170,21 +199,37 @@ struct App::Impl {
         .Register(*registry)
         .Add({{"version", kVersion}, {"commit", kGitCommit}})
         .Set(1);
+    // What needs the log key or the sealing key exists only where the route set uses it.
+    if (board) {
+      logs = std::make_unique<service::ElectionLogs>(*board, config.board.freshness);
+      bulletin_board = std::make_unique<service::Board>(voting_elections, *logs, *board, voting,
+                                                        config.board.sequence_interval);
+      sequencer =
+          std::make_unique<service::Sequencer>(*board, config.board.sequence_interval, *registry);
+    }
+    if (sealer) admin = std::make_unique<service::ElectionAdmin>(elections, *sealer, published);
     api::add_ops_routes(router,
                         {draining, dependencies, {registry.get(), &http_metrics, &process}});
-    api::add_admin_election_routes(router, {admin,
-                                            admin_auth,
-                                            {.max_voters = config.import.max_voters},
-                                            config.import.body_limit_bytes,
-                                            config.web.public_url});
+    if (admin) {
+      api::add_admin_election_routes(router, {*admin,
+                                              admin_auth,
+                                              {.max_voters = config.import.max_voters},
+                                              config.import.body_limit_bytes,
+                                              config.web.public_url});
+    }
     api::add_public_election_routes(router, {published, config.cache.public_max_age});
     api::add_voting_routes(router, {tokens, ballot_box, published, config.cache.public_max_age});
-    api::add_board_routes(router, {bulletin_board, config.cache.public_max_age});
-    if (config.routes == RouteSet::token) {
+    if (bulletin_board) {
+      api::add_board_routes(router, {*bulletin_board, config.cache.public_max_age});
+    }
+    if (config.routes == RouteSet::api) {
+      // The API's Deployment: everything but tokens, which it cannot sign without the
+      // master key (docs/security.md, Keys).
+      router.retain([](const http::Route& r) { return !is_token_route(r); });
+    } else if (config.routes == RouteSet::token) {
       // The token-signing Deployment: RSA signatures, and what probes and Prometheus need.
       router.retain([](const http::Route& r) {
-        return api::is_ops_route(r.path_template) ||
-               (r.method == http::Method::post && r.path_template == "/api/v1/voting/token");
+        return api::is_ops_route(r.path_template) || is_token_route(r);
       });
     } else if (config.routes == RouteSet::web) {
       // The web front end's Deployment: pages, and what probes and Prometheus need.
@@ -232,12 +277,12 @@ struct App::Impl {
   }
 
   // What runs on its own while the process serves: token and web pods leave the
-  // scheduler and the sequencer to the API's.
+  // scheduler and the sequencer, which sign tree heads, to the API's.
   std::vector<service::BackgroundService*> background() {
     std::vector<service::BackgroundService*> out{&dependency_refresh};
-    if (config.routes == RouteSet::all) {
+    if (sequencer) {
       out.push_back(&scheduler);
-      out.push_back(&sequencer);
+      out.push_back(sequencer.get());
     }
     if (config.ratelimit.enabled) out.push_back(&limit_adaptation);
     return out;
@@ -267,21 +312,24 @@ struct App::Impl {
   http::IoContexts io;
   cache::RedisLanes redis;  // after io: one pipelined connection per I/O thread
   service::DependencyCheck dependencies{postgres, redis, *registry};
-  store::BoardStore board;
+  std::unique_ptr<store::BoardStore> board;  // null without the log key
   store::ElectionStore elections;
   store::VotingStore voting;
   util::WorkerPool crypto;
   store::BallotWriter ballot_writer;
   service::VotingElections voting_elections;
-  service::TokenKeys token_keys;
-  service::ElectionLogs logs;
+  prometheus::Counter& unsealed;
+  std::unique_ptr<service::TokenKeySealer> sealer;  // null where elections are not created
+  std::unique_ptr<service::TokenKeys> token_keys;   // null without the master key
   cache::PublicCache public_cache;
   service::PublicElections published;
-  service::ElectionAdmin admin;
   service::TokenIssuer tokens;
   service::BallotBox ballot_box;
-  service::Board bulletin_board;
-  service::Sequencer sequencer;
+  // Null without the log key, as the board is.
+  std::unique_ptr<service::ElectionLogs> logs;
+  std::unique_ptr<service::Board> bulletin_board;
+  std::unique_ptr<service::Sequencer> sequencer;
+  std::unique_ptr<service::ElectionAdmin> admin;  // null where elections are not created
   service::Scheduler scheduler;
   service::DependencyRefresh dependency_refresh;
   api::AdminAuth admin_auth;

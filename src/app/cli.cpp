@@ -1,3 +1,5 @@
+#include <openssl/crypto.h>
+
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "observernet/crypto/hash.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/error.hpp"
+#include "observernet/service/token_keys.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/util/log.hpp"
 
@@ -32,11 +35,12 @@ constexpr const char* kMainHelp = R"(observernet — verifiable online elections
 Usage: observernet <command> [options]
 
 Commands:
-  serve     run the HTTP API server
-  migrate   apply pending database migrations and exit
-  version   print the version and exit
-  vote      cast a ballot as a voter, against a running server
-  verify    check an election's public bulletin board, as an observer
+  serve        run the HTTP API server
+  migrate      apply pending database migrations and exit
+  sealing-key  print the public key new elections' token keys are sealed to
+  version      print the version and exit
+  vote         cast a ballot as a voter, against a running server
+  verify       check an election's public bulletin board, as an observer
 
 Run 'observernet <command> --help' for a command's options. Configuration comes from
 --config FILE, then OBSERVERNET_* environment variables (which win), then flags;
@@ -66,6 +70,22 @@ Options:
   --config FILE       configuration file (env: OBSERVERNET_CONFIG)
   --log-format FMT    human or json (log.format)
   -h, --help          show this help
+)";
+
+constexpr const char* kSealingKeyHelp = R"(Usage: observernet sealing-key --master-key-file FILE
+
+Prints the sealing public key of a master key (auth.master_key), 64 hex digits on one
+line: the value of auth.sealing_public_key for the processes that create elections but
+must not hold the master key (http.routes = api). The key is derived from the master key
+(docs/security.md, Keys), so printing it again gives the same value.
+
+Options:
+  --master-key-file F  read the master key, 64 hex digits, from the first line of F
+                       ('-': stdin); never on the command line, where other local users
+                       could read it in the process list
+  -h, --help           show this help
+
+Exit status: 0 when the key is printed; 2 for usage errors (no such file, not a key).
 )";
 
 constexpr const char* kVersionHelp = R"(Usage: observernet version
@@ -192,6 +212,7 @@ const std::vector<Command>& commands() {
       {"migrate",
        kMigrateHelp,
        {{"--config", nullptr, true}, {"--log-format", "log.format", true}}},
+      {"sealing-key", kSealingKeyHelp, {{"--master-key-file", nullptr, true}}},
       {"version", kVersionHelp, {}},
       {"vote",
        kVoteHelp,
@@ -226,7 +247,7 @@ int usage_error(const std::string& message, const char* command) {
 using GivenFlags = std::vector<std::pair<const Flag*, std::string>>;
 
 // The first line of `path` ('-': stdin) without its line ending; nullopt if unreadable.
-std::optional<std::string> read_credential_file(const std::string& path) {
+std::optional<std::string> read_first_line(const std::string& path) {
   std::string line;
   if (path == "-") {
     if (!std::getline(std::cin, line)) return std::nullopt;
@@ -282,7 +303,7 @@ int vote(const GivenFlags& given) {
   if (single.contains("--credential")) {
     request.credential = single["--credential"];
   } else {
-    auto credential = read_credential_file(single["--credential-file"]);
+    auto credential = read_first_line(single["--credential-file"]);
     if (!credential) {
       return usage_error("cannot read --credential-file " + single["--credential-file"], "vote");
     }
@@ -388,6 +409,25 @@ int verify(const GivenFlags& given) {
   return kExitFailure;
 }
 
+// Prints nothing but the public key: the master key is read, used and wiped.
+int sealing_key(const GivenFlags& given) {
+  if (given.empty()) return usage_error("--master-key-file is required", "sealing-key");
+  const std::string& path = given.back().second;
+  std::optional<std::string> text = read_first_line(path);
+  if (!text) return usage_error("cannot read --master-key-file " + path, "sealing-key");
+  std::optional<crypto::Bytes> master_key = crypto::from_hex(*text);
+  OPENSSL_cleanse(text->data(), text->size());
+  if (!master_key || master_key->size() != 32) {
+    if (master_key) OPENSSL_cleanse(master_key->data(), master_key->size());
+    return usage_error("--master-key-file must hold 64 hex digits (auth.master_key)",
+                       "sealing-key");
+  }
+  const crypto::X25519Key public_key = service::sealing_public_key(*master_key);
+  OPENSSL_cleanse(master_key->data(), master_key->size());
+  std::printf("%s\n", crypto::to_hex(public_key).c_str());
+  return 0;
+}
+
 int serve(Config config) {
   App app(std::move(config));
   app.start();
@@ -466,6 +506,7 @@ int run_cli(int argc, char** argv) {
   }
   if (name == "vote") return vote(given);
   if (name == "verify") return verify(given);
+  if (name == "sealing-key") return sealing_key(given);
 
   RawConfig overrides;
   std::string config_file;
@@ -480,7 +521,7 @@ int run_cli(int argc, char** argv) {
 
   Config config;
   try {
-    config = load_config(config_file, overrides);
+    config = load_config(config_file, overrides, name == "serve" ? Use::serve : Use::migrate);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "observernet: invalid config: %s\n", e.what());
     return kExitUsage;

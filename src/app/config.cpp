@@ -1,8 +1,10 @@
 #include "observernet/app/config.hpp"
 
 #include "observernet/cache/sliding_window.hpp"
+#include "observernet/crypto/hash.hpp"
 #include "observernet/http/cors.hpp"
 #include "observernet/http/message.hpp"
+#include "observernet/service/token_keys.hpp"
 
 #include <toml++/toml.h>
 #include <algorithm>
@@ -143,10 +145,11 @@ const std::vector<Key>& keys() {
                    c.http.host = v;
                  }});
     k.push_back({"http.routes", [](Config& c, const std::string& key, const std::string& v) {
-                   const std::string set = one_of(key, v, {"all", "token", "web"});
-                   c.routes = set == "token" ? RouteSet::token
-                              : set == "web" ? RouteSet::web
-                                             : RouteSet::all;
+                   const std::string set = one_of(key, v, {"all", "api", "token", "web"});
+                   c.routes = set == "api"     ? RouteSet::api
+                              : set == "token" ? RouteSet::token
+                              : set == "web"   ? RouteSet::web
+                                               : RouteSet::all;
                  }});
     k.push_back({"http.port", uint_field(&Config::http, &HttpConfig::port, 0, 65535)});
     k.push_back({"http.threads", uint_field(&Config::http, &HttpConfig::threads, 0, 1024)});
@@ -293,6 +296,17 @@ const std::vector<Key>& keys() {
     };
     k.push_back({"auth.master_key", key_field(&AuthConfig::master_key)});
     k.push_back({"auth.log_key", key_field(&AuthConfig::log_key)});
+    k.push_back(
+        {"auth.sealing_public_key", [](Config& c, const std::string& key, const std::string& v) {
+           static const std::regex hex64("^[0-9a-fA-F]{64}$");
+           if (!v.empty() && !std::regex_match(v, hex64)) {
+             throw ConfigError(key, "must be 64 hex digits (an X25519 public key)");
+           }
+           c.auth.sealing_public_key = v;
+           std::ranges::transform(v, c.auth.sealing_public_key.begin(), [](unsigned char ch) {
+             return static_cast<char>(std::tolower(ch));
+           });
+         }});
     k.push_back({"board.sequence_interval_ms",
                  millis_field(&Config::board, &BoardConfig::sequence_interval, 10)});
     k.push_back({"board.freshness_ms", millis_field(&Config::board, &BoardConfig::freshness, 0)});
@@ -487,7 +501,84 @@ void read_section(const toml::table& section, const std::string& name, const std
   }
 }
 
+// Requires the keys the route set uses and refuses the others (KeyUse), and derives
+// the sealing key where the master key is.
+void check_keys(Config& config) {
+  const KeyUse use = keys_of(config.routes);
+  const std::string routes = "http.routes = " + std::string(to_string(config.routes));
+  auto refused = [&](const std::string& key) {
+    return ConfigError(key, "must not be given to " + routes +
+                                ", which does not use it (docs/security.md, Keys)" +
+                                (key == "auth.master_key" && use.sealing_key
+                                     ? ": give auth.sealing_public_key instead, which "
+                                       "`observernet sealing-key` prints"
+                                     : ""));
+  };
+  auto check = [&](const std::string& key, bool used, bool given, const std::string& why) {
+    if (used && !given) {
+      throw ConfigError(key, "is required for " + routes + ", which " + why + " (" + env_name(key) +
+                                 " or " + key + "_file)");
+    }
+    if (!used && given) throw refused(key);
+  };
+  AuthConfig& auth = config.auth;
+  check("auth.voter_pepper", use.voter_pepper, !auth.voter_pepper.empty(), "hashes voter ids");
+  check("auth.master_key", use.master_key, !auth.master_key.empty(), "unseals token keys");
+  check("auth.log_key", use.log_key, !auth.log_key.empty(), "signs tree heads");
+  // Optional where they are used: without any, every admin request is refused.
+  if (!use.admin_keys && !auth.admin_key_hashes.empty()) throw refused("auth.admin_key_hashes");
+  if (!auth.master_key.empty()) {
+    const std::string derived =
+        crypto::to_hex(service::sealing_public_key(*crypto::from_hex(auth.master_key)));
+    if (!auth.sealing_public_key.empty() && auth.sealing_public_key != derived) {
+      throw ConfigError("auth.sealing_public_key",
+                        "is not the one of auth.master_key (`observernet sealing-key` prints "
+                        "the right one): keys sealed to it would never open");
+    }
+    auth.sealing_public_key = derived;
+  }
+  if (use.sealing_key && auth.sealing_public_key.empty()) {
+    throw ConfigError("auth.sealing_public_key",
+                      "is required for " + routes +
+                          ", which seals new elections' token keys to it (" +
+                          env_name("auth.sealing_public_key") +
+                          "; `observernet sealing-key` prints it from the master key)");
+  }
+}
+
 }  // namespace
+
+std::string_view to_string(RouteSet routes) {
+  switch (routes) {
+    case RouteSet::all:
+      return "all";
+    case RouteSet::api:
+      return "api";
+    case RouteSet::token:
+      return "token";
+    case RouteSet::web:
+      break;
+  }
+  return "web";
+}
+
+KeyUse keys_of(RouteSet routes) {
+  switch (routes) {
+    case RouteSet::all:
+      return {.voter_pepper = true,
+              .master_key = true,
+              .log_key = true,
+              .admin_keys = true,
+              .sealing_key = true};
+    case RouteSet::api:
+      return {.voter_pepper = true, .log_key = true, .admin_keys = true, .sealing_key = true};
+    case RouteSet::token:
+      return {.voter_pepper = true, .master_key = true};
+    case RouteSet::web:
+      break;
+  }
+  return {};
+}
 
 RawConfig parse_config_text(const std::string& text, const std::string& origin) {
   toml::table document;
@@ -547,7 +638,7 @@ void overlay_environment(RawConfig& raw, const std::vector<std::string>& environ
   }
 }
 
-Config build_config(const RawConfig& raw) {
+Config build_config(const RawConfig& raw, Use use) {
   Config config;
   for (const auto& [key, value] : raw) {
     const Key* k = find_key(key);
@@ -567,22 +658,11 @@ Config build_config(const RawConfig& raw) {
     throw ConfigError("database.url",
                       "is required (OBSERVERNET_DATABASE_URL or database.url_file)");
   }
-  if (config.auth.voter_pepper.empty()) {
-    throw ConfigError("auth.voter_pepper",
-                      "is required (OBSERVERNET_AUTH_VOTER_PEPPER or auth.voter_pepper_file)");
-  }
-  if (config.auth.master_key.empty()) {
-    throw ConfigError("auth.master_key",
-                      "is required (OBSERVERNET_AUTH_MASTER_KEY or auth.master_key_file)");
-  }
-  if (config.auth.log_key.empty()) {
-    throw ConfigError("auth.log_key",
-                      "is required (OBSERVERNET_AUTH_LOG_KEY or auth.log_key_file)");
-  }
+  if (use == Use::serve) check_keys(config);
   return config;
 }
 
-Config load_config(const std::string& file_path, const RawConfig& flag_overrides) {
+Config load_config(const std::string& file_path, const RawConfig& flag_overrides, Use use) {
   RawConfig raw;
   if (!file_path.empty()) {
     std::ifstream in(file_path);
@@ -597,7 +677,7 @@ Config load_config(const std::string& file_path, const RawConfig& flag_overrides
   }
   overlay_environment(raw, environment);
   for (const auto& [k, v] : flag_overrides) raw[k] = v;
-  return build_config(raw);
+  return build_config(raw, use);
 }
 
 }  // namespace observernet::app

@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "openssl_ptr.hpp"
 #include "openssl_support.hpp"
@@ -21,6 +23,8 @@ namespace {
 
 using Mac = OpensslPtr<EVP_MAC, EVP_MAC_free>;
 using MacCtx = OpensslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free>;
+using Kdf = OpensslPtr<EVP_KDF, EVP_KDF_free>;
+using KdfCtx = OpensslPtr<EVP_KDF_CTX, EVP_KDF_CTX_free>;
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
@@ -98,6 +102,40 @@ Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data) {
   std::size_t out_len = 0;
   if (EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
     throw_openssl("EVP_MAC_final");
+  }
+  return out;
+}
+
+Bytes hkdf_sha256(std::span<const unsigned char> ikm, std::span<const unsigned char> salt,
+                  std::string_view info, std::size_t length) {
+  if (ikm.empty()) throw std::invalid_argument("HKDF needs a non-empty secret");
+  if (length == 0 || length > 255 * 32) {
+    throw std::invalid_argument("HKDF-SHA256 gives 1 to 8160 bytes");
+  }
+  Kdf kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  if (!kdf) throw_openssl("EVP_KDF_fetch(HKDF)");
+  KdfCtx ctx(EVP_KDF_CTX_new(kdf.get()));
+  if (!ctx) throw_openssl("EVP_KDF_CTX_new");
+  // OSSL_PARAM takes non-const pointers; OpenSSL only reads them.
+  char digest_name[] = "SHA256";
+  std::vector<OSSL_PARAM> params = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(ikm.data()),
+                                        ikm.size()),
+  };
+  // Absent parameters are RFC 5869's defaults: a salt of zeros, an empty info.
+  if (!salt.empty()) {
+    params.push_back(OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_SALT, const_cast<unsigned char*>(salt.data()), salt.size()));
+  }
+  if (!info.empty()) {
+    params.push_back(OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()));
+  }
+  params.push_back(OSSL_PARAM_construct_end());
+  Bytes out(length);
+  if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params.data()) != 1) {
+    throw_openssl("EVP_KDF_derive(HKDF)");
   }
   return out;
 }

@@ -8,7 +8,7 @@ namespace observernet::service {
 
 using boost::asio::awaitable;
 
-ElectionAdmin::ElectionAdmin(store::ElectionStore& elections, TokenKeys& token_keys,
+ElectionAdmin::ElectionAdmin(store::ElectionStore& elections, TokenKeySealer& token_keys,
                              PublicElections& published)
     : elections_(elections), token_keys_(token_keys), published_(published) {}
 

@@ -263,9 +263,17 @@ std::pair<std::string, std::string> parse_cursor(const std::string& cursor) {
 
 }  // namespace
 
-ElectionStore::ElectionStore(PgPool& pool, BoardStore& board, std::string voter_pepper,
+ElectionStore::ElectionStore(PgPool& pool, BoardStore* board, std::string voter_pepper,
                              std::size_t max_voters)
     : pool_(pool), board_(board), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
+
+BoardStore& ElectionStore::board() const {
+  if (board_ == nullptr) {
+    throw Error(ErrorCode::internal_error, "This server does not open or close elections.", {},
+                "an election transition reached a process without auth.log_key");
+  }
+  return *board_;
+}
 
 awaitable<Election> ElectionStore::create(std::string id, domain::ElectionDefinition d,
                                           NewTokenKey key) {
@@ -366,7 +374,7 @@ awaitable<void> ElectionStore::remove(std::string id) {
 awaitable<Election> ElectionStore::open(std::string id, Trigger trigger) {
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
-    Election updated = open_locked(c, tx, board_, lock_election(c, tx, id), trigger);
+    Election updated = open_locked(c, tx, board(), lock_election(c, tx, id), trigger);
     tx.commit();
     return updated;
   });
@@ -375,7 +383,7 @@ awaitable<Election> ElectionStore::open(std::string id, Trigger trigger) {
 awaitable<Election> ElectionStore::close(std::string id, Trigger trigger) {
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
-    Election updated = close_locked(c, tx, board_, lock_election(c, tx, id), trigger);
+    Election updated = close_locked(c, tx, board(), lock_election(c, tx, id), trigger);
     tx.commit();
     return updated;
   });
@@ -383,6 +391,10 @@ awaitable<Election> ElectionStore::close(std::string id, Trigger trigger) {
 
 awaitable<VoterImport> ElectionStore::import_voters(std::string id,
                                                     std::vector<std::string> voter_ids) {
+  if (pepper_.empty()) {
+    throw Error(ErrorCode::internal_error, "This server does not import voters.", {},
+                "a voter import reached a process without auth.voter_pepper");
+  }
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::work tx(c.raw());
     // A million voters take longer than an ordinary statement may.
@@ -485,11 +497,11 @@ awaitable<std::vector<Election>> ElectionStore::run_schedule() {
     std::vector<Election> changed;
     pqxx::work tx(c.raw());
     for (const auto& row : c.exec(tx, kSelectDueToOpen)) {
-      changed.push_back(open_locked(c, tx, board_, lock_election(c, tx, row[0].as<std::string>()),
+      changed.push_back(open_locked(c, tx, board(), lock_election(c, tx, row[0].as<std::string>()),
                                     Trigger::schedule));
     }
     for (const auto& row : c.exec(tx, kSelectDueToClose)) {
-      changed.push_back(close_locked(c, tx, board_, lock_election(c, tx, row[0].as<std::string>()),
+      changed.push_back(close_locked(c, tx, board(), lock_election(c, tx, row[0].as<std::string>()),
                                      Trigger::schedule));
     }
     tx.commit();

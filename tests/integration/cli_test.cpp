@@ -6,8 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <regex>
 
+#include "observernet/crypto/hash.hpp"
+#include "observernet/service/token_keys.hpp"
 #include "support.hpp"
 
 namespace observernet::testing {
@@ -24,7 +28,7 @@ TEST(CliTest, VersionAndHelp) {
   std::string out;
   EXPECT_EQ(run({"version"}, out), 0);
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(^observernet \d+\.\d+\.\d+ )"))) << out;
-  for (const char* cmd : {"serve", "migrate", "version", "vote", "verify"}) {
+  for (const char* cmd : {"serve", "migrate", "sealing-key", "version", "vote", "verify"}) {
     EXPECT_EQ(run({cmd, "--help"}, out), 0) << cmd;
     EXPECT_NE(out.find(std::string("Usage: observernet ") + cmd), std::string::npos) << out;
   }
@@ -62,8 +66,29 @@ TEST(CliTest, MigrateIsIdempotent) {
   const std::string master = "OBSERVERNET_AUTH_MASTER_KEY=" + std::string(kTestMasterKey);
   const std::string log_key = "OBSERVERNET_AUTH_LOG_KEY=" + std::string(kTestLogKey);
   EXPECT_EQ(run({"migrate"}, out, {db, pepper, master, log_key}), 0) << out;
+  // The migration needs the database alone (docs/security.md, Keys).
+  EXPECT_EQ(run({"migrate"}, out, {db}), 0) << out;
   EXPECT_EQ(run({"migrate", "--log-format", "json"}, out, {db, pepper, master, log_key}), 0) << out;
   EXPECT_NE(out.find(R"("event":"migrations_applied","applied":0)"), std::string::npos) << out;
+}
+
+// What an operator runs to configure the API's processes (docs/operations.md, Secrets):
+// the master key's sealing public key, read from a file or stdin, never from argv.
+TEST(CliTest, SealingKeyPrintsTheMasterKeysSealingPublicKey) {
+  const std::string path = ::testing::TempDir() + "observernet-cli-master-key";
+  { std::ofstream(path) << kTestMasterKey << "\n"; }
+  std::string out;
+  EXPECT_EQ(run({"sealing-key", "--master-key-file", path}, out), 0) << out;
+  const crypto::X25519Key expected = service::sealing_public_key(*crypto::from_hex(kTestMasterKey));
+  EXPECT_EQ(out, crypto::to_hex(expected) + "\n");
+  { std::ofstream(path) << "not a key\n"; }
+  EXPECT_EQ(run({"sealing-key", "--master-key-file", path}, out), 2);
+  EXPECT_NE(out.find("64 hex digits"), std::string::npos) << out;
+  EXPECT_EQ(out.find("not a key"), std::string::npos) << "the file's content was printed";
+  std::remove(path.c_str());
+  EXPECT_EQ(run({"sealing-key", "--master-key-file", path}, out), 2);
+  EXPECT_EQ(run({"sealing-key"}, out), 2);
+  EXPECT_EQ(run({"sealing-key", "--master-key", kTestMasterKey}, out), 2);
 }
 
 TEST(CliTest, ServeAnswersAndExitsZeroOnSigterm) {

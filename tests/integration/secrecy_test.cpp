@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -18,10 +20,13 @@
 
 #include "observernet/client/http_client.hpp"
 #include "observernet/client/voter.hpp"
+#include "observernet/crypto/aead.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/hash.hpp"
+#include "observernet/crypto/sealed_box.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/domain/publication.hpp"
+#include "observernet/service/token_keys.hpp"
 #include "support.hpp"
 
 namespace observernet::testing {
@@ -74,11 +79,19 @@ pqxx::result query(const std::string& sql) {
   return tx.exec(sql);
 }
 
+// The election's sealed token key, as stored.
+crypto::Bytes stored_token_key(const std::string& id) {
+  const auto rows =
+      query("SELECT encode(private_key_sealed, 'hex') FROM election_keys WHERE election_id = '" +
+            id + "'");
+  EXPECT_EQ(rows.size(), 1u);
+  return rows.empty() ? crypto::Bytes{} : *crypto::from_hex(rows[0][0].c_str());
+}
+
 class AnonymitySetTest : public ::testing::Test {
  protected:
   static app::Config policy(std::uint64_t min_batch, std::chrono::seconds max_delay,
-                            std::uint64_t min_anonymity) {
-    app::Config c = test_config();
+                            std::uint64_t min_anonymity, app::Config c = test_config()) {
     c.board.sequence_interval = 100ms;
     c.board.freshness = 100ms;
     c.board.min_batch = min_batch;
@@ -360,6 +373,91 @@ TEST_F(AnonymitySetTest, OnlyTheTokenRouteUnsealsASigningKey) {
   EXPECT_EQ(metric(signer.port(), "token_keys_unsealed_total"), 1);
   EXPECT_EQ(metric(server->port(), "token_keys_unsealed_total"), 0)
       << "the API server unsealed a signing key it never needs";
+}
+
+// docs/security.md, Keys: the API's processes create elections without the master key.
+// Configured as the Deployments are (only the sealing key's public half, printed by
+// `observernet sealing-key`, on the API; the master key and no log key on the signer),
+// the API seals a new election's key, the signer unseals it and signs the tokens, and
+// the ballot is accepted and published. The API process never unsealed a key, and does
+// not serve the token route.
+TEST_F(AnonymitySetTest, TheApiCreatesElectionsWithoutTheMasterKeyAndOnlyTheSignerUnseals) {
+  const std::string master_file = ::testing::TempDir() + "observernet-master-key";
+  { std::ofstream(master_file) << kTestMasterKey << "\n"; }
+  Child print = spawn({"sealing-key", "--master-key-file", master_file});
+  ASSERT_EQ(print.wait_exit(), 0) << print.output;
+  std::remove(master_file.c_str());
+  const std::string sealing_key = print.output.substr(0, print.output.find('\n'));
+  ASSERT_EQ(sealing_key.size(), 64u) << print.output;
+
+  app::RawConfig api = test_raw_config();
+  api["http.routes"] = "api";
+  api.erase("auth.master_key");
+  api["auth.sealing_public_key"] = sealing_key;
+  server = std::make_unique<TestServer>(policy(1, 1s, 1, app::build_config(api)));
+  app::RawConfig signer = test_raw_config();
+  signer["http.routes"] = "token";
+  signer.erase("auth.log_key");
+  signer.erase("auth.admin_key_hashes");
+  signer["auth.sealing_public_key"] = sealing_key;  // the shared ConfigMap's: it must match
+  TestServer signer_server(policy(1, 1s, 1, app::build_config(signer)));
+
+  const std::string id = open_election(2);
+  const Token token = take_token(signer_server.port(), id, "voter-0");
+  ASSERT_EQ(submit(id, token, "alice").status, 201u);
+  ASSERT_TRUE(eventually([&] { return tree_size(id) == 1; }));
+  // The API process refuses to sign: it has no token route, and no key to sign with.
+  const auto refused =
+      http_request(server->port(), "POST", "/api/v1/voting/token",
+                   json{{"electionId", id},
+                        {"voterId", "voter-1"},
+                        {"credential", credentials.at("voter-1")},
+                        {"blindedMessage", crypto::to_base64url(crypto::Bytes(256, 1))}}
+                       .dump(),
+                   {{"Content-Type", "application/json"}});
+  EXPECT_EQ(refused.status, 404u) << refused.body;
+  close(id);
+  EXPECT_EQ(tree_size(id), 1u);
+
+  EXPECT_EQ(metric(signer_server.port(), "token_keys_unsealed_total"), 1);
+  EXPECT_EQ(metric(server->port(), "token_keys_unsealed_total"), 0)
+      << "the API process unsealed a signing key without the master key";
+  // The election's key is stored sealed to the sealing key, not under the master key.
+  const crypto::Bytes sealed = stored_token_key(id);
+  const crypto::Bytes master = *crypto::from_hex(kTestMasterKey);
+  EXPECT_FALSE(crypto::aes256gcm_open(master, sealed, crypto::as_bytes(id)).has_value());
+  EXPECT_TRUE(
+      crypto::open_sealed(service::sealing_private_key(master), sealed, crypto::as_bytes(id))
+          .has_value());
+}
+
+// Elections created before the sealing key hold their token key as AES-256-GCM directly
+// under the master key: a signer still signs with such a key.
+TEST_F(AnonymitySetTest, ATokenKeySealedInTheOldFormatStillSigns) {
+  server = std::make_unique<TestServer>(policy(1, 1s, 1));
+  const std::string id = open_election(1);
+  const crypto::Bytes master = *crypto::from_hex(kTestMasterKey);
+  auto der = crypto::open_sealed(service::sealing_private_key(master), stored_token_key(id),
+                                 crypto::as_bytes(id));
+  ASSERT_TRUE(der.has_value());
+  const crypto::Bytes old = crypto::aes256gcm_seal(master, *der, crypto::as_bytes(id));
+  {
+    // As the owner: the runtime role cannot rewrite a stored key.
+    pqxx::connection conn(owner_database_url());
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "UPDATE election_keys SET private_key_sealed = decode($1, 'hex') "
+        "WHERE election_id = $2::uuid",
+        crypto::to_hex(old), id);
+    tx.commit();
+  }
+  // A signer started now has unsealed nothing yet: it reads the old format from the row.
+  app::Config signer_config = policy(1, 1s, 1);
+  signer_config.routes = app::RouteSet::token;
+  TestServer signer(std::move(signer_config));
+  const Token token = take_token(signer.port(), id, "voter-0");
+  EXPECT_EQ(submit(id, token, "bob").status, 201u);
+  EXPECT_EQ(metric(signer.port(), "token_keys_unsealed_total"), 1);
 }
 
 // One ballot per token, whether the first ballot still waits in the staging table or is

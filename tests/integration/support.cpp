@@ -55,8 +55,8 @@ std::string runtime_role() {
   return tx.exec("SELECT current_user")[0][0].as<std::string>();
 }
 
-app::Config test_config() {
-  app::RawConfig raw = {
+app::RawConfig test_raw_config() {
+  return {
       {"database.url", required_env("OBSERVERNET_TEST_DATABASE_URL")},
       {"redis.url", required_env("OBSERVERNET_TEST_REDIS_URL")},
       {"auth.voter_pepper", kTestVoterPepper},
@@ -79,8 +79,11 @@ app::Config test_config() {
       // tests give their own root.
       {"web.enabled", "false"},
   };
+}
+
+app::Config test_config() {
   log::setup("human", "warn");
-  return app::build_config(raw);
+  return app::build_config(test_raw_config());
 }
 
 TestServer::TestServer(app::Config config, std::function<void(http::Router&)> routes)

@@ -53,7 +53,10 @@ inline constexpr const char* kStoredContests =
     R"([{"id":"mayor","title":"Mayor","minSelections":1,"maxSelections":1,)"
     R"("options":[{"id":"alice","title":"Alice"},{"id":"bob","title":"Bob"}]}])";
 
-// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages.
+// Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages,
+// every key (http.routes = all).
+app::RawConfig test_raw_config();
+// test_raw_config(), built.
 app::Config test_config();
 
 class TestServer {

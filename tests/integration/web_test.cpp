@@ -565,7 +565,8 @@ TEST_F(WebTest, ImportLinksTurnoutAndReceiptsServeThePages) {
     credentials[voter] = credential;
     const std::string encoded = voter == "b&b #2" ? "b%26b%20%232" : "ann.voter%40example.org";
     EXPECT_EQ(c["link"], std::string(kPublicSite) + "/vote-here/vote/" + id + "#voter=" + encoded +
-                             "&credential=" + credential);
+                             "&credential=" + credential +
+                             "&voterHash=" + c["voterHash"].get<std::string>());
   }
   r = http_request(port, "POST", "/api/v1/elections/" + id + "/open", {}, admin());
   ASSERT_EQ(r.status, 200u) << r.body;

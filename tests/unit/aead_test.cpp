@@ -5,14 +5,12 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "hex_data.hpp"
+
 namespace observernet::crypto {
 namespace {
 
-Bytes hex(std::string_view text) {
-  std::optional<Bytes> bytes = from_hex(text);
-  if (!bytes) throw std::invalid_argument("bad hex in test data");
-  return *bytes;
-}
+using test::hex;
 
 Bytes concat(std::span<const unsigned char> a, std::span<const unsigned char> b) {
   Bytes out(a.begin(), a.end());

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "hex_data.hpp"
+
 namespace observernet::crypto {
 namespace {
 
@@ -406,11 +408,7 @@ constexpr std::string_view kA4Sig =
     "ecd453182df9ed735893f830b570faae8be0f6fe2e571a4e0d927cba4debd368"
     "d3b4fca33ec6251897a137cf75474a32ac8256df5e5ffa518b88b43fb6f63a24";
 
-Bytes hex(std::string_view text) {
-  std::optional<Bytes> bytes = from_hex(text);
-  if (!bytes) throw std::invalid_argument("bad hex in test data");
-  return *bytes;
-}
+using test::hex;
 
 Bytes concat(std::span<const unsigned char> a, std::span<const unsigned char> b) {
   Bytes out(a.begin(), a.end());

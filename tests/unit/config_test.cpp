@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "observernet/crypto/hash.hpp"
+#include "observernet/service/token_keys.hpp"
 
 namespace observernet::app {
 namespace {
@@ -107,8 +112,7 @@ TEST(ConfigTest, EnvironmentWinsOverTheFile) {
   RawConfig raw = parse_config_text("[http]\nport = 9090\nthreads = 3\n", "f.toml");
   raw["database.url"] = kUrl;
   raw["auth.voter_pepper"] = kPepper;
-  raw["auth.master_key"] = kMasterKey;
-  raw["auth.log_key"] = kLogKey;
+  raw["auth.master_key"] = kMasterKey;  // what a token process holds
   overlay_environment(raw,
                       {"OBSERVERNET_HTTP_PORT=7070", "OBSERVERNET_LOG_LEVEL=debug",
                        "OBSERVERNET_HTTP_ROUTES=token", "OBSERVERNET_UNRELATED=1", "PATH=/bin"});
@@ -373,9 +377,110 @@ TEST(ConfigTest, WebUrlsAreAbsoluteWithAtMostAPath) {
   auto small = base();
   small["web.max_bytes"] = "10";
   EXPECT_EQ(error_field(small), "web.max_bytes");
-  auto web_pods = base();
-  web_pods["http.routes"] = "web";
+  RawConfig web_pods = {{"database.url", kUrl}, {"http.routes", "web"}};
   EXPECT_EQ(build_config(web_pods).routes, RouteSet::web);
+}
+
+// docs/security.md, Keys: a process holds the keys its route set uses, and is refused
+// any other, so that a secret mounted into the wrong Deployment stops it at start.
+TEST(ConfigTest, EachRouteSetHoldsTheKeysItUsesAndNoOther) {
+  const std::string sealing =
+      crypto::to_hex(service::sealing_public_key(*crypto::from_hex(kMasterKey)));
+  const std::string admin_hash(64, 'c');
+  auto error = [](const RawConfig& raw) -> std::string {
+    try {
+      build_config(raw);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+
+  // The API's pods: the sealing key's public half instead of the master key.
+  const RawConfig api = {{"database.url", kUrl},
+                         {"http.routes", "api"},
+                         {"auth.voter_pepper", kPepper},
+                         {"auth.log_key", kLogKey},
+                         {"auth.admin_key_hashes", admin_hash},
+                         {"auth.sealing_public_key", sealing}};
+  Config c = build_config(api);
+  EXPECT_EQ(c.routes, RouteSet::api);
+  EXPECT_EQ(c.auth.sealing_public_key, sealing);
+  EXPECT_TRUE(c.auth.master_key.empty());
+  auto with_master = api;
+  with_master["auth.master_key"] = kMasterKey;
+  EXPECT_EQ(error_field(with_master), "auth.master_key");
+  EXPECT_NE(error(with_master).find("observernet sealing-key"), std::string::npos)
+      << error(with_master);
+  for (const char* key : {"auth.voter_pepper", "auth.log_key", "auth.sealing_public_key"}) {
+    auto without = api;
+    without.erase(key);
+    EXPECT_EQ(error_field(without), key);
+  }
+  auto no_admins = api;
+  no_admins.erase("auth.admin_key_hashes");
+  EXPECT_TRUE(build_config(no_admins).auth.admin_key_hashes.empty());  // every admin refused
+  auto upper = api;
+  std::string upper_key = sealing;
+  std::ranges::transform(upper_key, upper_key.begin(), ::toupper);
+  upper["auth.sealing_public_key"] = upper_key;
+  EXPECT_EQ(build_config(upper).auth.sealing_public_key, sealing);
+  auto not_hex = api;
+  not_hex["auth.sealing_public_key"] = std::string(63, 'a');
+  EXPECT_EQ(error_field(not_hex), "auth.sealing_public_key");
+
+  // The signers: the master key and the pepper, no log key, no admin key.
+  const RawConfig token = {{"database.url", kUrl},
+                           {"http.routes", "token"},
+                           {"auth.voter_pepper", kPepper},
+                           {"auth.master_key", kMasterKey}};
+  EXPECT_EQ(build_config(token).auth.sealing_public_key, sealing);  // derived
+  for (const char* key : {"auth.voter_pepper", "auth.master_key"}) {
+    auto without = token;
+    without.erase(key);
+    EXPECT_EQ(error_field(without), key);
+  }
+  for (const auto& [key, value] :
+       {std::pair{"auth.log_key", kLogKey}, std::pair{"auth.admin_key_hashes", admin_hash}}) {
+    auto extra = token;
+    extra[key] = value;
+    EXPECT_EQ(error_field(extra), key);
+  }
+  // A sealing key beside the master key (one ConfigMap for every pod) must be its own.
+  auto matching = token;
+  matching["auth.sealing_public_key"] = sealing;
+  EXPECT_EQ(build_config(matching).auth.sealing_public_key, sealing);
+  auto mismatched = token;
+  mismatched["auth.sealing_public_key"] = std::string(64, 'd');
+  EXPECT_EQ(error_field(mismatched), "auth.sealing_public_key");
+
+  // The web pods: no secret but the database's URL; the public sealing key may be there.
+  const RawConfig web = {
+      {"database.url", kUrl}, {"http.routes", "web"}, {"auth.sealing_public_key", sealing}};
+  EXPECT_EQ(build_config(web).routes, RouteSet::web);
+  for (const auto& [key, value] :
+       {std::pair{"auth.voter_pepper", kPepper}, std::pair{"auth.master_key", kMasterKey},
+        std::pair{"auth.log_key", kLogKey}, std::pair{"auth.admin_key_hashes", admin_hash}}) {
+    auto extra = web;
+    extra[key] = value;
+    EXPECT_EQ(error_field(extra), key);
+  }
+
+  // One process with every route (scripts/run): every key, the sealing key derived.
+  EXPECT_EQ(build_config(base()).auth.sealing_public_key, sealing);
+  for (const char* key : {"auth.voter_pepper", "auth.master_key", "auth.log_key"}) {
+    auto without = base();
+    without.erase(key);
+    EXPECT_EQ(error_field(without), key);
+  }
+  auto wrong = base();
+  wrong["auth.sealing_public_key"] = std::string(64, 'd');
+  EXPECT_EQ(error_field(wrong), "auth.sealing_public_key");
+
+  // `observernet migrate` needs the database alone, and builds nothing with any key.
+  EXPECT_NO_THROW(build_config({{"database.url", kUrl}}, Use::migrate));
+  EXPECT_NO_THROW(build_config(base(), Use::migrate));
+  EXPECT_EQ(error_field({{"database.url", kUrl}}), "auth.voter_pepper");
 }
 
 TEST(ConfigTest, WebKeysComeFromTheEnvironment) {

@@ -8,14 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "hex_data.hpp"
+
 namespace observernet::crypto {
 namespace {
 
-Bytes hex(std::string_view text) {
-  std::optional<Bytes> bytes = from_hex(text);
-  if (!bytes) throw std::invalid_argument("bad hex in test data");
-  return *bytes;
-}
+using test::hex;
 
 Bytes flip_bit(Bytes bytes, std::size_t bit) {
   bytes.at(bit / 8) ^= static_cast<unsigned char>(1u << (bit % 8));

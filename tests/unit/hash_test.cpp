@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <stdexcept>
 #include <string>
 
 namespace observernet::crypto {
@@ -36,6 +37,33 @@ TEST(HashTest, HmacSha256Rfc4231Case1) {
 TEST(HashTest, HmacSha256Rfc4231Case2) {
   EXPECT_EQ(to_hex(hmac_sha256(as_bytes("Jefe"), "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+// RFC 5869 Appendix A.1, test case 1: HKDF-SHA256 with a salt and an info.
+TEST(HashTest, HkdfSha256Rfc5869Case1) {
+  const Bytes ikm(22, 0x0b);
+  const Bytes salt = *from_hex("000102030405060708090a0b0c");
+  const Bytes info = *from_hex("f0f1f2f3f4f5f6f7f8f9");
+  EXPECT_EQ(
+      to_hex(hkdf_sha256(ikm, salt, {reinterpret_cast<const char*>(info.data()), info.size()}, 42)),
+      "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+      "34007208d5b887185865");
+}
+
+// RFC 5869 Appendix A.3, test case 3: no salt (zeros) and no info.
+TEST(HashTest, HkdfSha256Rfc5869Case3) {
+  const Bytes ikm(22, 0x0b);
+  EXPECT_EQ(to_hex(hkdf_sha256(ikm, {}, "", 42)),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+            "9d201395faa4b61a96c8");
+}
+
+TEST(HashTest, HkdfSha256RefusesAnEmptySecretAndImpossibleLengths) {
+  const Bytes ikm(32, 0x01);
+  EXPECT_THROW(hkdf_sha256({}, {}, "info", 32), std::invalid_argument);
+  EXPECT_THROW(hkdf_sha256(ikm, {}, "info", 0), std::invalid_argument);
+  EXPECT_THROW(hkdf_sha256(ikm, {}, "info", 255 * 32 + 1), std::invalid_argument);
+  EXPECT_EQ(hkdf_sha256(ikm, {}, "info", 255 * 32).size(), 255u * 32);
 }
 
 // RFC 2104 allows an empty key; value checked with Python's hmac module.

@@ -97,11 +97,11 @@ class TokenIssuerTest : public ::testing::Test {
     return {kElectionId, std::move(voter), std::move(credential), blinded};
   }
   TokenGrant issue(ElectionLookup& lookup, TokenRequest r) {
-    TokenIssuer issuer(lookup, keys, ledger, workers, kPepper, registry);
+    TokenIssuer issuer(lookup, &keys, ledger, workers, kPepper, registry);
     return fakes::run(issuer.issue(std::move(r)));
   }
   ErrorCode refusal(ElectionLookup& lookup, TokenRequest r) {
-    TokenIssuer issuer(lookup, keys, ledger, workers, kPepper, registry);
+    TokenIssuer issuer(lookup, &keys, ledger, workers, kPepper, registry);
     return fakes::refusal(issuer.issue(std::move(r)));
   }
 
@@ -150,7 +150,7 @@ TEST_F(TokenIssuerTest, TheCredentialIsComparedAsNormalized) {
 TEST_F(TokenIssuerTest, OnlyAnOpenElectionIssuesTokens) {
   MemoryLedger closed{domain::ElectionStatus::closed};
   closed.add_voter("v-1", "ABCD-EFGH");
-  TokenIssuer issuer(open, keys, closed, workers, kPepper, registry);
+  TokenIssuer issuer(open, &keys, closed, workers, kPepper, registry);
   EXPECT_EQ(fakes::refusal(issuer.issue(request(blinded_token().blind.blinded_msg))),
             ErrorCode::election_not_open);
   auto other = request(blinded_token().blind.blinded_msg);
@@ -168,10 +168,21 @@ TEST_F(TokenIssuerTest, ABlindedMessageOutsideTheModulusIsABadRequest) {
 
 TEST_F(TokenIssuerTest, ADraftHasNoPublicKey) {
   OneElection draft{domain::ElectionStatus::draft};
-  TokenIssuer drafts(draft, keys, ledger, workers, kPepper, registry);
+  TokenIssuer drafts(draft, &keys, ledger, workers, kPepper, registry);
   EXPECT_EQ(fakes::refusal(drafts.key_of(kElectionId)), ErrorCode::not_found);
-  TokenIssuer opens(open, keys, ledger, workers, kPepper, registry);
+  TokenIssuer opens(open, &keys, ledger, workers, kPepper, registry);
   EXPECT_EQ(fakes::run(opens.key_of(kElectionId))->key_id, "key-1");
+}
+
+// A process without the master key (http.routes = api) serves the token key but signs
+// nothing: issue() refuses before the ledger or a key is asked for.
+TEST_F(TokenIssuerTest, WithoutSigningKeysTheKeyIsServedAndNoTokenIssued) {
+  TokenIssuer api(open, nullptr, ledger, workers, "", registry);
+  EXPECT_EQ(fakes::run(api.key_of(kElectionId))->key_id, "key-1");
+  EXPECT_EQ(fakes::refusal(api.issue(request(blinded_token().blind.blinded_msg))),
+            ErrorCode::internal_error);
+  EXPECT_EQ(ledger.records, 0);
+  EXPECT_EQ(keys.asked, 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "observernet/cache/rate_limit_options.hpp"
@@ -54,11 +55,16 @@ struct RedisConfig {
                                          .max_in_flight = 1'024};
 };
 
+// Each process holds only the secrets its route set uses, and is refused the others
+// (docs/security.md, Keys; build_config says which).
 struct AuthConfig {
   std::vector<std::string> admin_key_hashes;  // lowercase hex SHA-256, secret
-  std::string voter_pepper;                   // HMAC key of voter hashes, secret, required
-  std::string master_key;  // 64 hex digits (AES-256 key sealing token keys), secret, required
-  std::string log_key;     // 64 hex digits (Ed25519 seed signing tree heads), secret, required
+  std::string voter_pepper;                   // HMAC key of voter hashes, secret
+  std::string master_key;  // 64 hex digits (the key token keys are unsealed with), secret
+  std::string log_key;     // 64 hex digits (Ed25519 seed signing tree heads), secret
+  // 64 lowercase hex digits: the X25519 key new token keys are sealed to, public. Derived
+  // from master_key where that is set (service/token_keys.hpp).
+  std::string sealing_public_key;
 };
 
 // The bulletin board (docs/formats.md, Merkle log).
@@ -127,11 +133,32 @@ struct WebConfig {
   std::uint64_t max_bytes = 64u << 20;  // every file read from root, all encodings
 };
 
-// Which routes a process serves (http.routes): `all`; `token` for the token-signing
+// Which routes a process serves (http.routes): `all`, for a single process; `api` for
+// the API's Deployment (every route but POST /api/v1/voting/token, the scheduler and the
+// sequencer: it creates elections but cannot sign tokens); `token` for the token-signing
 // Deployment (POST /api/v1/voting/token and the operations routes); `web` for the web
 // front end's Deployment (the pages, assets and /web-config.json, and the operations
 // routes). Neither of the last two runs background jobs.
-enum class RouteSet { all, token, web };
+enum class RouteSet { all, api, token, web };
+
+std::string_view to_string(RouteSet routes);
+
+// The keys a route set's work uses (docs/security.md, Keys). build_config requires
+// exactly these secrets of a process that serves and refuses the others, so that a
+// secret mounted into the wrong Deployment stops the pod at start instead of sitting in
+// its memory; App builds nothing with the others.
+struct KeyUse {
+  bool voter_pepper = false;  // hashes voter ids: the voter import, the token route
+  bool master_key = false;    // unseals token keys: the token route
+  bool log_key = false;       // signs tree heads: opening, closing, the sequencer
+  bool admin_keys = false;    // checks admin keys (optional): the admin routes
+  bool sealing_key = false;   // seals new elections' token keys (public): creating elections
+};
+KeyUse keys_of(RouteSet routes);
+
+// What a configuration is for: `serve` must hold the secrets of its route set and no
+// other; `migrate` needs the database alone and ignores the auth keys.
+enum class Use { serve, migrate };
 
 struct Config {
   HttpConfig http;
@@ -179,9 +206,10 @@ void overlay_environment(RawConfig& raw, const std::vector<std::string>& environ
 
 // Converts and validates; throws ConfigError naming the first bad key. Unknown keys
 // are errors too, so a typo never silently falls back to a default.
-Config build_config(const RawConfig& raw);
+Config build_config(const RawConfig& raw, Use use = Use::serve);
 
 // The whole chain for a process: file (if any), then the process environment.
-Config load_config(const std::string& file_path, const RawConfig& flag_overrides);
+Config load_config(const std::string& file_path, const RawConfig& flag_overrides,
+                   Use use = Use::serve);
 
 }  // namespace observernet::app

@@ -16,6 +16,11 @@ using Digest = std::array<unsigned char, 32>;
 Digest sha256(std::string_view data);
 Digest sha256(std::span<const unsigned char> data);
 Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data);
+// RFC 5869 HKDF with SHA-256: `length` bytes (at most 255 * 32) of key from the secret
+// `ikm`, bound to `salt` (empty: RFC 5869's zeros) and `info`. Throws
+// std::invalid_argument for an empty ikm or a length out of range.
+Bytes hkdf_sha256(std::span<const unsigned char> ikm, std::span<const unsigned char> salt,
+                  std::string_view info, std::size_t length);
 // Lowercase hex SHA-1. Only for names others chose it for (Redis names a script by it);
 // never for integrity or security.
 std::string sha1_hex(std::string_view data);

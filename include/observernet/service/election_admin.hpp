@@ -16,11 +16,12 @@
 namespace observernet::service {
 
 class PublicElections;
-class TokenKeys;
+class TokenKeySealer;
 
 class ElectionAdmin {
  public:
-  ElectionAdmin(store::ElectionStore& elections, TokenKeys& token_keys, PublicElections& published);
+  ElectionAdmin(store::ElectionStore& elections, TokenKeySealer& token_keys,
+                PublicElections& published);
 
   boost::asio::awaitable<domain::Election> create(domain::ElectionDefinition definition);
   // Throws Error(not_found).
@@ -39,7 +40,7 @@ class ElectionAdmin {
 
  private:
   store::ElectionStore& elections_;
-  TokenKeys& token_keys_;
+  TokenKeySealer& token_keys_;
   PublicElections& published_;
 };
 

@@ -42,19 +42,22 @@ struct TokenGrant {
 
 class TokenIssuer {
  public:
-  TokenIssuer(ElectionLookup& elections, SigningKeys& keys, store::TokenLedger& ledger,
+  // `keys` and `voter_pepper`: null and empty in a process that signs no tokens
+  // (http.routes = api), which serves the token key but never issue().
+  TokenIssuer(ElectionLookup& elections, SigningKeys* keys, store::TokenLedger& ledger,
               util::WorkerPool& crypto, std::string voter_pepper, prometheus::Registry& registry);
 
   // The election whose token key is public: any but a draft. Throws Error(not_found).
   boost::asio::awaitable<std::shared_ptr<const VotingElection>> key_of(const std::string& id);
 
   // Throws Error: not_found, bad_request (a blinded message that is not one for this
-  // key), election_not_open, invalid_credentials, token_already_issued.
+  // key), election_not_open, invalid_credentials, token_already_issued; internal_error
+  // in a process without signing keys.
   boost::asio::awaitable<TokenGrant> issue(TokenRequest request);
 
  private:
   ElectionLookup& elections_;
-  SigningKeys& keys_;
+  SigningKeys* const keys_;
   store::TokenLedger& ledger_;
   util::WorkerPool& crypto_;
   const std::string pepper_;

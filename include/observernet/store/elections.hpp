@@ -47,8 +47,11 @@ enum class Trigger { admin, schedule };
 class ElectionStore {
  public:
   // `board`: opening creates the election's log, closing sequences its last ballots and
-  // publishes the final tree head, each in the transition's transaction.
-  ElectionStore(PgPool& pool, BoardStore& board, std::string voter_pepper, std::size_t max_voters);
+  // publishes the final tree head, each in the transition's transaction. Null, and
+  // `voter_pepper` empty, in a process that holds no log key or pepper (http.routes =
+  // token or web, docs/security.md, Keys): it reads elections, and opening, closing or
+  // importing voters there is an internal error.
+  ElectionStore(PgPool& pool, BoardStore* board, std::string voter_pepper, std::size_t max_voters);
 
   // Stores the election, under the id its token key was sealed for, and the key, in one
   // transaction.
@@ -79,8 +82,11 @@ class ElectionStore {
   boost::asio::awaitable<std::vector<domain::Election>> run_schedule();
 
  private:
+  // The board, or Error(internal_error) in a process without one.
+  BoardStore& board() const;
+
   PgPool& pool_;
-  BoardStore& board_;
+  BoardStore* const board_;
   std::string pepper_;
   std::size_t max_voters_;
 };
