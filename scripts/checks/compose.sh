@@ -104,6 +104,18 @@ migrate_keys = sorted(k for k in services["migrate"].get("environment", {}) if k
 check(not migrate_keys and "env_file" not in services["migrate"],
       "migrate holds no auth key (docs/security.md, Keys)" +
       (": it has " + ", ".join(migrate_keys) if migrate_keys else ""))
+# Append-only history (docs/security.md): the api runs as a role that is neither the
+# owner migrate connects as nor unnamed, and migrate grants that very role.
+def user_of(url):
+    return url.split("://", 1)[-1].split(":", 1)[0]
+api_user = user_of(env.get("OBSERVERNET_DATABASE_URL", ""))
+migrate_env = services["migrate"].get("environment", {})
+check(api_user != user_of(migrate_env.get("OBSERVERNET_DATABASE_URL", ""))
+      and migrate_env.get("OBSERVERNET_DATABASE_RUNTIME_ROLE") == api_user
+      and services["pgbouncer"].get("environment", {}).get("DB_USER") == api_user,
+      "api and pgbouncer run as the runtime role (%s) that migrate grants, not as the owner" % api_user)
+check(mounts("postgres").get("/docker-entrypoint-initdb.d/10-runtime-role.sh", "").endswith("postgres/10-runtime-role.sh"),
+      "postgres creates the runtime role when it creates its data directory")
 check("container_name" not in api and not api.get("ports"), "api has no container_name or host port (--scale)")
 redis_args = services["redis"].get("command", [])
 def arg(name):
