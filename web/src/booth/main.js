@@ -25,6 +25,7 @@ const model = {
   api: null,
   persistent: true,
   fatal: null, // { text, link }
+  voterHash: null, // from the link, shown with the receipt
   signin: { voterId: '', credential: '', errors: [], resume: false },
   selections: new Map(), // contestId -> [optionId]
   chooseErrors: [],
@@ -385,6 +386,7 @@ function viewReceipt() {
       h('button', { type: 'button', class: 'button', id: 'check-button', onclick: runCheck, disabled: model.check?.state === 'running' }, t('receipt.check')),
     ),
     checkSlot,
+    model.voterHash ? voterHashSection(model.voterHash) : null,
     h(
       'p',
       null,
@@ -392,6 +394,17 @@ function viewReceipt() {
       ' · ',
       h('a', { href: `/elections/${encodeURIComponent(model.electionId)}` }, t('receipt.electionLink')),
     ),
+  ];
+}
+
+// The voter's hash from their link: with it they can see on the public issued list
+// whether a token was issued in their name (docs/security.md, Issuance transparency).
+function voterHashSection(voterHash) {
+  return [
+    h('h2', { id: 'voter-hash-label' }, t('receipt.voterHash')),
+    h('p', { id: 'voter-hash', class: 'receipt mono', 'aria-labelledby': 'voter-hash-label' },
+      voterHash.match(/.{1,16}/g).flatMap((part, i) => (i ? [h('wbr'), part] : [part]))),
+    h('p', { class: 'hint' }, t('receipt.voterHashHint')),
   ];
 }
 
@@ -640,6 +653,7 @@ async function runCheck() {
 // Take the credential out of the address bar and history at once, before
 // anything else runs (it stays in memory only).
 let link = readLinkFragment(location.hash); // dropped once the token request is answered
+model.voterHash = link?.voterHash ?? null;
 if (location.hash) history.replaceState(null, '', location.pathname);
 
 async function start() {

@@ -81,6 +81,8 @@ export default {
   'receipt.checkFailed': 'Die Prüfung ist fehlgeschlagen: {reason}. Bewahren Sie Ihre Quittung auf und informieren Sie die Veranstalter der Wahl.',
   'receipt.reasonSignature': 'die Signatur der Tafel ist ungültig',
   'receipt.reasonProof': 'der Beweis führt nicht zum signierten Wurzel-Hash',
+  'receipt.voterHash': 'Ihr Wählerhash',
+  'receipt.voterHashHint': 'So nennt Sie die öffentliche Liste der ausgegebenen Token, ohne Ihren Namen. Finden Sie ihn dort je für eine Wahl, in der Sie nicht gewählt haben, hat jemand in Ihrem Namen ein Token bezogen: Melden Sie es den Veranstaltern.',
   'receipt.laterLink': 'Quittung später prüfen',
   'receipt.electionLink': 'Zur Seite der Wahl',
 };

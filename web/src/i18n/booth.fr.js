@@ -81,6 +81,8 @@ export default {
   'receipt.checkFailed': 'La vérification a échoué : {reason}. Conservez votre reçu et prévenez les organisateurs de l’élection.',
   'receipt.reasonSignature': 'la signature du tableau n’est pas valable',
   'receipt.reasonProof': 'la preuve ne mène pas à l’empreinte racine signée',
+  'receipt.voterHash': 'Votre empreinte d’électeur',
+  'receipt.voterHashHint': 'C’est ainsi que la liste publique des jetons délivrés vous désigne, sans votre nom. Si vous la trouvez un jour pour une élection où vous n’avez pas voté, quelqu’un a pris un jeton à votre nom : prévenez les organisateurs.',
   'receipt.laterLink': 'Vérifier votre reçu plus tard',
   'receipt.electionLink': 'Voir la page de l’élection',
 };

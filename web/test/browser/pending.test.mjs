@@ -1,6 +1,7 @@
 // Ballots reach the board in sets (docs/security.md): with the production sizes, a lone
 // ballot waits, and the booth and the receipts page say why and by when, here at the
-// close since the election has no scheduled one.
+// close since the election has no scheduled one. The booth shows the voter hash of the
+// link, whose token goes public with the set too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -29,6 +30,13 @@ test('a lone ballot waits for its set, and the voter is told why and by when', a
   const status = await api.get(session.server, `/api/v1/voting/receipts/${receipt}`);
   assert.equal(status.status, 'pending');
   assert.equal(status.dueBy, null);
+
+  // The voter hash from the link, shown with the receipt; the voter's token waits, like
+  // the ballot, for its set: the issued list does not show it one issuance at a time.
+  const shown = (await page.locator('#voter-hash').innerText()).replace(/\s/g, '');
+  assert.equal(shown, voter.voterHash);
+  const issued = await api.get(session.server, `/api/v1/public/elections/${session.seeded.election.id}/issued`);
+  assert.deepEqual(issued.voterHashes, []);
 
   await page.goto(`${session.server.url}/receipts?receipt=${receipt}`);
   await page.getByText(/It will be on the board when the election closes at the latest\./).waitFor({ timeout: 10000 });

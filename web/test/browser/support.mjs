@@ -299,8 +299,10 @@ export async function seedElection(server, { definition = sampleDefinition(), vo
   return { election, voters: credentials };
 }
 
-export function voterLink(server, electionId, { voterId, credential }) {
-  return `${server.url}/vote/${electionId}#voter=${encodeURIComponent(voterId)}&credential=${credential}`;
+// As the server writes it when web.public_url is set (src/api/admin_election_routes.cpp).
+export function voterLink(server, electionId, { voterId, credential, voterHash }) {
+  const hash = voterHash ? `&voterHash=${voterHash}` : '';
+  return `${server.url}/vote/${electionId}#voter=${encodeURIComponent(voterId)}&credential=${credential}${hash}`;
 }
 
 export async function closeElection(server, electionId) {

@@ -12,7 +12,8 @@ test('the import gives each voter their link', () => {
   const [voter] = session.seeded.voters;
   assert.equal(
     voter.link,
-    `${session.server.url}/vote/${session.seeded.election.id}#voter=${encodeURIComponent(voter.voterId)}&credential=${voter.credential}`,
+    `${session.server.url}/vote/${session.seeded.election.id}#voter=${encodeURIComponent(voter.voterId)}&credential=${voter.credential}` +
+      `&voterHash=${voter.voterHash}`,
   );
 });
 

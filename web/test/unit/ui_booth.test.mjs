@@ -13,6 +13,12 @@ test('readLinkFragment reads voter and credential, decoded', () => {
   assert.equal(readLinkFragment('#voter=&credential=x'), null);
 });
 
+test('readLinkFragment keeps a well-formed voter hash, and only that', () => {
+  const hash = 'ab'.repeat(32);
+  assert.deepEqual(readLinkFragment(`#voter=v&credential=c&voterHash=${hash.toUpperCase()}`), { voterId: 'v', credential: 'c', voterHash: hash });
+  assert.deepEqual(readLinkFragment('#voter=v&credential=c&voterHash=abc'), { voterId: 'v', credential: 'c' });
+});
+
 test('electionIdFromPath accepts /vote/{id} only', () => {
   assert.equal(electionIdFromPath('/vote/0b6f2f3e-1111-4222-8333-944445555666'), '0b6f2f3e-1111-4222-8333-944445555666');
   assert.equal(electionIdFromPath('/vote/abc/'), 'abc');
