@@ -64,7 +64,7 @@ test('the recount passes on the closed election with 1,000 ballots', async () =>
   console.log(`recount of ${BALLOTS} ballots in the browser: ${Date.now() - started} ms (page load included)`);
   const failed = checks.filter((c) => c.status === 'FAIL');
   assert.deepEqual(failed, [], `checks failed: ${JSON.stringify(failed)}`);
-  for (const name of ['token signatures', 'ballots', 'tree head', 'audit chain', 'recount']) {
+  for (const name of ['token signatures', 'ballots', 'tree head', 'audit chain', 'roll', 'issued tokens', 'recount']) {
     assert.equal(byName(checks)[name]?.status, 'PASS', `${name}: ${JSON.stringify(checks)}`);
   }
   assert.match(verdict, /pass/i);
