@@ -98,5 +98,8 @@ export function createApi(baseUrl, fetchImpl = (...args) => globalThis.fetch(...
       getJson(`${election(id)}/proofs/consistency${query({ first, second })}`),
     ballots: (id, from = 0, limit = 1000) => getJson(`${election(id)}/ballots${query({ from, limit })}`),
     audit: (id, from = 1, limit = 1000) => getJson(`${election(id)}/audit${query({ from, limit })}`),
+    // Paged by cursor: `after` is the page before's "next", left out for the first page.
+    roll: (id, after, limit = 1000) => getJson(`${election(id)}/roll${query({ after, limit })}`),
+    issued: (id, after, limit = 1000) => getJson(`${election(id)}/issued${query({ after, limit })}`),
   };
 }

@@ -32,9 +32,12 @@ const member = (object, name) =>
 
 /** What the chain announces, event by event (verify.cpp's AuditFacts): the token key's id
  *  (the first election.created), the contests (the last election.created or .updated),
- *  whether it opened and closed, the last tree_head.published and results.published. */
+ *  whether it opened and closed, the tokens the close counted (tokensIssued), the roll
+ *  commitments (the "roll" members of election.opened and voters.imported, in chain
+ *  order: docs/formats.md, Roll commitments), the last tree_head.published and
+ *  results.published. */
 export function auditFacts(events) {
-  const facts = { tokenKeyId: undefined, contests: undefined, opened: false, closed: false };
+  const facts = { tokenKeyId: undefined, contests: undefined, opened: false, closed: false, rollCommitments: [] };
   for (const event of events) {
     if (event.type === 'election.created' && facts.tokenKeyId === undefined) {
       const keyId = member(member(event.payload, 'tokenKey'), 'keyId');
@@ -44,7 +47,13 @@ export function auditFacts(events) {
       facts.contests = member(event.payload, 'contests');
     }
     if (event.type === 'election.opened') facts.opened = true;
-    if (event.type === 'election.closed') facts.closed = true;
+    if (event.type === 'election.closed') {
+      facts.closed = true;
+      facts.tokensIssued = member(event.payload, 'tokensIssued');
+    }
+    if ((event.type === 'election.opened' || event.type === 'voters.imported') && member(event.payload, 'roll') !== undefined) {
+      facts.rollCommitments.push(event.payload.roll);
+    }
     if (event.type === 'tree_head.published') facts.finalTreeHead = event.payload;
     if (event.type === 'results.published') facts.publishedResults = event.payload;
   }

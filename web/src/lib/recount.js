@@ -18,6 +18,9 @@ export const CHECKS = Object.freeze({
   treeHead: 'tree head',
   consistency: 'consistency',
   auditChain: 'audit chain',
+  roll: 'roll',
+  issued: 'issued tokens',
+  voterHash: 'voter hash',
   recount: 'recount',
   receipt: 'receipt',
 });
@@ -261,21 +264,69 @@ function readBallot(item, what, electionId) {
 
 // ---- downloads --------------------------------------------------------------------------
 
-// A paged list from `from` until "next" is null or reaches `end` (verify.cpp read_pages).
-async function readPages(call, itemsName, label, from, end, take) {
-  while (from < end) {
-    const what = label(from);
-    const page = await get(what, () => call(from));
+// A paged list, page after page from `start` while more(cursor), each page's items to
+// take(items, what), until "next" is null (verify.cpp read_pages and read_cursor_pages).
+// advance(next, cursor, what) reads the next page's cursor from "next", or gives undefined
+// when it does not move on.
+async function readPaged(call, itemsName, label, start, more, advance, take) {
+  for (let cursor = start; more(cursor);) {
+    const what = label(cursor);
+    const page = await get(what, () => call(cursor));
     const items = arrayMember(page, itemsName, what);
     await take(items, what);
     const next = member(page, 'next', what);
     if (next === null) return;
-    const nextFrom = countOf(next, fieldOf(what, 'next'));
-    if (items.length === 0 || nextFrom <= from) {
+    const moved = advance(next, cursor, what);
+    if (moved === undefined || items.length === 0) {
       throw new Unverifiable(say(`${what}: "next" does not move past the ${itemsName} given`, 'recount.error.nextStuck', { what, items: itemsName }));
     }
-    from = nextFrom;
+    cursor = moved;
   }
+}
+
+// From `from` until "next" is null or reaches `end`; "next" is the next page's from.
+const readPages = (call, itemsName, label, from, end, take) => readPaged(call, itemsName, label, from, (at) => at < end,
+  (next, at, what) => {
+    const nextFrom = countOf(next, fieldOf(what, 'next'));
+    return nextFrom > at ? nextFrom : undefined;
+  }, take);
+
+// From the start until "next" is null; "next" is the cursor after the page, and `call(after)`
+// gets undefined for the first.
+const readCursorPages = (call, itemsName, label, take) => readPaged(call, itemsName, label, undefined, () => true,
+  (next, after) => (typeof next === 'string' && next !== after ? next : undefined), take);
+
+// "roll", then "roll after <cursor>": a cursor list's pages as verify.cpp names them.
+const cursorLabel = (list) => (after) =>
+  (after === undefined ? list : what(`${list} after ${after}`, 'after', { what: list, after }));
+
+// The public roll, [{commitment, voterHash}] as served (docs/api/README.md).
+async function fetchRoll(api, id, pageSize) {
+  const roll = [];
+  const label = cursorLabel(what('roll', 'roll'));
+  await readCursorPages((after) => api.roll(id, after, pageSize), 'voters', label, (items, page) => {
+    for (const item of items) {
+      const entry = what(`${page}: voter ${roll.length}`, 'rollVoter', { page, index: roll.length });
+      if (!isObject(item)) throw new Unverifiable(say(`${entry}: not a JSON object`, 'recount.error.itemNotObject', { what: entry }));
+      roll.push({ commitment: countMember(item, 'commitment', entry), voterHash: digestMember(item, 'voterHash', entry) });
+    }
+  });
+  return roll;
+}
+
+// The voter hashes issued a token, as served (docs/security.md, Issuance transparency).
+async function fetchIssued(api, id, pageSize) {
+  const issued = [];
+  const label = cursorLabel(what('issued voter hashes', 'issued'));
+  await readCursorPages((after) => api.issued(id, after, pageSize), 'voterHashes', label, (items, page) => {
+    for (const item of items) {
+      const entry = what(`${page}: voter hash ${issued.length}`, 'issuedHash', { page, index: issued.length });
+      if (typeof item !== 'string') throw new Unverifiable(say(`${entry}: not a string`, 'recount.error.itemNotString', { what: entry }));
+      if (!HASH_HEX.test(item)) throw new Unverifiable(say(`${entry}: not 64 lowercase hex digits`, 'recount.error.itemNotDigest', { what: entry }));
+      issued.push(item);
+    }
+  });
+  return issued;
 }
 
 async function fetchElection(api, id) {
@@ -712,6 +763,149 @@ function checkAuditChain(board, earlierHeads) {
   'recount.audit.pass', { n, count: n, last: events.at(-1).seq, head: short(events.at(-1).hash), pins }));
 }
 
+// {count, root} as the audit chain writes a roll commitment, exactly those two members
+// (src/domain/roll.cpp roll_commitment_from_json); undefined for anything else.
+function rollCommitmentOf(j) {
+  if (!isObject(j) || Object.keys(j).length !== 2) return undefined;
+  const { count, root } = j;
+  if (!Number.isSafeInteger(count) || count < 0 || typeof root !== 'string' || !HASH_HEX.test(root)) return undefined;
+  return { count, root };
+}
+
+// Lowercase hex compares as the bytes it spells.
+const compareHex = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+
+// The roll served is the one the audit chain committed to, commitment by commitment: the
+// k-th covers the voters whose commitment is at most k, so each extends the one before
+// (docs/formats.md, Roll commitments).
+function checkRoll(board) {
+  const name = CHECKS.roll;
+  if (board.audit.error) {
+    return fail(name, say(`cannot compare with the audit chain: ${board.audit.error}`, 'recount.roll.auditError', { reason: board.audit.error }));
+  }
+  const chain = board.facts.rollCommitments ?? [];
+  if (!chain.length) return fail(name, say('the audit chain holds no roll commitment (election.opened roll)', 'recount.roll.none'));
+  const commitments = [];
+  for (const j of chain) {
+    const commitment = rollCommitmentOf(j);
+    if (!commitment) {
+      const k = commitments.length + 1;
+      return fail(name, say(`roll commitment ${k} on the audit chain is not {"count", "root"}`, 'recount.roll.malformed', { k }));
+    }
+    commitments.push(commitment);
+  }
+  if (board.roll.error) return fail(name, board.roll.error);
+  const roll = board.roll.value;
+  const seen = new Set();
+  for (const [i, v] of roll.entries()) {
+    const which = say(`roll entry ${i} (${short(v.voterHash)})`, 'recount.roll.entry', { index: i, hash: short(v.voterHash) });
+    if (v.commitment < 1 || v.commitment > commitments.length) {
+      return fail(name, say(`${which} names commitment ${v.commitment}, the audit chain holds ${commitments.length}`, 'recount.roll.noCommitment',
+        { entry: which, commitment: v.commitment, held: commitments.length }));
+    }
+    const before = roll[i - 1];
+    if (before && (before.commitment > v.commitment || (before.commitment === v.commitment && before.voterHash >= v.voterHash))) {
+      return fail(name, say(`${which} is out of order`, 'recount.roll.order', { entry: which }));
+    }
+    if (seen.has(v.voterHash)) return fail(name, say(`${which} is on the roll twice`, 'recount.roll.twice', { entry: which }));
+    seen.add(v.voterHash);
+  }
+  // Each voter's leaf hashed once, in ascending hash order: commitment k's leaves are those
+  // covered, in the same order (src/domain/roll.cpp commit_roll).
+  const sorted = [...roll].sort((x, y) => compareHex(x.voterHash, y.voterHash))
+    .map((v) => ({ commitment: v.commitment, leaf: leafHash(hexDecode(v.voterHash)) }));
+  for (const [index, committed] of commitments.entries()) {
+    const k = index + 1;
+    const leaves = sorted.filter((v) => v.commitment <= k).map((v) => v.leaf);
+    const root = hexEncode(rootFromLeafHashes(leaves));
+    if (leaves.length !== committed.count || root !== committed.root) {
+      return fail(name, say(`roll commitment ${k} on the audit chain is ${committed.count} voters, root ${short(committed.root)}; ` +
+        `the roll served gives ${leaves.length}, root ${short(root)}`, 'recount.roll.differs',
+      { k, committed: committed.count, root: short(committed.root), served: leaves.length, servedRoot: short(root) }));
+    }
+  }
+  const voters = counted(roll.length, 'voter', 'voters', 'voters');
+  const held = counted(commitments.length, 'commitment', 'commitments', 'commitments');
+  const root = short(commitments.at(-1).root);
+  return pass(name, say(`${voters}, as committed on the audit chain (${held}, root ${root})`, 'recount.roll.pass',
+    { voters, commitments: held, root }));
+}
+
+// Every voter hash issued a token is on the roll, and ballots <= issued <= roll; once
+// closed, the list holds every token the close counted (docs/security.md, Issuance
+// transparency).
+function checkIssued(board) {
+  const name = CHECKS.issued;
+  if (board.issued.error) return fail(name, board.issued.error);
+  if (board.roll.error) return fail(name, say(`cannot compare with the roll: ${board.roll.error}`, 'recount.issued.rollError', { reason: board.roll.error }));
+  const issued = board.issued.value;
+  const roll = new Set(board.roll.value.map((v) => v.voterHash));
+  const problems = [];
+  const unlisted = firstOf();
+  for (const [i, hash] of issued.entries()) {
+    if (i > 0 && issued[i - 1] >= hash) {
+      problems.push(say(`voter hash ${i} of the list is out of order`, 'recount.issued.order', { index: i }));
+      break;
+    }
+    if (!roll.has(hash)) {
+      unlisted.add(() => say(`voter hash ${short(hash)} was issued a token but is not on the roll`, 'recount.issued.notOnRoll', { hash: short(hash) }));
+    }
+  }
+  unlisted.report(problems, 'voter hash', 'voter hashes', 'voterHashes');
+  if (issued.length > roll.size) {
+    problems.push(say(`${plural(issued.length, 'token', 'tokens')} issued for a roll of ${plural(roll.size, 'voter', 'voters')}`,
+      'recount.issued.moreThanRoll',
+      { tokens: counted(issued.length, 'token', 'tokens', 'tokens'), voters: counted(roll.size, 'voter', 'voters', 'voters') }));
+  }
+  const ballots = board.head.value?.treeSize ?? 0;
+  if (ballots > issued.length) {
+    problems.push(say(`${plural(ballots, 'ballot', 'ballots')} on the board, but only ${issued.length} voter hashes issued a token`,
+      'recount.issued.fewerThanBallots', { ballots: counted(ballots, 'ballot', 'ballots', 'ballots'), issued: issued.length }));
+  }
+  let closedNote = '';
+  if (board.facts.closed) {
+    const tokens = board.facts.tokensIssued;
+    if (!Number.isSafeInteger(tokens) || tokens < 0) {
+      problems.push(say("the audit chain's election.closed holds no tokensIssued", 'recount.issued.noCount'));
+    } else if (tokens !== issued.length) {
+      problems.push(say(`the close counted ${tokens} tokens issued, the list holds ${issued.length}`, 'recount.issued.closeDiffers',
+        { counted: tokens, listed: issued.length }));
+    } else {
+      closedNote = ', every token the close counted';
+    }
+  }
+  if (problems.length) return fail(name, listed(problems));
+  const hashes = counted(issued.length, 'voter hash', 'voter hashes', 'voterHashes');
+  return pass(name, say(`${hashes} issued a token, all on the roll${closedNote}: ` +
+    `${ballots} ballots <= ${issued.length} issued <= ${roll.size} on the roll`,
+  closedNote ? 'recount.issued.passClosed' : 'recount.issued.pass', { hashes, ballots, issued: issued.length, roll: roll.size }));
+}
+
+// A voter's own question: was a token issued in my name? (docs/security.md, Issuance
+// transparency). Only the voter knows whether they asked for one. The skip is worded as
+// verify.cpp's, flag and all, so that the two read the same; the catalogs say it for a page.
+function checkVoter(board, voterHash) {
+  const name = CHECKS.voterHash;
+  if (!voterHash) return skip(name, say('no --voter-hash given', 'recount.voter.none'));
+  if (board.roll.error) {
+    return fail(name, say(`cannot look for it on the roll: ${board.roll.error}`, 'recount.voter.rollError', { reason: board.roll.error }));
+  }
+  const hash = short(voterHash);
+  const onRoll = board.roll.value.find((v) => v.voterHash === voterHash);
+  if (!onRoll) return fail(name, say(`voter hash ${hash} is not on the roll`, 'recount.voter.notOnRoll', { hash }));
+  const where = say(`voter hash ${hash} is on the roll (commitment ${onRoll.commitment})`, 'recount.voter.onRoll',
+    { hash, commitment: onRoll.commitment });
+  if (board.issued.error) {
+    return fail(name, say(`${where}; cannot read the issued list: ${board.issued.error}`, 'recount.voter.issuedError',
+      { where, reason: board.issued.error }));
+  }
+  if (board.issued.value.includes(voterHash)) {
+    return pass(name, say(`${where}; a token WAS issued in this name: if you did not ask for one, someone else did`,
+      'recount.voter.issued', { where }));
+  }
+  return pass(name, say(`${where}; no token was issued in this name (as of the last published set)`, 'recount.voter.notIssued', { where }));
+}
+
 async function checkRecount(api, board) {
   const name = CHECKS.recount;
   if (board.election.error) return fail(name, board.election.error);
@@ -807,16 +1001,19 @@ async function guarded(name, check) {
  *  message ({key, params}: a catalog key of web/src/i18n/portal.*.js, its params either
  *  strings, numbers, such messages or lists of them) says the same in the page's language. api: createApi()'s object. onProgress({phase, done, total})
  *  with phase 'download', 'audit', 'ballots', 'signatures', 'root'. receipt (hex) adds the
- *  receipt check; earlierHeads ([{treeSize, rootHash, timestamp}]) the consistency one;
+ *  receipt check; voterHash (hex, a voter's own, from the import or the booth link) the
+ *  voter hash one; earlierHeads ([{treeSize, rootHash, timestamp}]) the consistency one;
  *  pinnedLogKeyId the pin. The consistency result carries `keep`, the newest signed head. */
 export async function recount({ api, electionId, onProgress = () => {}, pageSize = 1000, receipt,
-                                 earlierHeads, pinnedLogKeyId } = {}) {
+                                 voterHash, earlierHeads, pinnedLogKeyId } = {}) {
   const progress = (phase, done, total) => onProgress({ phase, done, total });
   // The server writes UUIDs in lowercase, and leaves and tree heads hold the id as written.
   const id = String(electionId).toLowerCase();
   if (!UUID.test(id)) throw new TypeError('the election id is not a UUID');
   const wantedReceipt = receipt ? String(receipt).toLowerCase() : undefined;
   if (wantedReceipt !== undefined && !HASH_HEX.test(wantedReceipt)) throw new TypeError('the receipt is not 64 hex digits');
+  const wantedVoter = voterHash ? String(voterHash).toLowerCase() : undefined;
+  if (wantedVoter !== undefined && !HASH_HEX.test(wantedVoter)) throw new TypeError('the voter hash is not 64 hex digits');
   const board = { electionId: id, progress, pinnedLogKeyId: pinnedLogKeyId?.toLowerCase() };
 
   progress('download', 0, undefined);
@@ -839,6 +1036,9 @@ export async function recount({ api, electionId, onProgress = () => {}, pageSize
   } else {
     board.ballots = { error: say(`no ballots read without a tree head (${board.head.error})`, 'recount.ballots.noHead', { reason: board.head.error }) };
   }
+  // After the tree head: the issued list only grows, and holds every ballot's token by then.
+  board.roll = await fetched(() => fetchRoll(api, id, pageSize));
+  board.issued = await fetched(() => fetchIssued(api, id, pageSize));
   board.headSigned = Boolean(board.headSignatureOk && (!board.pinnedLogKeyId || board.pinnedLogKeyId === board.logKey.value?.keyId));
 
   const consistency = await guarded(CHECKS.consistency, () => checkConsistency(api, board, earlierHeads));
@@ -851,6 +1051,9 @@ export async function recount({ api, electionId, onProgress = () => {}, pageSize
     await guarded(CHECKS.treeHead, () => checkTreeHead(board)),
     consistency,
     await guarded(CHECKS.auditChain, () => checkAuditChain(board, earlierHeads)),
+    await guarded(CHECKS.roll, () => checkRoll(board)),
+    await guarded(CHECKS.issued, () => checkIssued(board)),
+    await guarded(CHECKS.voterHash, () => checkVoter(board, wantedVoter)),
     await guarded(CHECKS.recount, () => checkRecount(api, board)),
     await guarded(CHECKS.receipt, () => checkReceipt(api, board, wantedReceipt)),
   ];

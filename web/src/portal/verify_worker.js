@@ -1,7 +1,7 @@
 // The recount Worker (/verify/{id}): runs lib/recount.js off the page's thread, so the page
 // stays responsive while it downloads and checks every ballot.
 //
-// In:  {type: 'start', electionId, apiBaseUrl, earlierHeads?, receipt?, pinnedLogKeyId?}
+// In:  {type: 'start', electionId, apiBaseUrl, earlierHeads?, receipt?, voterHash?, pinnedLogKeyId?}
 // Out: {type: 'progress', phase, phases: {<phase>: {done, total}}}   at most every PROGRESS_MS
 //        (and at once when the phase changes); phases are lib/recount.js's: download, audit,
 //        ballots, signatures, root
@@ -45,6 +45,7 @@ self.addEventListener('message', async (event) => {
       onProgress,
       earlierHeads: Array.isArray(msg.earlierHeads) ? msg.earlierHeads : undefined,
       receipt: msg.receipt || undefined,
+      voterHash: msg.voterHash || undefined,
       pinnedLogKeyId: msg.pinnedLogKeyId || undefined,
     });
     const keep = checks.find((c) => c.keep)?.keep;

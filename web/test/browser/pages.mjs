@@ -92,10 +92,10 @@ const CHECK_NAMES = Object.fromEntries(
     .map(([key, shown]) => [shown, key.slice('portal.checkName.'.length).replaceAll('_', ' ')]),
 );
 
-// Opens /verify/{id}, waits for the verdict and returns
+// Opens /verify/{id} (with `search`, say '?voterHash=…'), waits for the verdict and returns
 // {checks: [{name, status: 'PASS'|'FAIL'|'SKIP', detail}], verdict}.
-export async function runRecount(page, server, electionId, { timeout = 120000 } = {}) {
-  await page.goto(`${server.url}/verify/${electionId}`);
+export async function runRecount(page, server, electionId, { timeout = 120000, search = '' } = {}) {
+  await page.goto(`${server.url}/verify/${electionId}${search}`);
   const verdict = page.locator('.recount-verdict .verdict');
   await verdict.waitFor({ timeout });
   const checks = await page.locator('.recount-checks li.check').evaluateAll((rows) =>

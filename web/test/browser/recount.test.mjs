@@ -33,12 +33,14 @@ let server;
 let browser;
 let ctx;
 let electionId;
+let voterHash; // of a voter who cast a ballot
 
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   const seeded = await seedElection(server, { definition: sampleDefinition('Recount, 1,000 ballots'), voters: BALLOTS });
   electionId = seeded.election.id;
+  voterHash = seeded.voters[0].voterHash;
   const started = Date.now();
   await castBallots(server, electionId, seeded.voters, sampleSelections);
   await waitForTreeSize(server, electionId, BALLOTS);
@@ -64,10 +66,22 @@ test('the recount passes on the closed election with 1,000 ballots', async () =>
   console.log(`recount of ${BALLOTS} ballots in the browser: ${Date.now() - started} ms (page load included)`);
   const failed = checks.filter((c) => c.status === 'FAIL');
   assert.deepEqual(failed, [], `checks failed: ${JSON.stringify(failed)}`);
-  for (const name of ['token signatures', 'ballots', 'tree head', 'audit chain', 'recount']) {
+  for (const name of ['token signatures', 'ballots', 'tree head', 'audit chain', 'roll', 'issued tokens', 'recount']) {
     assert.equal(byName(checks)[name]?.status, 'PASS', `${name}: ${JSON.stringify(checks)}`);
   }
   assert.match(verdict, /pass/i);
+  await page.close();
+  ctx.assertClean('the recount page');
+});
+
+test('a voter hash in the address: the page says a token was issued in that name', async () => {
+  assert.match(voterHash ?? '', /^[0-9a-f]{64}$/, 'the import answers each voter hash');
+  const page = await ctx.context.newPage();
+  const { checks } = await runRecount(page, server, electionId, { search: `?voterHash=${voterHash.toUpperCase()}` });
+  const check = byName(checks)['voter hash'];
+  assert.equal(check?.status, 'PASS', JSON.stringify(checks));
+  assert.match(check.detail, new RegExp(`^voter hash ${voterHash.slice(0, 16)}\\.\\.\\. is on the roll \\(commitment 1\\); a token WAS issued`));
+  assert.ok(await page.getByText(voterHash).isVisible(), 'the page names the voter hash it looks for');
   await page.close();
   ctx.assertClean('the recount page');
 });

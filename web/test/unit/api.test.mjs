@@ -44,6 +44,9 @@ test('every named route has its path', async () => {
   await api.consistencyProof('e', 2, 5);
   await api.ballots('e', 1000, 500);
   await api.audit('e', 3);
+  await api.roll('e');
+  await api.roll('e', `1.${'ab'.repeat(32)}`, 50);
+  await api.issued('e', 'cd'.repeat(32));
   assert.deepEqual(paths, [
     '/api/v1/public/elections', '/api/v1/public/elections?limit=20&cursor=cur',
     '/api/v1/public/elections/e/results', '/api/v1/elections/e/token-key', '/api/v1/voting/token',
@@ -51,6 +54,8 @@ test('every named route has its path', async () => {
     '/api/v1/public/elections/e/proofs/inclusion?receipt=ab&treeSize=5',
     '/api/v1/public/elections/e/proofs/consistency?first=2&second=5',
     '/api/v1/public/elections/e/ballots?from=1000&limit=500', '/api/v1/public/elections/e/audit?from=3&limit=1000',
+    '/api/v1/public/elections/e/roll?limit=1000', `/api/v1/public/elections/e/roll?after=1.${'ab'.repeat(32)}&limit=50`,
+    `/api/v1/public/elections/e/issued?after=${'cd'.repeat(32)}&limit=1000`,
   ]);
 });
 

@@ -70,20 +70,23 @@ test('facts: token key of the first created, contests of the last created/update
   const contestsV2 = [{ id: 'mayor', title: 'Mayor!', options: [{ id: 'a', title: 'A' }] }];
   const head = { electionId: 'e', treeSize: 1 };
   const results = { electionId: 'e', final: true };
+  const roll1 = { count: 3, root: 'a'.repeat(64) };
+  const roll2 = { count: 5, root: 'b'.repeat(64) };
   const chain = await chainOf([
     ['election.created', { contests: contestsV1, tokenKey: { keyId: 'k1', modulusBits: 2048 } }, 't'],
     ['election.updated', { contests: contestsV2, tokenKey: { keyId: 'k2' } }, 't'],
     ['voters.imported', { registered: 3 }, 't'],
-    ['election.opened', { trigger: 'admin' }, 't'],
-    ['election.closed', { trigger: 'schedule' }, 't'],
+    ['election.opened', { trigger: 'admin', roll: roll1 }, 't'],
+    ['voters.imported', { registered: 2, roll: roll2 }, 't'],
+    ['election.closed', { trigger: 'schedule', tokensIssued: 4 }, 't'],
     ['tree_head.published', head, 't'],
     ['results.published', results, 't'],
   ]);
   const { facts } = await verifyAuditChain(chain);
   assert.deepEqual(facts, { tokenKeyId: 'k1', contests: contestsV2, opened: true, closed: true,
-    finalTreeHead: head, publishedResults: results });
+    tokensIssued: 4, rollCommitments: [roll1, roll2], finalTreeHead: head, publishedResults: results });
   const early = auditFacts(chain.slice(0, 1));
-  assert.deepEqual(early, { tokenKeyId: 'k1', contests: contestsV1, opened: false, closed: false });
+  assert.deepEqual(early, { tokenKeyId: 'k1', contests: contestsV1, opened: false, closed: false, rollCommitments: [] });
 });
 
 test('announcedTokenKeyId reads the chain page by page and refuses a broken one', async () => {

@@ -4,7 +4,7 @@
 import { auditEventHash, GENESIS_HASH } from '../../src/lib/audit.js';
 import { ballotLeaf, receiptOf, tally } from '../../src/lib/ballot.js';
 import { bytesToInt, importTokenKey, intToBytes } from '../../src/lib/blind_rsa.js';
-import { b64urlDecode, b64urlEncode, hexDecode, hexEncode, utf8Encode } from '../../src/lib/encoding.js';
+import { b64urlDecode, b64urlEncode, concatBytes, hexDecode, hexEncode, utf8Encode } from '../../src/lib/encoding.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { rootFromLeafHashes } from '../../src/lib/merkle.js';
 import { treeHeadMessage } from '../../src/lib/tree_head.js';
@@ -94,6 +94,14 @@ export function auditPath(m, hashes) {
     : [...auditPath(m - k, hashes.slice(k)), rootFromLeafHashes(hashes.slice(0, k))];
 }
 
+// docs/formats.md, Roll commitments, from the definition: the RFC 9162 root over the sorted
+// voter hashes, each leaf SHA-256(0x00 || the hash's 32 bytes).
+export async function rollCommitment(voterHashes) {
+  const sorted = [...voterHashes].sort();
+  const leaves = await Promise.all(sorted.map((h) => sha256(concatBytes(Uint8Array.of(0), hexDecode(h)))));
+  return { count: sorted.length, root: hexEncode(rootFromLeafHashes(leaves)) };
+}
+
 class FakeApiError extends Error {
   constructor(status, code) {
     super(`${status} ${code}`);
@@ -103,8 +111,11 @@ class FakeApiError extends Error {
 
 /** A board of the given tokens' ballots (closed: with the final head and results on the
  *  audit chain), and a fake api serving it. Everything in `board` can be altered before
- *  recount runs. */
-export async function buildBoard({ signer, tokens, closed = true, electionId = '6f0e1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b' }) {
+ *  recount runs. The roll holds a voter for each ballot and three more, committed at the
+ *  opening; `lateVoters` more are imported into the open election (commitment 2). Every
+ *  ballot's voter and one abstainer were issued a token (board.voterHashes[0..n]). */
+export async function buildBoard({ signer, tokens, closed = true, lateVoters = 0,
+                                   electionId = '6f0e1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b' }) {
   const logPair = await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);
   const logRaw = new Uint8Array(await subtle.exportKey('raw', logPair.publicKey));
   const logKey = { algorithm: 'Ed25519', keyId: hexEncode(await sha256(logRaw)), publicKey: b64urlEncode(logRaw) };
@@ -120,14 +131,29 @@ export async function buildBoard({ signer, tokens, closed = true, electionId = '
   const status = closed ? 'closed' : 'open';
   const results = tally(CONTESTS, ballots, { electionId, status });
 
+  // Voter i cast ballot i; voter n abstained with a token; the rest never asked for one.
+  const early = ballots.length + 3;
+  const voterHashes = await Promise.all(Array.from({ length: early + lateVoters }, async (_, i) =>
+    hexEncode(await sha256(utf8Encode(`voter ${i}`)))));
+  const byHash = (list) => [...list].sort();
+  const roll = [
+    ...byHash(voterHashes.slice(0, early)).map((voterHash) => ({ voterHash, commitment: 1 })),
+    ...byHash(voterHashes.slice(early)).map((voterHash) => ({ voterHash, commitment: 2 })),
+  ];
+  const issued = byHash(voterHashes.slice(0, ballots.length + 1));
+
   const specs = [
     ['election.created', { title: 'Test election', resultsVisibility: 'live', contests: CONTESTS,
       tokenKey: { keyId: signer.key.keyId, modulusBits: signer.key.modulusBits } }],
-    ['voters.imported', { registered: ballots.length, duplicates: 0, votersRegistered: ballots.length }],
-    ['election.opened', { trigger: 'admin', votersRegistered: ballots.length }],
+    ['voters.imported', { registered: early, duplicates: 0, votersRegistered: early }],
+    ['election.opened', { trigger: 'admin', votersRegistered: early, roll: await rollCommitment(voterHashes.slice(0, early)) }],
   ];
+  if (lateVoters) {
+    specs.push(['voters.imported', { registered: lateVoters, duplicates: 0, votersRegistered: voterHashes.length,
+      roll: await rollCommitment(voterHashes) }]);
+  }
   if (closed) {
-    specs.push(['election.closed', { trigger: 'admin', votersRegistered: ballots.length }],
+    specs.push(['election.closed', { trigger: 'admin', votersRegistered: voterHashes.length, tokensIssued: issued.length }],
       ['tree_head.published', { ...head }], ['results.published', structuredClone(results)]);
   }
   const events = [];
@@ -140,7 +166,7 @@ export async function buildBoard({ signer, tokens, closed = true, electionId = '
   }
 
   const board = {
-    electionId, status, contests: CONTESTS, ballots, head, events, results, logKey,
+    electionId, status, contests: CONTESTS, ballots, head, events, results, logKey, voterHashes, roll, issued,
     tokenKey: { electionId, keyId: signer.key.keyId, algorithm: 'RSABSSA-SHA384-PSS-Deterministic',
       modulusBits: signer.key.modulusBits, ...signer.body },
     calls: 0,
@@ -152,6 +178,13 @@ export async function buildBoard({ signer, tokens, closed = true, electionId = '
     const next = start + limit < list.length ? from + limit : null;
     return answer({ [name]: items, next });
   };
+  // Paged by cursor: the items after the one whose key is `after` (docs/api/README.md).
+  const cursorPage = (list, after, limit, name, keyOf) => {
+    const start = after === undefined ? 0 : list.findIndex((x) => keyOf(x) === after) + 1;
+    const items = list.slice(start, start + limit);
+    const next = start + limit < list.length ? keyOf(items.at(-1)) : null;
+    return answer({ [name]: items, next });
+  };
   const api = {
     publicElection: () => answer({ id: electionId, title: 'Test election', status: board.status, contests: board.contests }),
     tokenKey: () => answer(board.tokenKey),
@@ -159,6 +192,8 @@ export async function buildBoard({ signer, tokens, closed = true, electionId = '
     audit: (id, from = 1, limit = 1000) => page(board.events, from, limit, 'events', 1),
     treeHead: () => answer(board.head),
     ballots: (id, from = 0, limit = 1000) => page(board.ballots, from, limit, 'ballots', 0),
+    roll: (id, after, limit = 1000) => cursorPage(board.roll, after, limit, 'voters', (v) => `${v.commitment}.${v.voterHash}`),
+    issued: (id, after, limit = 1000) => cursorPage(board.issued, after, limit, 'voterHashes', (h) => h),
     results: () => (board.results ? answer(board.results) : Promise.reject(new FakeApiError(409, 'results_not_available'))),
     inclusionProof: (id, receipt, treeSize) => {
       const leafIndex = board.ballots.findIndex((b) => b.receipt === receipt);

@@ -64,10 +64,11 @@ test('every key the portal names is in the English catalog', async () => {
     ...['pass', 'fail', 'skip'].map((s) => `portal.outcome.${s}`),
     ...['empty', 'not_hex', 'bad_file', 'unknown'].map((e) => `portal.receipts.error.${e}`),
     ...['pending', 'sequenced'].map((s) => `portal.receipts.status.${s}`),
-    ...['signatures', 'twice', 'receipts', 'root', 'audit', 'recount'].map((k) => `portal.verify.what.${k}`),
+    ...['signatures', 'twice', 'receipts', 'root', 'audit', 'roll', 'recount'].map((k) => `portal.verify.what.${k}`),
     ...['live', 'afterClose'].map((k) => `portal.audit.visibility.${k}`),
     ...['reading', 'ballots', 'root'].map((k) => `portal.verify.stage.${k}`),
-    ...['token_signatures', 'ballots', 'tree_head', 'consistency', 'audit_chain', 'recount', 'receipt'].map((k) => `portal.checkName.${k}`),
+    ...['token_signatures', 'ballots', 'tree_head', 'consistency', 'audit_chain', 'roll', 'issued_tokens', 'voter_hash', 'recount',
+      'receipt'].map((k) => `portal.checkName.${k}`),
     ...['election.created', 'election.updated', 'voters.imported', 'election.opened', 'election.closed', 'tree_head.published', 'results.published'].map((k) => `portal.audit.type.${k}`),
   ];
   for (const key of built) assert.ok(key in en, key);

@@ -8,23 +8,30 @@ import { buildBoard, makeTokenKey, signTokens } from './helpers.mjs';
 const N = 50;
 const signer = await makeTokenKey();
 const tokens = await signTokens(signer, N);
-const ORDER = ['token signatures', 'ballots', 'tree head', 'consistency', 'audit chain', 'recount', 'receipt'];
+// include/observernet/client/verify.hpp, the k*Check names in verify_election's order.
+const ORDER = ['token signatures', 'ballots', 'tree head', 'consistency', 'audit chain', 'roll', 'issued tokens',
+  'voter hash', 'recount', 'receipt'];
+const HONEST = { 'token signatures': 'pass', ballots: 'pass', 'tree head': 'pass', consistency: 'skip', 'audit chain': 'pass',
+  roll: 'pass', 'issued tokens': 'pass', 'voter hash': 'skip', recount: 'pass', receipt: 'skip' };
 
 const byName = (checks) => Object.fromEntries(checks.map((c) => [c.name, c]));
 const statuses = (checks) => Object.fromEntries(checks.map((c) => [c.name, c.status]));
 
-test('an honest closed board: every check passes (consistency and receipt skipped)', async () => {
+test('an honest closed board: every check passes (consistency, voter hash and receipt skipped)', async () => {
   const { api } = await buildBoard({ signer, tokens });
   const phases = new Set();
   const checks = await recount({ api, electionId: '6F0E1C2A-3B4D-4E5F-8A9B-0C1D2E3F4A5B', pageSize: 7,
     onProgress: (p) => phases.add(p.phase) });
   assert.deepEqual(checks.map((c) => c.name), ORDER);
-  assert.deepEqual(statuses(checks), { 'token signatures': 'pass', ballots: 'pass', 'tree head': 'pass',
-    consistency: 'skip', 'audit chain': 'pass', recount: 'pass', receipt: 'skip' }, JSON.stringify(checks, null, 1));
+  assert.deepEqual(statuses(checks), HONEST, JSON.stringify(checks, null, 1));
   const c = byName(checks);
   assert.match(c['token signatures'].detail, /^50 ballots, 50 distinct tokens, signed with token key/);
   assert.match(c['tree head'].detail, /^size 50, root .* recomputed from the ballots, the final one on the audit chain/);
   assert.match(c['audit chain'].detail, /^6 events, seq 1 to 6, unbroken/);
+  assert.match(c.roll.detail, /^53 voters, as committed on the audit chain \(1 commitment, root [0-9a-f]{16}\.\.\.\)$/);
+  assert.equal(c['issued tokens'].detail, '51 voter hashes issued a token, all on the roll, every token the close counted: ' +
+    '50 ballots <= 51 issued <= 53 on the roll');
+  assert.equal(c['voter hash'].detail, 'no --voter-hash given');
   assert.equal(c.recount.detail, 'recounted 50 ballots: the final results and those on the audit chain match');
   assert.ok(c.consistency.keep && c.consistency.keep.treeSize === 50);
   for (const phase of ['download', 'audit', 'ballots', 'signatures', 'root']) assert.ok(phases.has(phase), phase);
@@ -32,8 +39,9 @@ test('an honest closed board: every check passes (consistency and receipt skippe
 
 test('an open board with live results passes; without them the recount is skipped', async () => {
   const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10), closed: false });
-  assert.deepEqual(statuses(await recount({ api, electionId: board.electionId })), { 'token signatures': 'pass',
-    ballots: 'pass', 'tree head': 'pass', consistency: 'skip', 'audit chain': 'pass', recount: 'pass', receipt: 'skip' });
+  const open = byName(await recount({ api, electionId: board.electionId }));
+  assert.deepEqual(statuses(Object.values(open)), HONEST);
+  assert.equal(open['issued tokens'].detail, '11 voter hashes issued a token, all on the roll: 10 ballots <= 11 issued <= 13 on the roll');
   board.results = null;
   const c = byName(await recount({ api, electionId: board.electionId }));
   assert.equal(c.recount.status, 'skip');
@@ -130,8 +138,10 @@ test('a missing leaf and an unreachable server fail, each check saying why', asy
 
   const down = Object.fromEntries(Object.keys(api).map((k) => [k, () => Promise.reject(Object.assign(new Error('x'), { status: 0, code: 'network_error', detail: 'Failed to fetch' }))]));
   const checks = await recount({ api: down, electionId: board.electionId });
-  assert.deepEqual(checks.map((x) => x.status), ['fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'skip']);
+  assert.deepEqual(checks.map((x) => x.status), ['fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'fail', 'skip', 'fail', 'skip']);
   assert.equal(byName(checks)['audit chain'].detail, 'audit events from seq 1: Failed to fetch');
+  assert.equal(byName(checks).roll.detail, 'cannot compare with the audit chain: audit events from seq 1: Failed to fetch');
+  assert.equal(byName(checks)['issued tokens'].detail, 'issued voter hashes: Failed to fetch');
 });
 
 test('consistency with earlier heads: same size same root passes, a different root is a fork', async () => {
@@ -181,3 +191,157 @@ test('an election id that is not a UUID, or a receipt that is not a hash, is ref
 });
 
 assert.equal(CHECKS.recount, 'recount');
+
+// Events re-hashed from `from` on: a chain the server could have written itself.
+async function rechain(events, from) {
+  for (let i = from; i < events.length; i++) {
+    if (i > 0) events[i].prevHash = events[i - 1].hash;
+    events[i].hash = await auditEventHash(events[i]);
+  }
+}
+
+test('the roll and the issued list are read page by page, each roll commitment recomputed', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10), lateVoters: 4 });
+  const c = byName(await recount({ api, electionId: board.electionId, pageSize: 3 }));
+  assert.deepEqual(statuses(Object.values(c)), HONEST);
+  assert.match(c.roll.detail, /^17 voters, as committed on the audit chain \(2 commitments, root [0-9a-f]{16}\.\.\.\)$/);
+  assert.equal(c['issued tokens'].detail, '11 voter hashes issued a token, all on the roll, every token the close counted: ' +
+    '10 ballots <= 11 issued <= 17 on the roll');
+});
+
+test('a roll other than the one committed on the audit chain fails the roll check', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10), lateVoters: 2 });
+  const run = async () => byName(await recount({ api, electionId: board.electionId }));
+  const honest = structuredClone(board.roll);
+
+  // An entry changed (the last of commitment 1, so that the order holds).
+  board.roll[12] = { ...board.roll[12], voterHash: 'f'.repeat(64) };
+  let c = await run();
+  assert.equal(c.roll.status, 'fail');
+  assert.match(c.roll.detail, /^roll commitment 1 on the audit chain is 13 voters, root [0-9a-f]{16}\.\.\.; the roll served gives 13, root [0-9a-f]{16}\.\.\.$/);
+
+  // A voter of the second import moved into the first.
+  board.roll = structuredClone(honest);
+  board.roll[13].commitment = 1;
+  board.roll.sort((x, y) => x.commitment - y.commitment || (x.voterHash < y.voterHash ? -1 : 1));
+  c = await run();
+  assert.match(c.roll.detail, /^roll commitment 1 on the audit chain is 13 voters, root [0-9a-f]{16}\.\.\.; the roll served gives 14, root /);
+
+  board.roll = [...structuredClone(honest), { voterHash: 'f'.repeat(64), commitment: 3 }];
+  c = await run();
+  assert.equal(c.roll.detail, 'roll entry 15 (ffffffffffffffff...) names commitment 3, the audit chain holds 2');
+
+  board.roll = structuredClone(honest);
+  [board.roll[0], board.roll[1]] = [board.roll[1], board.roll[0]];
+  assert.match((await run()).roll.detail, /^roll entry 1 \([0-9a-f]{16}\.\.\.\) is out of order$/);
+
+  board.roll = structuredClone(honest);
+  board.roll.push({ ...board.roll[0], commitment: 2 });
+  board.roll.sort((x, y) => x.commitment - y.commitment || (x.voterHash < y.voterHash ? -1 : 1));
+  assert.match((await run()).roll.detail, /^roll entry \d+ \([0-9a-f]{16}\.\.\.\) is on the roll twice$/);
+  assert.equal(c['audit chain'].status, 'pass');
+});
+
+test('a roll commitment missing from the audit chain, or malformed there, fails the roll check', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 4) });
+  const opened = board.events[2];
+  opened.payload.roll.extra = 1;
+  await rechain(board.events, 2);
+  let c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c['audit chain'].status, 'pass');
+  assert.equal(c.roll.detail, 'roll commitment 1 on the audit chain is not {"count", "root"}');
+  delete opened.payload.roll;
+  await rechain(board.events, 2);
+  c = byName(await recount({ api, electionId: board.electionId }));
+  assert.equal(c.roll.detail, 'the audit chain holds no roll commitment (election.opened roll)');
+});
+
+test('an issued list that does not fit the roll, the ballots or the close fails the issued tokens check', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10) });
+  const run = async () => byName(await recount({ api, electionId: board.electionId }));
+  const honest = [...board.issued];
+  const stranger = 'f'.repeat(64);
+
+  // An abstainer's hash swapped for one that is not on the roll: as many as the close counted.
+  board.issued = [...honest.filter((h) => h !== board.voterHashes[10]), stranger].sort();
+  let c = await run();
+  assert.equal(c['issued tokens'].status, 'fail');
+  assert.equal(c['issued tokens'].detail, 'voter hash ffffffffffffffff... was issued a token but is not on the roll (1 voter hash)');
+  assert.equal(c.roll.status, 'pass');
+
+  // More issued than the roll holds: everyone on it, and two strangers.
+  board.issued = [...board.roll.map((v) => v.voterHash), 'e'.repeat(64), stranger].sort();
+  c = await run();
+  assert.equal(c['issued tokens'].detail, 'voter hash eeeeeeeeeeeeeeee... was issued a token but is not on the roll (2 voter hashes); ' +
+    '15 tokens issued for a roll of 13 voters; the close counted 11 tokens issued, the list holds 15');
+
+  // Fewer issued than ballots.
+  board.issued = honest.slice(0, 8);
+  c = await run();
+  assert.equal(c['issued tokens'].detail, '10 ballots on the board, but only 8 voter hashes issued a token; ' +
+    'the close counted 11 tokens issued, the list holds 8');
+
+  board.issued = [...honest].reverse();
+  assert.match((await run())['issued tokens'].detail, /^voter hash 1 of the list is out of order$/);
+
+  // The close counted another number, or none.
+  board.issued = honest;
+  const closed = board.events[3];
+  closed.payload.tokensIssued = 12;
+  await rechain(board.events, 3);
+  c = await run();
+  assert.equal(c['audit chain'].status, 'pass');
+  assert.equal(c['issued tokens'].detail, 'the close counted 12 tokens issued, the list holds 11');
+  delete closed.payload.tokensIssued;
+  await rechain(board.events, 3);
+  assert.equal((await run())['issued tokens'].detail, "the audit chain's election.closed holds no tokensIssued");
+});
+
+test('a voter hash: issued a token, not issued one, or not on the roll', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 6) });
+  const run = async (voterHash) => byName(await recount({ api, electionId: board.electionId, voterHash }))['voter hash'];
+  const voted = board.voterHashes[2];
+  let c = await run(voted.toUpperCase());
+  assert.equal(c.status, 'pass');
+  assert.equal(c.detail, `voter hash ${voted.slice(0, 16)}... is on the roll (commitment 1); a token WAS issued in this name: ` +
+    'if you did not ask for one, someone else did');
+  const stayedHome = board.voterHashes[8];
+  c = await run(stayedHome);
+  assert.equal(c.status, 'pass');
+  assert.equal(c.detail, `voter hash ${stayedHome.slice(0, 16)}... is on the roll (commitment 1); ` +
+    'no token was issued in this name (as of the last published set)');
+  c = await run('ab'.repeat(32));
+  assert.equal(c.status, 'fail');
+  assert.equal(c.detail, 'voter hash abababababababab... is not on the roll');
+  api.issued = () => Promise.reject(Object.assign(new Error('x'), { status: 503, code: 'unavailable' }));
+  c = await run(voted);
+  assert.equal(c.status, 'fail');
+  assert.equal(c.detail, `voter hash ${voted.slice(0, 16)}... is on the roll (commitment 1); ` +
+    'cannot read the issued list: issued voter hashes: HTTP 503 unavailable');
+  await assert.rejects(recount({ api, electionId: board.electionId, voterHash: 'abc' }), TypeError);
+});
+
+test('a malformed roll or issued list fails the checks that need it, saying where', async () => {
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 4) });
+  const run = async () => byName(await recount({ api, electionId: board.electionId, pageSize: 2, voterHash: board.voterHashes[0] }));
+  const roll = structuredClone(board.roll);
+  delete board.roll[3].voterHash;
+  const cursor = `1.${board.roll[1].voterHash}`;
+  let c = await run();
+  assert.equal(c.roll.detail, `roll after ${cursor}: voter 3: no "voterHash" in the answer`);
+  assert.equal(c['issued tokens'].detail, `cannot compare with the roll: roll after ${cursor}: voter 3: no "voterHash" in the answer`);
+  assert.equal(c['voter hash'].detail, `cannot look for it on the roll: roll after ${cursor}: voter 3: no "voterHash" in the answer`);
+  board.roll = roll;
+  board.roll[0].commitment = '1';
+  assert.equal((await run()).roll.detail, 'roll: voter 0: "commitment" is not a non-negative integer');
+  board.roll = roll;
+
+  board.issued[0] = board.issued[0].toUpperCase();
+  assert.equal((await run())['issued tokens'].detail, 'issued voter hashes: voter hash 0: not 64 lowercase hex digits');
+  board.issued[0] = 7;
+  assert.equal((await run())['issued tokens'].detail, 'issued voter hashes: voter hash 0: not a string');
+  api.issued = () => Promise.resolve({ voterHashes: [], next: 'x' });
+  assert.equal((await run())['issued tokens'].detail, 'issued voter hashes: "next" does not move past the voterHashes given');
+  api.roll = () => Promise.resolve({ voters: 'all' });
+  assert.equal((await run()).roll.detail, 'roll: "voters" is not an array');
+});

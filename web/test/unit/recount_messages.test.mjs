@@ -131,9 +131,68 @@ async function scenarios() {
   b.api.publicElection = () => Promise.resolve([]);
   await run('HTTP errors and bad answers', b);
 
+  // The roll, the issued list and a voter hash (docs/formats.md, Roll commitments).
+  const rechain = async (events, from) => {
+    for (let i = from; i < events.length; i++) {
+      events[i].prevHash = events[i - 1].hash;
+      events[i].hash = await auditEventHash(events[i]);
+    }
+  };
+  const stranger = 'f'.repeat(64);
+  const byRoll = (x, y) => x.commitment - y.commitment || (x.voterHash < y.voterHash ? -1 : 1);
+  b = await fresh({ lateVoters: 3 });
+  await run('late import, paged, a voter issued a token', b, { pageSize: 5, voterHash: b.board.voterHashes[1] });
+  await run('a voter not issued a token', b, { voterHash: b.board.voterHashes[14] });
+  await run('a voter hash not on the roll', b, { voterHash: stranger });
+
+  b = await fresh({ closed: false });
+  b.board.roll[0] = { ...b.board.roll[0], voterHash: '0'.repeat(64) };
+  b.board.issued = [...b.board.issued, stranger];
+  await run('roll altered, issued off the roll, open', b);
+
+  b = await fresh();
+  b.board.roll.push({ voterHash: stranger, commitment: 2 });
+  b.board.issued = [...b.board.roll.map((v) => v.voterHash), 'e'.repeat(64)].sort();
+  await run('a commitment the chain lacks, more issued than the roll', b);
+
+  b = await fresh();
+  b.board.roll.reverse();
+  b.board.issued = b.board.issued.slice(0, 5).reverse();
+  await run('roll and issued list out of order, fewer issued than ballots', b);
+
+  b = await fresh({ lateVoters: 1 });
+  b.board.roll.push({ ...b.board.roll[0], commitment: 2 });
+  b.board.roll.sort(byRoll);
+  await run('a voter on the roll twice', b);
+
+  b = await fresh();
+  b.board.events[2].payload.roll = { count: 1 };
+  delete b.board.events[3].payload.tokensIssued;
+  await rechain(b.board.events, 2);
+  await run('a malformed roll commitment, no tokensIssued', b);
+
+  b = await fresh();
+  delete b.board.events[2].payload.roll;
+  await rechain(b.board.events, 2);
+  delete b.board.roll[7].voterHash;
+  b.board.issued[2] = b.board.issued[2].toUpperCase();
+  await run('no roll commitment, malformed roll and issued entries', b, { pageSize: 4, voterHash: stranger });
+
+  b = await fresh();
+  b.api.roll = () => Promise.resolve({ voters: [1] });
+  await run('roll entry not an object', b, { voterHash: stranger });
+
+  b = await fresh();
+  b.api.issued = ((honest) => (id, after, limit) => (after ? Promise.resolve({ voterHashes: [], next: after }) : honest(id, after, limit)))(b.api.issued);
+  await run('issued list stuck, the voter cannot read it', b, { pageSize: 4, voterHash: b.board.voterHashes[3] });
+
+  b = await fresh();
+  b.board.issued[0] = 7;
+  await run('issued entry not a string', b);
+
   b = await fresh();
   const down = Object.fromEntries(Object.keys(b.api).map((k) => [k, () => Promise.reject(Object.assign(new Error('x'), { status: 0, detail: k === 'treeHead' ? '' : 'Failed to fetch' }))]));
-  out.push(['network down', await recount({ api: down, electionId: b.board.electionId, receipt: 'ab'.repeat(32) })]);
+  out.push(['network down', await recount({ api: down, electionId: b.board.electionId, receipt: 'ab'.repeat(32), voterHash: 'cd'.repeat(32) })]);
   return out;
 }
 

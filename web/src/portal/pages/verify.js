@@ -2,8 +2,9 @@
 // URL is injected by build.mjs as __VERIFY_WORKER_URL__) runs lib/recount.js: the page shows a
 // <progress> bar with text, then one line per check with PASS / FAIL / SKIP, and a verdict.
 // The Worker keeps running through a language change; it stops when the visitor leaves.
-// ?receipt=<hex> adds the receipt check, ?logKeyId=<hex> pins the key that must sign the tree
-// heads (as `observernet verify --receipt --log-key-id` do). The tree heads seen are
+// ?receipt=<hex> adds the receipt check, ?voterHash=<hex> the voter hash check, ?logKeyId=<hex>
+// pins the key that must sign the tree heads (as `observernet verify --receipt --voter-hash
+// --log-key-id` do). The tree heads seen are
 // remembered in localStorage (heads.js) for the next run's consistency check.
 
 import { getLanguage, has, t } from '../../lib/i18n.js';
@@ -26,8 +27,10 @@ export async function renderVerify(ctx) {
   const title = got.value ? t('portal.verify.titleOf', { title: got.value.title }) : t('portal.verify.title');
   ctx.setTitle(title);
   const receipt = parseReceiptInput(ctx.search.get('receipt') ?? '').receipt;
-  const pinned = parseReceiptInput(ctx.search.get('logKeyId') ?? '').receipt; // 64 hex, as a receipt
-  const options = { receipt, pinnedLogKeyId: pinned };
+  // 64 hex digits each, as a receipt is.
+  const voterHash = parseReceiptInput(ctx.search.get('voterHash') ?? '').receipt;
+  const pinned = parseReceiptInput(ctx.search.get('logKeyId') ?? '').receipt;
+  const options = { receipt, voterHash, pinnedLogKeyId: pinned };
 
   const view = {
     progress: h('progress', {
@@ -47,9 +50,10 @@ export async function renderVerify(ctx) {
     h('h1', null, title),
     h('p', { class: 'lead' }, t('portal.verify.intro')),
     h('ul', { class: 'bullets' },
-      ['signatures', 'twice', 'receipts', 'root', 'audit', 'recount'].map((k) => h('li', null, t(`portal.verify.what.${k}`)))),
+      ['signatures', 'twice', 'receipts', 'root', 'audit', 'roll', 'recount'].map((k) => h('li', null, t(`portal.verify.what.${k}`)))),
     h('p', null, t('portal.verify.heads')),
     receipt ? h('p', { class: 'break' }, t('portal.verify.withReceipt', { receipt })) : null,
+    voterHash ? h('p', { class: 'break' }, t('portal.verify.withVoterHash', { voterHash })) : null,
     pinned ? h('p', { class: 'break' }, t('portal.verify.pinned', { keyId: pinned })) : null,
     got.value ? h('p', null, h('a', { href: paths.election(id) }, t('portal.verify.back', { title: got.value.title }))) : null,
     h('section', { class: 'section', 'aria-labelledby': 'recount-progress-label' },
@@ -72,7 +76,7 @@ export async function renderVerify(ctx) {
   paint(s);
 }
 
-function start(ctx, s, id, { receipt, pinnedLogKeyId }) {
+function start(ctx, s, id, { receipt, voterHash, pinnedLogKeyId }) {
   stop(s);
   Object.assign(s, { status: 'running', progress: null, checks: null, error: null, seconds: null });
   if (!WORKER_URL || typeof Worker === 'undefined') {
@@ -115,6 +119,7 @@ function start(ctx, s, id, { receipt, pinnedLogKeyId }) {
     apiBaseUrl: ctx.apiBaseUrl || location.origin,
     earlierHeads: loadHeads(browserStorage(), id),
     receipt,
+    voterHash,
     pinnedLogKeyId,
   });
   paint(s);
