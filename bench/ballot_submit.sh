@@ -22,7 +22,8 @@
 # Environment: TOKENS, API_TOKENS (default 60,000, at most TOKENS; 0 mints every token
 # directly), TOKEN_THREADS (bench_tokens threads through the API, default 32),
 # WRK_THREADS (default 1: one wrk thread leaves the server more of the cores),
-# PROFILE_SECONDS (default 5; 0 skips the profile and its tokens), and SERVER_ENV:
+# PROFILE_SECONDS (default 5; 0 skips the profile and its tokens), PG_STATEMENTS=1 (loads
+# pg_stat_statements and prints where PostgreSQL's time went during the run), and SERVER_ENV:
 # VAR=value settings for the server, space-separated (e.g.
 # SERVER_ENV="OBSERVERNET_BALLOTS_WRITERS=1"), to compare configurations.
 #
@@ -60,7 +61,17 @@ direct_tokens=$((run_tokens - api_tokens + profile_tokens))
 read -r -a server_env <<<"${SERVER_ENV:-}"
 
 BENCH_CMAKE_ARGS=(-DOBSERVERNET_BENCH=ON)
+pg_statements=${PG_STATEMENTS:-0}
+if ((pg_statements)); then
+  export OBSERVERNET_PG_SETTINGS="${OBSERVERNET_PG_SETTINGS:+$OBSERVERNET_PG_SETTINGS;}shared_preload_libraries = 'pg_stat_statements'"
+fi
 bench_begin "${server_env[@]}"
+# As the cluster's superuser: the extension is not one a database owner may create.
+pg_superuser_sql() {
+  as_pg_user "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$THROWAWAY_PG_DIR" \
+    -p "$THROWAWAY_PG_PORT" -U "$(pg_os_user)" -d "$PG_APP_DB" "$@"
+}
+if ((pg_statements)); then pg_superuser_sql -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'; fi
 url=http://127.0.0.1:$BENCH_PORT
 
 # Two contests, so that ballots differ in size and in how many selections they check.
@@ -175,6 +186,7 @@ cpu_ticks() {
        FILENAME == "/proc/stat" && $1 == "cpu" { idle = $5 + $6; busy = $2 + $3 + $4 + $7 + $8; steal = $9 }
        END { print s + 0, p + 0, busy + 0, idle + 0, steal + 0 }' "$@" /proc/stat 2>/dev/null
 }
+if ((pg_statements)); then pg_superuser_sql -c 'SELECT pg_stat_statements_reset()' >/dev/null; fi
 read -r wal_before checkpoints_before vacuums_before analyzes_before < <(pg_io)
 read -r server_before pg_before busy_before idle_before steal_before < <(cpu_ticks)
 sample_run >"$THROWAWAY_DIR/samples.txt" &
@@ -215,6 +227,13 @@ fi
 # Answers still in flight when wrk stopped are committed, and counted below, but wrk
 # never saw their 201.
 sleep 2
+if ((pg_statements)); then
+  echo "-- PostgreSQL statements during the run, by total time (µs per accepted ballot)"
+  pg_superuser_sql -F ' | ' -c "SELECT round(total_exec_time * 1000 / greatest($accepted_in_run, 1)),
+      calls, round(mean_exec_time::numeric, 3) || ' ms', rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi
 
 echo
 echo "== Server metrics after the run"
