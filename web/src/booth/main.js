@@ -386,7 +386,7 @@ function viewReceipt() {
       h('button', { type: 'button', class: 'button', id: 'check-button', onclick: runCheck, disabled: model.check?.state === 'running' }, t('receipt.check')),
     ),
     checkSlot,
-    model.voterHash ? voterHashSection(model.voterHash) : null,
+    model.voterHash ? voterHashSection(model.electionId, model.voterHash) : null,
     h(
       'p',
       null,
@@ -399,12 +399,13 @@ function viewReceipt() {
 
 // The voter's hash from their link: with it they can see on the public issued list
 // whether a token was issued in their name (docs/security.md, Issuance transparency).
-function voterHashSection(voterHash) {
+function voterHashSection(electionId, voterHash) {
   return [
     h('h2', { id: 'voter-hash-label' }, t('receipt.voterHash')),
     h('p', { id: 'voter-hash', class: 'receipt mono', 'aria-labelledby': 'voter-hash-label' },
       voterHash.match(/.{1,16}/g).flatMap((part, i) => (i ? [h('wbr'), part] : [part]))),
     h('p', { class: 'hint' }, t('receipt.voterHashHint')),
+    h('p', null, h('a', { href: `/verify/${encodeURIComponent(electionId)}?voterHash=${voterHash}` }, t('receipt.voterHashLink'))),
   ];
 }
 

@@ -83,6 +83,7 @@ export default {
   'receipt.reasonProof': 'der Beweis führt nicht zum signierten Wurzel-Hash',
   'receipt.voterHash': 'Ihr Wählerhash',
   'receipt.voterHashHint': 'So nennt Sie die öffentliche Liste der ausgegebenen Token, ohne Ihren Namen. Finden Sie ihn dort je für eine Wahl, in der Sie nicht gewählt haben, hat jemand in Ihrem Namen ein Token bezogen: Melden Sie es den Veranstaltern.',
+  'receipt.voterHashLink': 'Unter den ausgegebenen Token nachsehen',
   'receipt.laterLink': 'Quittung später prüfen',
   'receipt.electionLink': 'Zur Seite der Wahl',
 };

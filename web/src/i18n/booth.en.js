@@ -84,6 +84,7 @@ export default {
   'receipt.reasonProof': 'the proof does not lead to the signed root hash',
   'receipt.voterHash': 'Your voter hash',
   'receipt.voterHashHint': 'This is how the public list of issued tokens names you, without your name. If you ever find it there for an election in which you did not vote, someone took a token in your name: tell the organisers.',
+  'receipt.voterHashLink': 'Look for it among the issued tokens',
   'receipt.laterLink': 'Check your receipt later',
   'receipt.electionLink': 'See the election’s page',
 };

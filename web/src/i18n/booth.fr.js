@@ -83,6 +83,7 @@ export default {
   'receipt.reasonProof': 'la preuve ne mène pas à l’empreinte racine signée',
   'receipt.voterHash': 'Votre empreinte d’électeur',
   'receipt.voterHashHint': 'C’est ainsi que la liste publique des jetons délivrés vous désigne, sans votre nom. Si vous la trouvez un jour pour une élection où vous n’avez pas voté, quelqu’un a pris un jeton à votre nom : prévenez les organisateurs.',
+  'receipt.voterHashLink': 'La chercher parmi les jetons délivrés',
   'receipt.laterLink': 'Vérifier votre reçu plus tard',
   'receipt.electionLink': 'Voir la page de l’élection',
 };

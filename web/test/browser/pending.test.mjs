@@ -35,6 +35,8 @@ test('a lone ballot waits for its set, and the voter is told why and by when', a
   // the ballot, for its set: the issued list does not show it one issuance at a time.
   const shown = (await page.locator('#voter-hash').innerText()).replace(/\s/g, '');
   assert.equal(shown, voter.voterHash);
+  const lookUp = await page.getByRole('link', { name: 'Look for it among the issued tokens' }).getAttribute('href');
+  assert.equal(lookUp, `/verify/${session.seeded.election.id}?voterHash=${voter.voterHash}`);
   const issued = await api.get(session.server, `/api/v1/public/elections/${session.seeded.election.id}/issued`);
   assert.deepEqual(issued.voterHashes, []);
 
