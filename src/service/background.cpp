@@ -31,31 +31,33 @@ BackgroundService::BackgroundService(std::string_view name, std::chrono::millise
     : name_(name), interval_(interval), at_once_(first_pass_at_once) {}
 
 void BackgroundService::start(const asio::any_io_executor& executor) {
-  running_ = true;
+  state_->running = true;
   asio::co_spawn(executor, loop(), asio::detached);
 }
 
 void BackgroundService::stop() {
-  stopped_ = true;
-  if (timer_ != nullptr) timer_->cancel();
+  state_->stopped = true;
+  if (state_->timer != nullptr) state_->timer->cancel();
 }
 
 awaitable<void> BackgroundService::loop() {
+  // The frame's own reference: its end touches the state, never `this`.
+  const std::shared_ptr<LoopState> state = state_;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   struct Running {
-    BackgroundService& self;
+    LoopState& state;
     ~Running() {
-      self.timer_ = nullptr;
-      self.running_ = false;
+      state.timer = nullptr;
+      state.running = false;
     }
-  } running{*this};
-  timer_ = &timer;
+  } running{*state};
+  state->timer = &timer;
   bool failing = false;
-  for (bool first = true; !stopped_; first = false) {
+  for (bool first = true; !state->stopped; first = false) {
     if (!first || !at_once_) {
       timer.expires_after(interval_);
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (stopped_) break;
+      if (state->stopped) break;
     }
     try {
       co_await pass();

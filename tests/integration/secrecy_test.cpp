@@ -344,6 +344,40 @@ TEST_F(AnonymitySetTest, ALargeBacklogIsPublishedWithinTheStatementTimeout) {
             kBacklog);
 }
 
+// A server stopped while a sequencer pass outlives shutdown.timeout: the pass's coroutine
+// is destroyed with the event loop, after the sequencer object itself, and must not touch
+// it then (UBSan and ASan watch). The set is published whole or not at all.
+TEST_F(AnonymitySetTest, AServerStoppedMidPassLeavesTheSetWholeAndNothingDangling) {
+  app::Config config = policy(1, 1s, 1);
+  config.database.statement_timeout = 20s;
+  config.shutdown.timeout = 50ms;
+  server = std::make_unique<TestServer>(config);
+  const std::string id = open_election(1);
+  constexpr int kBacklog = 150'000;  // a pass of a few seconds
+  {
+    pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+    pqxx::work tx(conn);
+    tx.exec("INSERT INTO ballots_staged (election_id, token_message, leaf, receipt) SELECT '" + id +
+            "', sha256(('t' || k)::bytea), repeat('x', 560), sha256(('r' || k)::bytea)"
+            " FROM generate_series(1, " +
+            std::to_string(kBacklog) + ") AS k");
+    tx.commit();
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        return query(
+                   "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                   " AND query LIKE 'WITH taken AS (DELETE FROM ballots_staged%'")[0][0]
+                   .as<int>() > 0;
+      },
+      10s))
+      << "no pass moved the backlog";
+  server.reset();
+  const int published =
+      query("SELECT count(*) FROM ballots WHERE election_id = '" + id + "'")[0][0].as<int>();
+  EXPECT_TRUE(published == 0 || published == kBacklog) << published;
+}
+
 // A counter's value on a server's /metrics; -1 when absent.
 double metric(std::uint16_t port, const std::string& name) {
   const std::string text = http_request(port, "GET", "/metrics").body;

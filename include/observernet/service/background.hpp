@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <memory>
 #include <string_view>
 
 namespace prometheus {
@@ -45,7 +46,7 @@ class BackgroundService {
   void stop();
   // Until the loop has ended: the App's drain waits for this before it stops the event
   // loop, so that no pass is left waiting on a connection that will never answer.
-  bool running() const { return running_; }
+  bool running() const { return state_->running; }
 
  protected:
   // `name`: the log events' prefix (`<name>_failed`, `<name>_recovered`).
@@ -56,12 +57,19 @@ class BackgroundService {
  private:
   boost::asio::awaitable<void> loop();
 
+  // Shared with the loop's coroutine frame, which can outlive this object: when a pass
+  // outlasts shutdown.timeout, the event loop stops with the frame suspended, and it is
+  // destroyed with the io_context, after the App's services are gone.
+  struct LoopState {
+    std::atomic<bool> stopped{false};
+    bool running = false;
+    boost::asio::steady_timer* timer = nullptr;  // the loop's, while it waits
+  };
+
   const std::string_view name_;
   const std::chrono::milliseconds interval_;
   const bool at_once_;
-  std::atomic<bool> stopped_{false};
-  bool running_ = false;
-  boost::asio::steady_timer* timer_ = nullptr;  // the loop's, while it waits
+  const std::shared_ptr<LoopState> state_ = std::make_shared<LoopState>();
 };
 
 class Sequencer final : public BackgroundService {
