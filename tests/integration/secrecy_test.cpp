@@ -321,6 +321,19 @@ TEST_F(AnonymitySetTest, NoTableWithReceiptsTokensOrVoterHashesHasATime) {
   }
 }
 
+// `n` ballots staged straight into the database, as if accepted while no pass ran: their
+// tokens are not real, which no test of the sequencer needs.
+void stage_backlog(const std::string& election_id, int n) {
+  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::work tx(conn);
+  tx.exec("INSERT INTO ballots_staged (election_id, token_message, leaf, receipt) SELECT '" +
+          election_id +
+          "', sha256(('t' || k)::bytea), repeat('x', 560), sha256(('r' || k)::bytea)"
+          " FROM generate_series(1, " +
+          std::to_string(n) + ") AS k");
+  tx.commit();
+}
+
 // A backlog far larger than a set (a sequencer that was stopped, an outage) is published
 // in one pass, its moves in slices that each stay within database.statement_timeout: in
 // one statement it would time out on every pass and never be published.
@@ -330,15 +343,7 @@ TEST_F(AnonymitySetTest, ALargeBacklogIsPublishedWithinTheStatementTimeout) {
   server = std::make_unique<TestServer>(config);
   const std::string id = open_election(1);
   constexpr int kBacklog = 150'000;  // about 4 s to move in one statement here
-  {
-    pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
-    pqxx::work tx(conn);
-    tx.exec("INSERT INTO ballots_staged (election_id, token_message, leaf, receipt) SELECT '" + id +
-            "', sha256(('t' || k)::bytea), repeat('x', 560), sha256(('r' || k)::bytea)"
-            " FROM generate_series(1, " +
-            std::to_string(kBacklog) + ") AS k");
-    tx.commit();
-  }
+  stage_backlog(id, kBacklog);
   EXPECT_TRUE(eventually([&] { return tree_size(id) == kBacklog; }, 60s));
   EXPECT_EQ(query("SELECT count(*) FROM ballots WHERE election_id = '" + id + "'")[0][0].as<int>(),
             kBacklog);
@@ -354,15 +359,7 @@ TEST_F(AnonymitySetTest, AServerStoppedMidPassLeavesTheSetWholeAndNothingDanglin
   server = std::make_unique<TestServer>(config);
   const std::string id = open_election(1);
   constexpr int kBacklog = 150'000;  // a pass of a few seconds
-  {
-    pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
-    pqxx::work tx(conn);
-    tx.exec("INSERT INTO ballots_staged (election_id, token_message, leaf, receipt) SELECT '" + id +
-            "', sha256(('t' || k)::bytea), repeat('x', 560), sha256(('r' || k)::bytea)"
-            " FROM generate_series(1, " +
-            std::to_string(kBacklog) + ") AS k");
-    tx.commit();
-  }
+  stage_backlog(id, kBacklog);
   ASSERT_TRUE(eventually(
       [&] {
         return query(
