@@ -349,13 +349,15 @@ http::Router& App::router() {
   return impl_->router;
 }
 
+void apply_migrations(const Config& config) {
+  auto result = store::migrate(config.database.url, config.database.runtime_role);
+  log::info("migrations_applied",
+            {{"applied", result.applied.size()}, {"schema_version", result.version}});
+}
+
 void App::start() {
   auto& cfg = impl_->config;
-  if (cfg.database.migrate_on_start) {
-    auto result = store::migrate(cfg.database.url, cfg.database.runtime_role);
-    log::info("migrations_applied",
-              {{"applied", result.applied.size()}, {"schema_version", result.version}});
-  }
+  if (cfg.database.migrate_on_start) apply_migrations(cfg);
   impl_->postgres.warm_up();
   impl_->server.start();
   log::info("listening", {{"address", cfg.http.host},

@@ -434,10 +434,10 @@ int serve(Config config) {
   return app.run();
 }
 
+// The migration Job's command: unlike `serve --migrate`, which runs as the runtime role,
+// it is meant to run as the owner, so a missing runtime role is worth a warning.
 int migrate(const Config& config) {
-  auto result = store::migrate(config.database.url, config.database.runtime_role);
-  log::info("migrations_applied",
-            {{"applied", result.applied.size()}, {"schema_version", result.version}});
+  apply_migrations(config);
   if (config.database.runtime_role.empty()) {
     log::warn("history_not_append_only",
               {{"why",

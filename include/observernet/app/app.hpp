@@ -36,6 +36,10 @@ class App {
   std::unique_ptr<Impl> impl_;
 };
 
+// Applies pending migrations as database.url's role, granting database.runtime_role
+// (store/migrations.hpp), and logs what it did: `observernet migrate` and `serve --migrate`.
+void apply_migrations(const Config& config);
+
 // The command line: serve, migrate, version, --help. Returns the exit code:
 // 0 success, 1 runtime failure, 2 invalid flags or config.
 int run_cli(int argc, char** argv);
