@@ -103,17 +103,59 @@ status=$(bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/
 status=$(bench_admin POST "/api/v1/elections/$id/open" -o /dev/null -w '%{http_code}')
 [[ $status == 200 ]] || die "opening the election answered $status"
 
+# Prometheus text lines of the named metrics.
+metric_lines() {
+  curl -s "$url/metrics" | grep -E "^($(
+    IFS='|'
+    echo "$*"
+  ))[{ ]" || true
+}
+
+# mean_batch <metric prefix> <what>: a group commit's mean batch so far.
+mean_batch() {
+  metric_lines "$1_batch_size_sum" "$1_batch_size_count" "$1_batch_seconds_sum" |
+    awk -v p="$1" -v what="$2" '{ v[$1] = $2 }
+      END { if (v[p "_batch_size_count"] > 0)
+              printf "mean batch: %.1f %s, %.1f ms per batch commit\n",
+                v[p "_batch_size_sum"] / v[p "_batch_size_count"], what,
+                1000 * v[p "_batch_seconds_sum"] / v[p "_batch_size_count"] }'
+}
+
+# CPU time in clock ticks (user + system) of the server, of this PostgreSQL (the
+# postmaster and its children), and of the whole machine: busy, idle, and stolen (time
+# the hypervisor gave to other guests while this one wanted to run).
+cpu_ticks() {
+  local postmaster
+  postmaster=$(sed -n 1p "$THROWAWAY_PG_DIR/postmaster.pid")
+  # shellcheck disable=SC2046  # one argument per process
+  set -- "/proc/$BENCH_PID/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') "/proc/$postmaster/stat"
+  awk 'FILENAME != "/proc/stat" && FNR == 1 { t = $14 + $15; if (FILENAME ~ /^\/proc\/'"$BENCH_PID"'\//) s += t; else p += t }
+       FILENAME == "/proc/stat" && $1 == "cpu" { idle = $5 + $6; busy = $2 + $3 + $4 + $7 + $8; steal = $9 }
+       END { print s + 0, p + 0, busy + 0, idle + 0, steal + 0 }' "$@" /proc/stat 2>/dev/null
+}
 if ((api_tokens > 0)); then
   echo
   echo "== RSA-2048 signing on this machine (one core, then both)"
-  openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)'
+  openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)' | tee "$THROWAWAY_DIR/rsa.txt"
   openssl speed -seconds 3 -multi 2 rsa2048 2>/dev/null | grep -E '^ *(sign|rsa)'
+  # Seconds per signature on one core: the goal per token is twice that.
+  rsa_sign=$(awk '$1 == "rsa" && $2 == 2048 { sub(/s$/, "", $4); print $4 }' "$THROWAWAY_DIR/rsa.txt")
 
   echo
   echo "== Tokens: POST /api/v1/voting/token for each voter, $token_threads client threads"
+  read -r server_before pg_before busy_before idle_before steal_before < <(cpu_ticks)
   "$BENCH_TOOLS/bench_tokens" --url "$url" --election "$id" \
     --credentials "$THROWAWAY_DIR/credentials.json" --threads "$token_threads" \
     --out "$THROWAWAY_DIR/api-tokens.txt"
+  read -r server_after pg_after busy_after idle_after steal_after < <(cpu_ticks)
+  # The client's blinding and finalizing run on voters' devices in an election: apart.
+  awk -v hz="$(getconf CLK_TCK)" -v n="$api_tokens" -v rsa="${rsa_sign:-0}" \
+    -v s=$((server_after - server_before)) -v p=$((pg_after - pg_before)) \
+    -v b=$((busy_after - busy_before)) -v i=$((idle_after - idle_before)) \
+    'BEGIN { f = 1e6 / hz / n
+             printf "CPU per token: server %.0f µs + PostgreSQL %.0f µs = %.0f µs; goal at most %.0f µs (twice one RSA-2048 signature, %.0f µs); client (bench_tokens) and kernel %.0f µs; idle %.0f µs\n",
+               s * f, p * f, (s + p) * f, 2e6 * rsa, 1e6 * rsa, (b - s - p) * f, i * f }'
+  mean_batch token issuances
   kill -0 "$BENCH_PID" 2>/dev/null || die "the server stopped while tokens were minted"
   rm -f -- "$THROWAWAY_DIR/credentials.json"
   cat -- "$THROWAWAY_DIR/api-tokens.txt" >>"$tokens"
@@ -142,14 +184,6 @@ submit_ballots() {
     -s "$ROOT/bench/submit.lua" "$url"
 }
 
-# Prometheus text lines of the named metrics.
-metric_lines() {
-  curl -s "$url/metrics" | grep -E "^($(
-    IFS='|'
-    echo "$*"
-  ))[{ ]" || true
-}
-
 # Sampled about every second during the run: the accepted ballots (whether the rate is
 # sustained, and which seconds were slow) and the sequencer, which must keep up:
 # its backlog and lag. One line each: time, accepted so far, waiting, lag, and the sums of
@@ -173,18 +207,6 @@ pg_io() {
   throwaway_psql -F ' ' -c "SELECT wal_bytes, checkpoints_timed + checkpoints_req,
     (SELECT sum(autovacuum_count) FROM pg_stat_user_tables), (SELECT sum(autoanalyze_count) FROM pg_stat_user_tables)
     FROM pg_stat_wal, pg_stat_bgwriter"
-}
-# CPU time in clock ticks (user + system) of the server, of this PostgreSQL (the
-# postmaster and its children), and of the whole machine: busy, idle, and stolen (time
-# the hypervisor gave to other guests while this one wanted to run).
-cpu_ticks() {
-  local postmaster
-  postmaster=$(sed -n 1p "$THROWAWAY_PG_DIR/postmaster.pid")
-  # shellcheck disable=SC2046  # one argument per process
-  set -- "/proc/$BENCH_PID/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') "/proc/$postmaster/stat"
-  awk 'FILENAME != "/proc/stat" && FNR == 1 { t = $14 + $15; if (FILENAME ~ /^\/proc\/'"$BENCH_PID"'\//) s += t; else p += t }
-       FILENAME == "/proc/stat" && $1 == "cpu" { idle = $5 + $6; busy = $2 + $3 + $4 + $7 + $8; steal = $9 }
-       END { print s + 0, p + 0, busy + 0, idle + 0, steal + 0 }' "$@" /proc/stat 2>/dev/null
 }
 if ((pg_statements)); then pg_superuser_sql -c 'SELECT pg_stat_statements_reset()' >/dev/null; fi
 read -r wal_before checkpoints_before vacuums_before analyzes_before < <(pg_io)
@@ -233,6 +255,12 @@ if ((pg_statements)); then
       calls, round(mean_exec_time::numeric, 3) || ' ms', rows,
       left(regexp_replace(query, '\s+', ' ', 'g'), 110)
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+  # Whether the ballots' pages stay in shared_buffers: blocks found there (hit) and
+  # read from the operating system (read), table and each index, since PostgreSQL started.
+  echo "-- blocks of the ballot tables and their indexes: hit in shared_buffers / read from the OS"
+  pg_superuser_sql -F ' | ' -c "SELECT relname, heap_blks_hit, heap_blks_read FROM pg_statio_user_tables
+      WHERE relname LIKE 'ballots%' UNION ALL SELECT indexrelname, idx_blks_hit, idx_blks_read
+      FROM pg_statio_user_indexes WHERE relname LIKE 'ballots%' ORDER BY 1"
 fi
 
 echo
@@ -244,12 +272,7 @@ metric_lines vote_submissions_total ballot_queue_depth ballot_queue_rejected_tot
   vote_processing_seconds_count
 echo "-- every status the server answered on the submit route"
 metric_lines http_requests_total | grep -F 'route="/api/v1/voting/submit"' || true
-metric_lines ballot_batch_size_sum ballot_batch_size_count ballot_batch_seconds_sum |
-  awk '{ v[$1] = $2 }
-       END { if (v["ballot_batch_size_count"] > 0)
-               printf "mean batch: %.1f ballots, %.1f ms per batch commit\n",
-                 v["ballot_batch_size_sum"] / v["ballot_batch_size_count"],
-                 1000 * v["ballot_batch_seconds_sum"] / v["ballot_batch_size_count"] }'
+mean_batch ballot ballots
 stats=$(bench_admin GET "/api/v1/elections/$id/stats")
 echo "stats: $stats"
 cast=$(sed -E 's/.*"ballotsCast":([0-9]+).*/\1/' <<<"$stats")

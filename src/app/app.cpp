@@ -39,6 +39,7 @@
 #include "observernet/store/ballot_writer.hpp"
 #include "observernet/store/board.hpp"
 #include "observernet/store/elections.hpp"
+#include "observernet/store/issuance_writer.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
 #include "observernet/store/voting.hpp"
@@ -146,6 +147,10 @@ std::shared_ptr<const web::Site> load_site(const Config& whole) {
   }
 }
 
+store::GroupCommitOptions group_commit_options(const GroupCommitConfig& c) {
+  return {c.batch_size, c.batch_wait, c.queue_depth, c.writers};
+}
+
 }  // namespace
 
 struct App::Impl {
@@ -163,10 +168,8 @@ struct App::Impl {
         elections(postgres, board.get(), voter_pepper(config), config.import.max_voters),
         voting(postgres),
         crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
-        ballot_writer(voting,
-                      {config.ballots.batch_size, config.ballots.batch_wait,
-                       config.ballots.queue_depth, config.ballots.writers},
-                      *registry),
+        ballot_writer(voting, group_commit_options(config.ballots), *registry),
+        issuance_writer(voting, group_commit_options(config.tokens.commit), *registry),
         voting_elections(elections, voting),
         unsealed(service::unsealed_keys_counter(*registry)),
         sealer(token_key_sealer(config, crypto)),
@@ -176,7 +179,7 @@ struct App::Impl {
             {config.cache.election_ttl, config.cache.local_ttl, config.cache.local_max_entries},
             *registry),
         published(elections, voting, voting_elections, public_cache, config.cache.results_ttl),
-        tokens(voting_elections, token_keys.get(), voting, crypto,
+        tokens(voting_elections, token_keys.get(), issuance_writer, crypto,
                token_keys ? config.auth.voter_pepper : std::string(), *registry),
         ballot_box(voting_elections, ballot_writer, crypto, *registry),
         scheduler(elections, published, config.scheduler.interval),
@@ -244,6 +247,7 @@ struct App::Impl {
 
   void stop_workers() {
     ballot_writer.stop();
+    issuance_writer.stop();
     crypto.shutdown();
     postgres.shutdown();
   }
@@ -317,6 +321,7 @@ struct App::Impl {
   store::VotingStore voting;
   util::WorkerPool crypto;
   store::BallotWriter ballot_writer;
+  store::IssuanceWriter issuance_writer;
   service::VotingElections voting_elections;
   prometheus::Counter& unsealed;
   std::unique_ptr<service::TokenKeySealer> sealer;  // null where elections are not created

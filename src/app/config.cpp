@@ -137,6 +137,22 @@ void add_pool_keys(std::vector<Key>& keys, const std::string& prefix,
   keys.push_back({prefix + "retry_backoff_ms", millis(&PoolConfig::retry_backoff, 0)});
 }
 
+void add_group_commit_keys(std::vector<Key>& keys, const std::string& prefix,
+                           GroupCommitConfig& (*commit)(Config&)) {
+  auto count = [commit](std::size_t GroupCommitConfig::*f, std::uint64_t min, std::uint64_t max) {
+    return [=](Config& c, const std::string& key, const std::string& v) {
+      commit(c).*f = parse_uint(key, v, min, max);
+    };
+  };
+  keys.push_back({prefix + "batch_size", count(&GroupCommitConfig::batch_size, 1, 10'000)});
+  keys.push_back(
+      {prefix + "batch_wait_ms", [commit](Config& c, const std::string& key, const std::string& v) {
+         commit(c).batch_wait = Millis(parse_uint(key, v, 0, kMaxMillis));
+       }});
+  keys.push_back({prefix + "queue_depth", count(&GroupCommitConfig::queue_depth, 1, 10'000'000)});
+  keys.push_back({prefix + "writers", count(&GroupCommitConfig::writers, 1, 64)});
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> table = [] {
     std::vector<Key> k;
@@ -342,13 +358,9 @@ const std::vector<Key>& keys() {
                    c.tokens.key_bits =
                        static_cast<unsigned>(std::stoul(one_of(key, v, {"2048", "3072", "4096"})));
                  }});
-    k.push_back({"ballots.batch_size",
-                 uint_field(&Config::ballots, &BallotsConfig::batch_size, 1, 10'000)});
-    k.push_back(
-        {"ballots.batch_wait_ms", millis_field(&Config::ballots, &BallotsConfig::batch_wait, 0)});
-    k.push_back({"ballots.queue_depth",
-                 uint_field(&Config::ballots, &BallotsConfig::queue_depth, 1, 10'000'000)});
-    k.push_back({"ballots.writers", uint_field(&Config::ballots, &BallotsConfig::writers, 1, 64)});
+    add_group_commit_keys(k, "tokens.",
+                          [](Config& c) -> GroupCommitConfig& { return c.tokens.commit; });
+    add_group_commit_keys(k, "ballots.", [](Config& c) -> GroupCommitConfig& { return c.ballots; });
     k.push_back({"crypto.threads", uint_field(&Config::crypto, &CryptoConfig::threads, 0, 1024)});
     k.push_back({"crypto.queue_depth",
                  uint_field(&Config::crypto, &CryptoConfig::queue_depth, 1, 10'000'000)});

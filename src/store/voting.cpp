@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <pqxx/pqxx>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -33,24 +34,24 @@ OBSERVERNET_SQL(kSelectTokenState,
                 " WHERE e.id = $1::uuid");
 // No time of issuance is kept (docs/privacy.md, Times). The voter's hash waits in
 // issuances_staged for the next published set (docs/security.md, Issuance transparency).
-// Only while the election is open, under the share lock a close waits for: the close
-// counts the tokens issued and publishes every one (store/elections.cpp).
-OBSERVERNET_SQL(kInsertTokenIssuance,
-                "WITH open AS (SELECT id FROM elections WHERE id = $1::uuid AND status = 'open'"
-                " FOR SHARE),"
-                " issued AS (INSERT INTO token_issuances (election_id, voter_hash,"
-                " blinded_message_hash, blind_signature) SELECT id, decode($2, 'hex'),"
-                " decode($3, 'hex'), decode($4, 'hex') FROM open ON CONFLICT DO NOTHING"
-                " RETURNING election_id, voter_hash),"
+// A batch is inserted in the order of its voter hashes, not of its requests.
+OBSERVERNET_SQL(kInsertTokenIssuances,
+                "WITH issued AS (INSERT INTO token_issuances (election_id, voter_hash,"
+                " blinded_message_hash, blind_signature)"
+                " SELECT e, decode(v, 'hex'), decode(b, 'hex'), decode(s, 'hex')"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS t(e, v, b, s)"
+                " ON CONFLICT DO NOTHING RETURNING election_id, voter_hash),"
                 " staged AS (INSERT INTO issuances_staged (election_id, voter_hash)"
                 " SELECT election_id, voter_hash FROM issued)"
-                " SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM issued)");
-OBSERVERNET_SQL(kSelectTokenIssuance,
-                "SELECT encode(blinded_message_hash, 'hex'), encode(blind_signature, 'hex')"
-                " FROM token_issuances WHERE election_id = $1::uuid AND voter_hash = decode($2, "
-                "'hex')");
+                " SELECT election_id::text, encode(voter_hash, 'hex') FROM issued");
+OBSERVERNET_SQL(kSelectTokenIssuances,
+                "SELECT t.election_id::text, encode(t.voter_hash, 'hex'),"
+                " encode(t.blinded_message_hash, 'hex'), encode(t.blind_signature, 'hex')"
+                " FROM token_issuances t JOIN unnest($1::uuid[], $2::text[]) AS u(e, v)"
+                " ON t.election_id = u.e AND t.voter_hash = decode(u.v, 'hex')");
 // Share locks: a close (FOR UPDATE on the row) waits for this batch, or this batch sees
-// the election closed; no ballot is committed after the close that decides the result.
+// the election closed; no ballot or token is recorded after the close that decides the
+// result and counts the tokens issued (store/elections.cpp).
 OBSERVERNET_SQL(kLockOpenElections,
                 "SELECT id::text FROM elections WHERE id = ANY($1::uuid[]) AND status = 'open'"
                 " FOR SHARE");
@@ -107,6 +108,21 @@ OBSERVERNET_SQL(kCountCastOfElections,
                 " WHERE election_id = ANY($1::uuid[]) UNION ALL SELECT election_id"
                 " FROM ballots_staged WHERE election_id = ANY($1::uuid[])) b GROUP BY election_id");
 
+// Share-locks the batch's open elections (kLockOpenElections): election id -> open.
+template <class Pending>
+std::unordered_map<std::string, bool> lock_open_elections(PgConnection& c, pqxx::work& tx,
+                                                          std::span<const Pending> batch) {
+  detail::ArrayLiteral election_ids;
+  std::unordered_map<std::string, bool> open;
+  for (const auto& p : batch) {
+    if (open.emplace(p.election_id, false).second) election_ids.add(p.election_id);
+  }
+  for (const auto& row : c.exec(tx, kLockOpenElections, election_ids.str())) {
+    open[row[0].as<std::string>()] = true;
+  }
+  return open;
+}
+
 domain::TimePoint this_minute() {
   return std::chrono::floor<std::chrono::minutes>(
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
@@ -152,7 +168,8 @@ awaitable<TokenRequestState> VotingStore::token_state(std::string election_id,
                                                       crypto::Digest voter_hash) {
   const std::string voter = crypto::to_hex(voter_hash);
   co_return co_await pool_.run([&](PgConnection& c) {
-    pqxx::read_transaction tx(c.raw());
+    // One statement, one snapshot: no BEGIN and COMMIT round trips around it.
+    pqxx::nontransaction tx(c.raw());
     auto rows = c.exec(tx, kSelectTokenState, election_id, voter);
     if (rows.empty()) throw Error(ErrorCode::not_found, "No election with this id.");
     const auto& row = rows[0];
@@ -166,29 +183,67 @@ awaitable<TokenRequestState> VotingStore::token_state(std::string election_id,
   });
 }
 
-awaitable<TokenIssuance> VotingStore::record_token(std::string election_id,
-                                                   crypto::Digest voter_hash,
-                                                   TokenIssuance issuance) {
-  const std::string voter = crypto::to_hex(voter_hash);
-  co_return co_await pool_.run([&](PgConnection& c) {
+std::vector<IssuanceWriteResult> VotingStore::write_issuances(
+    std::span<const PendingIssuance> batch) {
+  return pool_.run_blocking([batch](PgConnection& c) {
+    std::vector<IssuanceWriteResult> results(batch.size());
     pqxx::work tx(c.raw());
-    auto row = c.exec(tx, kInsertTokenIssuance, election_id, voter,
-                      crypto::to_hex(issuance.blinded_message_hash),
-                      crypto::to_hex(issuance.blind_signature))
-                   .at(0);
-    if (row[0].as<int>() == 0) {  // closed since its state was read
-      throw Error(ErrorCode::election_not_open, "The election is not open for voting.");
+    const auto open = lock_open_elections(c, tx, batch);
+
+    // One insert candidate per (election, voter), in that order: two writers' batches
+    // then wait on each other's rows in one order. A repeat within the batch gets what
+    // the first one recorded.
+    std::map<std::pair<std::string, std::string>, std::size_t> first_of_voter;
+    std::vector<std::string> voter_hex(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!open.at(batch[i].election_id)) continue;
+      results[i].election_open = true;
+      voter_hex[i] = crypto::to_hex(batch[i].voter_hash);
+      first_of_voter.emplace(std::pair{batch[i].election_id, voter_hex[i]}, i);
     }
-    if (row[1].as<int>() == 0) {
-      // Another request for this voter committed first: what it stored decides.
-      auto row = c.exec(tx, kSelectTokenIssuance, election_id, voter).at(0);
-      issuance = TokenIssuance{detail::stored_digest(row[0].c_str()),
-                               detail::stored_bytes(row[1].c_str()), false};
-    } else {
-      issuance.recorded_now = true;
+    if (first_of_voter.empty()) return results;
+    detail::ArrayLiteral e, v, b, sig;
+    for (const auto& [key, i] : first_of_voter) {
+      e.add(key.first);
+      v.add(key.second);
+      b.add(crypto::to_hex(batch[i].issuance.blinded_message_hash));
+      sig.add(crypto::to_hex(batch[i].issuance.blind_signature));
+    }
+    std::set<std::pair<std::string, std::string>> recorded;
+    for (const auto& row :
+         c.exec(tx, kInsertTokenIssuances, e.str(), v.str(), b.str(), sig.str())) {
+      recorded.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+    // Recorded by an earlier transaction: what it stored decides.
+    std::vector<std::size_t> earlier;
+    detail::ArrayLiteral ee, ev;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!results[i].election_open) continue;
+      const std::pair key{batch[i].election_id, voter_hex[i]};
+      if (recorded.contains(key)) {
+        const std::size_t first = first_of_voter.at(key);
+        results[i].recorded = batch[first].issuance;
+        results[i].recorded.recorded_now = first == i;
+      } else {
+        earlier.push_back(i);
+        ee.add(key.first);
+        ev.add(key.second);
+      }
+    }
+    if (!earlier.empty()) {
+      std::map<std::pair<std::string, std::string>, TokenIssuance> stored;
+      for (const auto& row : c.exec(tx, kSelectTokenIssuances, ee.str(), ev.str())) {
+        stored[{row[0].as<std::string>(), row[1].as<std::string>()}] = TokenIssuance{
+            detail::stored_digest(row[2].c_str()), detail::stored_bytes(row[3].c_str())};
+      }
+      for (std::size_t i : earlier) {
+        auto it = stored.find({batch[i].election_id, voter_hex[i]});
+        if (it == stored.end()) throw std::runtime_error("a conflicting issuance was not found");
+        results[i].recorded = it->second;
+      }
     }
     tx.commit();
-    return issuance;
+    return results;
   });
 }
 
@@ -199,15 +254,7 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     std::vector<BallotWriteResult> results(batch.size(),
                                            {BallotOutcome::election_not_open, minute});
     pqxx::work tx(c.raw());
-
-    detail::ArrayLiteral election_ids;
-    std::unordered_map<std::string, bool> open;  // election id -> open
-    for (const auto& b : batch) {
-      if (open.emplace(b.election_id, false).second) election_ids.add(b.election_id);
-    }
-    for (const auto& row : c.exec(tx, kLockOpenElections, election_ids.str())) {
-      open[row[0].as<std::string>()] = true;
-    }
+    auto open = lock_open_elections(c, tx, batch);
 
     // One insert candidate per (election, token); a repeat within the batch is resolved
     // against what is stored afterwards, like a repeat from an earlier batch.

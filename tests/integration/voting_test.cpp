@@ -615,6 +615,61 @@ TEST_F(VotingQueueTest, AFullQueueAnswers503WithRetryAfter) {
   EXPECT_EQ(submit(id, tokens[2], selections({{"mayor", "bob"}})).status, 201u);
 }
 
+// Signed tokens wait for their group commit (store/issuance_writer.hpp): here for 1.5 s,
+// so that the tests can see a batch gather, fill the queue, or meet a close.
+class TokenQueueTest : public VotingTest {
+ protected:
+  static app::Config small_queue() {
+    app::Config c = test_config();
+    c.tokens.commit = {.batch_size = 100, .batch_wait = 1500ms, .queue_depth = 2, .writers = 1};
+    return c;
+  }
+  TokenQueueTest() : VotingTest(small_queue()) {}
+  std::future<Token> token_later(const std::string& id, const std::string& voter) {
+    return std::async(std::launch::async, [this, id, voter] { return obtain_token(id, voter); });
+  }
+};
+
+TEST_F(TokenQueueTest, TokensAreRecordedInBatchesAndAFullQueueAnswers503) {
+  std::string id = open_election();
+  auto key = token_key(id);
+  auto first = token_later(id, "v1");
+  auto second = token_later(id, "v2");
+  EXPECT_TRUE(eventually([&] { return metrics_show(server.port(), "token_queue_depth 2"); }));
+  Bytes blinded = crypto::blind(key, Bytes(32, 3), crypto::kSha384PssDeterministic).blinded_msg;
+  auto third = request_token(id, "v3", blinded);
+  EXPECT_EQ(third.status, 503u) << third.body;
+  EXPECT_EQ(third.header("retry-after"), "1");
+  // Both signatures finalize into valid tokens (obtain_token checks), from one transaction.
+  EXPECT_FALSE(first.get().signature.empty());
+  EXPECT_FALSE(second.get().signature.empty());
+  EXPECT_TRUE(metrics_show(server.port(), "token_batch_size_count 1"));
+  EXPECT_TRUE(metrics_show(server.port(), "token_batch_size_sum 2"));
+  EXPECT_TRUE(metrics_show(server.port(), "token_queue_rejected_total 1"));
+  EXPECT_EQ(stats(id)["tokensIssued"], 2);
+  // Retried once there is room: issued, and nothing of the refusal was recorded.
+  EXPECT_EQ(request_token(id, "v3", blinded).status, 200u);
+  EXPECT_EQ(stats(id)["tokensIssued"], 3);
+}
+
+TEST_F(TokenQueueTest, ATokenSignedAsTheElectionClosesIsNeitherRecordedNorAnswered) {
+  std::string id = open_election();
+  auto key = token_key(id);
+  Bytes blinded = crypto::blind(key, Bytes(32, 1), crypto::kSha384PssDeterministic).blinded_msg;
+  auto late = std::async(std::launch::async, [&] { return request_token(id, "v1", blinded); });
+  // Signed, and waiting for its batch: the close commits first.
+  EXPECT_TRUE(eventually([&] { return metrics_show(server.port(), "token_queue_depth 1"); }));
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  HttpResult r = late.get();
+  EXPECT_EQ(r.status, 409u) << r.body;
+  EXPECT_EQ(code_of(r), "election_not_open");
+  EXPECT_EQ(r.body.find("blindSignature"), std::string::npos);
+  EXPECT_EQ(stats(id)["tokensIssued"], 0);
+  auto issued = call("GET", "/api/v1/public/elections/" + id + "/issued");
+  EXPECT_EQ(issued.status, 200u) << issued.body;
+  EXPECT_TRUE(json::parse(issued.body)["voterHashes"].empty()) << issued.body;
+}
+
 // ---- The bulletin board (docs/formats.md, Merkle log) --------------------------------------
 
 std::vector<crypto::Digest> digests(const json& hex_list) {

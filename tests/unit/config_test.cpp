@@ -54,6 +54,10 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.ballots.batch_size, 500u);
   EXPECT_EQ(c.ballots.queue_depth, 20000u);
   EXPECT_EQ(c.ballots.writers, 1u);
+  EXPECT_EQ(c.tokens.commit.batch_size, 200u);
+  EXPECT_EQ(c.tokens.commit.batch_wait, std::chrono::milliseconds(1));
+  EXPECT_EQ(c.tokens.commit.queue_depth, 10000u);
+  EXPECT_EQ(c.tokens.commit.writers, 1u);
   EXPECT_EQ(c.board.sequence_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(c.board.min_batch, 100u);
   EXPECT_EQ(c.board.max_delay, std::chrono::seconds(300));
@@ -226,6 +230,8 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(error_field(with("tokens.key_bits", "1024")), "tokens.key_bits");
   EXPECT_EQ(error_field(with("ballots.batch_size", "0")), "ballots.batch_size");
   EXPECT_EQ(error_field(with("ballots.queue_depth", "0")), "ballots.queue_depth");
+  EXPECT_EQ(error_field(with("tokens.batch_size", "0")), "tokens.batch_size");
+  EXPECT_EQ(error_field(with("tokens.writers", "65")), "tokens.writers");
   EXPECT_EQ(error_field(with("auth.voter_pepper", "short")), "auth.voter_pepper");
   EXPECT_EQ(error_field(with("cache.election_ttl_s", "0")), "cache.election_ttl_s");
   EXPECT_EQ(error_field(with("scheduler.interval_ms", "10")), "scheduler.interval_ms");
@@ -607,6 +613,9 @@ TEST(ConfigTest, TheExampleFileParsesToTheDefaults) {
   EXPECT_EQ(example.ratelimit.lease_max, defaults.ratelimit.lease_max);
   EXPECT_EQ(example.web.max_bytes, defaults.web.max_bytes);
   EXPECT_EQ(example.redis.endpoint.port, defaults.redis.endpoint.port);
+  EXPECT_EQ(example.tokens.commit.batch_size, defaults.tokens.commit.batch_size);
+  EXPECT_EQ(example.tokens.commit.batch_wait, defaults.tokens.commit.batch_wait);
+  EXPECT_EQ(example.tokens.commit.queue_depth, defaults.tokens.commit.queue_depth);
 }
 
 }  // namespace

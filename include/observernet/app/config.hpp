@@ -80,16 +80,25 @@ struct BoardConfig {
   std::uint64_t min_anonymity = 10;
 };
 
+// A group commit (store/group_commit.hpp): requests recorded together, one transaction
+// and one commit for each batch.
+struct GroupCommitConfig {
+  std::size_t batch_size;   // requests per transaction at most
+  Millis batch_wait;        // how long a batch waits to fill once one request is queued
+  std::size_t queue_depth;  // queued requests beyond this: 503 + Retry-After
+  std::size_t writers;      // writer threads, each with its own connection
+};
+
 struct TokensConfig {
   unsigned key_bits = 2048;  // each new election's RSA key: 2048, 3072 or 4096
+  // Issuances recorded together once signed (tokens.batch_size, …).
+  GroupCommitConfig commit{
+      .batch_size = 200, .batch_wait = Millis{1}, .queue_depth = 10'000, .writers = 1};
 };
 
 // Group commit of accepted ballots (201 means committed: docs/api/README.md, Voting).
-struct BallotsConfig {
-  std::size_t batch_size = 500;      // ballots per transaction at most
-  Millis batch_wait{2};              // how long a batch waits to fill once one ballot is queued
-  std::size_t queue_depth = 20'000;  // queued ballots beyond this: 503 + Retry-After
-  std::size_t writers = 1;           // writer threads, each with its own connection
+struct BallotsConfig : GroupCommitConfig {
+  BallotsConfig() : GroupCommitConfig{500, Millis{2}, 20'000, 1} {}
 };
 
 // The worker threads for RSA signing and verification, off the I/O threads.

@@ -68,6 +68,18 @@ struct BallotWriteResult {
   domain::TimePoint accepted_at{};  // the minute of this answer; nothing stores it
 };
 
+// A token signed for a voter, on its way to the group commit.
+struct PendingIssuance {
+  std::string election_id;  // lowercase
+  crypto::Digest voter_hash{};
+  TokenIssuance issuance;
+};
+
+struct IssuanceWriteResult {
+  bool election_open = false;  // false: closed since the voter's state was read
+  TokenIssuance recorded;      // the voter's token now: this one (recorded_now) or an earlier
+};
+
 // A stored ballot's election, and whether it still waits for its set's publication.
 struct ReceiptStatus {
   std::string election_id;
@@ -75,7 +87,8 @@ struct ReceiptStatus {
 };
 
 // Where token issuance reads a voter's state and records the one token a voter gets
-// (service/token_issuer.hpp). VotingStore is the real one; tests hold their own.
+// (service/token_issuer.hpp). IssuanceWriter is the real one (store/issuance_writer.hpp);
+// tests hold their own.
 class TokenLedger {
  public:
   virtual ~TokenLedger() = default;
@@ -90,16 +103,20 @@ class TokenLedger {
                                                              TokenIssuance issuance) = 0;
 };
 
-class VotingStore final : public TokenLedger {
+class VotingStore {
  public:
   explicit VotingStore(PgPool& pool);
 
   boost::asio::awaitable<std::optional<TokenKeyRecord>> token_key(std::string election_id);
+  // Throws Error(not_found) when the election does not exist.
   boost::asio::awaitable<TokenRequestState> token_state(std::string election_id,
-                                                        crypto::Digest voter_hash) override;
-  boost::asio::awaitable<TokenIssuance> record_token(std::string election_id,
-                                                     crypto::Digest voter_hash,
-                                                     TokenIssuance issuance) override;
+                                                        crypto::Digest voter_hash);
+
+  // The group commit of token issuances: one transaction for the batch, under the same
+  // share locks as ballots'. Records each voter's token unless one is recorded already
+  // (another request's, maybe in the same batch: the first in the batch wins), and
+  // answers what is recorded afterwards. Blocking; results in the batch's order.
+  std::vector<IssuanceWriteResult> write_issuances(std::span<const PendingIssuance> batch);
 
   // The group commit: one transaction for the whole batch, with the elections' rows
   // share-locked so that a close either waits for it or is seen by it. Blocking (runs
