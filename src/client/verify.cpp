@@ -1047,7 +1047,8 @@ CheckResult check_issued(const Board& board) {
   const std::size_t ballots = board.head ? static_cast<std::size_t>(board.head->tree_size) : 0;
   return pass(name, plural(issued.size(), "voter hash", "voter hashes") +
                         " issued a token, all on the roll" + closed_note + ": " +
-                        std::to_string(ballots) + " ballots <= " + std::to_string(issued.size()) +
+                        plural(ballots, "ballot", "ballots") +
+                        " <= " + std::to_string(issued.size()) +
                         " issued <= " + std::to_string(roll.size()) + " on the roll");
 }
 

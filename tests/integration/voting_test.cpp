@@ -1142,7 +1142,7 @@ TEST_F(VerifyBoardTest, TheRollAndTheIssuedTokensArePublicAndChecked) {
   auto results = ask("v3");  // took a token and never voted
   EXPECT_TRUE(client::all_passed(results)) << report(results);
   EXPECT_NE(
-      check(results, client::kIssuedCheck).detail.find("1 ballots <= 3 issued <= 5 on the roll"),
+      check(results, client::kIssuedCheck).detail.find("1 ballot <= 3 issued <= 5 on the roll"),
       std::string::npos)
       << report(results);
   EXPECT_NE(check(results, client::kVoterCheck).detail.find("a token WAS issued in this name"),

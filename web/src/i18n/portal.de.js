@@ -358,8 +358,8 @@ export default {
   'recount.issued.fewerThanBallots': '{ballots} auf der Tafel, aber nur für {issued} Wählerhashes wurde ein Token ausgegeben',
   'recount.issued.noCount': 'das election.closed der Prüfkette enthält kein tokensIssued',
   'recount.issued.closeDiffers': 'beim Schließen wurden {counted} ausgegebene Token gezählt, die Liste enthält {listed}',
-  'recount.issued.pass': '{hashes} mit ausgegebenem Token, alle im Wählerverzeichnis: {ballots} Stimmzettel ≤ {issued} ausgegeben ≤ {roll} im Verzeichnis',
-  'recount.issued.passClosed': '{hashes} mit ausgegebenem Token, alle im Wählerverzeichnis, jedes beim Schließen gezählte Token: {ballots} Stimmzettel ≤ {issued} ausgegeben ≤ {roll} im Verzeichnis',
+  'recount.issued.pass': '{hashes} mit ausgegebenem Token, alle im Wählerverzeichnis: {ballots} ≤ {issued} ausgegeben ≤ {roll} im Verzeichnis',
+  'recount.issued.passClosed': '{hashes} mit ausgegebenem Token, alle im Wählerverzeichnis, jedes beim Schließen gezählte Token: {ballots} ≤ {issued} ausgegeben ≤ {roll} im Verzeichnis',
   // Auf dieser Seite wird der Hash mit dem Parameter ?voterHash= der Adresse angegeben.
   'recount.voter.none': 'kein Wählerhash angegeben',
   'recount.voter.rollError': 'Suche im Wählerverzeichnis nicht möglich: {reason}',

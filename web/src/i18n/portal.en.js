@@ -358,8 +358,8 @@ export default {
   'recount.issued.fewerThanBallots': '{ballots} on the board, but only {issued} voter hashes issued a token',
   'recount.issued.noCount': 'the audit chain\'s election.closed holds no tokensIssued',
   'recount.issued.closeDiffers': 'the close counted {counted} tokens issued, the list holds {listed}',
-  'recount.issued.pass': '{hashes} issued a token, all on the roll: {ballots} ballots <= {issued} issued <= {roll} on the roll',
-  'recount.issued.passClosed': '{hashes} issued a token, all on the roll, every token the close counted: {ballots} ballots <= {issued} issued <= {roll} on the roll',
+  'recount.issued.pass': '{hashes} issued a token, all on the roll: {ballots} <= {issued} issued <= {roll} on the roll',
+  'recount.issued.passClosed': '{hashes} issued a token, all on the roll, every token the close counted: {ballots} <= {issued} issued <= {roll} on the roll',
   // Worded as observernet verify's, flag and all; the page's parameter is ?voterHash=.
   'recount.voter.none': 'no --voter-hash given',
   'recount.voter.rollError': 'cannot look for it on the roll: {reason}',

@@ -358,8 +358,8 @@ export default {
   'recount.issued.fewerThanBallots': '{ballots} au tableau, mais seulement {issued} empreintes d’électeur ont reçu un jeton',
   'recount.issued.noCount': 'le election.closed de la chaîne d’audit ne contient pas de tokensIssued',
   'recount.issued.closeDiffers': 'la clôture a compté {counted} jetons délivrés, la liste en contient {listed}',
-  'recount.issued.pass': '{hashes} ayant reçu un jeton, toutes sur la liste électorale : {ballots} bulletins ≤ {issued} jetons délivrés ≤ {roll} électeurs inscrits',
-  'recount.issued.passClosed': '{hashes} ayant reçu un jeton, toutes sur la liste électorale, soit chaque jeton compté à la clôture : {ballots} bulletins ≤ {issued} jetons délivrés ≤ {roll} électeurs inscrits',
+  'recount.issued.pass': '{hashes} ayant reçu un jeton, toutes sur la liste électorale : {ballots} ≤ {issued} jetons délivrés ≤ {roll} électeurs inscrits',
+  'recount.issued.passClosed': '{hashes} ayant reçu un jeton, toutes sur la liste électorale, soit chaque jeton compté à la clôture : {ballots} ≤ {issued} jetons délivrés ≤ {roll} électeurs inscrits',
   // Sur cette page, l’empreinte se donne par le paramètre ?voterHash= de l’adresse.
   'recount.voter.none': 'aucune empreinte d’électeur fournie',
   'recount.voter.rollError': 'impossible de la chercher sur la liste électorale : {reason}',

@@ -876,9 +876,10 @@ function checkIssued(board) {
   }
   if (problems.length) return fail(name, listed(problems));
   const hashes = counted(issued.length, 'voter hash', 'voter hashes', 'voterHashes');
+  const cast = counted(ballots, 'ballot', 'ballots', 'ballots');
   return pass(name, say(`${hashes} issued a token, all on the roll${closedNote}: ` +
-    `${ballots} ballots <= ${issued.length} issued <= ${roll.size} on the roll`,
-  closedNote ? 'recount.issued.passClosed' : 'recount.issued.pass', { hashes, ballots, issued: issued.length, roll: roll.size }));
+    `${cast} <= ${issued.length} issued <= ${roll.size} on the roll`,
+  closedNote ? 'recount.issued.passClosed' : 'recount.issued.pass', { hashes, ballots: cast, issued: issued.length, roll: roll.size }));
 }
 
 // A voter's own question: was a token issued in my name? (docs/security.md, Issuance

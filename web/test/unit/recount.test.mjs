@@ -44,6 +44,11 @@ test('an open board with live results passes; without them the recount is skippe
   assert.equal(open['issued tokens'].detail, '11 voter hashes issued a token, all on the roll: 10 ballots <= 11 issued <= 13 on the roll');
   board.results = null;
   const c = byName(await recount({ api, electionId: board.electionId }));
+  // One ballot is one ballot, in the sentence and in its translation.
+  const single = await buildBoard({ signer, tokens: tokens.slice(0, 1), closed: false });
+  const one = byName(await recount({ api: single.api, electionId: single.board.electionId }))['issued tokens'];
+  assert.equal(one.detail, '2 voter hashes issued a token, all on the roll: 1 ballot <= 2 issued <= 4 on the roll');
+  assert.equal(one.message.params.ballots.key, 'recount.n.ballots');
   assert.equal(c.recount.status, 'skip');
   assert.equal(c.recount.detail, 'the results are not published before the election closes');
 });

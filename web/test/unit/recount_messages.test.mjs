@@ -247,6 +247,8 @@ test('in English a message reads as its detail; in French and German without pla
     await setLanguage('fr');
     assert.match(messageText({ key: 'recount.tokens.pass', params: { ballots: { key: 'recount.n.ballots', params: { n: 1, count: 1 } },
       tokens: { key: 'recount.n.distinctTokens', params: { n: 1, count: 1 } }, keyId: '05b3...' } }), /^1 bulletin, 1 jeton distinct, .*05b3\.\.\./);
+    assert.match(messageText({ key: 'recount.issued.pass', params: { hashes: { key: 'recount.n.voterHashes', params: { n: 2, count: 2 } },
+      ballots: { key: 'recount.n.ballots', params: { n: 1, count: 1 } }, issued: 2, roll: 4 } }), /: 1 bulletin ≤ 2 jetons délivrés ≤ 4 électeurs inscrits$/);
     assert.equal(messageText({ key: 'recount.nope', params: {} }, 'the detail'), 'the detail');
     assert.equal(messageText({ key: 'recount.problems', params: { problems: [{ key: 'recount.nope' }] } }, 'the detail'), 'the detail');
     assert.equal(messageText(undefined, 'the detail'), 'the detail');
