@@ -153,6 +153,8 @@ TEST(AppendOnlyTest, OnlyADraftCanBeDeletedAndNoElectionGoesBack) {
     EXPECT_TRUE(refused(*conn, "DELETE FROM elections WHERE id = '" + open + "'"));
     EXPECT_TRUE(refused(*conn, "UPDATE elections SET status = 'draft' WHERE id = '" + open + "'"));
     EXPECT_TRUE(refused(*conn, "UPDATE elections SET audit_seq = -1 WHERE id = '" + open + "'"));
+    EXPECT_TRUE(
+        refused(*conn, "UPDATE elections SET roll_commitments = -1 WHERE id = '" + open + "'"));
   }
   EXPECT_EQ(events(owner, open), 1);
   {
