@@ -349,12 +349,16 @@ void read_pages(HttpClient& http, const std::string& path, const char* items_nam
   }
 }
 
-std::vector<domain::AuditEvent> fetch_audit(HttpClient& http, const std::string& id) {
+// The audit chain's events from seq `from` on (1: all of it).
+std::vector<domain::AuditEvent> fetch_audit(HttpClient& http, const std::string& id,
+                                            std::int64_t from = 1) {
   std::vector<domain::AuditEvent> events;
-  read_pages(http, "/public/elections/" + id + "/audit", "events", "audit events from seq", 1,
+  read_pages(http, "/public/elections/" + id + "/audit", "events", "audit events from seq", from,
              kMaxJsonInteger, [&](const json& items, const std::string&) {
                for (const json& item : items) {
-                 const std::string what = "audit event " + std::to_string(events.size() + 1);
+                 const std::string what =
+                     "audit event " +
+                     std::to_string(from + static_cast<std::int64_t>(events.size()));
                  if (!item.is_object()) throw Unverifiable(what + ": not a JSON object");
                  events.push_back({
                      .seq = count_member(item, "seq", what),
@@ -1269,6 +1273,34 @@ std::optional<std::filesystem::path> default_state_file(std::string_view electio
   return std::nullopt;
 }
 
+// An import into the open election between the audit chain's read and the roll's puts
+// voters on the roll under a commitment the chain read does not hold yet. The chain is
+// append-only: its events since are read, and if they are imports alone, they join the
+// chain read and the roll and issued list are read again; a few times at most, while
+// imports keep coming. Anything else since (a close) leaves the board as it was read, to
+// be checked as it is.
+void reread_after_imports(HttpClient& http, Board& board) {
+  constexpr int kMaxRereads = 3;
+  for (int round = 0; round < kMaxRereads; ++round) {
+    if (!board.audit || board.audit->empty() || !board.roll) return;
+    const auto held = static_cast<std::int64_t>(board.facts.roll_commitments.size());
+    if (std::ranges::none_of(*board.roll,
+                             [&](const RollVoter& v) { return v.commitment > held; })) {
+      return;
+    }
+    const auto newer =
+        fetch([&] { return fetch_audit(http, board.election_id, board.audit->back().seq + 1); });
+    if (!newer || newer->empty() ||
+        !std::ranges::all_of(*newer, [](const auto& e) { return e.type == "voters.imported"; })) {
+      return;
+    }
+    board.audit.value->insert(board.audit.value->end(), newer->begin(), newer->end());
+    board.facts = audit_facts(*board.audit);
+    board.roll = fetch([&] { return fetch_roll(http, board.election_id); });
+    board.issued = fetch([&] { return fetch_issued(http, board.election_id); });
+  }
+}
+
 std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& request) {
   if (!domain::is_uuid(request.election_id)) {
     throw std::invalid_argument("the election id is not a UUID");
@@ -1311,6 +1343,7 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
   // After the tree head: the issued list only grows, and holds every ballot's token by then.
   board.roll = fetch([&] { return fetch_roll(http, id); });
   board.issued = fetch([&] { return fetch_issued(http, id); });
+  reread_after_imports(http, board);
 
   return {
       guarded(kTokenSignaturesCheck, [&] { return check_tokens(board); }),

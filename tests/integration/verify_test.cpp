@@ -9,11 +9,13 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "observernet/client/verify.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
@@ -120,8 +122,12 @@ struct Board {
   std::vector<crypto::Digest> leaves;  // the log's leaf hashes, for proofs
   json tree_head;
   std::vector<domain::AuditEvent> audit;
-  std::optional<json> results;         // nullopt: 409 results_not_available
-  std::vector<crypto::Digest> roll;    // the voter hashes, ascending, all in commitment 1
+  std::optional<json> results;             // nullopt: 409 results_not_available
+  std::vector<crypto::Digest> roll;        // the voter hashes, ascending, all in commitment 1
+  std::vector<crypto::Digest> roll_later;  // imported after the opening: commitment 2
+  // Run once, as the server answers the last page of a full read of the audit chain: what
+  // changes between that read and the next ones.
+  std::function<void(Board&)> after_audit_read;
   std::vector<crypto::Digest> issued;  // those issued a token, ascending
   std::size_t page_size = 4;           // ballots, audit events, voters per page, at most
   bool corrupt_inclusion_proof = false;
@@ -320,7 +326,11 @@ class FakeBoardServer {
     if (route == "audit") {
       std::vector<json> events;
       for (const auto& e : b.audit) events.push_back(domain::to_json(e));
-      return ok(page(events, "seq", "events", std::stoll(query["from"]), limit()));
+      FakeAnswer answer = ok(page(events, "seq", "events", std::stoll(query["from"]), limit()));
+      if (query["from"] == "1" && events.size() <= limit() && board_.after_audit_read) {
+        std::exchange(board_.after_audit_read, nullptr)(board_);
+      }
+      return answer;
     }
     if (route == "ballots") {
       return ok(page(b.ballots, "leafIndex", "ballots", std::stoll(query["from"]), limit()));
@@ -343,12 +353,19 @@ class FakeBoardServer {
       return ok({{name, out}, {"next", next}});
     };
     if (route == "roll") {
+      std::vector<crypto::Digest> all = b.roll;
+      all.insert(all.end(), b.roll_later.begin(), b.roll_later.end());
+      auto commitment = [&](const crypto::Digest& h) {
+        return std::ranges::binary_search(b.roll_later, h) ? 2 : 1;
+      };
       return cursor_page(
-          b.roll, "voters",
-          [](const crypto::Digest& h) {
-            return json{{"voterHash", crypto::to_hex(h)}, {"commitment", 1}};
+          all, "voters",
+          [&](const crypto::Digest& h) {
+            return json{{"voterHash", crypto::to_hex(h)}, {"commitment", commitment(h)}};
           },
-          [](const crypto::Digest& h) { return "1." + crypto::to_hex(h); });
+          [&](const crypto::Digest& h) {
+            return std::to_string(commitment(h)) + "." + crypto::to_hex(h);
+          });
     }
     if (route == "issued") {
       auto hex = [](const crypto::Digest& h) { return crypto::to_hex(h); };
@@ -782,6 +799,36 @@ TEST(VerifyTest, ARollOtherThanTheCommittedOneIsCaught) {
   EXPECT_EQ(failed(results), checks({client::kRollCheck})) << report(results);
   expect_failure(results, client::kRollCheck,
                  "roll commitment 1 on the audit chain is 8 voters, root ");
+}
+
+// An import into the open election lands between verify's read of the audit chain and
+// its read of the roll: the roll then names a commitment the chain read did not hold.
+TEST(VerifyTest, AnImportDuringTheRunIsReadAgainNotCaughtAsTampering) {
+  Board board = make_board(honest_casts(), Phase::open);
+  board.after_audit_read = [](Board& b) {
+    for (int i = 0; i < 3; ++i) b.roll_later.push_back(crypto::sha256("late-" + std::to_string(i)));
+    std::ranges::sort(b.roll_later);
+    std::vector<crypto::Digest> all = b.roll;
+    all.insert(all.end(), b.roll_later.begin(), b.roll_later.end());
+    append_audit(b, "voters.imported",
+                 {{"registered", 3},
+                  {"duplicates", 0},
+                  {"votersRegistered", 11},
+                  {"roll", domain::to_json(domain::commit_roll(all))}});
+    b.issued.push_back(b.roll_later[0]);  // one of them has a token already
+    std::ranges::sort(b.issued);
+  };
+  auto results = verify(board);
+  EXPECT_TRUE(failed(results).empty()) << report(results);
+  EXPECT_TRUE(result_of(results, client::kRollCheck)
+                  .detail.starts_with("11 voters, as committed on the audit chain (2 commitments"))
+      << report(results);
+
+  // An import that the chain never commits stays caught, however often it is read.
+  Board uncommitted = make_board(honest_casts(), Phase::open);
+  uncommitted.roll_later = {crypto::sha256("never committed")};
+  expect_failure(verify(uncommitted), client::kRollCheck,
+                 "names commitment 2, the audit chain holds 1");
 }
 
 TEST(VerifyTest, ATokenIssuedOffTheRollIsCaught) {

@@ -371,13 +371,15 @@ async function fetchLogKey(api) {
   return { body, keyId: checked.keyId };
 }
 
-async function fetchAudit(api, id, progress) {
+// The audit chain's events from seq `start` on (1: all of it).
+async function fetchAudit(api, id, progress, start = 1) {
   const events = [];
   const label = (from) => what(`audit events from seq ${from}`, 'auditPage', { from });
-  await readPages((from) => api.audit(id, from), 'events', label, 1, MAX_JSON_INTEGER,
+  await readPages((from) => api.audit(id, from), 'events', label, start, MAX_JSON_INTEGER,
     (items) => {
       for (const item of items) {
-        const what = say(`audit event ${events.length + 1}`, 'recount.what.auditEvent', { seq: events.length + 1 });
+        const seq = start + events.length;
+        const what = say(`audit event ${seq}`, 'recount.what.auditEvent', { seq });
         if (!isObject(item)) throw new Unverifiable(say(`${what}: not a JSON object`, 'recount.error.itemNotObject', { what }));
         events.push({
           seq: countMember(item, 'seq', what), type: stringMember(item, 'type', what),
@@ -388,6 +390,27 @@ async function fetchAudit(api, id, progress) {
       progress('audit', events.length, undefined);
     });
   return events;
+}
+
+// An import into the open election between the audit chain's read and the roll's puts
+// voters on the roll under a commitment the chain read does not hold yet. The chain is
+// append-only: its events since are read, and if they are imports alone, they join the
+// chain read and the roll and issued list are read again; a few times at most, while
+// imports keep coming. Anything else since (a close) leaves the board as it was read.
+// As verify.cpp's reread_after_imports.
+async function rereadAfterImports(api, board, pageSize, progress) {
+  for (let round = 0; round < 3; round++) {
+    const events = board.audit.value;
+    const held = (board.facts.rollCommitments ?? []).length;
+    if (!events?.length || !board.roll.value?.some((v) => v.commitment > held)) return;
+    const newer = await fetched(() => fetchAudit(api, board.electionId, progress, events.at(-1).seq + 1));
+    if (!newer.value?.length || !newer.value.every((e) => e.type === 'voters.imported')) return;
+    board.audit = { value: [...events, ...newer.value] };
+    board.chain = await verifyAuditChain(board.audit.value);
+    board.facts = board.chain.facts ?? {};
+    board.roll = await fetched(() => fetchRoll(api, board.electionId, pageSize));
+    board.issued = await fetched(() => fetchIssued(api, board.electionId, pageSize));
+  }
 }
 
 // The members of a tree head that the browser keeps and compares.
@@ -1040,6 +1063,7 @@ export async function recount({ api, electionId, onProgress = () => {}, pageSize
   // After the tree head: the issued list only grows, and holds every ballot's token by then.
   board.roll = await fetched(() => fetchRoll(api, id, pageSize));
   board.issued = await fetched(() => fetchIssued(api, id, pageSize));
+  await rereadAfterImports(api, board, pageSize, progress);
   board.headSigned = Boolean(board.headSignatureOk && (!board.pinnedLogKeyId || board.pinnedLogKeyId === board.logKey.value?.keyId));
 
   const consistency = await guarded(CHECKS.consistency, () => checkConsistency(api, board, earlierHeads));

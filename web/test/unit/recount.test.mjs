@@ -214,6 +214,33 @@ test('the roll and the issued list are read page by page, each roll commitment r
     '10 ballots <= 11 issued <= 17 on the roll');
 });
 
+test('an import during the recount is read again, not taken for tampering', async () => {
+  // The import lands after the audit chain's read and before the roll's.
+  const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10), closed: false, lateVoters: 3 });
+  const late = board.events.pop();
+  const audit = api.audit;
+  let landed = false;
+  api.audit = async (id, from = 1, limit) => {
+    const page = await audit(id, from, limit);
+    if (!landed && from === 1) {
+      landed = true;
+      board.events.push(late);
+    }
+    return page;
+  };
+  const c = byName(await recount({ api, electionId: board.electionId }));
+  assert.deepEqual(statuses(Object.values(c)), HONEST, JSON.stringify(c, null, 1));
+  assert.match(c.roll.detail, /^16 voters, as committed on the audit chain \(2 commitments, /);
+  assert.match(c['audit chain'].detail, /^4 events, seq 1 to 4, unbroken/);
+
+  // A commitment the chain never holds stays caught, however often it is read.
+  const { api: api2, board: board2 } = await buildBoard({ signer, tokens: tokens.slice(0, 10), closed: false, lateVoters: 3 });
+  board2.events.pop();
+  const c2 = byName(await recount({ api: api2, electionId: board2.electionId }));
+  assert.equal(c2.roll.status, 'fail');
+  assert.match(c2.roll.detail, /names commitment 2, the audit chain holds 1/);
+});
+
 test('a roll other than the one committed on the audit chain fails the roll check', async () => {
   const { api, board } = await buildBoard({ signer, tokens: tokens.slice(0, 10), lateVoters: 2 });
   const run = async () => byName(await recount({ api, electionId: board.electionId }));
