@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "observernet/error.hpp"
 #include "observernet/store/pg_pool.hpp"
@@ -257,54 +258,52 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     auto open = lock_open_elections(c, tx, batch);
 
     // One insert candidate per (election, token); a repeat within the batch is resolved
-    // against what is stored afterwards, like a repeat from an earlier batch.
-    std::map<std::pair<std::string, std::string>, std::size_t> first_of_token;
+    // against what is stored afterwards, like a repeat from an earlier batch. Keys view
+    // the batch's ids and the hex below, which outlive the map.
+    std::map<std::pair<std::string_view, std::string_view>, std::size_t> first_of_token;
     std::vector<std::size_t> unresolved;
-    std::vector<std::string> token_hex(batch.size());
+    std::vector<std::string> token_hex(batch.size()), receipt_hex(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const PendingBallot& b = batch[i];
       if (!open[b.election_id]) continue;
       token_hex[i] = crypto::to_hex(b.token_message);
-      if (!first_of_token.emplace(std::pair{b.election_id, token_hex[i]}, i).second) {
-        unresolved.push_back(i);
-      }
+      receipt_hex[i] = crypto::to_hex(b.receipt);
+      const std::pair<std::string_view, std::string_view> key{b.election_id, token_hex[i]};
+      if (!first_of_token.emplace(key, i).second) unresolved.push_back(i);
     }
-    std::unordered_map<std::string, bool> staged;  // hex receipt
+    std::unordered_set<std::string> staged;  // hex receipts
     if (!first_of_token.empty()) {
       // In (election, token) order: two writers' batches then wait on each other's rows
       // in one order, so a token in both cannot deadlock them.
       detail::ArrayLiteral e, m, l, r;
       for (const auto& [key, i] : first_of_token) {
-        const PendingBallot& b = batch[i];
-        e.add(b.election_id);
+        e.add(key.first);
         m.add(key.second);
-        l.add(b.leaf);
-        r.add(crypto::to_hex(b.receipt));
+        l.add(batch[i].leaf);
+        r.add(receipt_hex[i]);
       }
       for (const auto& row : c.exec(tx, kStageBallots, e.str(), m.str(), l.str(), r.str())) {
-        staged.emplace(row[0].as<std::string>(), true);
+        staged.insert(row[0].as<std::string>());
       }
       // A token already on the board: what was just staged for it goes again, and the
       // stored ballot decides, as for any other repeat.
       if (!staged.empty()) {
         detail::ArrayLiteral se, sm, unstage;
         for (const auto& [key, i] : first_of_token) {
-          if (!staged.contains(crypto::to_hex(batch[i].receipt))) continue;
+          if (!staged.contains(receipt_hex[i])) continue;
           se.add(key.first);
           sm.add(key.second);
         }
         for (const auto& row : c.exec(tx, kSelectSequencedTokens, se.str(), sm.str())) {
-          const std::size_t i =
-              first_of_token.at({row[0].as<std::string>(), row[1].as<std::string>()});
-          const std::string mine = crypto::to_hex(batch[i].receipt);
-          unstage.add(mine);
-          staged.erase(mine);
+          const std::size_t i = first_of_token.at({row[0].c_str(), row[1].c_str()});
+          unstage.add(receipt_hex[i]);
+          staged.erase(receipt_hex[i]);
         }
         if (!unstage.empty()) c.exec(tx, kUnstage, unstage.str());
       }
     }
     for (const auto& [token, i] : first_of_token) {
-      if (staged.contains(crypto::to_hex(batch[i].receipt))) {
+      if (staged.contains(receipt_hex[i])) {
         results[i].outcome = BallotOutcome::accepted;
       } else {
         unresolved.push_back(i);
@@ -324,9 +323,8 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
       for (std::size_t i : unresolved) {
         auto it = stored.find({batch[i].election_id, token_hex[i]});
         if (it == stored.end()) throw std::runtime_error("a conflicting ballot was not found");
-        results[i].outcome = it->second == crypto::to_hex(batch[i].receipt)
-                                 ? BallotOutcome::duplicate
-                                 : BallotOutcome::token_already_used;
+        results[i].outcome = it->second == receipt_hex[i] ? BallotOutcome::duplicate
+                                                          : BallotOutcome::token_already_used;
       }
     }
     tx.commit();
