@@ -42,6 +42,8 @@ void add_ops_routes(http::Router& router, OpsDependencies deps) {
           co_return no_store(Response::json(503, R"({"status":"draining"})"));
         }
         const service::Readiness state = co_await deps.dependencies.run();
+        // A process without PostgreSQL and Redis (http.routes = web) is ready once it serves.
+        if (!state.stores) co_return no_store(Response::json(200, R"({"status":"ready"})"));
         const int version = state.schema_version;
         const int expected = state.expected_schema_version;
         const bool redis_up = state.redis_up;

@@ -315,7 +315,10 @@ struct App::Impl {
   store::PgPool postgres;
   http::IoContexts io;
   cache::RedisLanes redis;  // after io: one pipelined connection per I/O thread
-  service::DependencyCheck dependencies{postgres, redis, *registry};
+  // What /readyz checks: nothing in a process without stores (http.routes = web).
+  service::DependencyCheck dependencies = keys_of(config.routes).database
+                                              ? service::DependencyCheck(postgres, redis, *registry)
+                                              : service::DependencyCheck();
   std::unique_ptr<store::BoardStore> board;  // null without the log key
   store::ElectionStore elections;
   store::VotingStore voting;
@@ -363,7 +366,8 @@ void apply_migrations(const Config& config) {
 void App::start() {
   auto& cfg = impl_->config;
   if (cfg.database.migrate_on_start) apply_migrations(cfg);
-  impl_->postgres.warm_up();
+  // A process without a database (http.routes = web) never opens a connection.
+  if (keys_of(cfg.routes).database) impl_->postgres.warm_up();
   impl_->server.start();
   log::info("listening", {{"address", cfg.http.host},
                           {"port", impl_->server.port()},

@@ -533,6 +533,17 @@ void check_keys(Config& config) {
     }
     if (!used && given) throw refused(key);
   };
+  check("database.url", use.database, !config.database.url.empty(),
+        "keeps elections, tokens and ballots in it");
+  if (!use.database && config.database.migrate_on_start) {
+    throw ConfigError("database.migrate_on_start",
+                      "must not be set for " + routes + ", which opens no database");
+  }
+  // The default endpoint names no server of anyone's; any other URL is one given.
+  if (!use.redis) {
+    if (config.redis.endpoint != cache::RedisEndpoint{}) throw refused("redis.url");
+    config.redis.endpoint.host.clear();  // nothing connects (cache/redis_endpoint.hpp)
+  }
   AuthConfig& auth = config.auth;
   check("auth.voter_pepper", use.voter_pepper, !auth.voter_pepper.empty(), "hashes voter ids");
   check("auth.master_key", use.master_key, !auth.master_key.empty(), "unseals token keys");
@@ -577,15 +588,22 @@ std::string_view to_string(RouteSet routes) {
 KeyUse keys_of(RouteSet routes) {
   switch (routes) {
     case RouteSet::all:
-      return {.voter_pepper = true,
+      return {.database = true,
+              .redis = true,
+              .voter_pepper = true,
               .master_key = true,
               .log_key = true,
               .admin_keys = true,
               .sealing_key = true};
     case RouteSet::api:
-      return {.voter_pepper = true, .log_key = true, .admin_keys = true, .sealing_key = true};
+      return {.database = true,
+              .redis = true,
+              .voter_pepper = true,
+              .log_key = true,
+              .admin_keys = true,
+              .sealing_key = true};
     case RouteSet::token:
-      return {.voter_pepper = true, .master_key = true};
+      return {.database = true, .redis = true, .voter_pepper = true, .master_key = true};
     case RouteSet::web:
       break;
   }
@@ -666,7 +684,7 @@ Config build_config(const RawConfig& raw, Use use) {
     throw ConfigError("ratelimit.pseudonym_rotation_s",
                       "must be at least twice the longest ratelimit window");
   }
-  if (config.database.url.empty()) {
+  if (use == Use::migrate && config.database.url.empty()) {
     throw ConfigError("database.url",
                       "is required (OBSERVERNET_DATABASE_URL or database.url_file)");
   }

@@ -141,6 +141,7 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
   }
 
   asio::awaitable<Reply> call(std::span<const std::string_view> args) {
+    if (endpoint.host.empty()) co_return nullptr;  // no Redis (cache/redis_endpoint.hpp)
     if (link == Link::down && Clock::now() >= retry_at) start_connect();
     if (link == Link::connecting) {
       // A connection on its way (at start, or after the back-off) is worth a short wait.
@@ -285,7 +286,8 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
 RedisPipeline::RedisPipeline(asio::any_io_executor executor, RedisEndpoint endpoint,
                              RedisPipelineOptions options)
     : state_(std::make_shared<State>(std::move(executor), std::move(endpoint), options)) {
-  // Connected before the first request needs it.
+  // Connected before the first request needs it, unless there is no Redis.
+  if (state_->endpoint.host.empty()) return;
   asio::post(state_->executor, [state = state_] {
     if (state->link == State::Link::down) state->start_connect();
   });

@@ -329,6 +329,17 @@ TEST(RedisLanesTest, ADownRedisAnswersNothingAndNeverThrows) {
   EXPECT_FALSE(run_on(io, lanes.ping())) << "during the retry backoff too";
 }
 
+// No Redis at all (http.routes = web): an empty host, and every command answers nothing.
+TEST(RedisLanesTest, NoRedisAnswersNothingAndNeverThrows) {
+  app::Config config = test_config();
+  cache::RedisEndpoint none;
+  none.host.clear();
+  boost::asio::io_context io;
+  cache::RedisLanes lanes({io.get_executor()}, none, config.redis.connection);
+  EXPECT_FALSE(run_on(io, lanes.ping()));
+  EXPECT_FALSE(run_on(io, lanes.ping()));
+}
+
 // When a local entry expires under load, one request per thread reloads it and the
 // others are served the entry they had, instead of all reloading at once.
 TEST(PublicCacheTest, AnExpiredEntryIsServedWhileOneRequestRefreshesIt) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <sstream>
 
 #include "observernet/api/web_routes.hpp"
@@ -332,6 +333,45 @@ TEST_F(WebTest, TheWebRouteSetServesPagesAndProbesOnly) {
   app::App token_pod(config);
   for (const auto& route : token_pod.router().routes()) {
     EXPECT_FALSE(api::is_web_route(route->path_template)) << route->path_template;
+  }
+}
+
+// The web front end's pods as deployed: the pages, with neither PostgreSQL nor Redis and
+// no credential for either; a URL for one stops the process at start.
+TEST_F(WebTest, AWebProcessNeedsNoDatabaseOrRedis) {
+  const std::vector<std::string> env = {"OBSERVERNET_HTTP_ROUTES=web",
+                                        "OBSERVERNET_WEB_ROOT=" + root.path().string(),
+                                        "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100"};
+  auto child = spawn({"serve", "--port", "0"}, env);
+  static const std::regex listening(R"(listening .*port=(\d+))");
+  ASSERT_TRUE(child.wait_for_output(listening, std::chrono::seconds(30))) << child.output;
+  std::smatch m;
+  std::regex_search(child.output, m, listening);
+  const auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
+  EXPECT_EQ(get(port, "/").status, 200u);
+  EXPECT_EQ(get(port, std::string("/vote/") + kElectionId).status, 200u);
+  auto ready = get(port, "/readyz");
+  EXPECT_EQ(ready.status, 200u);
+  EXPECT_EQ(ready.body, R"({"status":"ready"})");
+  auto metrics = get(port, "/metrics");
+  EXPECT_EQ(metrics.body.find("dependency_up"), std::string::npos);
+  // The pool exists but never tried a connection.
+  for (const char* series : {R"(pool_connects_total{pool="postgres",result="ok"} 0)",
+                             R"(pool_connects_total{pool="postgres",result="error"} 0)"}) {
+    EXPECT_NE(metrics.body.find(series), std::string::npos) << series;
+  }
+  ::kill(child.pid, SIGTERM);
+  EXPECT_EQ(child.wait_exit(), 0) << child.output;
+
+  for (const std::string& url :
+       {"OBSERVERNET_DATABASE_URL=" + required_env("OBSERVERNET_TEST_DATABASE_URL"),
+        "OBSERVERNET_REDIS_URL=" + required_env("OBSERVERNET_TEST_REDIS_URL")}) {
+    auto with_url = env;
+    with_url.push_back(url);
+    auto refused = spawn({"serve", "--port", "0"}, with_url);
+    EXPECT_EQ(refused.wait_exit(), 2) << refused.output;
+    EXPECT_NE(refused.output.find("must not be given to http.routes = web"), std::string::npos)
+        << refused.output;
   }
 }
 

@@ -383,7 +383,7 @@ TEST(ConfigTest, WebUrlsAreAbsoluteWithAtMostAPath) {
   auto small = base();
   small["web.max_bytes"] = "10";
   EXPECT_EQ(error_field(small), "web.max_bytes");
-  RawConfig web_pods = {{"database.url", kUrl}, {"http.routes", "web"}};
+  RawConfig web_pods = {{"http.routes", "web"}};
   EXPECT_EQ(build_config(web_pods).routes, RouteSet::web);
 }
 
@@ -460,16 +460,29 @@ TEST(ConfigTest, EachRouteSetHoldsTheKeysItUsesAndNoOther) {
   mismatched["auth.sealing_public_key"] = std::string(64, 'd');
   EXPECT_EQ(error_field(mismatched), "auth.sealing_public_key");
 
-  // The web pods: no secret but the database's URL; the public sealing key may be there.
-  const RawConfig web = {
-      {"database.url", kUrl}, {"http.routes", "web"}, {"auth.sealing_public_key", sealing}};
-  EXPECT_EQ(build_config(web).routes, RouteSet::web);
+  // The web pods: no secret, no database, no Redis; the public sealing key may be there.
+  const RawConfig web = {{"http.routes", "web"}, {"auth.sealing_public_key", sealing}};
+  const Config web_config = build_config(web);
+  EXPECT_EQ(web_config.routes, RouteSet::web);
+  EXPECT_TRUE(web_config.database.url.empty());
+  EXPECT_TRUE(web_config.redis.endpoint.host.empty());  // nothing connects
   for (const auto& [key, value] :
        {std::pair{"auth.voter_pepper", kPepper}, std::pair{"auth.master_key", kMasterKey},
-        std::pair{"auth.log_key", kLogKey}, std::pair{"auth.admin_key_hashes", admin_hash}}) {
+        std::pair{"auth.log_key", kLogKey}, std::pair{"auth.admin_key_hashes", admin_hash},
+        std::pair{"database.url", kUrl},
+        std::pair{"redis.url", std::string("redis://:secret@cache:6379")},
+        std::pair{"database.migrate_on_start", std::string("true")}}) {
     auto extra = web;
     extra[key] = value;
     EXPECT_EQ(error_field(extra), key);
+  }
+  // Every other route set needs both stores.
+  for (const char* routes : {"all", "api", "token"}) {
+    auto without = routes == std::string("all")   ? base()
+                   : routes == std::string("api") ? api
+                                                  : token;
+    without.erase("database.url");
+    EXPECT_EQ(error_field(without), "database.url") << routes;
   }
 
   // One process with every route (scripts/run): every key, the sealing key derived.

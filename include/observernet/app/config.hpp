@@ -157,6 +157,10 @@ std::string_view to_string(RouteSet routes);
 // secret mounted into the wrong Deployment stops the pod at start instead of sitting in
 // its memory; App builds nothing with the others.
 struct KeyUse {
+  // The stores, whose URLs hold credentials: every route set but web's keeps elections,
+  // tokens and ballots in PostgreSQL and its limits and cache in Redis.
+  bool database = false;
+  bool redis = false;
   bool voter_pepper = false;  // hashes voter ids: the voter import, the token route
   bool master_key = false;    // unseals token keys: the token route
   bool log_key = false;       // signs tree heads: opening, closing, the sequencer

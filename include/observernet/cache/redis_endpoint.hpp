@@ -7,12 +7,15 @@
 namespace observernet::cache {
 
 // Where Redis is, parsed from redis.url = redis://[[user]:password@]host[:port][/db].
+// An empty host is no Redis (http.routes = web): nothing connects, and every command
+// answers nullptr at once, as a Redis that is down does.
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   std::string username;  // Redis 6 ACL user; empty: the default user
   std::string password;  // secret
   unsigned db = 0;
+  bool operator==(const RedisEndpoint&) const = default;
 };
 
 // How the server's pipelined connections to Redis (one per I/O thread) behave:
