@@ -34,14 +34,15 @@ OBSERVERNET_SQL(kSelectStaged,
                 "SELECT encode(receipt, 'hex') FROM ballots_staged WHERE election_id = $1::uuid");
 // The set moves to the board's table in its shuffled order ($2), which is then the
 // table's physical order too: nothing at rest keeps the order of arrival.
-OBSERVERNET_SQL(kPublishStaged,
-                "WITH taken AS (DELETE FROM ballots_staged WHERE election_id = $1::uuid"
-                " AND receipt IN (SELECT decode(r, 'hex') FROM unnest($2::text[]) AS r)"
-                " RETURNING election_id, token_message, leaf, receipt)"
-                " INSERT INTO ballots (election_id, token_message, leaf, receipt)"
-                " SELECT t.election_id, t.token_message, t.leaf, t.receipt FROM taken t"
-                " JOIN unnest($2::text[]) WITH ORDINALITY AS o(r, i) ON t.receipt = decode(o.r, "
-                "'hex') ORDER BY o.i");
+OBSERVERNET_SQL_PLANNED(
+    kPublishStaged,
+    "WITH taken AS (DELETE FROM ballots_staged WHERE election_id = $1::uuid"
+    " AND receipt IN (SELECT decode(r, 'hex') FROM unnest($2::text[]) AS r)"
+    " RETURNING election_id, token_message, leaf, receipt)"
+    " INSERT INTO ballots (election_id, token_message, leaf, receipt)"
+    " SELECT t.election_id, t.token_message, t.leaf, t.receipt FROM taken t"
+    " JOIN unnest($2::text[]) WITH ORDINALITY AS o(r, i) ON t.receipt = decode(o.r, "
+    "'hex') ORDER BY o.i");
 // The voter hashes issued a token since the last set, published with this one (docs/
 // security.md, Issuance transparency).
 OBSERVERNET_SQL(kPublishIssuances,
@@ -99,9 +100,10 @@ OBSERVERNET_SQL(kSelectChunksFrom,
                 "SELECT first_index, encode(leaf_hashes, 'hex') FROM log_chunks"
                 " WHERE election_id = $1::uuid AND first_index + length(leaf_hashes) / 32 > $2"
                 " ORDER BY first_index");
-OBSERVERNET_SQL(kSelectLeaves,
-                "SELECT encode(receipt, 'hex'), leaf FROM ballots"
-                " WHERE receipt = ANY(SELECT decode(r, 'hex') FROM unnest($1::text[]) AS r)");
+OBSERVERNET_SQL_PLANNED(
+    kSelectLeaves,
+    "SELECT encode(receipt, 'hex'), leaf FROM ballots"
+    " WHERE receipt = ANY(SELECT decode(r, 'hex') FROM unnest($1::text[]) AS r)");
 
 // Staged ballots moved to the board's table by one statement at most.
 constexpr std::size_t kMoveSlice = 20'000;

@@ -45,11 +45,11 @@ OBSERVERNET_SQL(kInsertTokenIssuances,
                 " staged AS (INSERT INTO issuances_staged (election_id, voter_hash)"
                 " SELECT election_id, voter_hash FROM issued)"
                 " SELECT election_id::text, encode(voter_hash, 'hex') FROM issued");
-OBSERVERNET_SQL(kSelectTokenIssuances,
-                "SELECT t.election_id::text, encode(t.voter_hash, 'hex'),"
-                " encode(t.blinded_message_hash, 'hex'), encode(t.blind_signature, 'hex')"
-                " FROM token_issuances t JOIN unnest($1::uuid[], $2::text[]) AS u(e, v)"
-                " ON t.election_id = u.e AND t.voter_hash = decode(u.v, 'hex')");
+OBSERVERNET_SQL_PLANNED(kSelectTokenIssuances,
+                        "SELECT t.election_id::text, encode(t.voter_hash, 'hex'),"
+                        " encode(t.blinded_message_hash, 'hex'), encode(t.blind_signature, 'hex')"
+                        " FROM token_issuances t JOIN unnest($1::uuid[], $2::text[]) AS u(e, v)"
+                        " ON t.election_id = u.e AND t.voter_hash = decode(u.v, 'hex')");
 // Share locks: a close (FOR UPDATE on the row) waits for this batch, or this batch sees
 // the election closed; no ballot or token is recorded after the close that decides the
 // result and counts the tokens issued (store/elections.cpp).
@@ -67,23 +67,24 @@ OBSERVERNET_SQL(kStageBallots,
 // statement of its own: a sequencer that moved the same token to ballots committed
 // before the staging insert could go on (it waits for the staged row's key), so this
 // snapshot sees it.
-OBSERVERNET_SQL(kSelectSequencedTokens,
-                "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
-                " encode(b.receipt, 'hex')"
-                " FROM ballots b JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
-                " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
-OBSERVERNET_SQL(kUnstage,
-                "DELETE FROM ballots_staged"
-                " WHERE receipt IN (SELECT decode(r, 'hex') FROM unnest($1::text[]) AS r)");
+OBSERVERNET_SQL_PLANNED(kSelectSequencedTokens,
+                        "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
+                        " encode(b.receipt, 'hex')"
+                        " FROM ballots b JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
+                        " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
+OBSERVERNET_SQL_PLANNED(kUnstage,
+                        "DELETE FROM ballots_staged"
+                        " WHERE receipt IN (SELECT decode(r, 'hex') FROM unnest($1::text[]) AS r)");
 // The stored ballot of each token, staged or on the board: one snapshot sees it in
 // exactly one of the two (the sequencer moves it in one transaction).
-OBSERVERNET_SQL(kSelectBallotsByToken,
-                "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
-                " encode(b.receipt, 'hex')"
-                " FROM (SELECT election_id, token_message, receipt FROM ballots"
-                " UNION ALL SELECT election_id, token_message, receipt FROM ballots_staged) b"
-                " JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
-                " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
+OBSERVERNET_SQL_PLANNED(
+    kSelectBallotsByToken,
+    "SELECT b.election_id::text, encode(b.token_message, 'hex'),"
+    " encode(b.receipt, 'hex')"
+    " FROM (SELECT election_id, token_message, receipt FROM ballots"
+    " UNION ALL SELECT election_id, token_message, receipt FROM ballots_staged) b"
+    " JOIN unnest($1::uuid[], $2::text[]) AS t(e, m)"
+    " ON b.election_id = t.e AND b.token_message = decode(t.m, 'hex')");
 OBSERVERNET_SQL(kSelectReceipt,
                 "SELECT election_id::text, false FROM ballots WHERE receipt = decode($1, 'hex')"
                 " UNION ALL SELECT s.election_id::text, true FROM ballots_staged s"

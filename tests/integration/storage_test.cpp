@@ -22,6 +22,7 @@
 
 #include "observernet/cache/public_cache.hpp"
 #include "observernet/cache/redis_lanes.hpp"
+#include "observernet/crypto/hash.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
 #include "support.hpp"
@@ -237,6 +238,66 @@ TEST(PgPoolTest, NamedStatementsArePreparedOncePerConnectionUnderTheirName) {
   };
   EXPECT_EQ(run(), std::pair(42, 1));
   EXPECT_EQ(run(), std::pair(42, 1)) << "prepared again, or not kept, on the same connection";
+}
+
+// The same lookup of a list of keys, prepared and planned per call, in a table that grows
+// after the first calls (a temporary one: nothing analyzes it meanwhile).
+#define OBSERVERNET_TEST_LOOKUP                                    \
+  "SELECT count(*) FROM growing g JOIN unnest($1::text[]) AS t(m)" \
+  " ON g.k = decode(t.m, 'hex')"
+OBSERVERNET_SQL(kLookupPrepared, OBSERVERNET_TEST_LOOKUP);
+OBSERVERNET_SQL_PLANNED(kLookupPlanned, OBSERVERNET_TEST_LOOKUP);
+
+TEST(PgPoolTest, ALookupPlannedPerCallUsesTheIndexOnceTheTableHasGrown) {
+  prometheus::Registry registry;
+  util::PoolOptions options;
+  options.max = 1;
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 5000ms, registry);
+  // Sequential scans of the table in this transaction, after running `sql`.
+  auto scans_after = [](store::PgConnection& c, pqxx::work& tx, const store::Sql& sql,
+                        const std::string& keys) {
+    c.exec(tx, sql, keys);
+    return tx.exec("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'growing'")[0][0]
+        .as<int>();
+  };
+  const auto [prepared_scans, planned_scans] = pool.run_blocking([&](store::PgConnection& c) {
+    std::string keys = "{";
+    for (int i = 0; i < 100; ++i)
+      keys += (i ? "," : "") + crypto::to_hex(crypto::sha256(std::to_string(i)));
+    keys += "}";
+    // Rows as wide as a ballot's: a scan of the table costs what it costs on the board.
+    // Committed before the statements are planned: a table created in their transaction
+    // would invalidate their plans at its commit.
+    {
+      pqxx::work create(c.raw());
+      create.exec("CREATE TEMP TABLE growing (k bytea PRIMARY KEY, leaf text NOT NULL)");
+      create.commit();
+    }
+    {
+      pqxx::work tx(c.raw());
+      // While the table is empty: the prepared statement settles on a generic plan.
+      for (int i = 0; i < 6; ++i) {
+        c.exec(tx, kLookupPrepared, keys);
+        c.exec(tx, kLookupPlanned, keys);
+      }
+      tx.exec(
+          "INSERT INTO growing SELECT sha256(n::text::bytea), repeat('x', 500)"
+          " FROM generate_series(1, 100000) n");
+      tx.commit();
+    }
+    pqxx::work tx(c.raw());
+    // The counts are the backend's since its last report: take differences.
+    const int start =
+        tx.exec("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'growing'")[0][0]
+            .as<int>();
+    const int planned = scans_after(c, tx, kLookupPlanned, keys) - start;
+    const int prepared = scans_after(c, tx, kLookupPrepared, keys) - start - planned;
+    return std::pair{prepared, planned};
+  });
+  EXPECT_EQ(planned_scans, 0) << "planned per call: 100 index lookups, no scan of the table";
+  // What the prepared statement does instead: why the lookups of growing tables are planned
+  // per call (store/pg_pool.hpp).
+  EXPECT_EQ(prepared_scans, 1);
 }
 
 TEST(PgPoolTest, StatementTimeoutIsApplied) {
