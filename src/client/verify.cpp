@@ -1273,16 +1273,18 @@ std::optional<std::filesystem::path> default_state_file(std::string_view electio
   return std::nullopt;
 }
 
-// An import into the open election between the audit chain's read and the roll's puts
-// voters on the roll under a commitment the chain read does not hold yet. The chain is
-// append-only: its events since are read, and if they are imports alone, they join the
-// chain read and the roll and issued list are read again; a few times at most, while
-// imports keep coming. Anything else since (a close) leaves the board as it was read, to
-// be checked as it is.
-void reread_after_imports(HttpClient& http, Board& board) {
+// The roll and the issued list, read after the audit chain. An import into the open
+// election between the chain's read and the roll's puts voters on the roll under a
+// commitment the chain read does not hold yet. The chain is append-only: its events
+// since are read, and if they are imports alone, they join the chain read and the roll
+// and issued list are read again; a few times at most, while imports keep coming.
+// Anything else since (a close) leaves the board as it was read, to be checked as it is.
+void read_roll_and_issued(HttpClient& http, Board& board) {
   constexpr int kMaxRereads = 3;
-  for (int round = 0; round < kMaxRereads; ++round) {
-    if (!board.audit || board.audit->empty() || !board.roll) return;
+  for (int round = 0;; ++round) {
+    board.roll = fetch([&] { return fetch_roll(http, board.election_id); });
+    board.issued = fetch([&] { return fetch_issued(http, board.election_id); });
+    if (round == kMaxRereads || !board.audit || board.audit->empty() || !board.roll) return;
     const auto held = static_cast<std::int64_t>(board.facts.roll_commitments.size());
     if (std::ranges::none_of(*board.roll,
                              [&](const RollVoter& v) { return v.commitment > held; })) {
@@ -1296,8 +1298,6 @@ void reread_after_imports(HttpClient& http, Board& board) {
     }
     board.audit.value->insert(board.audit.value->end(), newer->begin(), newer->end());
     board.facts = audit_facts(*board.audit);
-    board.roll = fetch([&] { return fetch_roll(http, board.election_id); });
-    board.issued = fetch([&] { return fetch_issued(http, board.election_id); });
   }
 }
 
@@ -1341,9 +1341,7 @@ std::vector<CheckResult> verify_election(HttpClient& http, const VerifyRequest& 
   }
   board.kept = fetch([&] { return read_state(request.state_file, id); });
   // After the tree head: the issued list only grows, and holds every ballot's token by then.
-  board.roll = fetch([&] { return fetch_roll(http, id); });
-  board.issued = fetch([&] { return fetch_issued(http, id); });
-  reread_after_imports(http, board);
+  read_roll_and_issued(http, board);
 
   return {
       guarded(kTokenSignaturesCheck, [&] { return check_tokens(board); }),

@@ -392,14 +392,17 @@ async function fetchAudit(api, id, progress, start = 1) {
   return events;
 }
 
-// An import into the open election between the audit chain's read and the roll's puts
-// voters on the roll under a commitment the chain read does not hold yet. The chain is
-// append-only: its events since are read, and if they are imports alone, they join the
-// chain read and the roll and issued list are read again; a few times at most, while
-// imports keep coming. Anything else since (a close) leaves the board as it was read.
-// As verify.cpp's reread_after_imports.
-async function rereadAfterImports(api, board, pageSize, progress) {
-  for (let round = 0; round < 3; round++) {
+// The roll and the issued list, read after the audit chain. An import into the open
+// election between the chain's read and the roll's puts voters on the roll under a
+// commitment the chain read does not hold yet. The chain is append-only: its events since
+// are read, and if they are imports alone, they join the chain read and the roll and
+// issued list are read again; a few times at most, while imports keep coming. Anything
+// else since (a close) leaves the board as it was read. As verify.cpp's read_roll_and_issued.
+async function readRollAndIssued(api, board, pageSize, progress) {
+  for (let round = 0; ; round++) {
+    board.roll = await fetched(() => fetchRoll(api, board.electionId, pageSize));
+    board.issued = await fetched(() => fetchIssued(api, board.electionId, pageSize));
+    if (round === 3) return;
     const events = board.audit.value;
     const held = (board.facts.rollCommitments ?? []).length;
     if (!events?.length || !board.roll.value?.some((v) => v.commitment > held)) return;
@@ -408,8 +411,6 @@ async function rereadAfterImports(api, board, pageSize, progress) {
     board.audit = { value: [...events, ...newer.value] };
     board.chain = await verifyAuditChain(board.audit.value);
     board.facts = board.chain.facts ?? {};
-    board.roll = await fetched(() => fetchRoll(api, board.electionId, pageSize));
-    board.issued = await fetched(() => fetchIssued(api, board.electionId, pageSize));
   }
 }
 
@@ -1061,9 +1062,7 @@ export async function recount({ api, electionId, onProgress = () => {}, pageSize
     board.ballots = { error: say(`no ballots read without a tree head (${board.head.error})`, 'recount.ballots.noHead', { reason: board.head.error }) };
   }
   // After the tree head: the issued list only grows, and holds every ballot's token by then.
-  board.roll = await fetched(() => fetchRoll(api, id, pageSize));
-  board.issued = await fetched(() => fetchIssued(api, id, pageSize));
-  await rereadAfterImports(api, board, pageSize, progress);
+  await readRollAndIssued(api, board, pageSize, progress);
   board.headSigned = Boolean(board.headSignatureOk && (!board.pinnedLogKeyId || board.pinnedLogKeyId === board.logKey.value?.keyId));
 
   const consistency = await guarded(CHECKS.consistency, () => checkConsistency(api, board, earlierHeads));
