@@ -110,8 +110,11 @@ OBSERVERNET_SQL_PLANNED(
 // Staged ballots moved to the board's table by one statement at most.
 constexpr std::size_t kMoveSlice = 20'000;
 
-// Ballots published by this process's passes after which one vacuums the staging table.
-constexpr std::uint64_t kVacuumAfter = 1000;
+// Ballots published by this process's passes after which one vacuums the staging table:
+// about once a second at 10,000 ballots a second. A vacuum costs much the same for a few
+// thousand dead rows as for ten thousand, so after each pass of a few thousand it cost
+// 12 µs a ballot instead of 5 (docs/benchmarks.md).
+constexpr std::uint64_t kVacuumAfter = 10'000;
 
 // Concatenated 32-byte hashes, as hex, split up.
 std::vector<Digest> digests_from_hex(const std::string& hex) {

@@ -58,7 +58,7 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.tokens.commit.batch_wait, std::chrono::milliseconds(1));
   EXPECT_EQ(c.tokens.commit.queue_depth, 10000u);
   EXPECT_EQ(c.tokens.commit.writers, 1u);
-  EXPECT_EQ(c.board.sequence_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.board.sequence_interval, std::chrono::milliseconds(100));
   EXPECT_EQ(c.board.min_batch, 100u);
   EXPECT_EQ(c.board.max_delay, std::chrono::seconds(300));
   EXPECT_EQ(c.board.min_anonymity, 10u);

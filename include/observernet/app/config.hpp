@@ -73,7 +73,7 @@ struct AuthConfig {
 // when min_batch wait, or when the oldest has waited max_delay and min_anonymity wait,
 // or when the election closes.
 struct BoardConfig {
-  Millis sequence_interval{500};  // how often the sequencer looks at what waits
+  Millis sequence_interval{100};  // how often the sequencer looks at what waits
   Millis freshness{500};          // how old a process's newest tree head may be when read
   std::uint64_t min_batch = 100;
   std::chrono::seconds max_delay{300};
