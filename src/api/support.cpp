@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
+#include <vector>
 
 #include "observernet/cache/public_cache.hpp"
 #include "observernet/crypto/hash.hpp"
@@ -33,15 +35,37 @@ nlohmann::json parse_json_body(const http::Request& request,
   // Deeply nested input would make the recursive walks over the tree (validation,
   // serialisation) overflow the stack; no document of ours nests beyond a few levels.
   constexpr int kMaxDepth = 32;
-  auto depth_guard = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+  // A member named twice in one object is refused: RFC 8259 leaves its meaning open and
+  // parsers differ (this one keeps the last, others the first), so a proxy and the server
+  // could read two different requests from one body. Names compare after unescaping.
+  // The names of each open object, by its depth; the sets are reused, not reallocated.
+  std::vector<std::unordered_set<std::string>> names;
+  auto guard = [&names](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     if (depth > kMaxDepth) {
       throw Error(ErrorCode::bad_request,
                   "The body nests deeper than " + std::to_string(kMaxDepth) + " levels.");
     }
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      // depth: the containers open around the new object.
+      const auto level = static_cast<std::size_t>(depth);
+      if (names.size() <= level) names.resize(level + 1);
+      names[level].clear();
+    } else if (event == Event::key) {
+      // depth: the containers open, the key's object included.
+      const auto& name = parsed.get_ref<const std::string&>();
+      if (!names.at(static_cast<std::size_t>(depth) - 1).insert(name).second) {
+        constexpr std::size_t kEchoed = 64;  // longer names are not echoed back
+        const std::string shown = name.size() <= kEchoed ? name : "(a long name)";
+        throw Error(ErrorCode::bad_request,
+                    "The body names the member \"" + shown + "\" more than once in one object.",
+                    {{shown, "appears more than once"}});
+      }
+    }
     return true;
   };
   try {
-    return nlohmann::json::parse(request.body, depth_guard);
+    return nlohmann::json::parse(request.body, guard);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorCode::bad_request,
                 "The body is not valid JSON (at byte " + std::to_string(e.byte) + ").");

@@ -362,6 +362,23 @@ TEST_F(VotingTest, BadBallotsAreRefusedAndNothingIsWritten) {
                          {"selections", json::array()}});
   EXPECT_EQ(malformed.status, 400u);
   EXPECT_EQ(call("POST", "/api/v1/voting/submit", {{"electionId", id}}).status, 400u);
+  // A member twice: a proxy that keeps the first and a parser that keeps the last would
+  // read two different ballots, so neither is taken. Written by hand: a json object
+  // cannot hold a key twice.
+  const std::string alice = selections({{"mayor", "alice"}}).dump();
+  const std::string bob = selections({{"mayor", "bob"}}).dump();
+  const std::string head = R"({"electionId":")" + id + R"(","token":)" + token.to_json().dump();
+  for (const std::string& body :
+       {head + R"(,"selections":)" + alice + R"(,"selections":)" + bob + "}",
+        head + R"(,"selections":)" + alice + R"(,"selection\u0073":)" + bob + "}",
+        R"({"electionId":")" + id + R"(","token":{"message":"AA","message":")" +
+            crypto::to_base64url(token.message) + R"(","signature":")" +
+            crypto::to_base64url(token.signature) + R"("},"selections":)" + alice + "}"}) {
+    auto twice = http_request(server.port(), "POST", "/api/v1/voting/submit", body, kJson);
+    EXPECT_EQ(twice.status, 400u) << body << " " << twice.body;
+    EXPECT_EQ(code_of(twice), "bad_request");
+    EXPECT_NE(twice.body.find("more than once"), std::string::npos) << twice.body;
+  }
   EXPECT_EQ(stats(id)["ballotsCast"], 0);
   // The token is still good for one valid ballot.
   EXPECT_EQ(submit(id, token, selections({{"mayor", "alice"}})).status, 201u);
