@@ -29,6 +29,8 @@ std::string_view limit_label(Limit limit) {
       return "idle_timeout";
     case Limit::connections:
       return "connections";
+    case Limit::chunk_extension:
+      return "chunk_extension";
   }
   return "unknown";
 }
@@ -66,7 +68,7 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                             .Add({})),
       id_(next_id.fetch_add(1)) {
   for (Limit l : {Limit::header_size, Limit::body_size, Limit::header_timeout, Limit::body_timeout,
-                  Limit::idle_timeout, Limit::connections}) {
+                  Limit::idle_timeout, Limit::connections, Limit::chunk_extension}) {
     limits_.Add({{"limit", std::string(limit_label(l))}});
   }
 }

@@ -73,6 +73,20 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
+// Beast's reads take up to this much at a time (beast::read_size).
+constexpr std::size_t kReadSize = 65536;
+
+// A request's framing as RFC 9112 section 6.3 allows and this server decodes: no
+// Transfer-Encoding, or one field saying "chunked" alone. Beast reads a request whose
+// Transfer-Encoding does not end in chunked as having no body, and what follows as the
+// next request; a proxy in front may frame the same bytes otherwise (request smuggling).
+// Content-Length beside Transfer-Encoding, and Content-Lengths that differ, Beast refuses.
+bool framing_decodable(const bhttp::fields& fields) {
+  auto [first, last] = fields.equal_range(bhttp::field::transfer_encoding);
+  if (first == last) return true;
+  return std::next(first) == last && beast::iequals(first->value(), "chunked");
+}
+
 // Fields every response carries, as serialize_head appends them.
 std::string fixed_fields(const ServerOptions& options) {
   std::string out = "X-Content-Type-Options: nosniff\r\n";
@@ -175,6 +189,10 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     const auto& opt = server_->options;
     shortest_timeout_ =
         std::min({opt.header_timeout, opt.body_timeout, opt.idle_timeout, opt.write_timeout});
+    // What waits unparsed: a header (http.header_limit_bytes) or one chunk's size line,
+    // and a read's worth behind it. Beast holds a chunk's size line and extensions whole
+    // before parsing them, and would grow the buffer for as long as one arrives.
+    buffer_.max_size(opt.header_limit_bytes + kReadSize);
   }
 
   ~Session() {
@@ -330,6 +348,13 @@ asio::awaitable<void> Server::Impl::Session::run() {
     const auto started = Clock::now();
     auto& msg = parser.get();
     request_version_ = msg.version();
+    if (!framing_decodable(msg)) {
+      unread_body_ = true;  // whatever body follows cannot be framed: drop it, then close
+      co_await fail(problem_response(Error(ErrorCode::bad_request,
+                                           "Transfer-Encoding must be \"chunked\" alone.")),
+                    {});
+      break;
+    }
 
     std::string& request_id = request_id_;  // reused: no allocation per request
     request_id.assign(msg[kRequestIdHeader]);
@@ -466,6 +491,17 @@ asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Req
       if (wec) co_return false;
     }
     parser.body_limit(limit);
+    // RFC 9112 section 7.1.1: a server ought to bound chunk extensions. No client of ours
+    // sends any; each chunk's are held to http.header_limit_bytes.
+    bool extension_too_long = false;
+    auto check_chunk = [&](std::uint64_t, std::string_view extensions,
+                           boost::system::error_code& ec) {
+      if (extensions.size() > opt.header_limit_bytes) {
+        extension_too_long = true;
+        ec = bhttp::error::bad_chunk_extension;
+      }
+    };
+    parser.on_chunk_header(check_chunk);
     expires_after(opt.body_timeout);
     auto [bec, bn] = co_await bhttp::async_read(socket_, buffer_, parser, use_tuple);
     if (timed_out_) {
@@ -476,6 +512,20 @@ asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Req
     }
     if (bec == bhttp::error::body_limit) {
       too_large();
+      co_return true;
+    }
+    if (extension_too_long || bec == bhttp::error::buffer_overflow) {
+      server_->metrics.limit_exceeded(Limit::chunk_extension);
+      response = problem_response(Error(
+          ErrorCode::bad_request,
+          "A chunk's extensions exceed " + std::to_string(opt.header_limit_bytes) + " bytes."));
+      keep_alive = false;
+      co_return true;
+    }
+    if (bec == bhttp::error::bad_chunk || bec == bhttp::error::bad_chunk_extension) {
+      response = problem_response(
+          Error(ErrorCode::bad_request, "The request's chunked body is not valid HTTP/1.1."));
+      keep_alive = false;
       co_return true;
     }
     if (bec) co_return false;

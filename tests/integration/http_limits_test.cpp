@@ -21,6 +21,9 @@ void echo_routes(http::Router& router) {
   };
   router.add(Method::post, "/test/echo", size);
   router.add(Method::post, "/test/big", size, {.body_limit = 4u << 20});
+  router.add(Method::get, "/test/header", [](Request& r) -> boost::asio::awaitable<Response> {
+    co_return Response::json(200, nlohmann::json{{"x-a", r.header("X-A")}}.dump());
+  });
 }
 
 std::string post(const std::string& path, std::size_t bytes, const std::string& extra = {}) {
@@ -206,6 +209,71 @@ TEST(HttpLimitsTest, PipelinedRequestsAreAnsweredInOrder) {
       EXPECT_EQ(nlohmann::json::parse(r.body)["bytes"], i);
     }
   }
+}
+
+// Request smuggling: framing that a proxy in front and this server could read differently
+// is refused with 400 and the connection closed, so the bytes behind it are never read
+// as a request of their own (RFC 9112, sections 6.3 and 11.2). Each case is followed, in
+// the same write, by a request that must get no answer.
+TEST(HttpLimitsTest, AmbiguousFramingIsRefusedAndNothingBehindItIsAnswered) {
+  TestServer server(test_config(), echo_routes);
+  const std::string behind = "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n";
+  const std::string head = "POST /test/echo HTTP/1.1\r\nHost: t\r\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"Content-Length, then Transfer-Encoding",
+       head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+      {"Transfer-Encoding, then Content-Length",
+       head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"},
+      {"two Content-Lengths", head + "Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde"},
+      {"a Content-Length list", head + "Content-Length: 3, 5\r\n\r\nabcde"},
+      {"chunked, but not last", head + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"},
+      {"another coding before chunked", head + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"},
+      {"two Transfer-Encodings",
+       head + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+      {"a space before the colon", head + "Content-Length : 5\r\n\r\nabcde"},
+      {"a bare LF", "GET /livez HTTP/1.1\nHost: t\n\n"},
+      {"a chunk extension of 64 KiB", head + "Transfer-Encoding: chunked\r\n\r\n1;" +
+                                          std::string(64 * 1024, 'e') + "\r\nx\r\n0\r\n\r\n"},
+      {"a chunk extension of 1 MiB, beyond what the server buffers",
+       head + "Transfer-Encoding: chunked\r\n\r\n1;" + std::string(1024 * 1024, 'e') +
+           "\r\nx\r\n0\r\n\r\n"},
+      {"a chunk size that is not hex",
+       head + "Transfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n"},
+      {"a chunk longer than its size",
+       head + "Transfer-Encoding: chunked\r\n\r\n1\r\nxyz\r\n0\r\n\r\n"},
+      {"a malformed request line", "GET /livez HTTP/1.1 extra\r\nHost: t\r\n\r\n"},
+  };
+  for (const auto& [name, bytes] : cases) {
+    RawConnection conn(server.port());
+    if (!conn.try_send(bytes + behind)) {
+      ADD_FAILURE() << name << ": the server closed before the request was sent";
+      continue;
+    }
+    auto r = conn.read_response();
+    EXPECT_EQ(r.status, 400u) << name << ": " << r.body;
+    EXPECT_TRUE(conn.closed_within(2s)) << name << ": the connection stayed open";
+    EXPECT_EQ(conn.unread(), "") << name << ": the request behind it was answered";
+  }
+  EXPECT_TRUE(
+      metrics_show(server.port(), R"(http_limit_exceeded_total{limit="chunk_extension"} 2)"));
+}
+
+// A folded header (obs-fold) is read as its parts joined by a space, as RFC 9112 section
+// 5.2 allows: one request, answered once, and the request behind it answered too.
+TEST(HttpLimitsTest, AFoldedHeaderIsOneRequestAnsweredOnce) {
+  TestServer server(test_config(), echo_routes);
+  RawConnection conn(server.port());
+  conn.send(
+      "GET /test/header HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\nX-B: c\r\n\r\n"
+      "GET /test/header HTTP/1.1\r\nHost: t\r\nX-A: d\r\n\r\n");
+  auto folded = conn.read_response();
+  EXPECT_EQ(folded.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(folded.body)["x-a"], "a b");
+  auto behind = conn.read_response();
+  EXPECT_EQ(behind.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(behind.body)["x-a"], "d");
+  EXPECT_FALSE(conn.closed_within(300ms));
+  EXPECT_EQ(conn.unread(), "");
 }
 
 TEST(HttpLimitsTest, ConnectionsBeyondTheLimitAreRefusedCleanly) {

@@ -113,6 +113,8 @@ class RawConnection {
                            bool head = false);
   // True when the server closes the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout);
+  // What arrived that no read_response() has taken.
+  const std::string& unread() const { return buffer_; }
 
  private:
   int fd_ = -1;

@@ -21,7 +21,8 @@ enum class Limit {
   header_timeout,
   body_timeout,
   idle_timeout,
-  connections
+  connections,
+  chunk_extension
 };
 
 // http_requests_total and http_request_duration_seconds are kept per I/O thread and
