@@ -91,7 +91,6 @@ class AdminHandlers {
 
   // POST /api/v1/elections
   awaitable<Response> create(Request& request) {
-    deps_.auth.check(request);
     auto definition = domain::parse_election_definition(parse_json_body(request));
     auto election = co_await deps_.admin.create(std::move(definition));
     Response r = election_response(201, election);
@@ -101,7 +100,6 @@ class AdminHandlers {
 
   // GET /api/v1/elections?status=&limit=&cursor=
   awaitable<Response> list(Request& request) {
-    deps_.auth.check(request);
     std::optional<domain::ElectionStatus> status;
     if (auto raw = request.query_param("status")) {
       status = domain::parse_election_status(*raw);
@@ -121,7 +119,6 @@ class AdminHandlers {
 
   // GET /api/v1/elections/{id}
   awaitable<Response> find(Request& request) {
-    deps_.auth.check(request);
     auto election = co_await deps_.admin.find(uuid_param(request, "id"));
     co_return conditional_response(
         request, std::make_shared<const std::string>(domain::to_admin_json(election).dump()),
@@ -130,7 +127,6 @@ class AdminHandlers {
 
   // PATCH /api/v1/elections/{id} (RFC 7396 merge patch, If-Match)
   awaitable<Response> patch(Request& request) {
-    deps_.auth.check(request);
     std::string id = uuid_param(request, "id");
     json patch = parse_json_body(request, {"application/merge-patch+json", "application/json"});
     auto election = co_await deps_.admin.patch(id, std::move(patch), expected_version(request));
@@ -139,7 +135,6 @@ class AdminHandlers {
 
   // DELETE /api/v1/elections/{id}
   awaitable<Response> remove(Request& request) {
-    deps_.auth.check(request);
     co_await deps_.admin.remove(uuid_param(request, "id"));
     Response no_content;
     no_content.status = 204;
@@ -148,19 +143,16 @@ class AdminHandlers {
 
   // POST /api/v1/elections/{id}/open
   awaitable<Response> open(Request& request) {
-    deps_.auth.check(request);
     co_return election_response(200, co_await deps_.admin.open(uuid_param(request, "id")));
   }
 
   // POST /api/v1/elections/{id}/close
   awaitable<Response> close(Request& request) {
-    deps_.auth.check(request);
     co_return election_response(200, co_await deps_.admin.close(uuid_param(request, "id")));
   }
 
   // POST /api/v1/elections/{id}/voters (JSON or CSV)
   awaitable<Response> import_voters(Request& request) {
-    deps_.auth.check(request);
     std::string id = uuid_param(request, "id");
     std::vector<std::string> voter_ids;
     std::string type = media_type(request);
@@ -181,7 +173,6 @@ class AdminHandlers {
 
   // GET /api/v1/elections/{id}/stats
   awaitable<Response> stats(Request& request) {
-    deps_.auth.check(request);
     auto stats = co_await deps_.admin.stats(uuid_param(request, "id"));
     co_return json_response(200, {{"votersRegistered", stats.voters_registered},
                                   {"tokensIssued", stats.tokens_issued},
@@ -197,18 +188,28 @@ class AdminHandlers {
 
 void add_admin_election_routes(http::Router& router, AdminRoutesDependencies deps) {
   const std::size_t import_limit = deps.import_body_limit;
+  // Every route here needs the admin key, checked on the header (http::RouteOptions).
+  http::RouteOptions admin;
+  admin.guard = [&auth = deps.auth](const Request& r) { auth.check(r); };
   auto h = std::make_shared<AdminHandlers>(std::move(deps));
+  using Handle = awaitable<Response> (AdminHandlers::*)(Request&);
+  auto add = [&router, &h](Method method, std::string path, Handle handle,
+                           const http::RouteOptions& options) {
+    router.add(
+        method, std::move(path), [h, handle](Request& r) { return (*h.*handle)(r); }, options);
+  };
+  http::RouteOptions import_options = admin;
+  import_options.body_limit = import_limit;
   const std::string base(kBase), one = base + "/{id}";
-  router.add(Method::post, base, [h](Request& r) { return h->create(r); });
-  router.add(Method::get, base, [h](Request& r) { return h->list(r); });
-  router.add(Method::get, one, [h](Request& r) { return h->find(r); });
-  router.add(Method::patch, one, [h](Request& r) { return h->patch(r); });
-  router.add(Method::del, one, [h](Request& r) { return h->remove(r); });
-  router.add(Method::post, one + "/open", [h](Request& r) { return h->open(r); });
-  router.add(Method::post, one + "/close", [h](Request& r) { return h->close(r); });
-  router.add(Method::post, one + "/voters", [h](Request& r) { return h->import_voters(r); },
-             {.body_limit = import_limit});
-  router.add(Method::get, one + "/stats", [h](Request& r) { return h->stats(r); });
+  add(Method::post, base, &AdminHandlers::create, admin);
+  add(Method::get, base, &AdminHandlers::list, admin);
+  add(Method::get, one, &AdminHandlers::find, admin);
+  add(Method::patch, one, &AdminHandlers::patch, admin);
+  add(Method::del, one, &AdminHandlers::remove, admin);
+  add(Method::post, one + "/open", &AdminHandlers::open, admin);
+  add(Method::post, one + "/close", &AdminHandlers::close, admin);
+  add(Method::post, one + "/voters", &AdminHandlers::import_voters, import_options);
+  add(Method::get, one + "/stats", &AdminHandlers::stats, admin);
 }
 
 }  // namespace observernet::api

@@ -31,7 +31,8 @@ void add_ops_routes(http::Router& router, OpsDependencies deps) {
   };
   // Probes and Prometheus, which no voter's browser calls: their lines may name the
   // client (a misbehaving scraper is worth finding).
-  const http::RouteOptions ops{.body_limit = std::nullopt, .log_client_address = true};
+  http::RouteOptions ops;
+  ops.log_client_address = true;
   router.add(Method::get, "/livez", livez, ops);
   router.add(Method::get, "/healthz", livez, ops);
 

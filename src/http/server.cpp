@@ -425,6 +425,19 @@ asio::awaitable<void> Server::Impl::Session::run() {
                      {{"route", route_label}, {"request_id", request_id}, {"error", error.what()}});
         }
       }
+      if (!admission.refusal && match.route->options.guard) {
+        try {
+          match.route->options.guard(request);
+        } catch (...) {
+          std::string log_message;
+          admission.refusal = problem_response(std::current_exception(), log_message);
+          if (!log_message.empty()) {
+            log::error(
+                "guard_failed",
+                {{"route", route_label}, {"request_id", request_id}, {"error", log_message}});
+          }
+        }
+      }
       if (admission.refusal) {
         response = std::move(*admission.refusal);
         keep_alive = keep_alive && parser.is_done();  // an unread body cannot stay on the wire

@@ -94,10 +94,34 @@ TEST_F(ElectionsTest, AdminRoutesNeedAValidKey) {
            {{"Authorization", "Bearer not-the-key"}, {"Content-Type", "application/json"}});
   EXPECT_EQ(wrong.status, 403u);
   EXPECT_EQ(json::parse(wrong.body)["code"], "forbidden");
-  for (const char* path :
-       {"/api/v1/elections", "/api/v1/elections/00000000-0000-4000-8000-000000000000",
-        "/api/v1/elections/00000000-0000-4000-8000-000000000000/stats"}) {
-    EXPECT_EQ(call("GET", path, nullptr, {}).status, 401u) << path;
+  const std::string one = "/api/v1/elections/" + create();
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"POST", "/api/v1/elections"},
+                                                        {"GET", "/api/v1/elections"},
+                                                        {"GET", one},
+                                                        {"PATCH", one},
+                                                        {"DELETE", one},
+                                                        {"POST", one + "/open"},
+                                                        {"POST", one + "/close"},
+                                                        {"POST", one + "/voters"},
+                                                        {"GET", one + "/stats"}}) {
+    EXPECT_EQ(call(method, path, nullptr, {}).status, 401u) << method << " " << path;
+  }
+  EXPECT_EQ(call("GET", one).status, 200u);  // nothing above changed it
+  EXPECT_EQ(json::parse(call("GET", one).body)["status"], "draft");
+}
+
+// The key is checked on the header: an import without it is refused at once, not after
+// its 32 MiB arrive or the body times out, and no 100 Continue invites the body.
+TEST_F(ElectionsTest, AnImportWithoutTheKeyIsRefusedAtItsHeader) {
+  const std::string path = "/api/v1/elections/" + create() + "/voters";
+  for (const std::string expect : {"", "Expect: 100-continue\r\n"}) {
+    RawConnection conn(server.port());
+    conn.send("POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" +
+              expect + "Content-Length: 33554432\r\n\r\n");
+    auto r = conn.read_response(2s);
+    EXPECT_EQ(r.status, 401u) << expect << r.body;
+    EXPECT_EQ(r.header("connection"), "close") << expect;
   }
 }
 

@@ -20,7 +20,9 @@ void echo_routes(http::Router& router) {
     co_return Response::json(200, nlohmann::json{{"bytes", r.body.size()}}.dump());
   };
   router.add(Method::post, "/test/echo", size);
-  router.add(Method::post, "/test/big", size, {.body_limit = 4u << 20});
+  http::RouteOptions big;
+  big.body_limit = 4u << 20;
+  router.add(Method::post, "/test/big", size, big);
   router.add(Method::get, "/test/header", [](Request& r) -> boost::asio::awaitable<Response> {
     co_return Response::json(200, nlohmann::json{{"x-a", r.header("X-A")}}.dump());
   });

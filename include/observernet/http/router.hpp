@@ -26,6 +26,10 @@ struct RouteOptions {
   // so any such line with an address could tie the voter to it. Only the operations
   // routes, which no voter's browser calls, turn it on.
   bool log_client_address = false;
+  // Checked on the request's header, before its body is read (and before a 100 Continue):
+  // throws an Error to refuse it. The admin routes check their key here, so that an
+  // unauthenticated 32 MiB import is refused as soon as its header arrives.
+  std::function<void(const Request&)> guard;
 };
 
 struct Route {
