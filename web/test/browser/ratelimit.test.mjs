@@ -1,6 +1,9 @@
-// The server's own 429: with one ballot a client per 5 seconds (ratelimit.submit), a
+// The server's own 429: with one ballot a client per 10 seconds (ratelimit.submit), a
 // second ballot from the same address right after the first is refused with Retry-After;
-// the booth counts down from it, sends the same ballot again, and gets its receipt.
+// the booth counts down from it, sends the same ballot again, and gets its receipt. The
+// window is that long so that a slow machine, on which the first receipt took over 5 s to
+// show, still sends the second ballot within it; and that short so that the countdowns
+// (the sliding window may ask for a second) fit in the receipt wait's 30 s.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -14,7 +17,7 @@ let seeded;
 before(async () => {
   server = await startServer({
     rateLimits: 'default',
-    env: { OBSERVERNET_RATELIMIT_SUBMIT: '1', OBSERVERNET_RATELIMIT_SUBMIT_WINDOW_S: '5' },
+    env: { OBSERVERNET_RATELIMIT_SUBMIT: '1', OBSERVERNET_RATELIMIT_SUBMIT_WINDOW_S: '10' },
   });
   browser = await launchBrowser();
   seeded = await seedElection(server, { voters: 2 });
