@@ -87,6 +87,18 @@ bool framing_decodable(const bhttp::fields& fields) {
   return std::next(first) == last && beast::iequals(first->value(), "chunked");
 }
 
+// The problem answering the exception being handled, from a route's guard or handler;
+// one the client did not cause (a 500) is logged as `event`.
+Response problem_for_current_exception(std::string_view event, std::string_view route,
+                                       std::string_view request_id) {
+  std::string log_message;
+  Response problem = problem_response(std::current_exception(), log_message);
+  if (!log_message.empty()) {
+    log::error(event, {{"route", route}, {"request_id", request_id}, {"error", log_message}});
+  }
+  return problem;
+}
+
 // Fields every response carries, as serialize_head appends them.
 std::string fixed_fields(const ServerOptions& options) {
   std::string out = "X-Content-Type-Options: nosniff\r\n";
@@ -429,13 +441,8 @@ asio::awaitable<void> Server::Impl::Session::run() {
         try {
           match.route->options.guard(request);
         } catch (...) {
-          std::string log_message;
-          admission.refusal = problem_response(std::current_exception(), log_message);
-          if (!log_message.empty()) {
-            log::error(
-                "guard_failed",
-                {{"route", route_label}, {"request_id", request_id}, {"error", log_message}});
-          }
+          admission.refusal =
+              problem_for_current_exception("guard_failed", route_label, request_id);
         }
       }
       if (admission.refusal) {
@@ -486,11 +493,15 @@ asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Req
   const auto& opt = server_->options;
   auto& msg = parser.get();
   const std::size_t limit = route.options.body_limit.value_or(opt.body_limit_bytes);
+  // A refused body is answered, and the connection closed: the rest of it is not read.
+  auto refuse = [&](Response problem) {
+    response = std::move(problem);
+    keep_alive = false;
+  };
   auto too_large = [&] {
     server_->metrics.limit_exceeded(Limit::body_size);
-    response = problem_response(TransportCode::payload_too_large,
-                                "The request body exceeds " + std::to_string(limit) + " bytes.");
-    keep_alive = false;
+    refuse(problem_response(TransportCode::payload_too_large,
+                            "The request body exceeds " + std::to_string(limit) + " bytes."));
   };
   if (auto declared = parser.content_length(); declared && *declared > limit) {
     too_large();
@@ -529,16 +540,14 @@ asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Req
     }
     if (extension_too_long || bec == bhttp::error::buffer_overflow) {
       server_->metrics.limit_exceeded(Limit::chunk_extension);
-      response = problem_response(Error(
+      refuse(problem_response(Error(
           ErrorCode::bad_request,
-          "A chunk's extensions exceed " + std::to_string(opt.header_limit_bytes) + " bytes."));
-      keep_alive = false;
+          "A chunk's extensions exceed " + std::to_string(opt.header_limit_bytes) + " bytes.")));
       co_return true;
     }
     if (bec == bhttp::error::bad_chunk || bec == bhttp::error::bad_chunk_extension) {
-      response = problem_response(
-          Error(ErrorCode::bad_request, "The request's chunked body is not valid HTTP/1.1."));
-      keep_alive = false;
+      refuse(problem_response(
+          Error(ErrorCode::bad_request, "The request's chunked body is not valid HTTP/1.1.")));
       co_return true;
     }
     if (bec) co_return false;
@@ -548,13 +557,7 @@ asio::awaitable<bool> Server::Impl::Session::read_and_handle(Parser& parser, Req
   try {
     response = co_await route.handler(request);
   } catch (...) {
-    std::string log_message;
-    response = problem_response(std::current_exception(), log_message);
-    if (!log_message.empty()) {
-      log::error(
-          "handler_failed",
-          {{"route", route_label}, {"request_id", request.request_id}, {"error", log_message}});
-    }
+    response = problem_for_current_exception("handler_failed", route_label, request.request_id);
   }
   co_return true;
 }
