@@ -221,7 +221,8 @@ struct App::Impl {
                                               config.web.public_url});
     }
     api::add_public_election_routes(router, {published, config.cache.public_max_age});
-    api::add_voting_routes(router, {tokens, ballot_box, published, config.cache.public_max_age});
+    api::add_voting_routes(router, {tokens, ballot_box, published, config.cache.public_max_age,
+                                    config.ratelimit.enabled ? &rate_limiter : nullptr});
     if (bulletin_board) {
       api::add_board_routes(router, {*bulletin_board, config.cache.public_max_age});
     }

@@ -387,6 +387,11 @@ const std::vector<Key>& keys() {
     rate_rule("elections", &RateLimitConfig::elections);
     rate_rule("public", &RateLimitConfig::public_reads);
     rate_rule("global", &RateLimitConfig::global);
+    rate_rule("token_per_voter", &RateLimitConfig::token_per_voter);
+    rate_rule("submit_per_token", &RateLimitConfig::submit_per_token);
+    k.push_back(
+        {"ratelimit.per_token_max_keys",
+         uint_field(&Config::ratelimit, &RateLimitConfig::per_token_max_keys, 1, 100'000'000)});
     k.push_back({"ratelimit.trusted_proxies",
                  [](Config& c, const std::string& key, const std::string& v) {
                    try {

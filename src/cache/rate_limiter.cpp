@@ -41,10 +41,14 @@ milliseconds now_since_epoch() {
 
 // A client as it appears in keys: a keyed hash, so that Redis never holds voters'
 // addresses.
-std::string keyed_client(const std::string& secret, const IpAddress& client) {
-  return crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(secret), client.to_string()))
-      .substr(0, 32);
+std::string keyed_client(const std::string& secret, std::string_view subject) {
+  return crypto::to_hex(crypto::hmac_sha256(crypto::as_bytes(secret), subject)).substr(0, 32);
 }
+
+constexpr std::array kGroups{RateGroup::submit,          RateGroup::token,
+                             RateGroup::elections,       RateGroup::public_reads,
+                             RateGroup::other,           RateGroup::token_per_voter,
+                             RateGroup::submit_per_token};
 
 // 256 bits from the CSPRNG, as hex.
 std::string random_key() {
@@ -67,6 +71,10 @@ std::string_view to_string(RateGroup group) {
       return "public";
     case RateGroup::other:
       return "other";
+    case RateGroup::token_per_voter:
+      return "token-per-voter";
+    case RateGroup::submit_per_token:
+      return "submit-per-token";
   }
   return "other";
 }
@@ -105,22 +113,31 @@ struct RateLimiter::Metrics {
                 .Help("Clients whose in-process counts were forgotten before their windows "
                       "ended because the fallback table was full (ratelimit.fallback_max_keys)")
                 .Register(registry)
+                .Add({})),
+        per_token_evictions(
+            prometheus::BuildCounter()
+                .Name("rate_limit_per_token_evictions_total")
+                .Help("Tokens whose submit counts were forgotten before their windows ended "
+                      "because the per-token table was full (ratelimit.per_token_max_keys)")
+                .Register(registry)
                 .Add({})) {
-    for (RateGroup g : {RateGroup::submit, RateGroup::token, RateGroup::elections,
-                        RateGroup::public_reads, RateGroup::other}) {
+    for (RateGroup g : kGroups) {
       limited_by_group[static_cast<std::size_t>(g)] =
           &limited.Add({{"route", std::string(to_string(g))}});
     }
     factor.Set(1);
   }
   prometheus::Family<prometheus::Counter>& limited;
-  std::array<prometheus::Counter*, 5> limited_by_group{};
+  std::array<prometheus::Counter*, kGroups.size()> limited_by_group{};
   prometheus::Histogram& seconds;
   prometheus::Gauge& fallback;
   prometheus::Counter& leased;
   prometheus::Gauge& factor;
   prometheus::Counter& fallback_evictions;
-  std::uint64_t fallback_evictions_seen = 0;  // adapt()'s, on one thread
+  prometheus::Counter& per_token_evictions;
+  // adapt()'s, on one thread
+  std::uint64_t fallback_evictions_seen = 0;
+  std::uint64_t per_token_evictions_seen = 0;
 };
 
 // One client's requests to one group on one I/O thread.
@@ -171,13 +188,13 @@ struct RateLimiter::Lane {
   Lane(asio::any_io_executor e, const RedisEndpoint& endpoint, RedisPipelineOptions options)
       : executor(std::move(e)), redis(executor, endpoint, options) {}
   struct Key {
-    IpAddress client;
+    std::string subject;
     RateGroup group;
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
     std::size_t operator()(const Key& k) const {
-      return std::hash<IpAddress>{}(k.client) * 31 + static_cast<std::size_t>(k.group);
+      return std::hash<std::string>{}(k.subject) * 31 + static_cast<std::size_t>(k.group);
     }
   };
   asio::any_io_executor executor;
@@ -201,6 +218,7 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
       queue_depth_(std::move(queue_depth)),
       metrics_(std::make_unique<Metrics>(registry)),
       local_(std::make_unique<LocalRateLimiter>(options_.fallback_max_keys)),
+      per_token_(std::make_unique<LocalRateLimiter>(options_.per_token_max_keys)),
       script_sha_(crypto::sha1_hex(kSlidingWindowScript)),
       last_sample_(std::chrono::steady_clock::now()),
       last_cpu_seconds_(util::process_cpu_seconds()),
@@ -226,6 +244,8 @@ RateLimiter::~RateLimiter() = default;
 RateGroup RateLimiter::group_of(std::string_view method, std::string_view route) {
   if (method == "POST" && route == "/api/v1/voting/submit") return RateGroup::submit;
   if (method == "POST" && route == "/api/v1/voting/token") return RateGroup::token;
+  // A public key every voter's browser fetches: a public read, not an election's admin.
+  if (route == "/api/v1/elections/{id}/token-key") return RateGroup::public_reads;
   if (route.starts_with("/api/v1/elections")) return RateGroup::elections;
   if (route.starts_with("/api/v1/public/")) return RateGroup::public_reads;
   return RateGroup::other;
@@ -241,6 +261,10 @@ const RateRule& RateLimiter::rule(RateGroup group) const {
       return options_.elections;
     case RateGroup::public_reads:
       return options_.public_reads;
+    case RateGroup::token_per_voter:
+      return options_.token_per_voter;
+    case RateGroup::submit_per_token:
+      return options_.submit_per_token;
     case RateGroup::other:
       break;
   }
@@ -261,17 +285,23 @@ RateLimiter::Limits RateLimiter::limits_for(RateGroup group) const {
     s.limit = std::max<std::int64_t>(1, s.limit * factor / 100);
     return s;
   };
-  // The group's own limit (none for `other`) and the global one, in that order.
+  // The group's own limit (none for `other`) and, for a client address, the global one,
+  // in that order.
   Limits out;
   if (group != RateGroup::other && rule(group).limit > 0) {
     out.limit[out.count++] = {to_string(group), scaled(rule(group))};
   }
-  if (options_.global.limit > 0) out.limit[out.count++] = {"global", scaled(options_.global)};
+  const bool per_address =
+      group != RateGroup::token_per_voter && group != RateGroup::submit_per_token;
+  if (per_address && options_.global.limit > 0) {
+    out.limit[out.count++] = {"global", scaled(options_.global)};
+  }
   return out;
 }
 
-RateLimiter::Account& RateLimiter::account(Lane& lane, RateGroup group, const IpAddress& client) {
-  const Lane::Key key{client, group};
+RateLimiter::Account& RateLimiter::account(Lane& lane, RateGroup group,
+                                           const std::string& subject) {
+  Lane::Key key{subject, group};
   if (auto it = lane.accounts.find(key); it != lane.accounts.end()) return it->second;
   if (lane.accounts.size() >= 10'000) {
     // Forget the idle: nothing on its way, nothing waiting, no lease left.
@@ -281,8 +311,8 @@ RateLimiter::Account& RateLimiter::account(Lane& lane, RateGroup group, const Ip
       return !a.calling && a.waiting.empty() && a.leased(now) == 0;
     });
   }
-  Account& fresh = lane.accounts[key];
-  fresh.client_id = client_id(&lane, client);
+  Account& fresh = lane.accounts[std::move(key)];
+  fresh.client_id = client_id(&lane, subject);
   fresh.period = lane.pseudonym_period;
   return fresh;
 }
@@ -293,9 +323,9 @@ std::int64_t RateLimiter::pseudonym_period() const {
 
 // A keyed hash, so that Redis never holds voters' addresses: under the lane's key from
 // Redis, or this process's own while it has none.
-std::string RateLimiter::client_id(const Lane* lane, const IpAddress& client) const {
+std::string RateLimiter::client_id(const Lane* lane, std::string_view subject) const {
   const bool shared = lane != nullptr && lane->pseudonym_period >= 0;
-  return keyed_client(shared ? lane->pseudonym_key : local_key_, client);
+  return keyed_client(shared ? lane->pseudonym_key : local_key_, subject);
 }
 
 asio::awaitable<void> RateLimiter::refresh_pseudonym_key(Lane& lane) {
@@ -536,9 +566,23 @@ asio::awaitable<void> RateLimiter::drain(Lane* lane, Account* a, RateGroup group
 }
 
 asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress client) {
-  RateVerdict verdict;
-  if (!options_.enabled || limits_for(group).count == 0) co_return verdict;
-  verdict.limited = true;
+  return check_key(group, client.to_string());
+}
+
+asio::awaitable<RateVerdict> RateLimiter::check_subject(RateGroup group, std::string subject) {
+  if (group != RateGroup::submit_per_token) co_return co_await check_key(group, std::move(subject));
+  // Kept in this process only, and decided at once: nothing to wait for.
+  const auto started = std::chrono::steady_clock::now();
+  Decided decided;
+  decided.limits = limits_for(group);
+  if (!options_.enabled || decided.limits.count == 0) co_return RateVerdict{};
+  const RateRule& rule = decided.limits.limit[0].rule;
+  decided.decisions[0] = per_token_->check(subject, rule.limit, rule.window, now_since_epoch());
+  co_return verdict_of(group, decided, started);
+}
+
+asio::awaitable<RateVerdict> RateLimiter::check_key(RateGroup group, std::string client) {
+  if (!options_.enabled || limits_for(group).count == 0) co_return RateVerdict{};
   const auto started = std::chrono::steady_clock::now();
   const auto executor = co_await asio::this_coro::executor;
   Lane* here = lane(executor);
@@ -582,6 +626,13 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
     }
   }
 
+  co_return verdict_of(group, mine, started);
+}
+
+RateVerdict RateLimiter::verdict_of(RateGroup group, const Decided& mine,
+                                    std::chrono::steady_clock::time_point started) {
+  RateVerdict verdict;
+  verdict.limited = true;
   std::chrono::seconds retry_after{0};
   for (std::size_t i = 0; i < mine.limits.count; ++i) {
     const Limit& limit = mine.limits.limit[i];
@@ -605,7 +656,7 @@ asio::awaitable<RateVerdict> RateLimiter::check(RateGroup group, IpAddress clien
   }
   metrics_->seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  co_return verdict;
+  return verdict;
 }
 
 // Logged and shown when the first I/O thread falls back to in-process limits, and
@@ -640,6 +691,10 @@ void RateLimiter::adapt() {
   metrics_->fallback_evictions.Increment(
       static_cast<double>(evictions - metrics_->fallback_evictions_seen));
   metrics_->fallback_evictions_seen = evictions;
+  const std::uint64_t forgotten = per_token_->live_evictions();
+  metrics_->per_token_evictions.Increment(
+      static_cast<double>(forgotten - metrics_->per_token_evictions_seen));
+  metrics_->per_token_evictions_seen = forgotten;
 
   if (const std::lock_guard lock(fallback_mutex_); lanes_in_fallback_ > 0) {
     for (auto& l : lanes_) asio::co_spawn(l->executor, probe(l.get()), asio::detached);

@@ -156,6 +156,26 @@ void serialize_head(std::string& out, const Response& response, std::size_t cont
 
 }  // namespace
 
+Response admission_unavailable() {
+  return problem_response(Error(ErrorCode::service_unavailable,
+                                "This request's limits cannot be checked just now; try again "
+                                "after the Retry-After delay.")
+                              .with_retry_after(1));
+}
+
+void add_admission_fields(Response& response,
+                          std::vector<std::pair<std::string, std::string>> fields) {
+  for (auto& [name, value] : fields) {
+    auto same = std::ranges::find_if(
+        response.headers, [&name](const auto& field) { return iequals(field.first, name); });
+    if (same == response.headers.end()) {
+      response.headers.emplace_back(std::move(name), std::move(value));
+    } else {
+      same->second = std::move(value.append(", ").append(same->second));
+    }
+  }
+}
+
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   class Session;
 
@@ -432,9 +452,12 @@ asio::awaitable<void> Server::Impl::Session::run() {
         try {
           admission = co_await server_->admission(request, route_label, peer_address_);
         } catch (const std::exception& error) {
-          // A check that breaks lets the request through rather than fail it.
+          // A check that breaks lets the request through rather than fail it, unless the
+          // route says otherwise.
           log::error("admission_failed",
                      {{"route", route_label}, {"request_id", request_id}, {"error", error.what()}});
+          if (match.route->options.admission_fails_closed)
+            admission.refusal = admission_unavailable();
         }
       }
       if (!admission.refusal && match.route->options.guard) {
@@ -455,7 +478,7 @@ asio::awaitable<void> Server::Impl::Session::run() {
         }
       }
       header_views_ = std::move(request.headers);
-      for (auto& field : admission.headers) response.headers.push_back(std::move(field));
+      add_admission_fields(response, std::move(admission.headers));
     }
     if (cors && !options) cors->add_fields(response, verdict, origin);
     keep_alive = keep_alive && !server_->stopping;

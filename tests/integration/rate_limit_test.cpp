@@ -46,10 +46,12 @@ std::string fresh_client() {
 
 // Test servers trust 127.0.0.1 as a proxy, so X-Forwarded-For picks the client. Redis
 // gets a generous deadline: a sanitized build on a busy machine can be slow to answer,
-// and a late answer would move the limits in-process.
+// and a late answer would move the limits in-process. The submit ceiling per address is
+// 10, not 600, for tests that count up to it.
 app::Config limited_config(std::uint16_t redis_port = 0) {
   app::Config config = test_config();
   config.ratelimit.enabled = true;
+  config.ratelimit.submit = {10, 60s};
   config.ratelimit.trusted_proxies = cache::CidrList::parse("127.0.0.1");
   config.ratelimit.redis_timeout = 250ms;
   if (redis_port != 0) config.redis.endpoint.port = redis_port;
@@ -213,9 +215,9 @@ TEST(RateLimitTest, AdminRequestsWithAValidKeyAreExempt) {
 
 TEST(RateLimitTest, TwoProcessesOnOneRedisShareOneLimit) {
   TestServer in_process(limited_config());
-  auto [child, child_port] = spawn_server({"OBSERVERNET_RATELIMIT_ENABLED=true",
-                                           "OBSERVERNET_RATELIMIT_TRUSTED_PROXIES=127.0.0.1",
-                                           "OBSERVERNET_RATELIMIT_REDIS_TIMEOUT_MS=250"});
+  auto [child, child_port] = spawn_server(
+      {"OBSERVERNET_RATELIMIT_ENABLED=true", "OBSERVERNET_RATELIMIT_TRUSTED_PROXIES=127.0.0.1",
+       "OBSERVERNET_RATELIMIT_REDIS_TIMEOUT_MS=250", "OBSERVERNET_RATELIMIT_SUBMIT=10"});
   const std::string client = fresh_client();
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(submit(i % 2 == 0 ? in_process.port() : child_port, client).status, 400u) << i;
@@ -696,8 +698,9 @@ TEST(RateLimitTest, OneThreadCutOffFromRedisKeepsThePodInFallback) {
 }
 
 // An admission check that throws lets the request through: the limiter must never be
-// the reason a request fails (and an exception must not end the I/O thread).
-TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThrough) {
+// the reason a request fails (and an exception must not end the I/O thread). A route that
+// fails closed (the token route) is refused instead, with 503 and Retry-After.
+TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThroughUnlessTheRouteFailsClosed) {
   prometheus::Registry registry;
   http::HttpMetrics metrics(registry);
   http::Router router;
@@ -705,6 +708,11 @@ TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThrough) {
              [](http::Request&) -> boost::asio::awaitable<http::Response> {
                co_return http::Response::json(200, R"({"ok":true})");
              });
+  router.add(http::Method::post, "/test/closed",
+             [](http::Request&) -> boost::asio::awaitable<http::Response> {
+               co_return http::Response::json(200, R"({"ok":true})");
+             },
+             {.admission_fails_closed = true});
   http::IoContexts io(1);
   http::ServerOptions options;
   options.port = 0;
@@ -720,6 +728,10 @@ TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThrough) {
   std::thread runner([&io] { io.run(); });
   EXPECT_EQ(http_request(server.port(), "GET", "/test/ok").status, 200u);
   EXPECT_EQ(http_request(server.port(), "GET", "/test/ok").status, 200u);
+  const HttpResult closed = http_request(server.port(), "POST", "/test/closed", "{}");
+  EXPECT_EQ(closed.status, 503u) << closed.body;
+  EXPECT_EQ(closed.header("retry-after"), "1");
+  EXPECT_NE(closed.body.find("\"service_unavailable\""), std::string::npos) << closed.body;
   server.stop_accepting();
   io.stop();
   runner.join();
@@ -732,6 +744,7 @@ TEST(RateLimitTest, LimitsShrinkUnderLoadAndRecover) {
   options.adaptive_queue_depth = 1'000;
   options.adaptive_factor_percent = 50;
   options.adaptive_cpu_percent = 100;  // this test's CPU is not the point
+  options.submit = {10, std::chrono::minutes(1)};
   std::size_t queue = 5'000;
   OfflineLimiter offline(options, [&] { return queue; });
 
@@ -779,8 +792,9 @@ TEST(RateLimitTest, ThePseudonymKeyRotates) {
   cache::RedisEndpoint endpoint;
   endpoint.port = redis.port();
   cache::RateLimiterOptions options = live_options(1'000);
-  for (cache::RateRule* r : {&options.submit, &options.token, &options.elections,
-                             &options.public_reads, &options.global}) {
+  for (cache::RateRule* r :
+       {&options.submit, &options.token, &options.elections, &options.public_reads, &options.global,
+        &options.token_per_voter, &options.submit_per_token}) {
     r->window = 1s;
   }
   options.pseudonym_rotation = 2s;

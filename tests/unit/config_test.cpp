@@ -240,8 +240,12 @@ TEST(ConfigTest, ValidationNamesTheField) {
 TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   Config defaults = build_config(base());
   EXPECT_TRUE(defaults.ratelimit.enabled);
-  EXPECT_EQ(defaults.ratelimit.submit.limit, 10);
-  EXPECT_EQ(defaults.ratelimit.token.limit, 5);
+  // A voter's own: 5 tokens and 10 ballots a minute; per address, a ceiling.
+  EXPECT_EQ(defaults.ratelimit.token_per_voter.limit, 5);
+  EXPECT_EQ(defaults.ratelimit.submit_per_token.limit, 10);
+  EXPECT_EQ(defaults.ratelimit.per_token_max_keys, 100'000u);
+  EXPECT_EQ(defaults.ratelimit.submit.limit, 600);
+  EXPECT_EQ(defaults.ratelimit.token.limit, 600);
   EXPECT_EQ(defaults.ratelimit.elections.limit, 100);
   EXPECT_EQ(defaults.ratelimit.public_reads.limit, 1000);
   EXPECT_EQ(defaults.ratelimit.submit.window, std::chrono::seconds(60));
@@ -259,7 +263,15 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   raw["ratelimit.exempt_admin"] = "false";
   raw["ratelimit.batch_linger_us"] = "0";
   raw["ratelimit.lease_max"] = "0";
+  raw["ratelimit.token_per_voter"] = "3";
+  raw["ratelimit.token_per_voter_window_s"] = "120";
+  raw["ratelimit.submit_per_token"] = "4";
+  raw["ratelimit.per_token_max_keys"] = "1000";
   Config c = build_config(raw);
+  EXPECT_EQ(c.ratelimit.token_per_voter.limit, 3);
+  EXPECT_EQ(c.ratelimit.token_per_voter.window, std::chrono::seconds(120));
+  EXPECT_EQ(c.ratelimit.submit_per_token.limit, 4);
+  EXPECT_EQ(c.ratelimit.per_token_max_keys, 1000u);
   EXPECT_EQ(c.ratelimit.submit.limit, 20);
   EXPECT_EQ(c.ratelimit.submit.window, std::chrono::seconds(30));
   EXPECT_EQ(c.ratelimit.public_reads.limit, 0);  // no limit for the group
@@ -282,6 +294,7 @@ TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {
   EXPECT_EQ(error_field(with("ratelimit.submit", "1000001")), "ratelimit.submit");
   EXPECT_EQ(error_field(with("ratelimit.batch_linger_us", "100001")), "ratelimit.batch_linger_us");
   EXPECT_EQ(error_field(with("ratelimit.lease_max", "10001")), "ratelimit.lease_max");
+  EXPECT_EQ(error_field(with("ratelimit.per_token_max_keys", "0")), "ratelimit.per_token_max_keys");
   EXPECT_EQ(error_field(with("ratelimit.global_window_s", "0")), "ratelimit.global_window_s");
   EXPECT_EQ(error_field(with("ratelimit.adaptive_factor_percent", "0")),
             "ratelimit.adaptive_factor_percent");

@@ -1,11 +1,14 @@
 #pragma once
 // Rate limiting at the door (docs/architecture.md, Rate limiting): every request that matched a
 // route is checked by the rate limiter before its body is read, by route group and client.
+#include <string>
+
 #include "observernet/http/admission.hpp"
 
 namespace observernet::cache {
 class RateLimiter;
-}
+enum class RateGroup;
+}  // namespace observernet::cache
 
 namespace observernet::api {
 
@@ -18,5 +21,12 @@ class AdminAuth;
 // response carries RateLimit-Policy and RateLimit, and over a limit it is answered
 // 429 with Retry-After instead of running. Both references must outlive the server.
 http::AdmissionCheck rate_limit_admission(cache::RateLimiter& limiter, const AdminAuth& admin);
+
+// The limits on what a voting request names, once its body is read (docs/api/README.md,
+// Conventions): `group` is token_per_voter or submit_per_token, `subject` the voter or
+// the token. The RateLimit fields to add to the answer, and over the limit the 429 to
+// send instead. Null `limiter`: no limit.
+boost::asio::awaitable<http::Admission> limit_subject(cache::RateLimiter* limiter,
+                                                      cache::RateGroup group, std::string subject);
 
 }  // namespace observernet::api

@@ -5,6 +5,10 @@
 
 #include "observernet/http/router.hpp"
 
+namespace observernet::cache {
+class RateLimiter;
+}
+
 namespace observernet::service {
 class BallotBox;
 class PublicElections;
@@ -18,6 +22,8 @@ struct VotingRoutesDependencies {
   service::BallotBox& ballots;
   service::PublicElections& published;
   std::chrono::seconds public_max_age;
+  // Tokens per voter and ballots per token (api::limit_subject); null: not limited.
+  cache::RateLimiter* limiter = nullptr;
 };
 
 void add_voting_routes(http::Router& router, VotingRoutesDependencies deps);

@@ -18,12 +18,23 @@ struct RateRule {
 
 struct RateLimiterOptions {
   bool enabled = true;
-  // The limits per client (docs/api/README.md, Conventions), each over its own window.
-  RateRule submit{10, std::chrono::minutes(1)};
-  RateRule token{5, std::chrono::minutes(1)};
+  // The limits per client address (docs/api/README.md, Conventions), each over its own
+  // window. The voting routes' are ceilings against floods, generous because hundreds of
+  // voters may share one address (a campus or carrier NAT, a kiosk): 10 a second, as the
+  // ingress allows per address on them.
+  RateRule submit{600, std::chrono::minutes(1)};
+  RateRule token{600, std::chrono::minutes(1)};
   RateRule elections{100, std::chrono::minutes(1)};
   RateRule public_reads{1000, std::chrono::minutes(1)};
   RateRule global{2000, std::chrono::minutes(1)};  // every limited request of a client
+  // The limits per what a voting request names, checked once its body is read: tokens
+  // per voter (in Redis, shared, like the address limits: what holds a credential's
+  // brute force), and ballots per token (in this process only: a token's key in Redis
+  // would put each ballot's time beside it, docs/privacy.md). At most
+  // per_token_max_keys tokens are remembered per pod, least recently seen forgotten.
+  RateRule token_per_voter{5, std::chrono::minutes(1)};
+  RateRule submit_per_token{10, std::chrono::minutes(1)};
+  std::size_t per_token_max_keys = 100'000;
   CidrList trusted_proxies;
   ForwardingHeader forwarding_header = ForwardingHeader::x_forwarded_for;
   bool exempt_admin = true;
@@ -41,9 +52,10 @@ struct RateLimiterOptions {
   // derived from a configured secret (docs/privacy.md, Rate-limit pseudonyms).
   std::chrono::milliseconds pseudonym_rotation{3'600'000};
 
-  // The five rules, for what applies to each of them.
-  std::array<const RateRule*, 5> rules() const {
-    return {&submit, &token, &elections, &public_reads, &global};
+  // The rules, for what applies to each of them.
+  std::array<const RateRule*, 7> rules() const {
+    return {&submit, &token,           &elections,       &public_reads,
+            &global, &token_per_voter, &submit_per_token};
   }
   std::chrono::milliseconds longest_window() const {
     std::chrono::milliseconds longest{0};

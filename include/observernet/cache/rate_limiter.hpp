@@ -39,8 +39,17 @@ namespace observernet::cache {
 class RedisPipeline;
 class LocalRateLimiter;
 
-// The route groups (docs/api/README.md, Conventions), each with its own limit, and the global one.
-enum class RateGroup { submit, token, elections, public_reads, other };
+// The route groups (docs/api/README.md, Conventions), each with its own limit per client
+// address, and the global one; then the limits on what a voting request names.
+enum class RateGroup {
+  submit,
+  token,
+  elections,
+  public_reads,
+  other,
+  token_per_voter,
+  submit_per_token
+};
 std::string_view to_string(RateGroup group);
 
 // What to do with one request.
@@ -80,6 +89,10 @@ class RateLimiter {
   // client that keeps its calls busy has its next requests counted ahead (a lease of
   // options().lease_max at most), and those are decided here without waiting.
   boost::asio::awaitable<RateVerdict> check(RateGroup group, IpAddress client);
+  // One request naming `subject` (bytes: distinct subjects must differ) to a group with
+  // no global limit: token_per_voter as check() decides (Redis, under a pseudonym), and
+  // submit_per_token in this process only, without waiting.
+  boost::asio::awaitable<RateVerdict> check_subject(RateGroup group, std::string subject);
 
   // Samples CPU and the ballot queue, moving the adaptive factor, and has I/O threads
   // whose limits are in-process ask Redis again; call every options().adaptive_interval
@@ -119,7 +132,11 @@ class RateLimiter {
   Limits limits_for(RateGroup group) const;
   const RateRule& rule(RateGroup group) const;
   Lane* lane(const boost::asio::any_io_executor& executor);
-  Account& account(Lane& lane, RateGroup group, const IpAddress& client);
+  Account& account(Lane& lane, RateGroup group, const std::string& subject);
+  // check()'s work, for a client address (as text) or a subject.
+  boost::asio::awaitable<RateVerdict> check_key(RateGroup group, std::string subject);
+  RateVerdict verdict_of(RateGroup group, const Decided& decided,
+                         std::chrono::steady_clock::time_point started);
   // Decides out.size() requests of one client to one group, one after the other, and
   // asks Redis to count `lease` more ahead of them: in one script call when Redis
   // answers (the answer), else in-process (an answer that admitted none).
@@ -138,7 +155,7 @@ class RateLimiter {
   // first pod to ask); kept as it was when Redis does not answer.
   boost::asio::awaitable<void> refresh_pseudonym_key(Lane& lane);
   std::int64_t pseudonym_period() const;
-  std::string client_id(const Lane* lane, const IpAddress& client) const;
+  std::string client_id(const Lane* lane, std::string_view subject) const;
   boost::asio::awaitable<void> probe(Lane* lane);
 
   RateLimiterOptions options_;
@@ -153,6 +170,7 @@ class RateLimiter {
   std::function<std::size_t()> queue_depth_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalRateLimiter> local_;
+  std::unique_ptr<LocalRateLimiter> per_token_;  // submit_per_token's windows
   const std::string script_sha_;
   std::vector<std::unique_ptr<Lane>> lanes_;  // one per I/O executor
   std::atomic<unsigned> factor_percent_{100};

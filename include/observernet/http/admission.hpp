@@ -15,11 +15,21 @@
 namespace observernet::http {
 
 struct Admission {
-  // Added to the response, whichever it is (RateLimit-Policy and RateLimit).
+  // Added to the response, whichever it is (RateLimit-Policy and RateLimit): lists,
+  // joined ahead of a field of the same name the handler set (add_admission_fields).
   std::vector<std::pair<std::string, std::string>> headers;
   // Set: the answer instead of the handler's (a 429); the body is never read.
   std::optional<Response> refusal;
 };
+
+// Adds `fields` to `response`, each ahead of the list the response has under its name, if
+// any (RFC 9110 §5.3: one list, whether in one field line or several).
+void add_admission_fields(Response& response,
+                          std::vector<std::pair<std::string, std::string>> fields);
+
+// The answer to a request whose limits could not be checked where they must be
+// (RouteOptions::admission_fails_closed): 503, Retry-After 1.
+Response admission_unavailable();
 
 // `request` has its method, path, query, header fields, path parameters and request
 // id, not yet its body; `route` is the matched path template; `peer` the address of

@@ -30,6 +30,12 @@ struct RouteOptions {
   // throws an Error to refuse it. The admin routes check their key here, so that an
   // unauthenticated 32 MiB import is refused as soon as its header arrives.
   std::function<void(const Request&)> guard;
+  // When the admission check itself fails (throws): refuse the request with 503 and
+  // Retry-After instead of letting it through, which a broken check otherwise does so
+  // that the limiter is never why a request fails. For the token route, whose limits
+  // hold a credential's brute force. (Redis being away is no failure: the limiter keeps
+  // its limits in-process.)
+  bool admission_fails_closed = false;
 };
 
 struct Route {

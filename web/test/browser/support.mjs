@@ -38,7 +38,15 @@ const LOG_KEY = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f6
 // the limiter still runs as in production, so its headers are there, but the seeding's
 // thousand voters from one address are never refused.
 const RATE_LIMITS_LIFTED = Object.fromEntries(
-  ['SUBMIT', 'TOKEN', 'ELECTIONS', 'PUBLIC', 'GLOBAL'].flatMap((group) => [
+  [
+    'SUBMIT',
+    'TOKEN',
+    'ELECTIONS',
+    'PUBLIC',
+    'GLOBAL',
+    'TOKEN_PER_VOTER',
+    'SUBMIT_PER_TOKEN',
+  ].flatMap((group) => [
     [`OBSERVERNET_RATELIMIT_${group}`, '1000000'],
     [`OBSERVERNET_RATELIMIT_${group}_WINDOW_S`, '1'],
   ]),
