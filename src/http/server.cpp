@@ -166,8 +166,9 @@ Response admission_unavailable() {
 void add_admission_fields(Response& response,
                           std::vector<std::pair<std::string, std::string>> fields) {
   for (auto& [name, value] : fields) {
+    // An init-capture: clang before 16 cannot capture a structured binding by name.
     auto same = std::ranges::find_if(
-        response.headers, [&name](const auto& field) { return iequals(field.first, name); });
+        response.headers, [&name = name](const auto& field) { return iequals(field.first, name); });
     if (same == response.headers.end()) {
       response.headers.emplace_back(std::move(name), std::move(value));
     } else {
