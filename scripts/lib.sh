@@ -700,6 +700,79 @@ throwaway_services_remove() {
 }
 
 # ---------------------------------------------------------------------------
+# Fuzzing: the libFuzzer harnesses of tests/fuzz (docs/reliability.md, Fuzzing)
+# ---------------------------------------------------------------------------
+
+FUZZ_BUILD_DIR=$ROOT/build/fuzz
+
+# fuzz_build: Debian's clang and its libFuzzer runtime (a recommendation of clang's, which
+# ensure_packages leaves out), then the harnesses with ASan and UBSan in build/fuzz.
+fuzz_build() {
+  OBSERVERNET_PACKAGES+=(clang libclang-rt-14-dev)
+  ensure_packages
+  build "$FUZZ_BUILD_DIR" -DOBSERVERNET_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_COMPILER=clang++
+}
+
+# fuzz_harnesses: the name of each harness, tests/fuzz/<name>_fuzz.cpp, one a line.
+fuzz_harnesses() {
+  local source
+  for source in "$ROOT"/tests/fuzz/*_fuzz.cpp; do
+    source=${source##*/}
+    printf '%s\n' "${source%_fuzz.cpp}"
+  done
+}
+
+# fuzz_run <harness> <seconds> <corpus-dir> <crash-dir>: runs the harness for <seconds>
+# over its committed corpus, tests/fuzz/corpus/<harness>, and <corpus-dir>, where the
+# inputs it finds go (the committed corpus is left as it is). An input that crashes it or
+# breaks one of its properties is saved as <crash-dir>/<harness>-crash-*, and its report
+# shown. Prints one line: executions, seconds, crashes, corpus size. False on a crash.
+fuzz_run() {
+  local name=$1 seconds=$2 corpus=$3 crashes=$4 rc=0 start log runs corpus_size found earlier
+  mkdir -p -- "$corpus" "$crashes"
+  log=$corpus.log
+  earlier=$(find "$crashes" -maxdepth 1 -name "$name-*" | wc -l)
+  start=${EPOCHREALTIME/,/.}
+  "$FUZZ_BUILD_DIR/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -timeout=30 \
+    -print_final_stats=1 -artifact_prefix="$crashes/$name-" \
+    "$corpus" "$ROOT/tests/fuzz/corpus/$name" >"$log" 2>&1 || rc=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1 || true)
+  # The corpus as libFuzzer holds it at the end: every input that adds coverage.
+  corpus_size=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
+  corpus_size=${corpus_size:-?/?}
+  found=$(($(find "$crashes" -maxdepth 1 -name "$name-*" | wc -l) - earlier))
+  printf '%-18s %9s executions in %s s, %s crashes, corpus of %s inputs (%s)\n' "$name" \
+    "${runs:-?}" "$(_phase_seconds "$start" "${EPOCHREALTIME/,/.}")" "$found" \
+    "${corpus_size%%/*}" "${corpus_size#*/}"
+  if ((rc != 0 || found > 0)); then
+    tail -n 40 -- "$log" >&2 || true
+    warn "$name failed (exit status $rc); the input is in $crashes/, the log in $log"
+    return 1
+  fi
+}
+
+# fuzz_all <seconds> <corpus-root> <crash-dir> [harness...]: fuzz_run for each harness
+# (every one unless some are named), one after the other, with <corpus-root>/<harness> as
+# its corpus. Sets FUZZ_RESULTS (fuzz_run's lines) and FUZZ_FAILED (the harnesses that
+# failed).
+FUZZ_RESULTS=()
+FUZZ_FAILED=()
+fuzz_all() {
+  local seconds=$1 corpus_root=$2 crashes=$3 name result names
+  shift 3
+  names=("$@")
+  if ((${#names[@]} == 0)); then mapfile -t names < <(fuzz_harnesses); fi
+  for name in "${names[@]}"; do
+    if ! result=$(fuzz_run "$name" "$seconds" "$corpus_root/$name" "$crashes"); then
+      FUZZ_FAILED+=("$name")
+    fi
+    printf '%s\n' "$result"
+    FUZZ_RESULTS+=("$result")
+  done
+}
+
+# ---------------------------------------------------------------------------
 # Benchmarks: the Release server on throw-away services
 # ---------------------------------------------------------------------------
 
