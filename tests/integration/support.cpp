@@ -289,9 +289,25 @@ bool Child::wait_for_output(const std::regex& pattern, std::chrono::milliseconds
   return true;
 }
 
-int Child::wait_exit() {
+int Child::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool killed = false;
   char buf[4096];
-  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) > 0;) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd ready{out, POLLIN, 0};
+    if (!killed && (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) == 0)) {
+      // No end within the deadline: killed, so that the test fails with the output so far
+      // instead of hanging until ctest's own timeout.
+      ::kill(pid, SIGKILL);
+      killed = true;
+      output += "\n[the test killed this process: no exit within " +
+                std::to_string(timeout.count()) + " ms]\n";
+      continue;
+    }
+    const ssize_t n = ::read(out, buf, sizeof buf);
+    if (n <= 0) break;
     output.append(buf, static_cast<std::size_t>(n));
   }
   int status = 0;
@@ -311,10 +327,13 @@ Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
     ::close(fds[0]);
     ::close(fds[1]);
     for (auto& e : env) ::putenv(e.data());
-    std::vector<char*> argv{const_cast<char*>(OBSERVERNET_BINARY)};
+    // OBSERVERNET_TEST_SERVER_BINARY: another build's binary (a Release one, to measure it).
+    const char* other = std::getenv("OBSERVERNET_TEST_SERVER_BINARY");
+    const char* binary = other != nullptr && *other != '\0' ? other : OBSERVERNET_BINARY;
+    std::vector<char*> argv{const_cast<char*>(binary)};
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(OBSERVERNET_BINARY, argv.data());
+    ::execv(binary, argv.data());
     ::_exit(127);
   }
   ::close(fds[1]);

@@ -131,7 +131,8 @@ struct Child {
   // Reads until `pattern` appears in the output or the timeout passes.
   bool wait_for_output(const std::regex& pattern, std::chrono::milliseconds timeout);
   // Reads the rest of the output and reaps the process: its exit code, or 128 + signal.
-  int wait_exit();
+  // A process still running at `timeout` is killed (SIGKILL: 137), and the output says so.
+  int wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 };
 
 // Starts the binary with `args`; `env` entries ("NAME=value") are added to ours.
