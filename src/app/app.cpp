@@ -204,7 +204,7 @@ struct App::Impl {
         .Set(1);
     // What needs the log key or the sealing key exists only where the route set uses it.
     if (board) {
-      logs = std::make_unique<service::ElectionLogs>(*board, config.board.freshness);
+      logs = std::make_unique<service::ElectionLogs>(*board, config.board.freshness, *registry);
       bulletin_board = std::make_unique<service::Board>(voting_elections, *logs, *board, voting,
                                                         config.board.sequence_interval);
       sequencer =

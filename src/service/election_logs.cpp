@@ -1,12 +1,21 @@
 #include "observernet/service/election_logs.hpp"
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include <algorithm>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <utility>
 
+#include "observernet/error.hpp"
 #include "observernet/store/board.hpp"
+#include "observernet/util/log.hpp"
+#include "observernet/util/post_result.hpp"
 
 namespace observernet::service {
 
@@ -59,8 +68,23 @@ std::optional<std::uint64_t> ElectionLog::find(const crypto::Digest& receipt,
   return slot - 1;
 }
 
-ElectionLogs::ElectionLogs(store::BoardStore& store, std::chrono::milliseconds freshness)
-    : store_(store), freshness_(freshness) {}
+ElectionLogs::ElectionLogs(store::BoardStore& store, std::chrono::milliseconds freshness,
+                           prometheus::Registry& registry)
+    : store_(store),
+      freshness_(freshness),
+      loads_(prometheus::BuildCounter()
+                 .Name("board_log_loads_total")
+                 .Help("Reads of an election's log chunks from PostgreSQL: a first load, or a "
+                       "refresh that found new leaves")
+                 .Register(registry)
+                 .Add({})),
+      integrity_failures_(
+          prometheus::BuildCounter()
+              .Name("board_integrity_failures_total")
+              .Help("Logs loaded from PostgreSQL that did not match their signed tree head "
+                    "(the election's board answers 503 meanwhile): alert on any")
+              .Register(registry)
+              .Add({})) {}
 
 std::shared_ptr<ElectionLogs::Entry> ElectionLogs::entry(const std::string& election_id) {
   std::lock_guard lock(mutex_);
@@ -69,54 +93,162 @@ std::shared_ptr<ElectionLogs::Entry> ElectionLogs::entry(const std::string& elec
   return e;
 }
 
+namespace {
+
+Error unavailable() {
+  return Error(ErrorCode::service_unavailable,
+               "This election's stored log does not match its signed tree head; its board is "
+               "not served until it does.")
+      .with_retry_after(static_cast<int>(ElectionLogs::kIntegrityRetry.count()));
+}
+
+}  // namespace
+
 awaitable<std::optional<ElectionLogs::View>> ElectionLogs::current(std::string election_id) {
   std::shared_ptr<Entry> e = entry(election_id);
   std::optional<domain::TreeHead> head;
-  bool stale = true;
-  {
+  std::shared_ptr<const ElectionLog> log;
+  auto take = [&] {
     std::lock_guard lock(e->mutex);
+    if (Clock::now() < e->failed_until) throw unavailable();
     head = e->head;
-    stale = !head || Clock::now() - e->loaded_at >= freshness_;
-  }
-  // One request per process refreshes a stale head; the others answer from the one
-  // they have meanwhile. Without any head yet, each request loads it.
-  if (stale && (!head || !e->refreshing.exchange(true))) {
+    log = e->log;
+    return !head || Clock::now() - e->loaded_at >= freshness_;
+  };
+  const bool stale = take();
+  if (!head) {
+    co_await load_once(election_id, *e);
+    take();
+  } else if (stale && !e->refreshing.exchange(true)) {
+    // One request per process refreshes a stale head; the others answer from the one
+    // they have meanwhile.
     try {
-      auto fresh = co_await refresh(election_id, *e);
-      if (head) e->refreshing = false;
-      if (fresh) head = std::move(fresh);
+      co_await refresh(election_id, *e);
     } catch (...) {
-      if (head) e->refreshing = false;
+      e->refreshing = false;
       throw;
     }
+    e->refreshing = false;
+    take();
   }
   if (!head) co_return std::nullopt;
-  co_return View{e->log, std::move(*head)};
+  co_return View{std::move(log), std::move(*head)};
+}
+
+void ElectionLogs::wake(Waiter waiter, const std::exception_ptr& error) {
+  util::post_result(waiter.executor, std::move(waiter.handler), error);
+}
+
+awaitable<void> ElectionLogs::load_once(const std::string& election_id, Entry& e) {
+  bool wait = false;
+  {
+    std::lock_guard lock(e.mutex);
+    if (e.head) co_return;
+    wait = e.loading;
+    if (!wait) {
+      e.loading = true;
+      e.load_error = nullptr;
+    }
+  }
+  if (wait) {
+    // The load on its way serves this request too (a cold start's many requests cost one
+    // load, and one log's memory).
+    const auto executor = co_await boost::asio::this_coro::executor;
+    auto join = [&e, &executor](Handler handler) {
+      Waiter waiter{executor, std::move(handler)};
+      std::unique_lock lock(e.mutex);
+      if (e.loading) {
+        e.waiting.push_back(std::move(waiter));
+        return;
+      }
+      const std::exception_ptr error = e.load_error;  // done meanwhile
+      lock.unlock();
+      wake(std::move(waiter), error);
+    };
+    co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                         void(std::exception_ptr)>(join,
+                                                                   boost::asio::use_awaitable);
+    co_return;
+  }
+  std::exception_ptr error;
+  try {
+    co_await refresh(election_id, e);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::vector<Waiter> waiting;
+  {
+    std::lock_guard lock(e.mutex);
+    e.loading = false;
+    e.load_error = error;
+    waiting.swap(e.waiting);
+  }
+  for (auto& waiter : waiting) wake(std::move(waiter), error);
+  if (error) std::rethrow_exception(error);
+}
+
+void ElectionLogs::check_integrity(const domain::TreeHead& head, const ElectionLog& loaded,
+                                   bool gap, Entry& e) {
+  std::string_view wrong;
+  if (gap) {
+    wrong = "a log chunk is missing";
+  } else if (loaded.tree().size() < head.tree_size) {
+    wrong = "the stored log is shorter than its tree head";
+  } else if (loaded.tree().root(head.tree_size) != head.root_hash) {
+    wrong = "the root of the stored leaves is not the tree head's";
+  } else if (!domain::verify_tree_head(head, store_.log_key())) {
+    wrong = "the tree head's signature does not verify under the log key";
+  } else {
+    return;
+  }
+  integrity_failures_.Increment();
+  log::error("board_integrity_failed", {{"election_id", head.election_id},
+                                        {"tree_size", std::to_string(head.tree_size)},
+                                        {"reason", std::string(wrong)}});
+  {
+    std::lock_guard lock(e.mutex);
+    e.log = std::make_shared<ElectionLog>();  // loaded afresh after kIntegrityRetry
+    e.head.reset();
+    e.failed_until = Clock::now() + kIntegrityRetry;
+  }
+  throw unavailable();
 }
 
 awaitable<std::optional<domain::TreeHead>> ElectionLogs::refresh(const std::string& election_id,
                                                                  Entry& e) {
   auto head = co_await store_.latest_tree_head(election_id);
   if (!head) co_return std::nullopt;
-  ElectionLog& log = *e.log;
-  if (log.tree().size() < head->tree_size) {
-    auto chunks = co_await store_.chunks_from(election_id, log.tree().size());
+  std::shared_ptr<ElectionLog> held;
+  bool known = false;  // checked before: the head this entry serves
+  {
+    std::lock_guard lock(e.mutex);
+    held = e.log;
+    known = e.head && e.head->tree_size == head->tree_size &&
+            e.head->root_hash == head->root_hash && e.head->signature == head->signature;
+  }
+  ElectionLog& log = *held;
+  bool gap = false;
+  if (log.tree().size() < head->tree_size) loads_.Increment();
+  // A page at a time, until the head's leaves are in, a page adds none (the stored log is
+  // short) or skips some.
+  for (std::uint64_t size = log.tree().size(); size < head->tree_size && !gap;) {
+    auto chunks = co_await store_.chunks_from(election_id, size, kLoadPage);
     std::lock_guard lock(log.mutex_);
     // Another request may have appended meanwhile: only what is still missing.
     for (const auto& chunk : chunks) {
-      for (std::size_t i = 0; i < chunk.leaf_hashes.size(); ++i) {
+      for (std::size_t i = 0; i < chunk.leaf_hashes.size() && !gap; ++i) {
         const std::uint64_t index = chunk.first_index + i;
         if (index < log.tree_.size()) continue;
-        if (index != log.tree_.size()) throw std::runtime_error("a log chunk is missing");
-        log.append(chunk.leaf_hashes[i]);
+        gap = index != log.tree_.size();
+        if (!gap) log.append(chunk.leaf_hashes[i]);
       }
     }
-    if (log.tree_.size() < head->tree_size) {
-      throw std::runtime_error("the stored log is shorter than its tree head");
-    }
+    if (log.tree_.size() == size) break;
+    size = log.tree_.size();
   }
+  if (!known) check_integrity(*head, log, gap, e);
   std::lock_guard lock(e.mutex);
-  if (!e.head || e.head->tree_size <= head->tree_size) {
+  if (e.log == held && (!e.head || e.head->tree_size <= head->tree_size)) {
     e.head = head;
     e.loaded_at = Clock::now();
   }

@@ -101,7 +101,7 @@ OBSERVERNET_SQL(kSelectWaitingOf,
 OBSERVERNET_SQL(kSelectChunksFrom,
                 "SELECT first_index, encode(leaf_hashes, 'hex') FROM log_chunks"
                 " WHERE election_id = $1::uuid AND first_index + length(leaf_hashes) / 32 > $2"
-                " ORDER BY first_index");
+                " AND first_index < $2 + $3 ORDER BY first_index");
 OBSERVERNET_SQL_PLANNED(
     kSelectLeaves,
     "SELECT encode(receipt, 'hex'), leaf FROM ballots"
@@ -314,11 +314,11 @@ awaitable<std::optional<domain::TreeHead>> BoardStore::latest_tree_head(std::str
 }
 
 awaitable<std::vector<LogChunk>> BoardStore::chunks_from(std::string election_id,
-                                                         std::uint64_t from) {
+                                                         std::uint64_t from, std::uint64_t leaves) {
   co_return co_await pool_.run([&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::vector<LogChunk> chunks;
-    for (const auto& row : c.exec(tx, kSelectChunksFrom, election_id, from)) {
+    for (const auto& row : c.exec(tx, kSelectChunksFrom, election_id, from, leaves)) {
       chunks.push_back({row[0].as<std::uint64_t>(), digests_from_hex(row[1].as<std::string>())});
     }
     return chunks;

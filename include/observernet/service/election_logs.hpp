@@ -5,10 +5,21 @@
 // leaf order, only ever appended to. A proof or a page of ballots then costs no
 // database read but the newest tree head's (at most `freshness` old) — and the leaves,
 // for a page of ballots.
+//
+// What is loaded is checked before it is served: the tree head's signature under the log
+// key, and the root recomputed from the stored leaves against the one it signs. A
+// mismatch (the stored log altered, or the head) is logged as an error and counted
+// (board_integrity_failures_total), the election's board answers 503 for
+// kIntegrityRetry, and then its log is loaded afresh; nothing unchecked is served.
+// A log not yet in memory is loaded once, however many requests ask for it meanwhile
+// (board_log_loads_total counts the reads of log chunks).
 #include <atomic>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +33,11 @@
 namespace observernet::store {
 class BoardStore;
 }
+
+namespace prometheus {
+class Counter;
+class Registry;
+}  // namespace prometheus
 
 namespace observernet::service {
 
@@ -48,29 +64,57 @@ class ElectionLog {
 
 class ElectionLogs {
  public:
-  ElectionLogs(store::BoardStore& store, std::chrono::milliseconds freshness);
+  static constexpr std::chrono::seconds kIntegrityRetry{5};
+  // Leaves read from PostgreSQL at a time when loading (about 1.5 MB in flight).
+  static constexpr std::uint64_t kLoadPage = 16'384;
+
+  ElectionLogs(store::BoardStore& store, std::chrono::milliseconds freshness,
+               prometheus::Registry& registry);
 
   struct View {
     std::shared_ptr<const ElectionLog> log;  // holds at least head.tree_size leaves
     domain::TreeHead head;                   // the newest known
   };
-  // nullopt: the election has no log (a draft, or not yet opened).
+  // nullopt: the election has no log (a draft, or not yet opened). Throws
+  // Error(service_unavailable) while the stored log fails its check.
   boost::asio::awaitable<std::optional<View>> current(std::string election_id);
 
  private:
+  // A request waiting for a first load, and where it goes on.
+  using Handler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+  struct Waiter {
+    boost::asio::any_io_executor executor;
+    Handler handler;
+  };
+  // The waiter goes on, on its own executor: with `error` rethrown, if any.
+  static void wake(Waiter waiter, const std::exception_ptr& error);
+
   struct Entry {
+    std::mutex mutex;  // everything but `refreshing`
     std::shared_ptr<ElectionLog> log = std::make_shared<ElectionLog>();
-    std::mutex mutex;  // head, loaded_at
     std::optional<domain::TreeHead> head;
     std::chrono::steady_clock::time_point loaded_at;
+    std::chrono::steady_clock::time_point failed_until;  // the integrity check failed
+    bool loading = false;           // a first load on its way: others wait for it
+    std::exception_ptr load_error;  // the last first load's
+    std::vector<Waiter> waiting;
     std::atomic<bool> refreshing{false};
   };
   std::shared_ptr<Entry> entry(const std::string& election_id);
+  // The first load, or a wait for the one on its way.
+  boost::asio::awaitable<void> load_once(const std::string& election_id, Entry& entry);
   boost::asio::awaitable<std::optional<domain::TreeHead>> refresh(const std::string& election_id,
                                                                   Entry& entry);
+  // Throws Error(service_unavailable), having dropped the entry's log, unless `head` is
+  // signed by the log key and is the root of the log's first head.tree_size leaves.
+  // `gap`: the stored chunks skip leaves.
+  void check_integrity(const domain::TreeHead& head, const ElectionLog& log, bool gap,
+                       Entry& entry);
 
   store::BoardStore& store_;
   const std::chrono::milliseconds freshness_;
+  prometheus::Counter& loads_;
+  prometheus::Counter& integrity_failures_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;
 };

@@ -74,10 +74,12 @@ class BoardStore {
   boost::asio::awaitable<Waiting> waiting(std::string election_id);
 
   boost::asio::awaitable<std::optional<domain::TreeHead>> latest_tree_head(std::string election_id);
-  // The chunks holding leaves from index `from` on, in leaf order (the first may start
-  // before `from`).
+  // The chunks holding any of the leaves [from, from + leaves), in leaf order (the first
+  // may start before `from`, the last end after): a page of a log, read a page at a time
+  // so that loading one never holds more than a page besides the log.
   boost::asio::awaitable<std::vector<LogChunk>> chunks_from(std::string election_id,
-                                                            std::uint64_t from);
+                                                            std::uint64_t from,
+                                                            std::uint64_t leaves);
   // The stored leaf (RFC 8785 text) of each receipt, in the same order; throws if one
   // is missing.
   boost::asio::awaitable<std::vector<std::string>> leaves(std::vector<crypto::Digest> receipts);
