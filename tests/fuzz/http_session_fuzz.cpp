@@ -175,26 +175,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static Fixture fixture;
   auto& io = fixture.io.main();
   tcp::socket client(io);
-  client.connect(fixture.endpoint);
-
-  bool written = false, done = false, reset = false;
+  // Every step on the io_context, none blocking: libFuzzer's timer signals would
+  // interrupt a blocking connect.
+  bool connected = false, written = false, done = false, reset = false;
   std::string received;
-  asio::async_write(client, asio::buffer(data, size),
-                    [&](boost::system::error_code ec, std::size_t) {
-                      boost::system::error_code ignored;
-                      if (!ec) client.shutdown(tcp::socket::shutdown_send, ignored);
-                      written = true;
-                    });
-  asio::async_read(client, asio::dynamic_buffer(received),
-                   [&](boost::system::error_code ec, std::size_t) {
-                     reset = ec != asio::error::eof;
-                     done = true;
-                   });
+  client.async_connect(fixture.endpoint, [&](boost::system::error_code ec) {
+    FUZZ_CHECK(!ec);
+    connected = true;
+    asio::async_write(client, asio::buffer(data, size),
+                      [&](boost::system::error_code ec, std::size_t) {
+                        boost::system::error_code ignored;
+                        if (!ec) client.shutdown(tcp::socket::shutdown_send, ignored);
+                        written = true;
+                      });
+    asio::async_read(client, asio::dynamic_buffer(received),
+                     [&](boost::system::error_code ec, std::size_t) {
+                       reset = ec != asio::error::eof;
+                       done = true;
+                     });
+  });
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
   while (!(done && written) && std::chrono::steady_clock::now() < deadline) {
     io.run_one_for(std::chrono::milliseconds(100));
   }
-  FUZZ_CHECK(done && written);  // else the server kept the connection past its close
+  FUZZ_CHECK(connected && done && written);  // else the server kept the connection open
   client.close();
   // The session ends with its connection.
   while (fixture.server->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
