@@ -69,6 +69,10 @@ nlohmann::json parse_json_body(const http::Request& request,
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorCode::bad_request,
                 "The body is not valid JSON (at byte " + std::to_string(e.byte) + ").");
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number no double holds (1e999, 400 digits): valid JSON (RFC 8259 §6 lets a
+    // parser refuse it), and no field of ours takes one.
+    throw Error(ErrorCode::bad_request, "The body holds a number too large to read.");
   }
 }
 

@@ -245,6 +245,8 @@ const std::vector<Key>& keys() {
     add_pool_keys(k, "database.", [](Config& c) -> PoolConfig& { return c.database.pool; });
     k.push_back({"database.statement_timeout_ms",
                  millis_field(&Config::database, &DatabaseConfig::statement_timeout, 1)});
+    k.push_back({"database.call_timeout_ms",
+                 millis_field(&Config::database, &DatabaseConfig::call_timeout, 100)});
     k.push_back(
         {"database.runtime_role", [](Config& c, const std::string& key, const std::string& v) {
            // A role name, quoted where it is used; no quoting games in config.
@@ -685,6 +687,11 @@ Config build_config(const RawConfig& raw, Use use) {
   }
   // Each pseudonym must outlive the windows counted under it: a new one every other
   // window at most (docs/privacy.md, Rate-limit pseudonyms).
+  if (config.database.call_timeout <= config.database.statement_timeout) {
+    throw ConfigError("database.call_timeout_ms",
+                      "must exceed database.statement_timeout_ms: PostgreSQL ends a slow "
+                      "statement itself; the call timeout is for one that never answers");
+  }
   if (config.ratelimit.pseudonym_rotation < 2 * config.ratelimit.longest_window()) {
     throw ConfigError("ratelimit.pseudonym_rotation_s",
                       "must be at least twice the longest ratelimit window");

@@ -389,70 +389,76 @@ awaitable<Election> ElectionStore::close(std::string id, Trigger trigger) {
   });
 }
 
+// The import's statement timeout (300 s, above) and time for its round trips.
+constexpr std::chrono::seconds kImportBudget{310};
+
 awaitable<VoterImport> ElectionStore::import_voters(std::string id,
                                                     std::vector<std::string> voter_ids) {
   if (pepper_.empty()) {
     throw Error(ErrorCode::internal_error, "This server does not import voters.", {},
                 "a voter import reached a process without auth.voter_pepper");
   }
-  co_return co_await pool_.run([&](PgConnection& c) {
-    pqxx::work tx(c.raw());
-    // A million voters take longer than an ordinary statement may.
-    tx.exec("SET LOCAL statement_timeout = '300s'");
-    Election e = lock_election(c, tx, id);
-    domain::check_voters_addable(e);
-    VoterImport result;
-    // hex voterHash -> index into voter_ids, for the voters this request brings first.
-    std::unordered_map<std::string, std::size_t> candidates;
-    candidates.reserve(voter_ids.size());
-    std::vector<std::string> credentials(voter_ids.size());
-    c.exec(tx, kCreateImportTable);
-    {
-      pqxx::stream_to copy(tx, "voter_import",
-                           std::vector<std::string>{"voter_hash", "credential_hash"});
-      for (std::size_t i = 0; i < voter_ids.size(); ++i) {
-        std::string voter_hash = crypto::to_hex(domain::voter_hash(pepper_, e.id, voter_ids[i]));
-        if (!candidates.emplace(voter_hash, i).second) {
-          ++result.duplicates;  // repeated within this request
-          continue;
+  // A million voters take longer than an ordinary statement (and call) may.
+  co_return co_await pool_.run(
+      [&](PgConnection& c) {
+        pqxx::work tx(c.raw());
+        tx.exec("SET LOCAL statement_timeout = '300s'");
+        Election e = lock_election(c, tx, id);
+        domain::check_voters_addable(e);
+        VoterImport result;
+        // hex voterHash -> index into voter_ids, for the voters this request brings first.
+        std::unordered_map<std::string, std::size_t> candidates;
+        candidates.reserve(voter_ids.size());
+        std::vector<std::string> credentials(voter_ids.size());
+        c.exec(tx, kCreateImportTable);
+        {
+          pqxx::stream_to copy(tx, "voter_import",
+                               std::vector<std::string>{"voter_hash", "credential_hash"});
+          for (std::size_t i = 0; i < voter_ids.size(); ++i) {
+            std::string voter_hash =
+                crypto::to_hex(domain::voter_hash(pepper_, e.id, voter_ids[i]));
+            if (!candidates.emplace(voter_hash, i).second) {
+              ++result.duplicates;  // repeated within this request
+              continue;
+            }
+            credentials[i] = domain::new_credential();
+            copy << std::make_tuple(voter_hash, crypto::to_hex(crypto::sha256(credentials[i])));
+          }
+          copy.complete();
         }
-        credentials[i] = domain::new_credential();
-        copy << std::make_tuple(voter_hash, crypto::to_hex(crypto::sha256(credentials[i])));
-      }
-      copy.complete();
-    }
-    // Into a draft: covered by the opening's commitment. Into an open election: by the
-    // next one, which this import appends.
-    const bool open = e.status == ElectionStatus::open;
-    const int batch = open ? c.exec(tx, kSelectRollCommitments, id)[0][0].as<int>() + 1 : 1;
-    auto inserted = c.exec(tx, kInsertImportedVoters, id, batch);
-    result.registered = static_cast<std::int64_t>(inserted.size());
-    result.duplicates += static_cast<std::int64_t>(candidates.size()) - result.registered;
-    std::int64_t total = voter_count(c, tx, id) + result.registered;
-    domain::check_roll_size(total, max_voters_);
-    // (index in the request, voterHash) of each new voter, in request order.
-    std::vector<std::pair<std::size_t, std::string>> added;
-    added.reserve(inserted.size());
-    for (const auto& row : inserted) {
-      std::string hash = row[0].as<std::string>();
-      added.emplace_back(candidates.at(hash), std::move(hash));
-    }
-    std::sort(added.begin(), added.end());
-    result.credentials.reserve(added.size());
-    for (auto& [i, hash] : added) {
-      result.credentials.push_back(
-          {std::move(voter_ids[i]), std::move(credentials[i]), std::move(hash)});
-    }
-    TimePoint now = now_ms();
-    c.exec(tx, kAddVoters, id, result.registered, ms_string(now));
-    json payload{{"registered", result.registered},
-                 {"duplicates", result.duplicates},
-                 {"votersRegistered", total}};
-    if (open) payload["roll"] = commit_roll(c, tx, id, batch);
-    append_audit(c, tx, id, "voters.imported", std::move(payload), now);
-    tx.commit();
-    return result;
-  });
+        // Into a draft: covered by the opening's commitment. Into an open election: by the
+        // next one, which this import appends.
+        const bool open = e.status == ElectionStatus::open;
+        const int batch = open ? c.exec(tx, kSelectRollCommitments, id)[0][0].as<int>() + 1 : 1;
+        auto inserted = c.exec(tx, kInsertImportedVoters, id, batch);
+        result.registered = static_cast<std::int64_t>(inserted.size());
+        result.duplicates += static_cast<std::int64_t>(candidates.size()) - result.registered;
+        std::int64_t total = voter_count(c, tx, id) + result.registered;
+        domain::check_roll_size(total, max_voters_);
+        // (index in the request, voterHash) of each new voter, in request order.
+        std::vector<std::pair<std::size_t, std::string>> added;
+        added.reserve(inserted.size());
+        for (const auto& row : inserted) {
+          std::string hash = row[0].as<std::string>();
+          added.emplace_back(candidates.at(hash), std::move(hash));
+        }
+        std::sort(added.begin(), added.end());
+        result.credentials.reserve(added.size());
+        for (auto& [i, hash] : added) {
+          result.credentials.push_back(
+              {std::move(voter_ids[i]), std::move(credentials[i]), std::move(hash)});
+        }
+        TimePoint now = now_ms();
+        c.exec(tx, kAddVoters, id, result.registered, ms_string(now));
+        json payload{{"registered", result.registered},
+                     {"duplicates", result.duplicates},
+                     {"votersRegistered", total}};
+        if (open) payload["roll"] = commit_roll(c, tx, id, batch);
+        append_audit(c, tx, id, "voters.imported", std::move(payload), now);
+        tx.commit();
+        return result;
+      },
+      kImportBudget);
 }
 
 awaitable<ElectionStats> ElectionStore::stats(std::string id) {

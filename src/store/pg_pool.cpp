@@ -1,6 +1,16 @@
 #include "observernet/store/pg_pool.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "observernet/error.hpp"
+#include "observernet/util/log.hpp"
 
 namespace observernet::store {
 namespace {
@@ -22,9 +32,122 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds con
   conn_.set_variable("statement_timeout", std::to_string(statement_timeout.count()));
 }
 
+struct CallWatchdog::State {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool stopping = false;
+  std::uint64_t next = 1;
+  std::uint64_t fired = 0;
+  struct Watch {
+    int socket;
+    Clock::time_point deadline;
+  };
+  std::unordered_map<std::uint64_t, Watch> watches;
+  std::multimap<Clock::time_point, std::uint64_t> by_deadline;  // may hold stale entries
+  std::thread thread;
+
+  void run() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      if (by_deadline.empty()) {
+        changed.wait(lock);
+        continue;
+      }
+      const auto [deadline, id] = *by_deadline.begin();
+      if (Clock::now() < deadline) {
+        changed.wait_until(lock, deadline);
+        continue;
+      }
+      by_deadline.erase(by_deadline.begin());
+      auto it = watches.find(id);
+      if (it == watches.end() || it->second.deadline != deadline) continue;  // ended, moved
+      // Under the lock: the call cannot end, and its connection close the socket, meanwhile.
+      ::shutdown(it->second.socket, SHUT_RDWR);
+      watches.erase(it);
+      ++fired;
+      log::warn("postgres_call_cut", {{"reason",
+                                       "no answer from PostgreSQL within the call's budget "
+                                       "(database.call_timeout_ms); its connection is dropped"}});
+    }
+  }
+};
+
+CallWatchdog::CallWatchdog() : state_(std::make_unique<State>()) {
+  state_->thread = std::thread([state = state_.get()] { state->run(); });
+}
+
+CallWatchdog::~CallWatchdog() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+  }
+  state_->changed.notify_all();
+  state_->thread.join();
+}
+
+std::uint64_t CallWatchdog::arm(int socket, Clock::time_point deadline) {
+  std::lock_guard lock(state_->mutex);
+  const std::uint64_t id = state_->next++;
+  state_->watches.emplace(id, State::Watch{socket, deadline});
+  const bool earliest =
+      state_->by_deadline.empty() || deadline < state_->by_deadline.begin()->first;
+  state_->by_deadline.emplace(deadline, id);
+  if (earliest) state_->changed.notify_one();
+  return id;
+}
+
+void CallWatchdog::extend(std::uint64_t watch, Clock::time_point deadline) {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->watches.find(watch);
+  if (it == state_->watches.end() || deadline <= it->second.deadline) return;
+  it->second.deadline = deadline;
+  state_->by_deadline.emplace(deadline, watch);  // the old entry is skipped when it comes
+}
+
+bool CallWatchdog::disarm(std::uint64_t watch) {
+  std::lock_guard lock(state_->mutex);
+  // Its entries in by_deadline go when they come due (or at the next watch's turn).
+  return state_->watches.erase(watch) == 1;
+}
+
+std::uint64_t CallWatchdog::fired() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->fired;
+}
+
+void PgPool::rethrow_unavailable() {
+  const auto unavailable = [](const std::string& why) {
+    return Error(ErrorCode::service_unavailable, "The database is unavailable; retry shortly.", {},
+                 "postgres: " + why)
+        .with_retry_after(1);
+  };
+  try {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    throw unavailable(e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    // The commit's outcome is unknown: a retry of the same request finds out (ballots and
+    // tokens are idempotent).
+    throw unavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    // Cancelled by statement_timeout, a lock not had within lock_timeout, a server
+    // shutting down or starting up, a deadlock or serialization failure: transient.
+    static const std::array<std::string_view, 7> transient{"57014", "55P03", "57P01", "57P02",
+                                                           "57P03", "40P01", "40001"};
+    if (std::ranges::find(transient, e.sqlstate()) != transient.end()) throw unavailable(e.what());
+    throw;
+  }
+}
+
+PgPool::~PgPool() = default;
+
 PgPool::PgPool(std::string url, util::PoolOptions options,
-               std::chrono::milliseconds statement_timeout, prometheus::Registry& registry)
-    : pool_(
+               std::chrono::milliseconds statement_timeout, prometheus::Registry& registry,
+               std::chrono::milliseconds call_timeout)
+    : watchdog_(std::make_unique<CallWatchdog>()),
+      call_timeout_(call_timeout.count() > 0 ? call_timeout
+                                             : statement_timeout + std::chrono::seconds(1)),
+      pool_(
           "postgres", options,
           [url = std::move(url), connect = options.connect_timeout, statement_timeout] {
             return std::make_unique<PgConnection>(url, connect, statement_timeout);

@@ -300,14 +300,57 @@ TEST(PgPoolTest, ALookupPlannedPerCallUsesTheIndexOnceTheTableHasGrown) {
   EXPECT_EQ(prepared_scans, 1);
 }
 
+// The code of the Error a call threw, and what it logs; {} if it threw none or another.
+std::pair<std::optional<ErrorCode>, std::string> error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return {e.code(), e.log_detail()};
+  } catch (...) {
+  }
+  return {};
+}
+
+// PostgreSQL's own timeout ends the statement: the request is answered 503 (transient).
 TEST(PgPoolTest, StatementTimeoutIsApplied) {
   prometheus::Registry registry;
   store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), {}, 200ms, registry);
-  EXPECT_THROW(pool.run_blocking([](store::PgConnection& c) {
-    pqxx::work tx(c.raw());
-    tx.exec("SELECT pg_sleep(2)");
-  }),
-               pqxx::sql_error);
+  const auto [code, detail] = error_of([&] {
+    pool.run_blocking([](store::PgConnection& c) {
+      pqxx::work tx(c.raw());
+      tx.exec("SELECT pg_sleep(2)");
+    });
+  });
+  EXPECT_EQ(code, ErrorCode::service_unavailable);
+  EXPECT_NE(detail.find("statement timeout"), std::string::npos) << detail;
+}
+
+// A statement with no answer within the call's budget is cut from this side (its socket
+// shut down), as when PostgreSQL is frozen; the next call gets a fresh connection.
+TEST(PgPoolTest, ACallWithNoAnswerWithinItsBudgetIsCut) {
+  prometheus::Registry registry;
+  util::PoolOptions options;
+  options.max = 1;
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 10s, registry, 300ms);
+  auto backend = [&] {
+    return pool.run_blocking([](store::PgConnection& c) {
+      pqxx::read_transaction tx(c.raw());
+      return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+    });
+  };
+  const int before = backend();
+  const auto started = std::chrono::steady_clock::now();
+  const auto [code, detail] = error_of([&] {
+    pool.run_blocking([](store::PgConnection& c) {
+      pqxx::work tx(c.raw());
+      tx.exec("SELECT pg_sleep(3)");
+    });
+  });
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(code, ErrorCode::service_unavailable) << detail;
+  // Cut at 300 ms; the retry on a fresh connection is cut too.
+  EXPECT_LT(took, 2500ms);
+  EXPECT_NE(backend(), before) << "the cut connection went back to the pool";
 }
 
 template <class T>

@@ -235,6 +235,8 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(error_field(with("auth.voter_pepper", "short")), "auth.voter_pepper");
   EXPECT_EQ(error_field(with("cache.election_ttl_s", "0")), "cache.election_ttl_s");
   EXPECT_EQ(error_field(with("scheduler.interval_ms", "10")), "scheduler.interval_ms");
+  // A call's budget must leave PostgreSQL's own statement timeout the first word.
+  EXPECT_EQ(error_field(with("database.call_timeout_ms", "5000")), "database.call_timeout_ms");
 }
 
 TEST(ConfigTest, RateLimitsAreSpec8sAndConfigurable) {

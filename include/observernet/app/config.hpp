@@ -38,6 +38,10 @@ struct DatabaseConfig {
   std::string url;  // secret
   PoolConfig pool{2, 16, 1024, Millis{2'000}, Millis{3'000}, Millis{1'000}};
   Millis statement_timeout{5'000};
+  // A call's budget: a statement (or a commit) with no answer within it has its connection
+  // cut (store::CallWatchdog), the request answered 503. PostgreSQL frozen or cut off
+  // answers nothing, and no timeout of its own or of TCP ends the wait.
+  Millis call_timeout{6'000};
   bool migrate_on_start = false;
   // The role the server runs as, when database.url is the schema owner's (the migration
   // Job): migrations grant it the server's privileges (store/migrations.hpp). Empty: one

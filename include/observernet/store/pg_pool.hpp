@@ -3,6 +3,8 @@
 // and SQL as named constants whose name is also the prepared statement's name.
 // Include only from store/ and from api/ sources that talk to the database.
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -37,6 +39,34 @@ struct Sql {
 #ident, sql_text, true                           \
   }
 
+// Ends the calls that outlast their deadline by shutting down their connection's socket:
+// libpq's wait for the server then ends with the connection lost. A server that stopped
+// answering (frozen, or cut off by a partition that drops packets) keeps the TCP
+// connection open, and its kernel may even acknowledge what is sent, so neither the
+// server's statement_timeout nor a TCP timeout ends that wait (docs/reliability.md).
+// One thread for the pool; a watch costs a lock to arm and one to end.
+class CallWatchdog {
+ public:
+  CallWatchdog();
+  ~CallWatchdog();
+  CallWatchdog(const CallWatchdog&) = delete;
+  CallWatchdog& operator=(const CallWatchdog&) = delete;
+
+  using Clock = std::chrono::steady_clock;
+  // Watches `socket` until `deadline`: the watch's id (never 0).
+  std::uint64_t arm(int socket, Clock::time_point deadline);
+  // A later deadline for a watch still on.
+  void extend(std::uint64_t watch, Clock::time_point deadline);
+  // Ends a watch: false if it fired (the socket was shut down).
+  bool disarm(std::uint64_t watch);
+
+  std::uint64_t fired() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 class PgConnection {
  public:
   PgConnection(const std::string& url, std::chrono::milliseconds connect_timeout,
@@ -46,10 +76,20 @@ class PgConnection {
   bool broken() const { return broken_ || !conn_.is_open(); }
   void mark_broken() { broken_ = true; }
 
+  // The call on this connection is watched (PgPool): each statement sent through exec()
+  // moves its deadline to `budget` from then, so that a call of many statements is cut
+  // only when one of them, or the commit after the last, outlasts the budget.
+  void watch(CallWatchdog* watchdog, std::uint64_t watch, std::chrono::milliseconds budget) {
+    watchdog_ = watchdog;
+    watch_ = watch;
+    budget_ = budget;
+  }
+
   // Prepares `sql` on this connection the first time, then executes it; a statement
   // planned per call is sent with its parameters each time instead.
   template <class... Args>
   pqxx::result exec(pqxx::transaction_base& tx, const Sql& sql, Args&&... args) {
+    if (watch_ != 0) watchdog_->extend(watch_, CallWatchdog::Clock::now() + budget_);
     if (sql.planned_per_call) return tx.exec_params(sql.text, std::forward<Args>(args)...);
     if (!prepared_.contains(sql.name)) {
       conn_.prepare(sql.name, sql.text);
@@ -62,23 +102,47 @@ class PgConnection {
   pqxx::connection conn_;
   std::unordered_set<const char*> prepared_;
   bool broken_ = false;
+  CallWatchdog* watchdog_ = nullptr;
+  std::uint64_t watch_ = 0;
+  std::chrono::milliseconds budget_{0};
 };
 
 class PgPool {
  public:
+  // `call_timeout`: each call's budget (database.call_timeout_ms); 0: the statement
+  // timeout and a second.
   PgPool(std::string url, util::PoolOptions options, std::chrono::milliseconds statement_timeout,
-         prometheus::Registry& registry);
+         prometheus::Registry& registry,
+         std::chrono::milliseconds call_timeout = std::chrono::milliseconds(0));
+  ~PgPool();
 
   // fn(PgConnection&) on a database thread; the coroutine resumes on its executor.
   // A call that failed on a broken connection is retried once on a fresh one (only
-  // pqxx::broken_connection: the transaction cannot have committed).
+  // pqxx::broken_connection: the transaction cannot have committed). A call whose
+  // statement (or commit) has had no answer within `budget` (call_timeout by default)
+  // is cut (CallWatchdog). A lost or cut connection, a commit of unknown outcome, and
+  // the server's own timeouts and shutdowns throw Error(service_unavailable) with
+  // Retry-After; other errors pass unchanged.
   template <class F>
   boost::asio::awaitable<std::invoke_result_t<F&, PgConnection&>> run(F fn) {
-    return pool_.run(guard(std::move(fn)));
+    return run(std::move(fn), call_timeout_);
+  }
+  template <class F>
+  boost::asio::awaitable<std::invoke_result_t<F&, PgConnection&>> run(
+      F fn, std::chrono::milliseconds budget) {
+    try {
+      co_return co_await pool_.run(guard(std::move(fn), budget));
+    } catch (...) {
+      rethrow_unavailable();
+    }
   }
   template <class F>
   std::invoke_result_t<F&, PgConnection&> run_blocking(F fn) {
-    return pool_.run_blocking(guard(std::move(fn)));
+    try {
+      return pool_.run_blocking(guard(std::move(fn), call_timeout_));
+    } catch (...) {
+      rethrow_unavailable();
+    }
   }
 
   void warm_up() { pool_.warm_up(); }
@@ -86,18 +150,34 @@ class PgPool {
 
  private:
   template <class F>
-  static auto guard(F fn) {
-    return
-        [fn = std::move(fn)](PgConnection& c) mutable -> std::invoke_result_t<F&, PgConnection&> {
-          try {
-            return fn(c);
-          } catch (const pqxx::broken_connection&) {
-            c.mark_broken();
-            throw;
-          }
-        };
+  auto guard(F fn, std::chrono::milliseconds budget) {
+    return [fn = std::move(fn), watchdog = watchdog_.get(),
+            budget](PgConnection& c) mutable -> std::invoke_result_t<F&, PgConnection&> {
+      const auto watch = watchdog->arm(c.raw().sock(), CallWatchdog::Clock::now() + budget);
+      c.watch(watchdog, watch, budget);
+      struct Unwatch {
+        CallWatchdog* watchdog;
+        std::uint64_t watch;
+        PgConnection& c;
+        ~Unwatch() {
+          c.watch(nullptr, 0, {});
+          if (!watchdog->disarm(watch)) c.mark_broken();  // cut: its socket is shut
+        }
+      } unwatch{watchdog, watch, c};
+      try {
+        return fn(c);
+      } catch (const pqxx::broken_connection&) {
+        c.mark_broken();
+        throw;
+      }
+    };
   }
+  // Rethrows the current exception, as Error(service_unavailable) when the database was
+  // unreachable or gave up on the call.
+  [[noreturn]] static void rethrow_unavailable();
 
+  std::unique_ptr<CallWatchdog> watchdog_;
+  std::chrono::milliseconds call_timeout_;
   util::BlockingPool<PgConnection> pool_;
 };
 
