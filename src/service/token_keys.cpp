@@ -25,17 +25,6 @@ Error unusable(const std::string& id, const std::string& why) {
 
 }  // namespace
 
-crypto::Bytes sealing_private_key(std::span<const unsigned char> master_key) {
-  return crypto::hkdf_sha256(master_key, {}, kSealingKeyInfo, crypto::kX25519KeyLength);
-}
-
-crypto::X25519Key sealing_public_key(std::span<const unsigned char> master_key) {
-  crypto::Bytes private_key = sealing_private_key(master_key);
-  const crypto::X25519Key public_key = crypto::x25519_public_key(private_key);
-  wipe(private_key);
-  return public_key;
-}
-
 crypto::Bytes seal_token_key(const crypto::X25519Key& sealing_key,
                              std::span<const unsigned char> pkcs8_der,
                              const std::string& election_id) {
