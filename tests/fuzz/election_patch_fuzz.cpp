@@ -2,6 +2,7 @@
 // domain::apply_election_patch, on a draft with every member set.
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 
 #include "fuzz_support.hpp"
 #include "observernet/domain/election.hpp"
@@ -11,18 +12,12 @@ using nlohmann::json;
 
 namespace {
 
+// The first seed of election_create, the unit tests' election: every member set.
 const domain::ElectionDefinition& draft() {
-  static const domain::ElectionDefinition definition =
-      domain::parse_election_definition(json::parse(R"({
-        "title": "City council 2026", "description": "Annual vote",
-        "opensAt": "2026-11-26T08:00:00Z", "closesAt": "2026-11-26T18:00:00.000Z",
-        "resultsVisibility": "live",
-        "contests": [
-          {"id": "mayor", "title": "Mayor",
-           "options": [{"id": "alice", "title": "Alice"}, {"id": "bob", "title": "Bob"}]},
-          {"id": "council", "title": "Council", "minSelections": 0, "maxSelections": 2,
-           "options": [{"id": "carol", "title": "Carol"}, {"id": "dave", "title": "Dave"},
-                       {"id": "erin", "title": "Erin"}]}]})"));
+  static const domain::ElectionDefinition definition = [] {
+    std::ifstream in(OBSERVERNET_FUZZ_CORPUS "/election_create/test-00");
+    return domain::parse_election_definition(json::parse(in));
+  }();
   return definition;
 }
 
