@@ -37,13 +37,14 @@ struct CallWatchdog::State {
   std::condition_variable changed;
   bool stopping = false;
   std::uint64_t next = 1;
-  std::uint64_t fired = 0;
   struct Watch {
     int socket;
-    Clock::time_point deadline;
+    std::multimap<Clock::time_point, std::uint64_t>::iterator due;
   };
   std::unordered_map<std::uint64_t, Watch> watches;
-  std::multimap<Clock::time_point, std::uint64_t> by_deadline;  // may hold stale entries
+  // Every watch's deadline, and only those: the thread wakes for the earliest, so calls
+  // that end in time cost it no wake-up of their own.
+  std::multimap<Clock::time_point, std::uint64_t> by_deadline;
   std::thread thread;
 
   void run() {
@@ -60,11 +61,9 @@ struct CallWatchdog::State {
       }
       by_deadline.erase(by_deadline.begin());
       auto it = watches.find(id);
-      if (it == watches.end() || it->second.deadline != deadline) continue;  // ended, moved
       // Under the lock: the call cannot end, and its connection close the socket, meanwhile.
       ::shutdown(it->second.socket, SHUT_RDWR);
       watches.erase(it);
-      ++fired;
       log::warn("postgres_call_cut", {{"reason",
                                        "no answer from PostgreSQL within the call's budget "
                                        "(database.call_timeout_ms); its connection is dropped"}});
@@ -88,10 +87,9 @@ CallWatchdog::~CallWatchdog() {
 std::uint64_t CallWatchdog::arm(int socket, Clock::time_point deadline) {
   std::lock_guard lock(state_->mutex);
   const std::uint64_t id = state_->next++;
-  state_->watches.emplace(id, State::Watch{socket, deadline});
   const bool earliest =
       state_->by_deadline.empty() || deadline < state_->by_deadline.begin()->first;
-  state_->by_deadline.emplace(deadline, id);
+  state_->watches.emplace(id, State::Watch{socket, state_->by_deadline.emplace(deadline, id)});
   if (earliest) state_->changed.notify_one();
   return id;
 }
@@ -99,20 +97,19 @@ std::uint64_t CallWatchdog::arm(int socket, Clock::time_point deadline) {
 void CallWatchdog::extend(std::uint64_t watch, Clock::time_point deadline) {
   std::lock_guard lock(state_->mutex);
   auto it = state_->watches.find(watch);
-  if (it == state_->watches.end() || deadline <= it->second.deadline) return;
-  it->second.deadline = deadline;
-  state_->by_deadline.emplace(deadline, watch);  // the old entry is skipped when it comes
+  if (it == state_->watches.end() || deadline <= it->second.due->first) return;
+  // Later only: the thread, if it waits for this one, wakes early and waits again.
+  state_->by_deadline.erase(it->second.due);
+  it->second.due = state_->by_deadline.emplace(deadline, watch);
 }
 
 bool CallWatchdog::disarm(std::uint64_t watch) {
   std::lock_guard lock(state_->mutex);
-  // Its entries in by_deadline go when they come due (or at the next watch's turn).
-  return state_->watches.erase(watch) == 1;
-}
-
-std::uint64_t CallWatchdog::fired() const {
-  std::lock_guard lock(state_->mutex);
-  return state_->fired;
+  auto it = state_->watches.find(watch);
+  if (it == state_->watches.end()) return false;  // it fired
+  state_->by_deadline.erase(it->second.due);
+  state_->watches.erase(it);
+  return true;
 }
 
 void PgPool::rethrow_unavailable() {

@@ -60,8 +60,6 @@ class CallWatchdog {
   // Ends a watch: false if it fired (the socket was shut down).
   bool disarm(std::uint64_t watch);
 
-  std::uint64_t fired() const;
-
  private:
   struct State;
   std::unique_ptr<State> state_;
