@@ -214,10 +214,9 @@ void ElectionLogs::check_integrity(const domain::TreeHead& head, const ElectionL
   throw unavailable();
 }
 
-awaitable<std::optional<domain::TreeHead>> ElectionLogs::refresh(const std::string& election_id,
-                                                                 Entry& e) {
+awaitable<void> ElectionLogs::refresh(const std::string& election_id, Entry& e) {
   auto head = co_await store_.latest_tree_head(election_id);
-  if (!head) co_return std::nullopt;
+  if (!head) co_return;
   std::shared_ptr<ElectionLog> held;
   bool known = false;  // checked before: the head this entry serves
   {
@@ -249,10 +248,9 @@ awaitable<std::optional<domain::TreeHead>> ElectionLogs::refresh(const std::stri
   if (!known) check_integrity(*head, log, gap, e);
   std::lock_guard lock(e.mutex);
   if (e.log == held && (!e.head || e.head->tree_size <= head->tree_size)) {
-    e.head = head;
+    e.head = std::move(head);
     e.loaded_at = Clock::now();
   }
-  co_return e.head;
 }
 
 }  // namespace observernet::service

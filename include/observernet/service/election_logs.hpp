@@ -103,8 +103,9 @@ class ElectionLogs {
   std::shared_ptr<Entry> entry(const std::string& election_id);
   // The first load, or a wait for the one on its way.
   boost::asio::awaitable<void> load_once(const std::string& election_id, Entry& entry);
-  boost::asio::awaitable<std::optional<domain::TreeHead>> refresh(const std::string& election_id,
-                                                                  Entry& entry);
+  // Reads the newest tree head and the leaves the entry lacks, checks them, and keeps the
+  // head in the entry if it is newer than the one there.
+  boost::asio::awaitable<void> refresh(const std::string& election_id, Entry& entry);
   // Throws Error(service_unavailable), having dropped the entry's log, unless `head` is
   // signed by the log key and is the root of the log's first head.tree_size leaves.
   // `gap`: the stored chunks skip leaves.

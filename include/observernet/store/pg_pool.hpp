@@ -43,7 +43,7 @@ struct Sql {
 // libpq's wait for the server then ends with the connection lost. A server that stopped
 // answering (frozen, or cut off by a partition that drops packets) keeps the TCP
 // connection open, and its kernel may even acknowledge what is sent, so neither the
-// server's statement_timeout nor a TCP timeout ends that wait (docs/reliability.md).
+// server's statement_timeout nor a TCP timeout ends that wait (docs/architecture.md, Storage).
 // One thread for the pool; a watch costs a lock to arm and one to end.
 class CallWatchdog {
  public:
