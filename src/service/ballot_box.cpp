@@ -120,6 +120,8 @@ awaitable<CastBallot> BallotBox::cast(BallotSubmission submission) {
                     "This token has already been used for a different ballot.");
       case store::BallotOutcome::election_not_open:
         throw not_open();
+      case store::BallotOutcome::election_busy:
+        throw store::election_busy();
       case store::BallotOutcome::accepted:
       case store::BallotOutcome::duplicate:
         break;

@@ -47,8 +47,15 @@ OBSERVERNET_SQL(kInsertElectionKey,
                 " decode($5, 'hex'))");
 OBSERVERNET_SQL(kSelectElection,
                 "SELECT " OBSERVERNET_ELECTION_COLUMNS " FROM elections WHERE id = $1::uuid");
+// FOR UPDATE: what changes an election's status, or its definition, also keeps the
+// ballot and token writers' batches away (store/voting.cpp).
 OBSERVERNET_SQL(kLockElection, "SELECT " OBSERVERNET_ELECTION_COLUMNS
                                " FROM elections WHERE id = $1::uuid FOR UPDATE");
+// FOR NO KEY UPDATE: a voter import excludes the changes above and other imports, for as
+// long as its COPY takes, but not the writers, whose key-share lock it does not conflict
+// with: an election takes ballots while voters are added to it.
+OBSERVERNET_SQL(kLockElectionForImport, "SELECT " OBSERVERNET_ELECTION_COLUMNS
+                                        " FROM elections WHERE id = $1::uuid FOR NO KEY UPDATE");
 // Keyset pagination: the cursor is the last row's (created_at, id).
 OBSERVERNET_SQL(kListElections, "SELECT " OBSERVERNET_ELECTION_COLUMNS
                                 " FROM elections"
@@ -102,8 +109,11 @@ OBSERVERNET_SQL(kSelectRoll,
                 " WHERE election_id = $1::uuid AND roll_batch <= $2");
 OBSERVERNET_SQL(kCountTokensIssued,
                 "SELECT count(*) FROM token_issuances WHERE election_id = $1::uuid");
+// Under the row's lock already (kLockElection or kLockElectionForImport), which this one
+// must not strengthen.
 OBSERVERNET_SQL(kSelectAuditHead,
-                "SELECT audit_seq, audit_head FROM elections WHERE id = $1::uuid FOR UPDATE");
+                "SELECT audit_seq, audit_head FROM elections"
+                " WHERE id = $1::uuid FOR NO KEY UPDATE");
 OBSERVERNET_SQL(kInsertAuditEvent,
                 "INSERT INTO audit_events (election_id, seq, type, payload, at, prev_hash, hash)"
                 " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)");
@@ -162,9 +172,11 @@ Error not_found() {
   return Error(ErrorCode::not_found, "No election with this id.");
 }
 
-// Locks the row; throws not_found when it does not exist.
-Election lock_election(PgConnection& c, pqxx::work& tx, const std::string& id) {
-  auto rows = c.exec(tx, kLockElection, id);
+// Locks the row (kLockElection, or kLockElectionForImport); throws not_found when it
+// does not exist.
+Election lock_election(PgConnection& c, pqxx::work& tx, const std::string& id,
+                       const Sql& lock = kLockElection) {
+  auto rows = c.exec(tx, lock, id);
   if (rows.empty()) throw not_found();
   return election_from(rows[0]);
 }
@@ -228,9 +240,9 @@ Election open_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const E
   return opened;
 }
 
-// The row lock taken before this waits for every ballot batch in flight (they hold it
-// FOR SHARE) and keeps new ones out: the log sequenced here, its tree head and the
-// tally published here are the final ones.
+// The row lock taken before this (FOR UPDATE) waits for every ballot batch in flight
+// (they hold it FOR KEY SHARE) and keeps new ones out (they skip it, and answer 503):
+// the log sequenced here, its tree head and the tally published here are the final ones.
 Election close_locked(PgConnection& c, pqxx::work& tx, BoardStore& board, const Election& e,
                       Trigger trigger) {
   domain::check_closable(e);
@@ -403,7 +415,7 @@ awaitable<VoterImport> ElectionStore::import_voters(std::string id,
       [&](PgConnection& c) {
         pqxx::work tx(c.raw());
         tx.exec("SET LOCAL statement_timeout = '300s'");
-        Election e = lock_election(c, tx, id);
+        Election e = lock_election(c, tx, id, kLockElectionForImport);
         domain::check_voters_addable(e);
         VoterImport result;
         // hex voterHash -> index into voter_ids, for the voters this request brings first.

@@ -67,7 +67,12 @@ GroupCommit<Item, Result>::GroupCommit(WriteBatch write, GroupCommitOptions opti
                     .Help(capitalized(names.what) +
                           " refused with 503 because the group-commit queue was full")
                     .Register(registry)
-                    .Add({})) {
+                    .Add({})),
+      split_(prometheus::BuildCounter()
+                 .Name(names.prefix + "_batch_splits_total")
+                 .Help("Failed batches of " + names.what + " written again one election at a time")
+                 .Register(registry)
+                 .Add({})) {
   threads_.reserve(options_.writers);
   for (std::size_t i = 0; i < std::max<std::size_t>(options_.writers, 1); ++i) {
     threads_.emplace_back([this] { run(); });
@@ -157,20 +162,31 @@ void GroupCommit<Item, Result>::run() {
       if (!queue_.empty()) cv_.notify_one();
     }
     const auto started = std::chrono::steady_clock::now();
-    std::vector<Result> results;
-    std::exception_ptr error;
-    try {
-      results = write_(items);
-    } catch (const std::exception& e) {
-      error = std::current_exception();
-      log::error(failure_event_,
-                 {{"requests", static_cast<std::uint64_t>(items.size())}, {"error", e.what()}});
+    std::vector<Result> results(items.size());
+    std::vector<std::exception_ptr> errors(items.size());
+    if (std::exception_ptr error = write_part(items, results, 0); error) {
+      if (divisible(items, error)) {
+        // Each election's items on their own, so that what fails one election's fails
+        // only its requests: the batch in election order, its completions alike.
+        split_.Increment();
+        order_by_election(items, completions);
+        for (std::size_t from = 0; from < items.size();) {
+          std::size_t to = from + 1;
+          while (to < items.size() && items[to].election_id == items[from].election_id) ++to;
+          error = write_part(std::span(items).subspan(from, to - from), results, from);
+          std::fill(errors.begin() + static_cast<std::ptrdiff_t>(from),
+                    errors.begin() + static_cast<std::ptrdiff_t>(to), error);
+          from = to;
+        }
+      } else {
+        std::fill(errors.begin(), errors.end(), error);
+      }
     }
     batch_size_.Observe(static_cast<double>(items.size()));
     batch_seconds_.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     for (std::size_t i = 0; i < completions.size(); ++i) {
-      completions[i](error, error ? Result{} : std::move(results[i]));
+      completions[i](errors[i], errors[i] ? Result{} : std::move(results[i]));
     }
     {
       std::lock_guard lock(mutex_);
@@ -178,6 +194,57 @@ void GroupCommit<Item, Result>::run() {
     }
     depth_.Decrement(static_cast<double>(completions.size()));
   }
+}
+
+template <class Item, class Result>
+std::exception_ptr GroupCommit<Item, Result>::write_part(std::span<const Item> part,
+                                                         std::vector<Result>& results,
+                                                         std::size_t offset) {
+  try {
+    std::vector<Result> written = write_(part);
+    std::move(written.begin(), written.end(),
+              results.begin() + static_cast<std::ptrdiff_t>(offset));
+    return nullptr;
+  } catch (const std::exception& e) {
+    log::error(failure_event_,
+               {{"requests", static_cast<std::uint64_t>(part.size())}, {"error", e.what()}});
+    return std::current_exception();
+  }
+}
+
+// Worth writing again election by election: a batch of more than one election that
+// failed for another reason than the database's availability (a 503, which would only
+// be met again, each time after the call's deadline).
+template <class Item, class Result>
+bool GroupCommit<Item, Result>::divisible(std::span<const Item> items, std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::service_unavailable) return false;
+  } catch (...) {
+  }
+  return std::ranges::any_of(
+      items, [&](const Item& i) { return i.election_id != items.front().election_id; });
+}
+
+template <class Item, class Result>
+void GroupCommit<Item, Result>::order_by_election(std::vector<Item>& items,
+                                                  std::vector<Completion>& completions) {
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::ranges::stable_sort(order, [&](std::size_t a, std::size_t b) {
+    return items[a].election_id < items[b].election_id;
+  });
+  std::vector<Item> sorted_items;
+  std::vector<Completion> sorted_completions;
+  sorted_items.reserve(items.size());
+  sorted_completions.reserve(items.size());
+  for (std::size_t i : order) {
+    sorted_items.push_back(std::move(items[i]));
+    sorted_completions.push_back(std::move(completions[i]));
+  }
+  items = std::move(sorted_items);
+  completions = std::move(sorted_completions);
 }
 
 template <class Item, class Result>
@@ -215,7 +282,8 @@ asio::awaitable<TokenIssuance> IssuanceWriter::record_token(std::string election
   // A named item: GCC 12 destroys a braced temporary in a co_await's operand twice.
   PendingIssuance pending{std::move(election_id), voter_hash, std::move(issuance)};
   auto result = co_await commit_.write(std::move(pending));
-  if (!result.election_open) {
+  if (result.election == BatchElection::busy) throw election_busy();
+  if (result.election == BatchElection::not_open) {
     throw Error(ErrorCode::election_not_open, "The election is not open for voting.");
   }
   co_return std::move(result.recorded);

@@ -50,12 +50,15 @@ OBSERVERNET_SQL_PLANNED(kSelectTokenIssuances,
                         " encode(t.blinded_message_hash, 'hex'), encode(t.blind_signature, 'hex')"
                         " FROM token_issuances t JOIN unnest($1::uuid[], $2::text[]) AS u(e, v)"
                         " ON t.election_id = u.e AND t.voter_hash = decode(u.v, 'hex')");
-// Share locks: a close (FOR UPDATE on the row) waits for this batch, or this batch sees
-// the election closed; no ballot or token is recorded after the close that decides the
-// result and counts the tokens issued (store/elections.cpp).
-OBSERVERNET_SQL(kLockOpenElections,
-                "SELECT id::text FROM elections WHERE id = ANY($1::uuid[]) AND status = 'open'"
-                " FOR SHARE");
+// Key-share locks: a close (FOR UPDATE on the row) waits for this batch, or this batch
+// sees the election closed; no ballot or token is recorded after the close that decides
+// the result and counts the tokens issued (store/elections.cpp). A row held FOR UPDATE
+// (an opening or a close under way) is skipped, not waited for: its requests are answered
+// 503 and retried, and the batch's other elections go on. A voter import holds its row
+// FOR NO KEY UPDATE, which this lock does not wait for.
+OBSERVERNET_SQL(kLockElections,
+                "SELECT id::text, status = 'open' FROM elections WHERE id = ANY($1::uuid[])"
+                " FOR KEY SHARE SKIP LOCKED");
 // Accepted ballots wait for the board in the staging table (migration 0006): no time,
 // and no order that outlives their set's publication.
 OBSERVERNET_SQL(kStageBallots,
@@ -110,19 +113,20 @@ OBSERVERNET_SQL(kCountCastOfElections,
                 " WHERE election_id = ANY($1::uuid[]) UNION ALL SELECT election_id"
                 " FROM ballots_staged WHERE election_id = ANY($1::uuid[])) b GROUP BY election_id");
 
-// Share-locks the batch's open elections (kLockOpenElections): election id -> open.
+// Locks the batch's elections (kLockElections): election id -> what the batch found.
 template <class Pending>
-std::unordered_map<std::string, bool> lock_open_elections(PgConnection& c, pqxx::work& tx,
-                                                          std::span<const Pending> batch) {
+std::unordered_map<std::string, BatchElection> lock_elections(PgConnection& c, pqxx::work& tx,
+                                                              std::span<const Pending> batch) {
   detail::ArrayLiteral election_ids;
-  std::unordered_map<std::string, bool> open;
+  std::unordered_map<std::string, BatchElection> found;
   for (const auto& p : batch) {
-    if (open.emplace(p.election_id, false).second) election_ids.add(p.election_id);
+    if (found.emplace(p.election_id, BatchElection::busy).second) election_ids.add(p.election_id);
   }
-  for (const auto& row : c.exec(tx, kLockOpenElections, election_ids.str())) {
-    open[row[0].as<std::string>()] = true;
+  for (const auto& row : c.exec(tx, kLockElections, election_ids.str())) {
+    found[row[0].as<std::string>()] =
+        row[1].as<bool>() ? BatchElection::open : BatchElection::not_open;
   }
-  return open;
+  return found;
 }
 
 domain::TimePoint this_minute() {
@@ -149,6 +153,13 @@ domain::Tally read_tally(PgConnection& c, pqxx::transaction_base& tx,
 }
 
 }  // namespace detail
+
+Error election_busy() {
+  return Error(ErrorCode::service_unavailable,
+               "The election is being opened or closed this moment; retry shortly.", {},
+               "election row locked")
+      .with_retry_after(1);
+}
 
 VotingStore::VotingStore(PgPool& pool) : pool_(pool) {}
 
@@ -190,7 +201,7 @@ std::vector<IssuanceWriteResult> VotingStore::write_issuances(
   return pool_.run_blocking([batch](PgConnection& c) {
     std::vector<IssuanceWriteResult> results(batch.size());
     pqxx::work tx(c.raw());
-    const auto open = lock_open_elections(c, tx, batch);
+    const auto elections = lock_elections(c, tx, batch);
 
     // One insert candidate per (election, voter), in that order: two writers' batches
     // then wait on each other's rows in one order. A repeat within the batch gets what
@@ -198,8 +209,8 @@ std::vector<IssuanceWriteResult> VotingStore::write_issuances(
     std::map<std::pair<std::string, std::string>, std::size_t> first_of_voter;
     std::vector<std::string> voter_hex(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!open.at(batch[i].election_id)) continue;
-      results[i].election_open = true;
+      results[i].election = elections.at(batch[i].election_id);
+      if (results[i].election != BatchElection::open) continue;
       voter_hex[i] = crypto::to_hex(batch[i].voter_hash);
       first_of_voter.emplace(std::pair{batch[i].election_id, voter_hex[i]}, i);
     }
@@ -220,7 +231,7 @@ std::vector<IssuanceWriteResult> VotingStore::write_issuances(
     std::vector<std::size_t> earlier;
     detail::ArrayLiteral ee, ev;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!results[i].election_open) continue;
+      if (results[i].election != BatchElection::open) continue;
       const std::pair key{batch[i].election_id, voter_hex[i]};
       if (recorded.contains(key)) {
         const std::size_t first = first_of_voter.at(key);
@@ -256,7 +267,7 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     std::vector<BallotWriteResult> results(batch.size(),
                                            {BallotOutcome::election_not_open, minute});
     pqxx::work tx(c.raw());
-    auto open = lock_open_elections(c, tx, batch);
+    const auto elections = lock_elections(c, tx, batch);
 
     // One insert candidate per (election, token); a repeat within the batch is resolved
     // against what is stored afterwards, like a repeat from an earlier batch. Keys view
@@ -266,7 +277,9 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
     std::vector<std::string> token_hex(batch.size()), receipt_hex(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const PendingBallot& b = batch[i];
-      if (!open[b.election_id]) continue;
+      const BatchElection found = elections.at(b.election_id);
+      if (found == BatchElection::busy) results[i].outcome = BallotOutcome::election_busy;
+      if (found != BatchElection::open) continue;
       token_hex[i] = crypto::to_hex(b.token_message);
       receipt_hex[i] = crypto::to_hex(b.receipt);
       const std::pair<std::string_view, std::string_view> key{b.election_id, token_hex[i]};

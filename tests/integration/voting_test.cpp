@@ -710,6 +710,180 @@ TEST_F(FrozenPostgresTest, BallotsGet503sInTimeAndNoneIsLost) {
             << std::max(0, 20 - cast) << ", duplicated " << std::max(0, cast - 20) << ")\n";
 }
 
+// ---- One election's trouble is its own (store/group_commit.hpp, store/voting.cpp) ----------
+
+// A batch long enough to hold both elections' ballots sent at once.
+class MixedBatchTest : public VotingTest {
+ protected:
+  static app::Config long_batches() {
+    app::Config c = test_config();
+    c.ballots.batch_size = 100;
+    c.ballots.batch_wait = 300ms;
+    c.tokens.commit.batch_wait = 300ms;
+    return c;
+  }
+  MixedBatchTest() : VotingTest(long_batches()) {}
+
+  // Sends each ballot at once, one thread each; the answers in the same order.
+  std::vector<HttpResult> submit_together(
+      const std::vector<std::pair<std::string, Token>>& ballots) {
+    std::vector<std::future<HttpResult>> pending;
+    for (const auto& [id, token] : ballots) {
+      pending.push_back(std::async(std::launch::async, [this, id, token] {
+        return submit(id, token, selections({{"mayor", "alice"}}));
+      }));
+    }
+    std::vector<HttpResult> answers;
+    for (auto& p : pending) answers.push_back(p.get());
+    return answers;
+  }
+};
+
+// An election whose ballots the database refuses (a constraint, as the schema owner) shares
+// a batch with another's: before, every ballot of the batch got a 500; now the batch is
+// written again election by election, and only the refused election's ballots fail.
+TEST_F(MixedBatchTest, OneElectionsFailureFailsOnlyItsOwnBallots) {
+  const std::string refused = open_election({"r1", "r2"});
+  const std::string other = open_election({"o1", "o2"});
+  const std::vector<std::pair<std::string, Token>> ballots = {
+      {refused, obtain_token(refused, "r1")},
+      {other, obtain_token(other, "o1")},
+      {refused, obtain_token(refused, "r2")},
+      {other, obtain_token(other, "o2")}};
+
+  pqxx::connection owner(owner_database_url());
+  auto ddl = [&](const std::string& sql) {
+    pqxx::work tx(owner);
+    tx.exec0(sql);
+    tx.commit();
+  };
+  // Refused by a constraint the schema owner adds (a member of the staging table's owner).
+  ddl("ALTER TABLE ballots_staged ADD CONSTRAINT test_refuse_election CHECK (election_id <> '" +
+      refused + "'::uuid) NOT VALID");
+  const auto restore = [&] {
+    ddl("ALTER TABLE ballots_staged DROP CONSTRAINT test_refuse_election");
+  };
+  std::vector<HttpResult> answers;
+  try {
+    answers = submit_together(ballots);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+
+  EXPECT_EQ(answers[0].status, 500u) << answers[0].body;
+  EXPECT_EQ(answers[2].status, 500u) << answers[2].body;
+  EXPECT_EQ(answers[1].status, 201u) << answers[1].body;
+  EXPECT_EQ(answers[3].status, 201u) << answers[3].body;
+  // One batch of four (batch_wait holds it open), written again as two.
+  EXPECT_TRUE(metrics_show(server.port(), "ballot_batch_size_count 1"));
+  EXPECT_TRUE(metrics_show(server.port(), "ballot_batch_splits_total 1"));
+  EXPECT_EQ(stats(other)["ballotsCast"], 2);
+  EXPECT_EQ(stats(refused)["ballotsCast"], 0);
+  // The refused ones, sent again once the database takes them.
+  EXPECT_EQ(submit(refused, ballots[0].second, selections({{"mayor", "alice"}})).status, 201u);
+}
+
+// An election whose row another transaction holds FOR UPDATE, as an opening or a close
+// does while it runs: its ballots and tokens are answered 503 at once, to be retried,
+// and the other election's ballots in the same batch are taken. Before, the whole batch
+// waited for the lock (and failed at the statement timeout).
+TEST_F(MixedBatchTest, ABusyElectionHoldsUpNoOtherElectionsBallots) {
+  const std::string busy = open_election({"b1", "b2", "b3"});
+  const std::string other = open_election({"o1"});
+  const std::vector<std::pair<std::string, Token>> ballots = {{busy, obtain_token(busy, "b1")},
+                                                              {other, obtain_token(other, "o1")}};
+  const Bytes blinded =
+      crypto::blind(token_key(busy), Bytes(32, 7), crypto::kSha384PssDeterministic).blinded_msg;
+
+  pqxx::connection holder(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  auto lock = std::make_unique<pqxx::work>(holder);
+  lock->exec_params("SELECT 1 FROM elections WHERE id = $1::uuid FOR UPDATE", busy);
+  const auto answers = submit_together(ballots);
+  const HttpResult token = request_token(busy, "b2", blinded);
+  lock->commit();  // the lock held until every answer above came
+
+  EXPECT_EQ(answers[0].status, 503u) << answers[0].body;
+  EXPECT_EQ(answers[0].header("retry-after"), "1");
+  EXPECT_EQ(answers[1].status, 201u) << answers[1].body;
+  EXPECT_EQ(token.status, 503u) << token.body;
+  EXPECT_EQ(token.header("retry-after"), "1");
+  // Nothing of the busy election was written; once free, both go through.
+  EXPECT_EQ(stats(busy)["ballotsCast"], 0);
+  EXPECT_EQ(stats(busy)["tokensIssued"], 1);  // b1's, before the lock
+  EXPECT_EQ(submit(busy, ballots[0].second, selections({{"mayor", "alice"}})).status, 201u);
+  EXPECT_EQ(request_token(busy, "b2", blinded).status, 200u);
+}
+
+// A large voter import into an open election while it and another election take ballots
+// (mixed batches): before, the import held the row FOR UPDATE for its whole COPY, and
+// every batch holding one of its ballots waited for it, then failed.
+TEST_F(MixedBatchTest, BallotsAreTakenWhileVotersAreImported) {
+  constexpr int kImported = 50'000;
+  constexpr int kBallots = 20;              // per election
+  std::vector<std::string> voters, others;  // credentials_ is keyed by voter id
+  for (int i = 0; i < kBallots; ++i) {
+    voters.push_back("w" + std::to_string(i));
+    others.push_back("x" + std::to_string(i));
+  }
+  const std::string importing = open_election(voters);
+  const std::string other = open_election(others);
+  std::vector<std::pair<std::string, Token>> ballots;
+  for (int i = 0; i < kBallots; ++i) {
+    ballots.push_back({importing, obtain_token(importing, voters[i])});
+    ballots.push_back({other, obtain_token(other, others[i])});
+  }
+
+  std::string roll = "voterId\n";
+  for (int i = 0; i < kImported; ++i) roll += "imported-" + std::to_string(i) + "\n";
+  auto import = std::async(std::launch::async, [&] {
+    RawConnection conn(server.port());  // longer than http_request waits, when sanitized
+    conn.send("POST /api/v1/elections/" + importing +
+              "/voters HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kTestAdminKey +
+              "\r\nContent-Type: text/csv\r\nContent-Length: " + std::to_string(roll.size()) +
+              "\r\nConnection: close\r\n\r\n" + roll);
+    return conn.read_response(120s);
+  });
+  // Its transaction holds the row from before the COPY until it commits.
+  pqxx::connection watcher(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  ASSERT_TRUE(eventually([&] {
+    pqxx::nontransaction tx(watcher);
+    return tx.exec1(
+                 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%voter_import%'"
+                 " AND state <> 'idle' AND pid <> pg_backend_pid()")[0]
+               .as<int>() > 0;
+  }));
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<HttpResult> answers;
+  std::vector<bool> during;           // answered while the import ran
+  constexpr std::size_t kRound = 10;  // ballots sent together: one batch, both elections
+  for (std::size_t i = 0; i < ballots.size(); i += kRound) {
+    for (auto& a : submit_together({ballots.begin() + i, ballots.begin() + i + kRound})) {
+      answers.push_back(std::move(a));
+      during.push_back(import.wait_for(0s) != std::future_status::ready);
+    }
+  }
+  const double ballots_took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const HttpResult imported = import.get();
+  ASSERT_EQ(imported.status, 201u) << imported.body.substr(0, 500);
+  EXPECT_EQ(json::parse(imported.body)["registered"], kImported);
+  int in_time = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    EXPECT_EQ(answers[i].status, 201u) << answers[i].body;
+    if (answers[i].status == 201u && during[i]) ++in_time;
+  }
+  // Four batches of 300 ms: the import, many seconds long, must not have held any back.
+  EXPECT_EQ(in_time, 2 * kBallots) << "ballots answered only after the import";
+  EXPECT_EQ(stats(importing)["ballotsCast"], kBallots);
+  EXPECT_EQ(stats(other)["ballotsCast"], kBallots);
+  EXPECT_EQ(stats(importing)["votersRegistered"], kImported + kBallots);
+  std::cout << "Import of " << kImported << " voters during voting: " << 2 * kBallots
+            << " ballots in mixed batches, " << in_time << " answered 201 while it ran ("
+            << ballots_took << " s)\n";
+}
+
 // The master key seals every election's token key: a server given another one must
 // refuse to sign (a logged 500), never sign with whatever it decrypted.
 TEST_F(VotingTest, AWrongMasterKeyFailsLoudlyAndSignsNothing) {

@@ -7,8 +7,12 @@
 //
 // Ballots (store/ballot_writer.hpp) and token issuances (store/issuance_writer.hpp) use
 // it, each with its metrics: <prefix>_queue_depth, <prefix>_batch_size,
-// <prefix>_batch_seconds, <prefix>_queue_rejected_total. Its members are defined in
-// group_commit.cpp, for those two kinds of request only.
+// <prefix>_batch_seconds, <prefix>_queue_rejected_total, <prefix>_batch_splits_total.
+// Its members are defined in group_commit.cpp, for those two kinds of request only.
+//
+// A batch holds requests of any election. One that fails, unless the database is
+// unavailable, is written again one election at a time: one election's failure fails
+// only its own requests.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -48,7 +52,7 @@ template <class Item, class Result>
 class GroupCommit {
  public:
   // Writes one batch in one transaction, on the calling writer thread; one result per
-  // item, in the batch's order. What it throws fails the whole batch.
+  // item, in the batch's order. What it throws fails the batch (see above).
   using WriteBatch = std::function<std::vector<Result>(std::span<const Item>)>;
 
   GroupCommit(WriteBatch write, GroupCommitOptions options, const GroupCommitNames& names,
@@ -77,6 +81,11 @@ class GroupCommit {
   };
   void enqueue(Item item, Completion complete);
   void run();
+  // Writes `part` into results[offset…]; what it threw, logged, or null.
+  std::exception_ptr write_part(std::span<const Item> part, std::vector<Result>& results,
+                                std::size_t offset);
+  static bool divisible(std::span<const Item> items, std::exception_ptr error);
+  static void order_by_election(std::vector<Item>& items, std::vector<Completion>& completions);
 
   const WriteBatch write_;
   const GroupCommitOptions options_;
@@ -91,6 +100,7 @@ class GroupCommit {
   prometheus::Histogram& batch_size_;
   prometheus::Histogram& batch_seconds_;
   prometheus::Counter& rejected_;
+  prometheus::Counter& split_;
   std::vector<std::thread> threads_;
 };
 

@@ -14,6 +14,7 @@
 #include "observernet/crypto/hash.hpp"
 #include "observernet/domain/ballot.hpp"
 #include "observernet/domain/election.hpp"
+#include "observernet/error.hpp"
 
 namespace observernet::store {
 
@@ -61,7 +62,18 @@ enum class BallotOutcome {
   duplicate,           // the same ballot was committed before: 200, same receipt
   token_already_used,  // another ballot holds this token: 409
   election_not_open,   // 409
+  election_busy,       // being opened or closed this moment: 503, retried (election_busy())
 };
+
+// What a batch found of one of its elections, under its lock (store/voting.cpp).
+enum class BatchElection {
+  open,
+  not_open,  // closed since the request read its state
+  busy,      // being opened or closed: a transaction holds its row
+};
+
+// The answer to a request whose election was busy: 503 with Retry-After.
+Error election_busy();
 
 struct BallotWriteResult {
   BallotOutcome outcome = BallotOutcome::election_not_open;
@@ -76,8 +88,8 @@ struct PendingIssuance {
 };
 
 struct IssuanceWriteResult {
-  bool election_open = false;  // false: closed since the voter's state was read
-  TokenIssuance recorded;      // the voter's token now: this one (recorded_now) or an earlier
+  BatchElection election = BatchElection::not_open;
+  TokenIssuance recorded;  // when open: this one (recorded_now) or an earlier
 };
 
 // A stored ballot's election, and whether it still waits for its set's publication.
