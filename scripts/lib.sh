@@ -385,9 +385,10 @@ pg_log_file() { echo "$1/postgresql.log"; }
 # `-w`: start returns once the server accepts connections, stop once it is
 # gone. Port, addresses and socket are in the data dir's config, so these
 # restart the cluster exactly as pg_start left it.
+# pg_stop_cmd <dir> [mode]: fast by default; immediate is a crash (no checkpoint).
 pg_stop_cmd() {
-  printf '%s %s -D %s -m fast -w -t 60 stop' \
-    "$(pg_user_prefix)" "$(sh_quote "$PG_BIN/pg_ctl")" "$(sh_quote "$1")"
+  printf '%s %s -D %s -m %s -w -t 60 stop' \
+    "$(pg_user_prefix)" "$(sh_quote "$PG_BIN/pg_ctl")" "$(sh_quote "$1")" "${2:-fast}"
 }
 pg_start_cmd() {
   printf '%s %s -D %s -w -t 60 -l %s start' \

@@ -340,6 +340,10 @@ const std::vector<Key>& keys() {
            c.cache.election_ttl = std::chrono::seconds(parse_uint(key, v, 1, 86'400));
          }});
     k.push_back({"cache.local_ttl_ms", millis_field(&Config::cache, &CacheConfig::local_ttl, 0)});
+    k.push_back(
+        {"cache.stale_if_error_s", [](Config& c, const std::string& key, const std::string& v) {
+           c.cache.stale_if_error = std::chrono::seconds(parse_uint(key, v, 0, 86'400));
+         }});
     k.push_back({"cache.local_max_entries",
                  uint_field(&Config::cache, &CacheConfig::local_max_entries, 1, 10'000'000)});
     k.push_back(

@@ -89,7 +89,8 @@ PublicCache::PublicCache(RedisLanes& redis, PublicCacheOptions options,
       local_stale_(lookups(registry, "local", "stale")),
       redis_hits_(lookups(registry, "redis", "hit")),
       redis_misses_(lookups(registry, "redis", "miss")),
-      redis_errors_(lookups(registry, "redis", "error")) {}
+      redis_errors_(lookups(registry, "redis", "error")),
+      stale_on_error_(lookups(registry, "local", "stale_on_error")) {}
 
 std::string BodyCache::etag_of(std::string_view body) {
   auto digest = crypto::sha256(body);
@@ -129,6 +130,18 @@ CachedBodyPtr PublicCache::claim_refresh(const std::string& key) const {
   return nullptr;
 }
 
+CachedBodyPtr PublicCache::find_stale_if_error(const std::string& key) const {
+  if (options_.local_ttl.count() == 0 || options_.stale_if_error.count() == 0) return nullptr;
+  auto& entries = local_entries[id_];
+  auto it = entries.find(key);
+  if (it == entries.end() ||
+      it->second.generation != local_generation_.load(std::memory_order_acquire) ||
+      it->second.expires + options_.stale_if_error < Clock::now()) {
+    return nullptr;
+  }
+  return it->second.value;
+}
+
 void PublicCache::release_refresh(const std::string& key) const {
   auto& entries = local_entries[id_];
   auto it = entries.find(key);
@@ -163,7 +176,22 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
     redis_hits_.Increment();
   } else {
     if (redis_up) redis_misses_.Increment();
-    auto loaded = co_await load();
+    std::optional<LoadedBody> loaded;
+    std::exception_ptr failed;
+    try {
+      loaded = co_await load();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::service_unavailable) throw;
+      failed = std::current_exception();
+    }
+    if (failed) {
+      // PostgreSQL is unavailable: what this thread served last, if not too old, rather
+      // than a 503. Not stored again: it stays as stale as it is.
+      auto stale = find_stale_if_error(key);
+      if (!stale) std::rethrow_exception(failed);
+      stale_on_error_.Increment();
+      co_return stale;
+    }
     if (!loaded) co_return nullptr;
     auto fresh = std::make_shared<CachedBody>();
     fresh->etag = etag_of(loaded->body);

@@ -84,7 +84,13 @@ ElectionLogs::ElectionLogs(store::BoardStore& store, std::chrono::milliseconds f
               .Help("Logs loaded from PostgreSQL that did not match their signed tree head "
                     "(the election's board answers 503 meanwhile): alert on any")
               .Register(registry)
-              .Add({})) {}
+              .Add({})),
+      stale_served_(prometheus::BuildCounter()
+                        .Name("board_stale_heads_served_total")
+                        .Help("Refreshes of a tree head that failed because PostgreSQL was "
+                              "unavailable, after which the head held was served on")
+                        .Register(registry)
+                        .Add({})) {}
 
 std::shared_ptr<ElectionLogs::Entry> ElectionLogs::entry(const std::string& election_id) {
   std::lock_guard lock(mutex_);
@@ -122,13 +128,27 @@ awaitable<std::optional<ElectionLogs::View>> ElectionLogs::current(std::string e
   } else if (stale && !e->refreshing.exchange(true)) {
     // One request per process refreshes a stale head; the others answer from the one
     // they have meanwhile.
+    bool unavailable_now = false;
     try {
       co_await refresh(election_id, *e);
+    } catch (const Error& error) {
+      e->refreshing = false;
+      if (error.code() != ErrorCode::service_unavailable) throw;
+      unavailable_now = true;
     } catch (...) {
       e->refreshing = false;
       throw;
     }
     e->refreshing = false;
+    if (unavailable_now) {
+      // PostgreSQL is unavailable: the head this process holds, checked and signed, is
+      // served on (an older head is as valid, only shorter), and the next refresh is
+      // tried a freshness later rather than by every request. A log that failed its
+      // check is not: take() throws for it.
+      std::lock_guard lock(e->mutex);
+      e->loaded_at = Clock::now();
+      stale_served_.Increment();
+    }
     take();
   }
   if (!head) co_return std::nullopt;

@@ -25,8 +25,22 @@ Clock::duration freshness(domain::ElectionStatus status) {
 
 }  // namespace
 
-VotingElections::VotingElections(store::ElectionStore& elections, store::VotingStore& voting)
-    : elections_(elections), voting_(voting) {}
+VotingElections::VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
+                                 std::chrono::seconds stale_if_error)
+    : elections_(elections), voting_(voting), stale_if_error_(stale_if_error) {}
+
+std::shared_ptr<const VotingElection> VotingElections::stale_if_error(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second->loaded_at == Clock::time_point::min()) return nullptr;
+  const auto& entry = it->second;
+  const auto fresh_for = freshness(entry->election.status);
+  if (fresh_for != Clock::duration::max() &&
+      Clock::now() - entry->loaded_at > fresh_for + stale_if_error_) {
+    return nullptr;
+  }
+  return entry;
+}
 
 std::shared_ptr<const VotingElection> VotingElections::cached(const std::string& id, bool& reload) {
   std::lock_guard lock(mutex_);
@@ -72,7 +86,20 @@ awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std
       self.reloading_.erase(id);
     }
   } done{*this, id, reload};
-  auto election = co_await elections_.find(id);
+  std::optional<domain::Election> election;
+  std::exception_ptr unavailable;
+  try {
+    election = co_await elections_.find(id);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::service_unavailable) throw;
+    unavailable = std::current_exception();
+  }
+  if (unavailable) {
+    // PostgreSQL is unavailable: the entry held, if not too old, rather than a 503.
+    auto stale = stale_if_error(id);
+    if (!stale) std::rethrow_exception(unavailable);
+    co_return stale;
+  }
   if (!election) co_return nullptr;
   auto previous = [&] {
     std::lock_guard lock(mutex_);

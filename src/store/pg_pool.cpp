@@ -30,6 +30,13 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds con
                            std::chrono::milliseconds statement_timeout)
     : conn_(with_connect_options(url, connect_timeout)) {
   conn_.set_variable("statement_timeout", std::to_string(statement_timeout.count()));
+  // An answer is sent once its commit is durable: never with synchronous_commit off,
+  // whatever the server's default, which would let a crash take back a receipt already
+  // given. The other values (local, remote_write, on, remote_apply) are the operator's.
+  pqxx::nontransaction tx(conn_);
+  tx.exec(
+      "SELECT set_config('synchronous_commit', 'on', false)"
+      " WHERE current_setting('synchronous_commit') = 'off'");
 }
 
 struct CallWatchdog::State {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -141,6 +142,7 @@ RawConnection::RawConnection(std::uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd_ >= 0) ::close(fd_);  // no destructor runs for a constructor that throws
     throw std::runtime_error("connect failed");
   }
 }
@@ -341,7 +343,7 @@ Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
   return c;
 }
 
-std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
+std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env, std::uint16_t port) {
   std::vector<std::string> all = {
       "OBSERVERNET_DATABASE_URL=" + required_env("OBSERVERNET_TEST_DATABASE_URL"),
       "OBSERVERNET_REDIS_URL=" + required_env("OBSERVERNET_TEST_REDIS_URL"),
@@ -353,7 +355,7 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
       "OBSERVERNET_RATELIMIT_ENABLED=false",
       "OBSERVERNET_BOARD_MIN_BATCH=1"};
   all.insert(all.end(), env.begin(), env.end());
-  Child c = spawn({"serve", "--port", "0", "--migrate"}, std::move(all));
+  Child c = spawn({"serve", "--port", std::to_string(port), "--migrate"}, std::move(all));
   static const std::regex listening(R"(listening .*port=(\d+))");
   if (!c.wait_for_output(listening, std::chrono::seconds(30))) {
     ::kill(c.pid, SIGKILL);
@@ -362,8 +364,95 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env) {
   }
   std::smatch m;
   std::regex_search(c.output, m, listening);
-  auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
-  return {std::move(c), port};
+  return {std::move(c), static_cast<std::uint16_t>(std::stoi(m[1]))};
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("no free port");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+PrivateRedis::PrivateRedis() : port_(free_port()) {
+  dir_ = std::filesystem::temp_directory_path() /
+         ("test-redis-" + std::to_string(::getpid()) + "-" + std::to_string(port_));
+  std::filesystem::create_directories(dir_);
+}
+
+PrivateRedis::~PrivateRedis() {
+  resume();  // a paused one would not hear the shutdown
+  stop();
+  std::filesystem::remove_all(dir_);
+}
+
+void PrivateRedis::start() {
+  ASSERT_EQ(run_shell("redis-server --bind 127.0.0.1 --port " + std::to_string(port_) +
+                      " --save '' --appendonly no --daemonize yes --dir " + dir_.string() +
+                      " --pidfile " + (dir_ / "redis.pid").string() + " --logfile " +
+                      (dir_ / "redis.log").string()),
+            0);
+  ASSERT_TRUE(eventually([&] { return keys_in_db(3) >= 0; }, std::chrono::seconds(5)));
+}
+
+void PrivateRedis::stop() {
+  run_shell("redis-cli -p " + std::to_string(port_) + " shutdown nosave >/dev/null 2>&1");
+  eventually([&] { return keys_in_db(3) < 0; }, std::chrono::seconds(5));
+}
+
+void PrivateRedis::pause() {
+  signal("STOP");
+}
+void PrivateRedis::resume() {
+  signal("CONT");
+}
+
+void PrivateRedis::signal(const char* name) {
+  const std::string pid = read_file((dir_ / "redis.pid").string());
+  if (!pid.empty()) run_shell(std::string("kill -") + name + " " + pid + " 2>/dev/null");
+}
+
+long long PrivateRedis::keys_in_db(int db) const {
+  redisContext* c = redisConnect("127.0.0.1", port_);
+  long long n = -1;
+  if (c != nullptr && c->err == 0) {
+    auto* selected = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db));
+    if (selected != nullptr) {
+      freeReplyObject(selected);
+      auto* size = static_cast<redisReply*>(redisCommand(c, "DBSIZE"));
+      if (size != nullptr && size->type == REDIS_REPLY_INTEGER) n = size->integer;
+      if (size != nullptr) freeReplyObject(size);
+    }
+  }
+  if (c != nullptr) redisFree(c);
+  return n;
+}
+
+std::set<std::string> PrivateRedis::keys(int db, const std::string& pattern) const {
+  std::set<std::string> out;
+  redisContext* c = redisConnect("127.0.0.1", port_);
+  if (c != nullptr && c->err == 0) {
+    if (auto* selected = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db))) {
+      freeReplyObject(selected);
+    }
+    auto* reply = static_cast<redisReply*>(redisCommand(c, "KEYS %s", pattern.c_str()));
+    if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i < reply->elements; ++i) {
+        out.emplace(reply->element[i]->str, reply->element[i]->len);
+      }
+    }
+    if (reply != nullptr) freeReplyObject(reply);
+  }
+  if (c != nullptr) redisFree(c);
+  return out;
 }
 
 std::string read_file(const std::string& path) {

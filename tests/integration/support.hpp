@@ -5,11 +5,13 @@
 #include <sys/types.h>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,9 +140,10 @@ struct Child {
 // Starts the binary with `args`; `env` entries ("NAME=value") are added to ours.
 Child spawn(std::vector<std::string> args, std::vector<std::string> env = {});
 
-// `serve --port 0` with the test databases, a drain delay of 100 ms, and `env` on top;
-// returns once it listens, with its port.
-std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {});
+// `serve --port <port>` (0: any) with the test databases, a drain delay of 100 ms, and
+// `env` on top; returns once it listens, with its port.
+std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {},
+                                             std::uint16_t port = 0);
 
 // True once GET /metrics shows `line` (a request is counted after its response is
 // written, so a client can see the response before the counter moves).
@@ -192,6 +195,32 @@ class FakeHttpServer {
   mutable std::mutex mutex_;
   std::vector<FakeRequest> requests_;
   std::thread thread_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+std::uint16_t free_port();
+
+// A redis-server of the test's own (no persistence), to stop, pause and start again.
+class PrivateRedis {
+ public:
+  PrivateRedis();
+  ~PrivateRedis();
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+  void start();  // returns once it answers
+  void stop();   // SHUTDOWN NOSAVE; returns once it no longer answers
+  // SIGSTOP and SIGCONT: nothing answers, no connection breaks.
+  void pause();
+  void resume();
+  // Keys in database `db`; -1 when Redis does not answer.
+  long long keys_in_db(int db) const;
+  // The names in database `db` that match `pattern`.
+  std::set<std::string> keys(int db, const std::string& pattern) const;
+
+ private:
+  void signal(const char* name);
+  std::filesystem::path dir_;
+  std::uint16_t port_ = 0;
 };
 
 // Runs a shell command (the PostgreSQL stop/start hooks) and returns its exit status.

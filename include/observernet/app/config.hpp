@@ -112,11 +112,12 @@ struct CryptoConfig {
 };
 
 struct CacheConfig {
-  std::chrono::seconds election_ttl{60};   // public reads in Redis
-  Millis local_ttl{500};                   // in each process, in front of Redis
-  std::size_t local_max_entries = 10'000;  // per I/O thread
-  std::chrono::seconds public_max_age{1};  // Cache-Control max-age of public reads
-  std::chrono::seconds results_ttl{900};   // final results in Redis (they never change)
+  std::chrono::seconds election_ttl{60};     // public reads in Redis
+  Millis local_ttl{500};                     // in each process, in front of Redis
+  std::size_t local_max_entries = 10'000;    // per I/O thread
+  std::chrono::seconds public_max_age{1};    // Cache-Control max-age of public reads
+  std::chrono::seconds results_ttl{900};     // final results in Redis (they never change)
+  std::chrono::seconds stale_if_error{600};  // served past local_ttl while PostgreSQL is down
 };
 
 struct SchedulerConfig {

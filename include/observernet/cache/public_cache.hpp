@@ -44,6 +44,9 @@ struct PublicCacheOptions {
   std::chrono::seconds redis_ttl{60};
   std::chrono::milliseconds local_ttl{500};
   std::size_t local_max_entries = 10'000;
+  // While PostgreSQL is unavailable (a load fails with 503), a body this process served
+  // before is served for up to this long past its local expiry; 0: never.
+  std::chrono::seconds stale_if_error{600};
 };
 
 // What the services ask of a cache of response bodies: the seam their unit tests fill
@@ -96,6 +99,8 @@ class PublicCache final : public BodyCache {
   // caller refreshes it (release_refresh when done).
   CachedBodyPtr claim_refresh(const std::string& key) const;
   void release_refresh(const std::string& key) const;
+  // The body last held locally under `key`, if within stale_if_error of its expiry.
+  CachedBodyPtr find_stale_if_error(const std::string& key) const;
 
   RedisLanes& redis_;
   const PublicCacheOptions options_;
@@ -107,6 +112,7 @@ class PublicCache final : public BodyCache {
   prometheus::Counter& redis_hits_;
   prometheus::Counter& redis_misses_;
   prometheus::Counter& redis_errors_;
+  prometheus::Counter& stale_on_error_;
 };
 
 }  // namespace observernet::cache

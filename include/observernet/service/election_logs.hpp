@@ -12,7 +12,8 @@
 // (board_integrity_failures_total), the election's board answers 503 for
 // kIntegrityRetry, and then its log is loaded afresh; nothing unchecked is served.
 // A log not yet in memory is loaded once, however many requests ask for it meanwhile
-// (board_log_loads_total counts the reads of log chunks).
+// (board_log_loads_total counts the reads of log chunks). While PostgreSQL is
+// unavailable, the head already held is served on (board_stale_heads_served_total).
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -116,6 +117,7 @@ class ElectionLogs {
   const std::chrono::milliseconds freshness_;
   prometheus::Counter& loads_;
   prometheus::Counter& integrity_failures_;
+  prometheus::Counter& stale_served_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;
 };

@@ -41,7 +41,11 @@ class ElectionLookup {
 
 class VotingElections final : public ElectionLookup {
  public:
-  VotingElections(store::ElectionStore& elections, store::VotingStore& voting);
+  // `stale_if_error`: while PostgreSQL is unavailable, an entry is served for up to this
+  // long past its freshness instead of a 503 (cache.stale_if_error_s): a status the
+  // database checks again wherever it matters (token issuance, the group commit).
+  VotingElections(store::ElectionStore& elections, store::VotingStore& voting,
+                  std::chrono::seconds stale_if_error = std::chrono::seconds(0));
 
   boost::asio::awaitable<std::shared_ptr<const VotingElection>> find(
       const std::string& id) override;
@@ -54,8 +58,12 @@ class VotingElections final : public ElectionLookup {
   // `reload` set when this caller took the reload on (and must end it).
   std::shared_ptr<const VotingElection> cached(const std::string& id, bool& reload);
 
+  // The entry last loaded, if within stale_if_error_ of its freshness; else null.
+  std::shared_ptr<const VotingElection> stale_if_error(const std::string& id);
+
   store::ElectionStore& elections_;
   store::VotingStore& voting_;
+  const std::chrono::seconds stale_if_error_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const VotingElection>> entries_;
   std::unordered_set<std::string> reloading_;
