@@ -148,7 +148,7 @@ std::shared_ptr<const web::Site> load_site(const Config& whole) {
 }
 
 store::GroupCommitOptions group_commit_options(const GroupCommitConfig& c) {
-  return {c.batch_size, c.batch_wait, c.queue_depth, c.writers};
+  return {c.batch_size, c.batch_wait, c.queue_depth, c.writers, c.queue_timeout};
 }
 
 }  // namespace

@@ -151,6 +151,10 @@ void add_group_commit_keys(std::vector<Key>& keys, const std::string& prefix,
        }});
   keys.push_back({prefix + "queue_depth", count(&GroupCommitConfig::queue_depth, 1, 10'000'000)});
   keys.push_back({prefix + "writers", count(&GroupCommitConfig::writers, 1, 64)});
+  keys.push_back({prefix + "queue_timeout_ms",
+                  [commit](Config& c, const std::string& key, const std::string& v) {
+                    commit(c).queue_timeout = Millis(parse_uint(key, v, 1, kMaxMillis));
+                  }});
 }
 
 const std::vector<Key>& keys() {

@@ -68,6 +68,12 @@ GroupCommit<Item, Result>::GroupCommit(WriteBatch write, GroupCommitOptions opti
                           " refused with 503 because the group-commit queue was full")
                     .Register(registry)
                     .Add({})),
+      expired_(prometheus::BuildCounter()
+                   .Name(names.prefix + "_queue_expired_total")
+                   .Help(capitalized(names.what) +
+                         " refused with 503 after waiting in the queue past its timeout")
+                   .Register(registry)
+                   .Add({})),
       split_(prometheus::BuildCounter()
                  .Name(names.prefix + "_batch_splits_total")
                  .Help("Failed batches of " + names.what + " written again one election at a time")
@@ -128,7 +134,8 @@ void GroupCommit<Item, Result>::enqueue(Item item, Completion complete) {
   bool wake;
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(Queued{std::move(item), std::move(complete)});
+    queue_.push_back(
+        Queued{std::move(item), std::move(complete), std::chrono::steady_clock::now()});
     // A writer waits for a first item, then for a full batch: wake one for those.
     wake = queue_.size() == 1 || queue_.size() >= options_.batch_size;
   }
@@ -139,6 +146,7 @@ template <class Item, class Result>
 void GroupCommit<Item, Result>::run() {
   std::vector<Item> items;
   std::vector<Completion> completions;
+  std::vector<Completion> expired;  // waited in the queue past queue_timeout
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -150,17 +158,36 @@ void GroupCommit<Item, Result>::run() {
       }
       // Another writer may have taken the items meanwhile.
       if (queue_.empty()) continue;
-      const std::size_t n = std::min(queue_.size(), options_.batch_size);
       items.clear();
       completions.clear();
-      for (std::size_t i = 0; i < n; ++i) {
-        items.push_back(std::move(queue_.front().item));
-        completions.push_back(std::move(queue_.front().complete));
+      expired.clear();
+      const auto now = std::chrono::steady_clock::now();
+      while (!queue_.empty() && items.size() < options_.batch_size) {
+        Queued& next = queue_.front();
+        if (now - next.queued_at > options_.queue_timeout) {
+          expired.push_back(std::move(next.complete));
+        } else {
+          items.push_back(std::move(next.item));
+          completions.push_back(std::move(next.complete));
+        }
         queue_.pop_front();
       }
       // What is left is the next writer's batch.
       if (!queue_.empty()) cv_.notify_one();
     }
+    if (!expired.empty()) {
+      // Their clients were told nothing yet and nothing of theirs is written: a 503 to
+      // retry, rather than an answer later than anyone waits for.
+      expired_.Increment(static_cast<double>(expired.size()));
+      const auto error =
+          std::make_exception_ptr(Error(ErrorCode::service_unavailable,
+                                        "Too many " + what_ + " are waiting; retry shortly.", {},
+                                        "waited in the group-commit queue past its timeout")
+                                      .with_retry_after(1));
+      for (auto& complete : expired) complete(error, Result{});
+      release(expired.size());
+    }
+    if (items.empty()) continue;
     const auto started = std::chrono::steady_clock::now();
     std::vector<Result> results(items.size());
     std::vector<std::exception_ptr> errors(items.size());
@@ -188,12 +215,17 @@ void GroupCommit<Item, Result>::run() {
     for (std::size_t i = 0; i < completions.size(); ++i) {
       completions[i](errors[i], errors[i] ? Result{} : std::move(results[i]));
     }
-    {
-      std::lock_guard lock(mutex_);
-      admitted_ -= completions.size();
-    }
-    depth_.Decrement(static_cast<double>(completions.size()));
+    release(completions.size());
   }
+}
+
+template <class Item, class Result>
+void GroupCommit<Item, Result>::release(std::size_t answered) {
+  {
+    std::lock_guard lock(mutex_);
+    admitted_ -= answered;
+  }
+  depth_.Decrement(static_cast<double>(answered));
 }
 
 template <class Item, class Result>

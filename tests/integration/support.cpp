@@ -343,6 +343,15 @@ Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
   return c;
 }
 
+bool spawned_server_is_sanitized() {
+#ifdef __SANITIZE_ADDRESS__
+  const char* other = std::getenv("OBSERVERNET_TEST_SERVER_BINARY");
+  return other == nullptr || *other == '\0';
+#else
+  return false;
+#endif
+}
+
 std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env, std::uint16_t port) {
   std::vector<std::string> all = {
       "OBSERVERNET_DATABASE_URL=" + required_env("OBSERVERNET_TEST_DATABASE_URL"),
@@ -453,6 +462,13 @@ std::set<std::string> PrivateRedis::keys(int db, const std::string& pattern) con
   }
   if (c != nullptr) redisFree(c);
   return out;
+}
+
+long proc_status_kb(pid_t pid, const std::string& field) {
+  std::smatch m;
+  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  if (!std::regex_search(status, m, std::regex(field + R"(:\s+(\d+) kB)"))) return -1;
+  return std::stol(m[1].str());
 }
 
 std::string read_file(const std::string& path) {

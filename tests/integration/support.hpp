@@ -140,6 +140,10 @@ struct Child {
 // Starts the binary with `args`; `env` entries ("NAME=value") are added to ours.
 Child spawn(std::vector<std::string> args, std::vector<std::string> env = {});
 
+// Whether spawn() runs a sanitized binary: this build's, when it is sanitized and
+// OBSERVERNET_TEST_SERVER_BINARY names no other (a Release one, to measure it).
+bool spawned_server_is_sanitized();
+
 // `serve --port <port>` (0: any) with the test databases, a drain delay of 100 ms, and
 // `env` on top; returns once it listens, with its port.
 std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {},
@@ -148,6 +152,9 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {},
 // True once GET /metrics shows `line` (a request is counted after its response is
 // written, so a client can see the response before the counter moves).
 bool metrics_show(std::uint16_t port, const std::string& line);
+
+// A field of /proc/<pid>/status in kB (VmRSS, VmHWM), or -1.
+long proc_status_kb(pid_t pid, const std::string& field);
 
 // A whole file's text ("" if it cannot be read).
 std::string read_file(const std::string& path);

@@ -87,10 +87,11 @@ struct BoardConfig {
 // A group commit (store/group_commit.hpp): requests recorded together, one transaction
 // and one commit for each batch.
 struct GroupCommitConfig {
-  std::size_t batch_size;   // requests per transaction at most
-  Millis batch_wait;        // how long a batch waits to fill once one request is queued
-  std::size_t queue_depth;  // queued requests beyond this: 503 + Retry-After
-  std::size_t writers;      // writer threads, each with its own connection
+  std::size_t batch_size;       // requests per transaction at most
+  Millis batch_wait;            // how long a batch waits to fill once one request is queued
+  std::size_t queue_depth;      // queued requests beyond this: 503 + Retry-After
+  std::size_t writers;          // writer threads, each with its own connection
+  Millis queue_timeout{3'000};  // still queued this long: 503 + Retry-After, not written
 };
 
 struct TokensConfig {

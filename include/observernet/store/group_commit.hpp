@@ -7,7 +7,8 @@
 //
 // Ballots (store/ballot_writer.hpp) and token issuances (store/issuance_writer.hpp) use
 // it, each with its metrics: <prefix>_queue_depth, <prefix>_batch_size,
-// <prefix>_batch_seconds, <prefix>_queue_rejected_total, <prefix>_batch_splits_total.
+// <prefix>_batch_seconds, <prefix>_queue_rejected_total, <prefix>_queue_expired_total,
+// <prefix>_batch_splits_total.
 // Its members are defined in group_commit.cpp, for those two kinds of request only.
 //
 // A batch holds requests of any election. One that fails, unless the database is
@@ -40,6 +41,10 @@ struct GroupCommitOptions {
   std::chrono::milliseconds batch_wait{2};
   std::size_t queue_depth = 20'000;
   std::size_t writers = 1;
+  // A request still queued this long after it came is answered 503 + Retry-After
+  // instead of being written: with the call's own deadline (database.call_timeout_ms)
+  // it bounds how long a request waits for its commit.
+  std::chrono::milliseconds queue_timeout{3'000};
 };
 
 // How one group commit names itself in metrics, logs and refusals.
@@ -78,9 +83,12 @@ class GroupCommit {
   struct Queued {
     Item item;
     Completion complete;
+    std::chrono::steady_clock::time_point queued_at;
   };
   void enqueue(Item item, Completion complete);
   void run();
+  // `answered` requests left the queue and the writers.
+  void release(std::size_t answered);
   // Writes `part` into results[offset…]; what it threw, logged, or null.
   std::exception_ptr write_part(std::span<const Item> part, std::vector<Result>& results,
                                 std::size_t offset);
@@ -100,6 +108,7 @@ class GroupCommit {
   prometheus::Histogram& batch_size_;
   prometheus::Histogram& batch_seconds_;
   prometheus::Counter& rejected_;
+  prometheus::Counter& expired_;
   prometheus::Counter& split_;
   std::vector<std::thread> threads_;
 };
