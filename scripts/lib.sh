@@ -24,6 +24,8 @@ PG_BIN=${OBSERVERNET_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_APP_ROLE=observernet
 PG_OWNER_ROLE=observernet_owner
 PG_APP_DB=observernet
+# More initdb options for a new cluster (the disk-pressure test's WAL directory).
+PG_INITDB_EXTRA=()
 
 # Debian packages needed to build, test and run ObserverNet.
 OBSERVERNET_PACKAGES=(
@@ -424,7 +426,7 @@ pg_start() {
     log "initialising PostgreSQL cluster in $dir"
     as_pg_user "$PG_BIN/initdb" -D "$dir" -U "$(pg_os_user)" \
       --auth-local=peer --auth-host=scram-sha-256 \
-      --encoding=UTF8 --no-locale --no-instructions >/dev/null
+      --encoding=UTF8 --no-locale --no-instructions "${PG_INITDB_EXTRA[@]}" >/dev/null
     # Our settings live in a file of their own, rewritten at every start;
     # the generated postgresql.conf only gains this include.
     printf '\n%s\n' "include_if_exists = 'observernet.conf'" |

@@ -8,10 +8,12 @@
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <iostream>
 #include <map>
@@ -50,9 +52,13 @@ struct Election {
   std::string id;
   std::vector<std::string> bodies;  // each ballot's request, the same on every retry
   std::vector<std::string> tokens;  // base64url token message, in the same order
+  std::string database;             // the server's database URL
 };
 
-Election open_election(std::uint16_t port, std::size_t count) {
+// `database`: the server's (the tests' by default), where the sealed key is read.
+Election open_election(
+    std::uint16_t port, std::size_t count,
+    const std::string& database = required_env("OBSERVERNET_TEST_DATABASE_URL")) {
   const json definition = {
       {"title", "Faults"},
       {"contests",
@@ -62,14 +68,14 @@ Election open_election(std::uint16_t port, std::size_t count) {
           {{{"id", "alice"}, {"title", "Alice"}}, {{"id", "bob"}, {"title", "Bob"}}}}}}}};
   auto r = http_request(port, "POST", "/api/v1/elections", definition.dump(), kAdmin);
   EXPECT_EQ(r.status, 201u) << r.body;
-  Election e{json::parse(r.body)["id"], {}, {}};
+  Election e{json::parse(r.body)["id"], {}, {}, database};
   r = http_request(port, "POST", "/api/v1/elections/" + e.id + "/voters",
                    json{{"voters", {{{"voterId", "one"}}}}}.dump(), kAdmin);
   EXPECT_EQ(r.status, 201u) << r.body;
   r = http_request(port, "POST", "/api/v1/elections/" + e.id + "/open", "", kAdmin);
   EXPECT_EQ(r.status, 200u) << r.body;
 
-  pqxx::connection db(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::connection db(database);
   pqxx::nontransaction tx(db);
   const auto sealed =
       crypto::from_hex(tx.exec_params1("SELECT encode(private_key_sealed, 'hex') FROM election_keys"
@@ -132,6 +138,11 @@ class Load {
 
   // Ballots answered so far, a moment ago.
   int acknowledged() const { return acknowledged_count_; }
+  int ballot_503s() const {
+    std::lock_guard lock(mutex_);
+    auto it = ballot_statuses.find(503);
+    return it == ballot_statuses.end() ? 0 : it->second;
+  }
   // When the first ballot was acknowledged after `t`; seconds from t, or -1.
   double first_acknowledged_after(Clock::time_point t) const {
     std::lock_guard lock(mutex_);
@@ -270,7 +281,7 @@ SetCheck check_board(std::uint16_t port, const Election& e,
   }
   const std::set<std::string> sent(e.tokens.begin(), e.tokens.end());
   c.acknowledged = static_cast<int>(acknowledged.size());
-  pqxx::connection db(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::connection db(e.database);
   for (const auto& [token, receipt] : acknowledged) {
     auto it = board.find(token);
     if (it == board.end()) {
@@ -403,8 +414,9 @@ class ReadinessProbe {
 // election is still read. Once it is back the server takes ballots again without a
 // restart, and nothing acknowledged is lost.
 TEST(FaultsUnderLoadTest, PostgresCrashedForTenSecondsLosesNothing) {
-  TestServer server;
-  std::atomic<std::uint16_t> port{server.port()};
+  // A process of its own, so that OBSERVERNET_TEST_SERVER_BINARY can measure a Release one.
+  auto [server, first_port] = spawn_server({"OBSERVERNET_LOG_ACCESS=false"});
+  std::atomic<std::uint16_t> port{first_port};
   const Election election = open_election(port, 3'000);
   Load load(port, election, {});
   std::this_thread::sleep_for(2s);
@@ -437,6 +449,8 @@ TEST(FaultsUnderLoadTest, PostgresCrashedForTenSecondsLosesNothing) {
             << statuses(load.read_statuses) << "; /readyz " << statuses(readiness)
             << "; first ballot taken " << recovery << " s after the start returned; " << check
             << "\n";
+  ::kill(server.pid, SIGTERM);
+  EXPECT_EQ(server.wait_exit(), 0) << server.output.substr(0, 2000);
 }
 
 // Redis, which holds the shared rate limits and the public cache, stopped for 10 s and
@@ -506,6 +520,86 @@ TEST(FaultsUnderLoadTest, RedisStoppedThenPausedFailsNoVote) {
               << " s after its return";
   }
   std::cout << "\n";
+}
+
+// The output and exit status of a shell command.
+std::pair<std::string, int> shell_output(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {"", -1};
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// A PostgreSQL of the test's own whose WAL is on a 32 MiB tmpfs
+// (tests/integration/small_wal_postgres.sh).
+class SmallWalPostgres {
+ public:
+  SmallWalPostgres()
+      : script_(std::string(OBSERVERNET_SOURCE_DIR) + "/tests/integration/small_wal_postgres.sh"),
+        dir_("/tmp/observernet-wal-" + std::to_string(::getpid())) {
+    const char* other = std::getenv("OBSERVERNET_TEST_SERVER_BINARY");
+    auto [out, status] =
+        shell_output(script_ + " start " + dir_ + " 32 " +
+                     (other != nullptr && *other != '\0' ? other : OBSERVERNET_BINARY));
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    if (status == 77) skipped_ = out;
+    if (status == 0) url_ = out;
+  }
+  ~SmallWalPostgres() { run("stop"); }
+  const std::string& url() const { return url_; }
+  const std::string& skipped() const { return skipped_; }  // why, when it could not start
+  int run(const std::string& what) { return run_shell(script_ + " " + what + " " + dir_); }
+
+ private:
+  std::string script_, dir_, url_, skipped_;
+};
+
+// PostgreSQL's WAL filesystem full under load: a file takes every byte left, so the next
+// WAL segment cannot be made (PostgreSQL stops with a PANIC), for 5 s, then the space is
+// freed and PostgreSQL started again if it did not come back by itself. Meanwhile ballots
+// are answered 503, never 500; afterwards nothing acknowledged is lost.
+TEST(FaultsUnderLoadTest, AFullWalDiskLosesNothingAndRecovers) {
+  SmallWalPostgres postgres;
+  if (!postgres.skipped().empty()) {
+    GTEST_SKIP() << postgres.skipped() << "; tests/integration/small_wal_postgres.sh runs "
+                 << "it by hand where a tmpfs can be mounted";
+  }
+  ASSERT_FALSE(postgres.url().empty()) << "the PostgreSQL with a small WAL did not start";
+  auto [server, first_port] =
+      spawn_server({"OBSERVERNET_DATABASE_URL=" + postgres.url(), "OBSERVERNET_LOG_ACCESS=false"});
+  std::atomic<std::uint16_t> port{first_port};
+  const Election election = open_election(port, 3'000, postgres.url());
+  Load load(port, election, {});
+  std::this_thread::sleep_for(2s);
+  ASSERT_GT(load.acknowledged(), 0);
+
+  const auto filled_at = Clock::now();
+  ASSERT_EQ(postgres.run("fill"), 0);
+  // The next segment switch fails: within the seconds one megabyte of WAL takes.
+  const bool refused = eventually([&] { return load.ballot_503s() > 0; }, 60s);
+  const double refused_after = seconds_since(filled_at);
+  EXPECT_TRUE(refused) << "PostgreSQL never ran out of WAL space";
+  std::this_thread::sleep_for(5s);
+  const int down_503s = load.ballot_503s();
+  ASSERT_EQ(postgres.run("free"), 0);
+  const auto freed_at = Clock::now();
+  const bool came_back_alone = postgres.run("running") == 0;
+  ASSERT_EQ(postgres.run("restart"), 0);
+  ASSERT_TRUE(eventually([&] { return load.first_acknowledged_after(freed_at) >= 0; }, 30s));
+  const double recovery = load.first_acknowledged_after(freed_at);
+  std::this_thread::sleep_for(2s);
+
+  const SetCheck check = end_and_check(load, port, election, {200, 201, 503});
+  std::cout << "WAL filesystem full under load: " << load.sent << " ballots sent; answers "
+            << statuses(load.ballot_statuses) << "; reads " << statuses(load.read_statuses)
+            << "; the first 503 " << refused_after << " s after the disk filled, " << down_503s
+            << " by the time it was freed; PostgreSQL " << (came_back_alone ? "running" : "stopped")
+            << " when freed; a ballot taken " << recovery << " s after; " << check << "\n";
+  ::kill(server.pid, SIGTERM);
+  EXPECT_EQ(server.wait_exit(), 0) << server.output.substr(0, 2000);
 }
 
 // One keep-alive voter: sends `count` ballots one after the other on one connection;
