@@ -44,4 +44,20 @@ void FieldErrors::throw_if_any(ErrorCode code, std::string detail) {
   throw Error(code, std::move(detail), std::move(listed_));
 }
 
+std::exception_ptr copy_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    // Made anew, not copied: a copy would share its message with the original
+    // (std::runtime_error's reference-counted string).
+    Error copy(e.code(), e.detail(), e.field_errors(), e.log_detail());
+    for (const auto& [name, value] : e.headers()) copy.with_header(name, value);
+    return std::make_exception_ptr(std::move(copy));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(std::runtime_error(e.what()));
+  } catch (...) {
+    return std::make_exception_ptr(std::runtime_error("unknown error"));
+  }
+}
+
 }  // namespace observernet

@@ -5,6 +5,7 @@
 // (http/problem.cpp), beside the transport's own refusals (a header too large, a body of
 // the wrong type), which are http's alone (http/problem.hpp).
 #include <cstddef>
+#include <exception>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -75,6 +76,13 @@ class Error : public std::runtime_error {
   std::string log_detail_;
   std::vector<std::pair<std::string, std::string>> headers_;
 };
+
+// A new exception object holding what `error` holds (an Error as it is, any other
+// exception as a std::runtime_error with its message), for one of several requests that
+// fail with one error and go on on different threads. Shared, the one object would be
+// freed by whichever lets go of it last after the others read it, ordered only by a
+// reference count inside libstdc++, which ThreadSanitizer does not see (a race to it).
+std::exception_ptr copy_of(const std::exception_ptr& error);
 
 // Collects every invalid field of one request body, so that a client can fix them all
 // in one round trip. `max_listed` bounds the error for bodies that can hold a million

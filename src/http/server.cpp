@@ -94,7 +94,10 @@ Response problem_for_current_exception(std::string_view event, std::string_view 
   std::string log_message;
   Response problem = problem_response(std::current_exception(), log_message);
   if (!log_message.empty()) {
-    log::error(event, {{"route", route}, {"request_id", request_id}, {"error", log_message}});
+    // A 503 is a backing service away or a queue full, answered as designed (and counted
+    // by its own metrics): a warning, so that an outage does not read as a flood of bugs.
+    log::write(problem.status == 503 ? log::Level::warn : log::Level::error, event,
+               {{"route", route}, {"request_id", request_id}, {"error", log_message}});
   }
   return problem;
 }

@@ -156,7 +156,9 @@ awaitable<std::optional<ElectionLogs::View>> ElectionLogs::current(std::string e
 }
 
 void ElectionLogs::wake(Waiter waiter, const std::exception_ptr& error) {
-  util::post_result(waiter.executor, std::move(waiter.handler), error);
+  // Each waiter its own copy of a shared error (error.hpp, copy_of).
+  util::post_result(waiter.executor, std::move(waiter.handler),
+                    error ? copy_of(error) : std::exception_ptr());
 }
 
 awaitable<void> ElectionLogs::load_once(const std::string& election_id, Entry& e) {

@@ -16,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
+#include <stdexcept>
 
 #include "observernet/error.hpp"
 #include "observernet/store/voting.hpp"
@@ -123,7 +124,7 @@ asio::awaitable<Result> GroupCommit<Item, Result>::write(Item item) {
         auto executor = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         enqueue(std::move(*i), [shared, executor](std::exception_ptr e, Result r) {
-          util::post_result(executor, std::move(*shared), e, std::move(r));
+          util::post_result(executor, std::move(*shared), std::move(e), std::move(r));
         });
       },
       asio::use_awaitable, &item);
@@ -184,7 +185,7 @@ void GroupCommit<Item, Result>::run() {
                                         "Too many " + what_ + " are waiting; retry shortly.", {},
                                         "waited in the group-commit queue past its timeout")
                                       .with_retry_after(1));
-      for (auto& complete : expired) complete(error, Result{});
+      for (auto& complete : expired) complete(copy_of(error), Result{});
       release(expired.size());
     }
     if (items.empty()) continue;
@@ -213,7 +214,11 @@ void GroupCommit<Item, Result>::run() {
     batch_seconds_.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     for (std::size_t i = 0; i < completions.size(); ++i) {
-      completions[i](errors[i], errors[i] ? Result{} : std::move(results[i]));
+      if (errors[i]) {
+        completions[i](copy_of(errors[i]), Result{});
+      } else {
+        completions[i](nullptr, std::move(results[i]));
+      }
     }
     release(completions.size());
   }
@@ -238,7 +243,12 @@ std::exception_ptr GroupCommit<Item, Result>::write_part(std::span<const Item> p
               results.begin() + static_cast<std::ptrdiff_t>(offset));
     return nullptr;
   } catch (const std::exception& e) {
-    log::error(failure_event_,
+    // The database away is a warning (each request gets its 503); anything else an error.
+    const auto* error = dynamic_cast<const Error*>(&e);
+    log::write(error != nullptr && error->code() == ErrorCode::service_unavailable
+                   ? log::Level::warn
+                   : log::Level::error,
+               failure_event_,
                {{"requests", static_cast<std::uint64_t>(part.size())}, {"error", e.what()}});
     return std::current_exception();
   }

@@ -451,6 +451,11 @@ TEST(FaultsUnderLoadTest, PostgresCrashedForTenSecondsLosesNothing) {
             << "\n";
   ::kill(server.pid, SIGTERM);
   EXPECT_EQ(server.wait_exit(), 0) << server.output.substr(0, 2000);
+  // An outage answered as designed is logged as warnings, not as a flood of errors.
+  EXPECT_NE(server.output.find("warning handler_failed"), std::string::npos);
+  for (const char* event : {" error handler_failed", " error ballot_batch_failed"}) {
+    EXPECT_EQ(server.output.find(event), std::string::npos) << event;
+  }
 }
 
 // Redis, which holds the shared rate limits and the public cache, stopped for 10 s and

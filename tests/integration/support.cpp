@@ -15,10 +15,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "observernet/util/log.hpp"
 
@@ -291,6 +293,44 @@ bool Child::wait_for_output(const std::regex& pattern, std::chrono::milliseconds
   return true;
 }
 
+Child::Child(Child&& other) noexcept
+    : pid(std::exchange(other.pid, -1)),
+      out(std::exchange(other.out, -1)),
+      output(std::move(other.output)) {}
+
+Child& Child::operator=(Child&& other) noexcept {
+  if (this != &other) {
+    discard();
+    pid = std::exchange(other.pid, -1);
+    out = std::exchange(other.out, -1);
+    output = std::move(other.output);
+  }
+  return *this;
+}
+
+Child::~Child() {
+  discard();
+}
+
+void Child::discard() {
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    // What it wrote, for a test that failed before it could look (a sanitizer's report).
+    if (::testing::Test::HasFailure()) {
+      wait_exit();
+      std::cerr << "[the output of a process the failed test left running]\n"
+                << output.substr(output.size() > 20'000 ? output.size() - 20'000 : 0) << "\n";
+      return;
+    }
+    ::waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+  if (out >= 0) {
+    ::close(out);
+    out = -1;
+  }
+}
+
 int Child::wait_exit(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool killed = false;
@@ -315,6 +355,8 @@ int Child::wait_exit(std::chrono::milliseconds timeout) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   ::close(out);
+  pid = -1;
+  out = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -344,7 +386,7 @@ Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
 }
 
 bool spawned_server_is_sanitized() {
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   const char* other = std::getenv("OBSERVERNET_TEST_SERVER_BINARY");
   return other == nullptr || *other == '\0';
 #else

@@ -125,10 +125,19 @@ class RawConnection {
 };
 
 // The observernet binary as a child process, stdout and stderr merged into `output`.
+// One owner: a Child still running when its owner goes (a test that stopped at a failed
+// assertion) is killed and reaped, never left behind.
 struct Child {
-  pid_t pid = -1;
+  pid_t pid = -1;  // -1 once reaped
   int out = -1;
   std::string output;
+
+  Child() = default;
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&& other) noexcept;
+  ~Child();
+  // Kills and reaps it if it still runs; closes its output.
+  void discard();
 
   // Reads until `pattern` appears in the output or the timeout passes.
   bool wait_for_output(const std::regex& pattern, std::chrono::milliseconds timeout);

@@ -114,3 +114,45 @@ TEST(ProblemTest, ClientErrorsAreNotLoggedAndServerErrorsLogTheirPrivateDetail) 
 
 }  // namespace
 }  // namespace observernet::http
+
+namespace observernet {
+namespace {
+
+// copy_of gives each request of a failed batch an exception of its own, sharing nothing
+// with the original (error.hpp): the same answer, not the same object or message buffer.
+TEST(CopyOfTest, AnErrorIsMadeAnewWithEverythingItHeld) {
+  const auto original = std::make_exception_ptr(
+      Error(ErrorCode::service_unavailable, "retry", {{"field", "why"}}, "private")
+          .with_retry_after(1));
+  const auto copy = copy_of(original);
+  ASSERT_NE(copy, original);
+  try {
+    std::rethrow_exception(copy);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::service_unavailable);
+    EXPECT_EQ(e.detail(), "retry");
+    EXPECT_EQ(e.log_detail(), "private");
+    ASSERT_EQ(e.field_errors().size(), 1u);
+    EXPECT_EQ(e.field_errors()[0].field, "field");
+    ASSERT_EQ(e.headers().size(), 1u);
+    EXPECT_EQ(e.headers()[0].second, "1");
+    try {
+      std::rethrow_exception(original);
+    } catch (const Error& first) {
+      EXPECT_STREQ(e.what(), first.what());
+      EXPECT_NE(static_cast<const void*>(e.what()), static_cast<const void*>(first.what()));
+    }
+  }
+}
+
+TEST(CopyOfTest, AnyOtherExceptionKeepsItsMessage) {
+  const auto copy = copy_of(std::make_exception_ptr(std::logic_error("broken")));
+  try {
+    std::rethrow_exception(copy);
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "broken");
+  }
+}
+
+}  // namespace
+}  // namespace observernet
