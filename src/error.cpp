@@ -60,4 +60,20 @@ std::exception_ptr copy_of(const std::exception_ptr& error) {
   }
 }
 
+bool is_unavailable(const std::exception& error) noexcept {
+  const auto* e = dynamic_cast<const Error*>(&error);
+  return e != nullptr && e->code() == ErrorCode::service_unavailable;
+}
+
+bool is_unavailable(const std::exception_ptr& error) noexcept {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return is_unavailable(e);
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace observernet

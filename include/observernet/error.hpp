@@ -84,6 +84,12 @@ class Error : public std::runtime_error {
 // reference count inside libstdc++, which ThreadSanitizer does not see (a race to it).
 std::exception_ptr copy_of(const std::exception_ptr& error);
 
+// Whether the error is Error(service_unavailable): the database (most often) is away for
+// now, a 503 with Retry-After, only met again if retried at once. What the server then
+// does instead: serve what it holds (the caches, the board), log a warning, not split.
+bool is_unavailable(const std::exception& error) noexcept;
+bool is_unavailable(const std::exception_ptr& error) noexcept;
+
 // Collects every invalid field of one request body, so that a client can fix them all
 // in one round trip. `max_listed` bounds the error for bodies that can hold a million
 // mistakes; the detail still counts all of them.

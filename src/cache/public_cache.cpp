@@ -180,8 +180,8 @@ awaitable<CachedBodyPtr> PublicCache::get(std::string key, Loader load) {
     std::exception_ptr failed;
     try {
       loaded = co_await load();
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::service_unavailable) throw;
+    } catch (const std::exception& e) {
+      if (!is_unavailable(e)) throw;
       failed = std::current_exception();
     }
     if (failed) {

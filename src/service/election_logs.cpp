@@ -131,9 +131,9 @@ awaitable<std::optional<ElectionLogs::View>> ElectionLogs::current(std::string e
     bool unavailable_now = false;
     try {
       co_await refresh(election_id, *e);
-    } catch (const Error& error) {
+    } catch (const std::exception& error) {
       e->refreshing = false;
-      if (error.code() != ErrorCode::service_unavailable) throw;
+      if (!is_unavailable(error)) throw;
       unavailable_now = true;
     } catch (...) {
       e->refreshing = false;
@@ -142,9 +142,11 @@ awaitable<std::optional<ElectionLogs::View>> ElectionLogs::current(std::string e
     e->refreshing = false;
     if (unavailable_now) {
       // PostgreSQL is unavailable: the head this process holds, checked and signed, is
-      // served on (an older head is as valid, only shorter), and the next refresh is
-      // tried a freshness later rather than by every request. A log that failed its
-      // check is not: take() throws for it.
+      // served on (an older head is as valid, only shorter, and carries its own time),
+      // and the next refresh is tried a freshness later rather than by every request.
+      // How long, the election's lookup decides (cache.stale_if_error_s; a closed
+      // election's final head, for good). A log that failed its check is not: take()
+      // throws for it.
       std::lock_guard lock(e->mutex);
       e->loaded_at = Clock::now();
       stale_served_.Increment();

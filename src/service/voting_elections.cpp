@@ -90,8 +90,8 @@ awaitable<std::shared_ptr<const VotingElection>> VotingElections::find(const std
   std::exception_ptr unavailable;
   try {
     election = co_await elections_.find(id);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::service_unavailable) throw;
+  } catch (const std::exception& e) {
+    if (!is_unavailable(e)) throw;
     unavailable = std::current_exception();
   }
   if (unavailable) {

@@ -244,11 +244,7 @@ std::exception_ptr GroupCommit<Item, Result>::write_part(std::span<const Item> p
     return nullptr;
   } catch (const std::exception& e) {
     // The database away is a warning (each request gets its 503); anything else an error.
-    const auto* error = dynamic_cast<const Error*>(&e);
-    log::write(error != nullptr && error->code() == ErrorCode::service_unavailable
-                   ? log::Level::warn
-                   : log::Level::error,
-               failure_event_,
+    log::write(is_unavailable(e) ? log::Level::warn : log::Level::error, failure_event_,
                {{"requests", static_cast<std::uint64_t>(part.size())}, {"error", e.what()}});
     return std::current_exception();
   }
@@ -259,12 +255,7 @@ std::exception_ptr GroupCommit<Item, Result>::write_part(std::span<const Item> p
 // be met again, each time after the call's deadline).
 template <class Item, class Result>
 bool GroupCommit<Item, Result>::divisible(std::span<const Item> items, std::exception_ptr error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::service_unavailable) return false;
-  } catch (...) {
-  }
+  if (is_unavailable(error)) return false;
   return std::ranges::any_of(
       items, [&](const Item& i) { return i.election_id != items.front().election_id; });
 }

@@ -422,10 +422,24 @@ TEST(FaultsUnderLoadTest, PostgresCrashedForTenSecondsLosesNothing) {
   std::this_thread::sleep_for(2s);
   ASSERT_GT(load.acknowledged(), 0);
 
+  // A second server that may serve nothing stale (cache.stale_if_error_s = 0): its tree
+  // head answers 503 once PostgreSQL is away and the election is past its freshness,
+  // rather than the one it held (a board read looks the open election up first).
+  auto [strict, strict_port] =
+      spawn_server({"OBSERVERNET_LOG_ACCESS=false", "OBSERVERNET_CACHE_STALE_IF_ERROR_S=0"});
+  auto strict_head = [&, strict_port = strict_port] {
+    return http_request(strict_port, "GET",
+                        "/api/v1/public/elections/" + election.id + "/tree-head")
+        .status;
+  };
+  EXPECT_EQ(strict_head(), 200u);
+
   ReadinessProbe probe(port);
   const auto stopped_at = Clock::now();
   ASSERT_EQ(run_shell(required_env("OBSERVERNET_TEST_PG_CRASH")), 0);
   const int before = load.acknowledged();
+  std::this_thread::sleep_until(stopped_at + 3s);
+  EXPECT_EQ(strict_head(), 503u) << "a stale head served with stale_if_error_s 0";
   std::this_thread::sleep_until(stopped_at + 10s);
   const int during = load.acknowledged() - before;
   ASSERT_EQ(run_shell(required_env("OBSERVERNET_TEST_PG_START")), 0);
@@ -443,6 +457,7 @@ TEST(FaultsUnderLoadTest, PostgresCrashedForTenSecondsLosesNothing) {
     EXPECT_EQ(status, 200u) << status << " × " << n;
   }
   EXPECT_LE(recovery, 10.0);
+  EXPECT_TRUE(eventually([&] { return strict_head() == 200u; }, 10s));
   std::cout << "PostgreSQL stopped (immediate) 10 s under load: " << load.sent
             << " ballots sent; answers " << statuses(load.ballot_statuses) << "; " << during
             << " acknowledged while it was down (committed before); reads "

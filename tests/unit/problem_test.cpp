@@ -154,5 +154,19 @@ TEST(CopyOfTest, AnyOtherExceptionKeepsItsMessage) {
   }
 }
 
+// is_unavailable: the one test of "the database is away" (error.hpp), by reference or
+// held in an exception_ptr; any other code or exception, or none, is not.
+TEST(IsUnavailableTest, OnlyAServiceUnavailableErrorIs) {
+  const Error away(ErrorCode::service_unavailable, "retry");
+  const Error other(ErrorCode::internal_error, "broken");
+  EXPECT_TRUE(is_unavailable(away));
+  EXPECT_FALSE(is_unavailable(other));
+  EXPECT_FALSE(is_unavailable(std::runtime_error("database")));
+  EXPECT_TRUE(is_unavailable(std::make_exception_ptr(away)));
+  EXPECT_FALSE(is_unavailable(std::make_exception_ptr(other)));
+  EXPECT_FALSE(is_unavailable(std::make_exception_ptr(42)));
+  EXPECT_FALSE(is_unavailable(std::exception_ptr()));
+}
+
 }  // namespace
 }  // namespace observernet

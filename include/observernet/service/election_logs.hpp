@@ -13,7 +13,9 @@
 // kIntegrityRetry, and then its log is loaded afresh; nothing unchecked is served.
 // A log not yet in memory is loaded once, however many requests ask for it meanwhile
 // (board_log_loads_total counts the reads of log chunks). While PostgreSQL is
-// unavailable, the head already held is served on (board_stale_heads_served_total).
+// unavailable, the head already held is served on (board_stale_heads_served_total);
+// every board read looks its election up first, which bounds that for an open election
+// (cache.stale_if_error_s).
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
