@@ -74,9 +74,9 @@ class BoardStore {
   boost::asio::awaitable<Waiting> waiting(std::string election_id);
 
   boost::asio::awaitable<std::optional<domain::TreeHead>> latest_tree_head(std::string election_id);
-  // The chunks holding any of the leaves [from, from + leaves), in leaf order (the first
-  // may start before `from`, the last end after): a page of a log, read a page at a time
-  // so that loading one never holds more than a page besides the log.
+  // The leaves [from, from + leaves) of the log, as the parts of its chunks that hold
+  // them, in leaf order: a page of a log, at most `leaves` hashes however large the
+  // chunks stored, so that loading a log never holds more than a page besides it.
   boost::asio::awaitable<std::vector<LogChunk>> chunks_from(std::string election_id,
                                                             std::uint64_t from,
                                                             std::uint64_t leaves);
