@@ -75,15 +75,8 @@ if ((pg_statements)); then pg_superuser_sql -c 'CREATE EXTENSION IF NOT EXISTS p
 url=http://127.0.0.1:$BENCH_PORT
 
 # Two contests, so that ballots differ in size and in how many selections they check.
-election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' --data-binary @- <<'JSON'
-{"title": "Ballot submission benchmark", "contests": [
-  {"id": "mayor", "title": "Mayor", "options": [
-    {"id": "alice", "title": "Alice"}, {"id": "bob", "title": "Bob"}, {"id": "carol", "title": "Carol"}]},
-  {"id": "council", "title": "Council", "minSelections": 0, "maxSelections": 2, "options": [
-    {"id": "dora", "title": "Dora"}, {"id": "emil", "title": "Emil"},
-    {"id": "faye", "title": "Faye"}, {"id": "gus", "title": "Gus"}]}]}
-JSON
-)
+election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
+  --data-binary "@$ROOT/bench/ballot_election.json")
 id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
 [[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
 
@@ -163,11 +156,7 @@ fi
 if ((direct_tokens > 0)); then
   echo
   echo "== Tokens: $direct_tokens signed directly with the election's key (admin-only fast path)"
-  throwaway_psql -c "SELECT encode(private_key_sealed, 'hex') FROM election_keys
-    WHERE election_id = '$id'" >"$THROWAWAY_DIR/sealed-key.hex"
-  OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$BENCH_TOOLS/bench_tokens" \
-    --direct "$direct_tokens" --sealed-key "$THROWAWAY_DIR/sealed-key.hex" --election "$id" \
-    --threads "$(nproc)" --out "$THROWAWAY_DIR/direct-tokens.txt"
+  bench_direct_tokens "$id" "$direct_tokens" "$THROWAWAY_DIR/direct-tokens.txt"
   cat -- "$THROWAWAY_DIR/direct-tokens.txt" >>"$tokens"
   rm -f -- "$THROWAWAY_DIR/direct-tokens.txt"
 fi

@@ -5,12 +5,15 @@
 --     wrk --threads 1 --connections 1000 --duration 60s --latency -s bench/submit.lua URL
 --
 -- TOKENS: what bench_tokens wrote, one "message signature" (base64url) per line.
--- ELECTION: the election the tokens are for; its ballot must be the one ballot_submit.sh
---   creates (contests "mayor", one of three, and "council", none to two of four).
+-- ELECTION: the election the tokens are for; its ballot must be bench/ballot_election.json's
+--   (contests "mayor", one of three, and "council", none to two of four).
 -- WRK_THREADS: wrk's --threads; a thread's init cannot learn it, and each thread needs it
 --   to take its own slice of the tokens.
 -- SKIP (optional): lines of TOKENS an earlier run used; done() prints the value for the
 --   next run ("token lines used"), so that several runs can share one file.
+-- DELAY_MS (optional): each connection waits this long after an answer before its next
+--   ballot, for a steady load rather than the most the server takes
+--   (bench/voter_import.sh's ballots during an import).
 --
 -- Thread k of n takes the lines SKIP + k, SKIP + k + n, ... and sends each token once,
 -- then starts over: those ballots repeat an accepted one exactly, the server answers
@@ -88,6 +91,11 @@ function init(args)
     "\r\nContent-Type: application/json\r\nContent-Length: "
   sent = 0
   repeats = 0
+  -- Defined only when asked for: with a delay() at all, wrk sets a timer per request.
+  local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+  if delay_ms > 0 then
+    function delay() return delay_ms end
+  end
 end
 
 function request()

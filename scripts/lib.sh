@@ -919,6 +919,18 @@ bench_open_election() {
   printf '%s\n' "$id"
 }
 
+# bench_direct_tokens ELECTION COUNT FILE: COUNT tokens for ELECTION, signed directly with
+# its key (bench_tokens --direct, the admin-only fast path: the sealed key unsealed with
+# the master key, as the signers do), one "message signature" line each, into FILE.
+# Needs BENCH_CMAKE_ARGS=(-DOBSERVERNET_BENCH=ON) before bench_begin.
+bench_direct_tokens() {
+  throwaway_psql -c "SELECT encode(private_key_sealed, 'hex') FROM election_keys
+    WHERE election_id = '$1'" >"$THROWAWAY_DIR/sealed-key.hex"
+  OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$BENCH_TOOLS/bench_tokens" \
+    --direct "$2" --sealed-key "$THROWAWAY_DIR/sealed-key.hex" --election "$1" \
+    --threads "$(nproc)" --out "$3"
+}
+
 # bench_machine: one line on what the numbers were measured on.
 bench_machine() {
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load generator and server share them"
