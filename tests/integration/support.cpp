@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -361,6 +362,27 @@ int Child::wait_exit(std::chrono::milliseconds timeout) {
 }
 
 Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
+  // Everything the child needs is made before the fork: between fork and exec the child
+  // may only make async-signal-safe calls. This process has threads (a server under
+  // test), and one of them may hold the allocator's lock at the fork, which the child's
+  // copy then never releases: a putenv there that grew the environment hung the child
+  // before it ran a line (seen through PgBouncer, where timings differ).
+  // OBSERVERNET_TEST_SERVER_BINARY: another build's binary (a Release one, to measure it).
+  const char* other = std::getenv("OBSERVERNET_TEST_SERVER_BINARY");
+  const std::string binary = other != nullptr && *other != '\0' ? other : OBSERVERNET_BINARY;
+  std::map<std::string, std::string> variables;  // name -> "name=value"; `env` wins
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    variables[entry.substr(0, entry.find('='))] = entry;
+  }
+  for (const auto& entry : env) variables[entry.substr(0, entry.find('='))] = entry;
+  std::vector<char*> envp;
+  for (auto& [name, entry] : variables) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe");
   Child c;
@@ -370,14 +392,7 @@ Child spawn(std::vector<std::string> args, std::vector<std::string> env) {
     ::dup2(fds[1], 2);
     ::close(fds[0]);
     ::close(fds[1]);
-    for (auto& e : env) ::putenv(e.data());
-    // OBSERVERNET_TEST_SERVER_BINARY: another build's binary (a Release one, to measure it).
-    const char* other = std::getenv("OBSERVERNET_TEST_SERVER_BINARY");
-    const char* binary = other != nullptr && *other != '\0' ? other : OBSERVERNET_BINARY;
-    std::vector<char*> argv{const_cast<char*>(binary)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(binary, argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(fds[1]);
