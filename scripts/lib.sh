@@ -680,9 +680,10 @@ throwaway_migrate() {
     OBSERVERNET_LOG_LEVEL=warn "$1" migrate
 }
 
-# throwaway_services_stop: stop both and remove the temp dir; safe to call twice
+# throwaway_services_stop: stop them (and PgBouncer, if started); safe to call twice
 # and before (or half-way through) throwaway_services_start.
 throwaway_services_stop() {
+  if [[ -n $THROWAWAY_DIR ]]; then pgbouncer_stop "$THROWAWAY_DIR/pgbouncer" || true; fi
   if [[ -n $THROWAWAY_REDIS_PORT ]]; then
     redis_stop "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" || true
     THROWAWAY_REDIS_PORT=
@@ -700,6 +701,63 @@ throwaway_services_remove() {
     rm -rf -- "$THROWAWAY_DIR"
     THROWAWAY_DIR=
   fi
+}
+
+# ---------------------------------------------------------------------------
+# PgBouncer in front of the throw-away PostgreSQL (docs/operations.md, PgBouncer)
+# ---------------------------------------------------------------------------
+
+# pgbouncer_start <dir> <port>: Debian's PgBouncer on 127.0.0.1:<port> in transaction
+# pooling, serving the throw-away database to the runtime role (scram-sha-256, the
+# password it has in PostgreSQL), with its files in <dir>; run as the server user, since
+# PgBouncer refuses to run as root. Sets THROWAWAY_POOLED_DATABASE_URL.
+# pgbouncer_stop <dir> stops it; the throw-away dir goes with the services.
+pgbouncer_start() {
+  local dir=$1 port=$2 i
+  mkdir -p -- "$dir"
+  printf '"%s" "%s"\n' "$PG_APP_ROLE" "$(<"$THROWAWAY_DIR/secrets/pg-password")" \
+    >"$dir/userlist.txt"
+  cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+$PG_APP_DB = host=127.0.0.1 port=$THROWAWAY_PG_PORT dbname=$PG_APP_DB
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  chmod 700 -- "$dir"
+  if ((EUID == 0)); then chown -R postgres: -- "$dir"; fi
+  log "starting PgBouncer on 127.0.0.1:$port (transaction pooling; log: $dir/pgbouncer.log)"
+  as_pg_user /usr/sbin/pgbouncer -q -d "$dir/pgbouncer.ini"
+  for ((i = 0; i < 100; i++)); do
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -d "$PG_APP_DB"; then
+      # shellcheck disable=SC2034  # read by the scripts that source this file
+      THROWAWAY_POOLED_DATABASE_URL=$(pg_url "$port" "$THROWAWAY_DIR/secrets/pg-password")
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 20 -- "$dir/pgbouncer.log" >&2 || true
+  die "PgBouncer did not accept connections on port $port"
+}
+
+# pgbouncer_stop <dir>: SIGINT (PgBouncer's safe shutdown), then SIGKILL. A no-op when
+# it is not running.
+pgbouncer_stop() {
+  local pid
+  pid=$(cat -- "$1/pgbouncer.pid" 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == pgbouncer ]] || return 0
+  log "stopping PgBouncer"
+  kill -INT "$pid" 2>/dev/null || return 0
+  wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------

@@ -161,7 +161,7 @@ struct App::Impl {
         registry(std::make_shared<prometheus::Registry>()),
         http_metrics(*registry),
         postgres(config.database.url, config.database.pool, config.database.statement_timeout,
-                 *registry, config.database.call_timeout),
+                 *registry, config.database.call_timeout, config.database.prepared_statements),
         io(io_threads(config)),
         redis(io_executors(io), config.redis.endpoint, config.redis.connection),
         board(board_store(config, postgres)),

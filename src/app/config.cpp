@@ -264,6 +264,10 @@ const std::vector<Key>& keys() {
         {"database.migrate_on_start", [](Config& c, const std::string& key, const std::string& v) {
            c.database.migrate_on_start = parse_bool(key, v);
          }});
+    k.push_back({"database.prepared_statements",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   c.database.prepared_statements = parse_bool(key, v);
+                 }});
     k.push_back({"redis.url", [](Config& c, const std::string& key, const std::string& v) {
                    parse_redis_url(key, v, c.redis.endpoint);
                  }});

@@ -59,8 +59,13 @@ std::string runtime_role() {
   return tx.exec("SELECT current_user")[0][0].as<std::string>();
 }
 
+bool behind_pooler() {
+  const char* pooler = std::getenv("OBSERVERNET_TEST_POOLER");
+  return pooler != nullptr && *pooler != '\0';
+}
+
 app::RawConfig test_raw_config() {
-  return {
+  app::RawConfig raw = {
       {"database.url", required_env("OBSERVERNET_TEST_DATABASE_URL")},
       {"redis.url", required_env("OBSERVERNET_TEST_REDIS_URL")},
       {"auth.voter_pepper", kTestVoterPepper},
@@ -83,6 +88,13 @@ app::RawConfig test_raw_config() {
       // tests give their own root.
       {"web.enabled", "false"},
   };
+  if (behind_pooler()) {
+    // Through PgBouncer (scripts/test's pooled pass): no migration (its session-level
+    // lock), no named prepared statements (docs/operations.md, PgBouncer).
+    raw["database.migrate_on_start"] = "false";
+    raw["database.prepared_statements"] = "false";
+  }
+  return raw;
 }
 
 app::Config test_config() {
@@ -420,8 +432,13 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env, std::
       "OBSERVERNET_SHUTDOWN_DRAIN_DELAY_MS=100",
       "OBSERVERNET_RATELIMIT_ENABLED=false",
       "OBSERVERNET_BOARD_MIN_BATCH=1"};
+  std::vector<std::string> args = {"serve", "--port", std::to_string(port), "--migrate"};
+  if (behind_pooler()) {
+    args.pop_back();  // as in test_raw_config
+    all.push_back("OBSERVERNET_DATABASE_PREPARED_STATEMENTS=false");
+  }
   all.insert(all.end(), env.begin(), env.end());
-  Child c = spawn({"serve", "--port", std::to_string(port), "--migrate"}, std::move(all));
+  Child c = spawn(std::move(args), std::move(all));
   static const std::regex listening(R"(listening .*port=(\d+))");
   if (!c.wait_for_output(listening, std::chrono::seconds(30))) {
     ::kill(c.pid, SIGKILL);

@@ -58,6 +58,10 @@ inline constexpr const char* kStoredContests =
 // Port 0, two I/O threads, no drain delay, migrations applied, quiet logs, no web pages,
 // every key (http.routes = all).
 app::RawConfig test_raw_config();
+// Whether OBSERVERNET_TEST_DATABASE_URL goes through a transaction pooler
+// (OBSERVERNET_TEST_POOLER, scripts/test's pass through PgBouncer): then neither the
+// servers under test nor spawn_server's migrate, and none prepares statements by name.
+bool behind_pooler();
 // test_raw_config(), built.
 app::Config test_config();
 

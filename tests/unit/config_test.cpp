@@ -63,6 +63,16 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.board.max_delay, std::chrono::seconds(300));
   EXPECT_EQ(c.board.min_anonymity, 10u);
   EXPECT_EQ(c.cache.results_ttl, std::chrono::seconds(900));
+  EXPECT_TRUE(c.database.prepared_statements);
+}
+
+// Off for a transaction pooler older than PgBouncer 1.21 (docs/operations.md, PgBouncer).
+TEST(ConfigTest, PreparedStatementsCanBeTurnedOff) {
+  auto raw = base();
+  raw["database.prepared_statements"] = "false";
+  EXPECT_FALSE(build_config(raw).database.prepared_statements);
+  raw["database.prepared_statements"] = "sometimes";
+  EXPECT_EQ(error_field(raw), "database.prepared_statements");
 }
 
 TEST(ConfigTest, ParsesTheFileFormat) {

@@ -42,6 +42,10 @@ struct DatabaseConfig {
   // cut (store::CallWatchdog), the request answered 503. PostgreSQL frozen or cut off
   // answers nothing, and no timeout of its own or of TCP ends the wait.
   Millis call_timeout{6'000};
+  // Statements prepared once per connection, by name (faster: parsed and planned once).
+  // Off: each is sent with its parameters, unnamed, as a transaction pooler older than
+  // PgBouncer 1.21 needs (docs/operations.md, PgBouncer).
+  bool prepared_statements = true;
   bool migrate_on_start = false;
   // The role the server runs as, when database.url is the schema owner's (the migration
   // Job): migrations grant it the server's privileges (store/migrations.hpp). Empty: one

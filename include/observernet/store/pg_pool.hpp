@@ -67,8 +67,9 @@ class CallWatchdog {
 
 class PgConnection {
  public:
+  // `prepared`: statements are prepared by name on first use (database.prepared_statements).
   PgConnection(const std::string& url, std::chrono::milliseconds connect_timeout,
-               std::chrono::milliseconds statement_timeout);
+               std::chrono::milliseconds statement_timeout, bool prepared = true);
 
   pqxx::connection& raw() { return conn_; }
   bool broken() const { return broken_ || !conn_.is_open(); }
@@ -84,21 +85,25 @@ class PgConnection {
   }
 
   // Prepares `sql` on this connection the first time, then executes it; a statement
-  // planned per call is sent with its parameters each time instead.
+  // planned per call, or any on a connection that prepares none, is sent with its
+  // parameters each time instead (an unnamed statement).
   template <class... Args>
   pqxx::result exec(pqxx::transaction_base& tx, const Sql& sql, Args&&... args) {
     if (watch_ != 0) watchdog_->extend(watch_, CallWatchdog::Clock::now() + budget_);
-    if (sql.planned_per_call) return tx.exec_params(sql.text, std::forward<Args>(args)...);
-    if (!prepared_.contains(sql.name)) {
+    if (sql.planned_per_call || !prepared_) {
+      return tx.exec_params(sql.text, std::forward<Args>(args)...);
+    }
+    if (!prepared_names_.contains(sql.name)) {
       conn_.prepare(sql.name, sql.text);
-      prepared_.insert(sql.name);
+      prepared_names_.insert(sql.name);
     }
     return tx.exec_prepared(sql.name, std::forward<Args>(args)...);
   }
 
  private:
   pqxx::connection conn_;
-  std::unordered_set<const char*> prepared_;
+  bool prepared_;
+  std::unordered_set<const char*> prepared_names_;
   bool broken_ = false;
   CallWatchdog* watchdog_ = nullptr;
   std::uint64_t watch_ = 0;
@@ -111,7 +116,8 @@ class PgPool {
   // timeout and a second.
   PgPool(std::string url, util::PoolOptions options, std::chrono::milliseconds statement_timeout,
          prometheus::Registry& registry,
-         std::chrono::milliseconds call_timeout = std::chrono::milliseconds(0));
+         std::chrono::milliseconds call_timeout = std::chrono::milliseconds(0),
+         bool prepared_statements = true);
   ~PgPool();
 
   // fn(PgConnection&) on a database thread; the coroutine resumes on its executor.
