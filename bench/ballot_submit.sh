@@ -25,7 +25,8 @@
 # PROFILE_SECONDS (default 5; 0 skips the profile and its tokens), PG_STATEMENTS=1 (loads
 # pg_stat_statements and prints where PostgreSQL's time went during the run), and SERVER_ENV:
 # VAR=value settings for the server, space-separated (e.g.
-# SERVER_ENV="OBSERVERNET_BALLOTS_WRITERS=1"), to compare configurations.
+# SERVER_ENV="OBSERVERNET_BALLOTS_WRITERS=1"), to compare configurations; BENCH_PGBOUNCER=1
+# puts PgBouncer between the server and PostgreSQL (scripts/lib.sh, bench_server_start).
 #
 # Limits: the API's rate limits (docs/api/README.md) are lifted by config as for every benchmark
 # (BENCH_RATE_LIMITS_LIFTED in scripts/lib.sh: the limiter checks each request in Redis

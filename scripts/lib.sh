@@ -864,6 +864,7 @@ BENCH_TOOLS=${OBSERVERNET_BENCH_TOOLS:-$ROOT/build/release}
 # shellcheck disable=SC2120  # the environment arguments are optional
 bench_server_start() {
   OBSERVERNET_PACKAGES+=(wrk curl)
+  if [[ ${BENCH_PGBOUNCER:-0} == 1 ]]; then OBSERVERNET_PACKAGES+=(pgbouncer); fi
   ensure_packages
   # OBSERVERNET_BENCH_BINARY=<file> runs that server and builds nothing, to compare two
   # builds run by run (an old and a new binary); the load generators built from bench/
@@ -888,6 +889,14 @@ bench_server_start() {
   BENCH_LOG=$THROWAWAY_DIR/server.log
   BENCH_PORT=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
   throwaway_migrate "${OBSERVERNET_BENCH_BINARY:-$ROOT/build/release/observernet}"
+  # BENCH_PGBOUNCER=1: the servers reach PostgreSQL through PgBouncer (Debian's, in
+  # transaction pooling) with prepared statements off (docs/operations.md, PgBouncer).
+  if [[ ${BENCH_PGBOUNCER:-0} == 1 ]]; then
+    pgbouncer_start "$THROWAWAY_DIR/pgbouncer" \
+      "$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT" "$BENCH_PORT")"
+    BENCH_SERVER_ENV+=(OBSERVERNET_DATABASE_URL="$THROWAWAY_POOLED_DATABASE_URL"
+      OBSERVERNET_DATABASE_PREPARED_STATEMENTS=false)
+  fi
   _bench_launch "$BENCH_PORT" "$BENCH_LOG" "$@"
   BENCH_PID=$_BENCH_LAUNCHED
 }
