@@ -666,6 +666,39 @@ throwaway_services_start() {
   THROWAWAY_REDIS_URL=redis://127.0.0.1:$THROWAWAY_REDIS_PORT/0
 }
 
+# throwaway_replica_start: a streaming replica of the throw-away PostgreSQL on a free port
+# (pg_basebackup -R, the primary's superuser over its Unix socket), which may pause its
+# replay at the runtime role's request (tests of docs/operations.md, Read replicas). Sets
+# THROWAWAY_REPLICA_DIR and THROWAWAY_REPLICA_DATABASE_URL; stopped with the services.
+THROWAWAY_REPLICA_DIR=
+throwaway_replica_start() {
+  local port primary_port=$THROWAWAY_PG_PORT
+  port=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
+  as_pg_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$THROWAWAY_PG_DIR" -p "$primary_port" \
+    -U "$(pg_os_user)" -d "$PG_APP_DB" \
+    -c "GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO $PG_APP_ROLE" \
+    >/dev/null
+  THROWAWAY_REPLICA_DIR=$(pg_datadir "$THROWAWAY_DIR/replica")
+  log "making a streaming replica of the throw-away PostgreSQL (pg_basebackup -R)"
+  as_pg_user "$PG_BIN/pg_basebackup" -h "$THROWAWAY_PG_DIR" -p "$primary_port" \
+    -U "$(pg_os_user)" -D "$THROWAWAY_REPLICA_DIR" -R -X stream -c fast
+  # The primary's settings came with the copy: its own address, port and socket.
+  {
+    echo "# Written by scripts/lib.sh: a streaming replica of the throw-away PostgreSQL."
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = '$THROWAWAY_REPLICA_DIR'"
+    echo "unix_socket_permissions = 0700"
+  } | as_pg_user tee "$THROWAWAY_REPLICA_DIR/observernet.conf" >/dev/null
+  log "starting the replica on 127.0.0.1:$port (log: $(pg_log_file "$THROWAWAY_REPLICA_DIR"))"
+  if ! sh -c "$(pg_start_cmd "$THROWAWAY_REPLICA_DIR")" >/dev/null; then
+    tail -n 20 -- "$(pg_log_file "$THROWAWAY_REPLICA_DIR")" >&2 || true
+    die "the PostgreSQL replica failed to start"
+  fi
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  THROWAWAY_REPLICA_DATABASE_URL=$(pg_url "$port" "$THROWAWAY_DIR/secrets/pg-password")
+}
+
 # throwaway_psql [psql args...]: psql on the throw-away database as its owner, unaligned,
 # tuples only, stopping at the first error.
 throwaway_psql() {
@@ -684,6 +717,10 @@ throwaway_migrate() {
 # and before (or half-way through) throwaway_services_start.
 throwaway_services_stop() {
   if [[ -n $THROWAWAY_DIR ]]; then pgbouncer_stop "$THROWAWAY_DIR/pgbouncer" || true; fi
+  if [[ -n $THROWAWAY_REPLICA_DIR ]]; then
+    pg_stop "$THROWAWAY_REPLICA_DIR" || true
+    THROWAWAY_REPLICA_DIR=
+  fi
   if [[ -n $THROWAWAY_REDIS_PORT ]]; then
     redis_stop "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" || true
     THROWAWAY_REDIS_PORT=

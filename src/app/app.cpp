@@ -42,6 +42,7 @@
 #include "observernet/store/issuance_writer.hpp"
 #include "observernet/store/migrations.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "observernet/store/pg_reads.hpp"
 #include "observernet/store/voting.hpp"
 #include "observernet/util/log.hpp"
 #include "observernet/util/process_metrics.hpp"
@@ -69,10 +70,10 @@ unsigned crypto_threads(const Config& config) {
 
 // Each key only where the route set uses it (docs/security.md, Keys): whatever else the
 // configuration holds, nothing is built with it. Null elsewhere.
-std::unique_ptr<store::BoardStore> board_store(const Config& config, store::PgPool& postgres) {
+std::unique_ptr<store::BoardStore> board_store(const Config& config, store::PgReads& db) {
   if (!keys_of(config.routes).log_key) return nullptr;
   return std::make_unique<store::BoardStore>(
-      postgres, crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key)),
+      db, crypto::Ed25519PrivateKey::from_seed(*crypto::from_hex(config.auth.log_key)),
       domain::PublicationPolicy{config.board.min_batch, config.board.max_delay,
                                 config.board.min_anonymity});
 }
@@ -147,6 +148,16 @@ std::shared_ptr<const web::Site> load_site(const Config& whole) {
   }
 }
 
+store::PgSettings pg_settings(const DatabaseConfig& c) {
+  return {.statement_timeout = c.statement_timeout,
+          .call_timeout = c.call_timeout,
+          .prepared_statements = c.prepared_statements};
+}
+
+store::ReplicaOptions replica_options(const DatabaseConfig& c) {
+  return {c.replica_urls, c.pool, pg_settings(c), c.max_replica_lag};
+}
+
 store::GroupCommitOptions group_commit_options(const GroupCommitConfig& c) {
   return {c.batch_size, c.batch_wait, c.queue_depth, c.writers, c.queue_timeout};
 }
@@ -160,13 +171,14 @@ struct App::Impl {
         site(load_site(config)),
         registry(std::make_shared<prometheus::Registry>()),
         http_metrics(*registry),
-        postgres(config.database.url, config.database.pool, config.database.statement_timeout,
-                 *registry, config.database.call_timeout, config.database.prepared_statements),
+        postgres(config.database.url, config.database.pool, pg_settings(config.database),
+                 *registry),
+        reads(postgres, replica_options(config.database), *registry),
         io(io_threads(config)),
         redis(io_executors(io), config.redis.endpoint, config.redis.connection),
-        board(board_store(config, postgres)),
-        elections(postgres, board.get(), voter_pepper(config), config.import.max_voters),
-        voting(postgres),
+        board(board_store(config, reads)),
+        elections(reads, board.get(), voter_pepper(config), config.import.max_voters),
+        voting(reads),
         crypto("crypto", crypto_threads(config), config.crypto.queue_depth, *registry),
         ballot_writer(voting, group_commit_options(config.ballots), *registry),
         issuance_writer(voting, group_commit_options(config.tokens.commit), *registry),
@@ -211,6 +223,10 @@ struct App::Impl {
           std::make_unique<service::Sequencer>(*board, config.board.sequence_interval, *registry);
     }
     if (sealer) admin = std::make_unique<service::ElectionAdmin>(elections, *sealer, published);
+    for (std::size_t i = 0; i < reads.replicas(); ++i) {
+      replica_monitors.push_back(std::make_unique<service::ReplicaMonitor>(
+          [this, i] { return reads.measure(i); }, config.database.replica_check_interval));
+    }
     api::add_ops_routes(router,
                         {draining, dependencies, {registry.get(), &http_metrics, &process}});
     if (admin) {
@@ -250,6 +266,7 @@ struct App::Impl {
     ballot_writer.stop();
     issuance_writer.stop();
     crypto.shutdown();
+    reads.shutdown();
     postgres.shutdown();
   }
 
@@ -290,6 +307,7 @@ struct App::Impl {
       out.push_back(sequencer.get());
     }
     if (config.ratelimit.enabled) out.push_back(&limit_adaptation);
+    for (auto& monitor : replica_monitors) out.push_back(monitor.get());
     return out;
   }
 
@@ -314,6 +332,7 @@ struct App::Impl {
   http::HttpMetrics http_metrics;
   util::ProcessMetrics process;
   store::PgPool postgres;
+  store::PgReads reads;  // the public reads: a fresh replica, or postgres
   http::IoContexts io;
   cache::RedisLanes redis;  // after io: one pipelined connection per I/O thread
   // What /readyz checks: nothing in a process without stores (http.routes = web).
@@ -341,6 +360,7 @@ struct App::Impl {
   std::unique_ptr<service::ElectionAdmin> admin;  // null where elections are not created
   service::Scheduler scheduler;
   service::DependencyRefresh dependency_refresh;
+  std::vector<std::unique_ptr<service::ReplicaMonitor>> replica_monitors;  // one per replica
   api::AdminAuth admin_auth;
   http::Router router;
   asio::signal_set signals;
@@ -368,7 +388,10 @@ void App::start() {
   auto& cfg = impl_->config;
   if (cfg.database.migrate_on_start) apply_migrations(cfg);
   // A process without a database (http.routes = web) never opens a connection.
-  if (keys_of(cfg.routes).database) impl_->postgres.warm_up();
+  if (keys_of(cfg.routes).database) {
+    impl_->postgres.warm_up();
+    impl_->reads.warm_up();
+  }
   impl_->server.start();
   log::info("listening", {{"address", cfg.http.host},
                           {"port", impl_->server.port()},

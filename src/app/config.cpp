@@ -40,6 +40,21 @@ std::uint64_t parse_uint(const std::string& key, const std::string& value, std::
   return out;
 }
 
+// The entries of a list value ("a, b,c"), trimmed, empty ones left out.
+std::vector<std::string> list_items(const std::string& v) {
+  std::vector<std::string> items;
+  std::stringstream in(v);
+  for (std::string item; std::getline(in, item, ',');) {
+    item = trim(item);
+    if (!item.empty()) items.push_back(std::move(item));
+  }
+  return items;
+}
+
+bool is_postgres_url(std::string_view v) {
+  return v.starts_with("postgresql://") || v.starts_with("postgres://");
+}
+
 bool parse_bool(const std::string& key, const std::string& value) {
   if (value == "true" || value == "1") return true;
   if (value == "false" || value == "0") return false;
@@ -192,10 +207,7 @@ const std::vector<Key>& keys() {
     k.push_back({"http.cors_origins",
                  [](Config& c, const std::string& key, const std::string& v) {
                    c.http.cors_origins.clear();
-                   std::stringstream in(v);
-                   for (std::string item; std::getline(in, item, ',');) {
-                     item = trim(item);
-                     if (item.empty()) continue;
+                   for (const std::string& item : list_items(v)) {
                      auto origin = http::parse_origin(item);
                      if (!origin) {
                        throw ConfigError(key,
@@ -240,8 +252,7 @@ const std::vector<Key>& keys() {
                    c.http.access_log = parse_bool(key, v);
                  }});
     k.push_back({"database.url", [](Config& c, const std::string& key, const std::string& v) {
-                   if (!v.empty() && !v.starts_with("postgresql://") &&
-                       !v.starts_with("postgres://")) {
+                   if (!v.empty() && !is_postgres_url(v)) {
                      throw ConfigError(key, "must be a postgresql:// URL");
                    }
                    c.database.url = v;
@@ -264,6 +275,20 @@ const std::vector<Key>& keys() {
         {"database.migrate_on_start", [](Config& c, const std::string& key, const std::string& v) {
            c.database.migrate_on_start = parse_bool(key, v);
          }});
+    k.push_back({"database.replica_urls",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   c.database.replica_urls = list_items(v);
+                   for (const std::string& item : c.database.replica_urls) {
+                     if (!is_postgres_url(item)) {
+                       throw ConfigError(key, "each entry must be a postgresql:// URL");
+                     }
+                   }
+                 },
+                 kList});
+    k.push_back({"database.max_replica_lag_ms",
+                 millis_field(&Config::database, &DatabaseConfig::max_replica_lag, 1)});
+    k.push_back({"database.replica_check_interval_ms",
+                 millis_field(&Config::database, &DatabaseConfig::replica_check_interval, 1)});
     k.push_back({"database.prepared_statements",
                  [](Config& c, const std::string& key, const std::string& v) {
                    c.database.prepared_statements = parse_bool(key, v);
@@ -290,13 +315,10 @@ const std::vector<Key>& keys() {
                  [](Config& c, const std::string& key, const std::string& v) {
                    static const std::regex hex64("^[0-9a-f]{64}$");
                    c.auth.admin_key_hashes.clear();
-                   std::stringstream in(v);
-                   for (std::string item; std::getline(in, item, ',');) {
-                     item = trim(item);
+                   for (std::string item : list_items(v)) {
                      std::ranges::transform(item, item.begin(), [](unsigned char ch) {
                        return static_cast<char>(std::tolower(ch));
                      });
-                     if (item.empty()) continue;
                      if (!std::regex_match(item, hex64)) {
                        throw ConfigError(key, "each entry must be a hex SHA-256 (64 hex digits)");
                      }
@@ -554,6 +576,8 @@ void check_keys(Config& config) {
   };
   check("database.url", use.database, !config.database.url.empty(),
         "keeps elections, tokens and ballots in it");
+  if (!use.database && !config.database.replica_urls.empty())
+    throw refused("database.replica_urls");
   if (!use.database && config.database.migrate_on_start) {
     throw ConfigError("database.migrate_on_start",
                       "must not be set for " + routes + ", which opens no database");
@@ -699,6 +723,11 @@ Config build_config(const RawConfig& raw, Use use) {
   }
   // Each pseudonym must outlive the windows counted under it: a new one every other
   // window at most (docs/privacy.md, Rate-limit pseudonyms).
+  if (config.database.replica_check_interval >= config.database.max_replica_lag) {
+    throw ConfigError("database.replica_check_interval_ms",
+                      "must be less than database.max_replica_lag_ms: a measurement older "
+                      "than the lag allowed sends no read to the replica");
+  }
   if (config.database.call_timeout <= config.database.statement_timeout) {
     throw ConfigError("database.call_timeout_ms",
                       "must exceed database.statement_timeout_ms: PostgreSQL ends a slow "

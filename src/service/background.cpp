@@ -133,4 +133,11 @@ awaitable<void> DependencyRefresh::pass() {
   co_await check_.run();
 }
 
+ReplicaMonitor::ReplicaMonitor(Measure measure, std::chrono::milliseconds interval)
+    : BackgroundService("replica_lag", interval, true), measure_(std::move(measure)) {}
+
+awaitable<void> ReplicaMonitor::pass() {
+  co_await measure_();
+}
+
 }  // namespace observernet::service

@@ -255,7 +255,7 @@ awaitable<void> ElectionLogs::refresh(const std::string& election_id, Entry& e) 
   // A page at a time, until the head's leaves are in, a page adds none (the stored log is
   // short) or skips some.
   for (std::uint64_t size = log.tree().size(); size < head->tree_size && !gap;) {
-    auto chunks = co_await store_.chunks_from(election_id, size, kLoadPage);
+    auto chunks = co_await store_.chunks_from(election_id, size, kLoadPage, head->tree_size);
     std::lock_guard lock(log.mutex_);
     // Another request may have appended meanwhile: only what is still missing.
     for (const auto& chunk : chunks) {

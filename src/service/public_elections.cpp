@@ -62,11 +62,11 @@ awaitable<cache::CachedBodyPtr> PublicElections::election(const std::string& id)
   std::string key = election_key(id);
   if (auto hit = cache_.find_local(key)) co_return hit;
   cache::BodyCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
-    auto e = co_await elections_.find(id);
-    if (!e || e->status == domain::ElectionStatus::draft) co_return std::nullopt;
-    std::int64_t ballots = co_await voting_.ballots_cast(id);
-    co_return cache::LoadedBody{domain::to_public_json(*e, ballots).dump(), e->version,
-                                cache_ttl(*e, cache_.default_ttl())};
+    auto found = co_await elections_.find_public(id);
+    if (!found) co_return std::nullopt;
+    const domain::Election& e = found->election;
+    co_return cache::LoadedBody{domain::to_public_json(e, found->ballots_cast).dump(), e.version,
+                                cache_ttl(e, cache_.default_ttl())};
   };
   auto cached = co_await cache_.get(std::move(key), std::move(load));
   if (!cached) throw no_public_election();
@@ -110,7 +110,7 @@ awaitable<cache::CachedBodyPtr> PublicElections::results(const std::string& id) 
     if (auto hit = cache_.find_local(key)) co_return hit;
   }
   cache::BodyCache::Loader load = [&]() -> awaitable<std::optional<cache::LoadedBody>> {
-    auto tally = co_await voting_.tally(id);
+    auto tally = co_await voting_.tally(id, entry->election.version);
     co_return cache::LoadedBody{domain::results_to_json(entry->election, tally).dump(), 0,
                                 final ? results_ttl_ : std::chrono::seconds(1)};
   };

@@ -14,6 +14,7 @@
 #include "observernet/crypto/merkle.hpp"
 #include "observernet/domain/election.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "observernet/store/pg_reads.hpp"
 
 namespace observernet::store {
 namespace {
@@ -189,9 +190,9 @@ domain::TreeHead tree_head_from(const std::string& election_id, const pqxx::row&
 
 }  // namespace
 
-BoardStore::BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key,
+BoardStore::BoardStore(PgReads& db, crypto::Ed25519PrivateKey log_key,
                        domain::PublicationPolicy policy)
-    : pool_(pool), log_key_(std::move(log_key)), policy_(policy) {}
+    : pool_(db.primary()), reads_(db), log_key_(std::move(log_key)), policy_(policy) {}
 
 std::optional<BoardStore::Sequenced> BoardStore::sequence(PgConnection& c,
                                                           pqxx::transaction_base& tx,
@@ -304,7 +305,7 @@ awaitable<SequencerPass> BoardStore::sequence_pending() {
 }
 
 awaitable<Waiting> BoardStore::waiting(std::string election_id) {
-  co_return co_await pool_.run([&election_id](PgConnection& c) {
+  co_return co_await reads_.read([&election_id](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     auto row = c.exec(tx, kSelectWaitingOf, election_id).at(0);
     Waiting w;
@@ -317,30 +318,38 @@ awaitable<Waiting> BoardStore::waiting(std::string election_id) {
 }
 
 awaitable<std::optional<domain::TreeHead>> BoardStore::latest_tree_head(std::string election_id) {
-  co_return co_await pool_.run([&election_id](PgConnection& c) -> std::optional<domain::TreeHead> {
-    pqxx::read_transaction tx(c.raw());
-    auto rows = c.exec(tx, kSelectLatestTreeHead, election_id);
-    if (rows.empty()) return std::nullopt;
-    return tree_head_from(election_id, rows[0]);
-  });
+  co_return co_await reads_.read(
+      [&election_id](PgConnection& c) -> std::optional<domain::TreeHead> {
+        pqxx::read_transaction tx(c.raw());
+        auto rows = c.exec(tx, kSelectLatestTreeHead, election_id);
+        if (rows.empty()) {
+          if (c.replica()) throw ReplicaBehind();  // opened a moment ago, maybe
+          return std::nullopt;
+        }
+        return tree_head_from(election_id, rows[0]);
+      });
 }
 
 awaitable<std::vector<LogChunk>> BoardStore::chunks_from(std::string election_id,
-                                                         std::uint64_t from, std::uint64_t leaves) {
-  co_return co_await pool_.run([&](PgConnection& c) {
+                                                         std::uint64_t from, std::uint64_t leaves,
+                                                         std::uint64_t tree_size) {
+  co_return co_await reads_.read([&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::vector<LogChunk> chunks;
     for (const auto& row : c.exec(tx, kSelectChunksFrom, election_id, from, leaves)) {
       chunks.push_back({row[0].as<std::uint64_t>(),
                         digests_from_hex(std::string_view(row[1].c_str(), row[1].size()))});
     }
+    const std::uint64_t end =
+        chunks.empty() ? from : chunks.back().first_index + chunks.back().leaf_hashes.size();
+    if (c.replica() && end < std::min(from + leaves, tree_size)) throw ReplicaBehind();
     return chunks;
   });
 }
 
 awaitable<std::vector<RollEntry>> BoardStore::roll_page(std::string election_id, RollEntry after,
                                                         std::uint64_t limit) {
-  co_return co_await pool_.run([&](PgConnection& c) {
+  co_return co_await reads_.read([&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::vector<RollEntry> page;
     for (const auto& row : c.exec(tx, kSelectRollPage, election_id, after.commitment,
@@ -353,7 +362,7 @@ awaitable<std::vector<RollEntry>> BoardStore::roll_page(std::string election_id,
 
 awaitable<std::vector<Digest>> BoardStore::issued_page(std::string election_id, Digest after,
                                                        std::uint64_t limit) {
-  co_return co_await pool_.run([&](PgConnection& c) {
+  co_return co_await reads_.read([&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::vector<Digest> page;
     for (const auto& row :
@@ -365,7 +374,7 @@ awaitable<std::vector<Digest>> BoardStore::issued_page(std::string election_id, 
 }
 
 awaitable<std::vector<std::string>> BoardStore::leaves(std::vector<Digest> receipts) {
-  co_return co_await pool_.run([&receipts](PgConnection& c) {
+  co_return co_await reads_.read([&receipts](PgConnection& c) {
     detail::ArrayLiteral array;
     for (const Digest& r : receipts) array.add(crypto::to_hex(r));
     pqxx::read_transaction tx(c.raw());
@@ -377,7 +386,10 @@ awaitable<std::vector<std::string>> BoardStore::leaves(std::vector<Digest> recei
     out.reserve(receipts.size());
     for (const Digest& r : receipts) {
       auto it = by_receipt.find(crypto::to_hex(r));
-      if (it == by_receipt.end()) throw std::runtime_error("a sequenced ballot is missing");
+      if (it == by_receipt.end()) {
+        if (c.replica()) throw ReplicaBehind();  // sequenced after its last replay
+        throw std::runtime_error("a sequenced ballot is missing");
+      }
       out.push_back(std::move(it->second));
     }
     return out;

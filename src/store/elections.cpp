@@ -15,6 +15,7 @@
 #include "observernet/error.hpp"
 #include "observernet/store/board.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "observernet/store/pg_reads.hpp"
 #include "stored_values.hpp"
 #include "tally.hpp"
 
@@ -275,9 +276,13 @@ std::pair<std::string, std::string> parse_cursor(const std::string& cursor) {
 
 }  // namespace
 
-ElectionStore::ElectionStore(PgPool& pool, BoardStore* board, std::string voter_pepper,
+ElectionStore::ElectionStore(PgReads& db, BoardStore* board, std::string voter_pepper,
                              std::size_t max_voters)
-    : pool_(pool), board_(board), pepper_(std::move(voter_pepper)), max_voters_(max_voters) {}
+    : pool_(db.primary()),
+      reads_(db),
+      board_(board),
+      pepper_(std::move(voter_pepper)),
+      max_voters_(max_voters) {}
 
 BoardStore& ElectionStore::board() const {
   if (board_ == nullptr) {
@@ -321,11 +326,23 @@ awaitable<std::optional<Election>> ElectionStore::find(std::string id) {
   });
 }
 
+awaitable<std::optional<PublicElection>> ElectionStore::find_public(std::string id) {
+  co_return co_await reads_.read([&id](PgConnection& c) -> std::optional<PublicElection> {
+    pqxx::read_transaction tx(c.raw());
+    auto rows = c.exec(tx, kSelectElection, id);
+    if (rows.empty() || rows[0][3].as<std::string>() == "draft") {
+      if (c.replica()) throw ReplicaBehind();  // created or opened a moment ago, maybe
+      return std::nullopt;
+    }
+    return PublicElection{election_from(rows[0]), detail::ballots_cast(c, tx, id)};
+  });
+}
+
 awaitable<ElectionPage> ElectionStore::list(std::optional<ElectionStatus> status, bool public_only,
                                             int limit, std::optional<std::string> cursor) {
   std::optional<std::pair<std::string, std::string>> after;
   if (cursor) after = parse_cursor(*cursor);
-  co_return co_await pool_.run([&](PgConnection& c) {
+  auto read = [&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::optional<std::string> status_text;
     if (status) status_text = std::string(domain::to_string(*status));
@@ -347,7 +364,9 @@ awaitable<ElectionPage> ElectionStore::list(std::optional<ElectionStatus> status
       page.next_cursor = make_cursor(us, last.id);
     }
     return page;
-  });
+  };
+  if (public_only) co_return co_await reads_.read(read);
+  co_return co_await pool_.run(read);
 }
 
 awaitable<Election> ElectionStore::patch(std::string id, json patch,
@@ -489,10 +508,11 @@ awaitable<ElectionStats> ElectionStore::stats(std::string id) {
 
 awaitable<std::vector<domain::AuditEvent>> ElectionStore::audit(std::string id, std::int64_t from,
                                                                 int limit, bool public_only) {
-  co_return co_await pool_.run([&](PgConnection& c) {
+  auto read = [&](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     auto election = c.exec(tx, kSelectElection, id);
     if (election.empty() || (public_only && election[0][3].as<std::string>() == "draft")) {
+      if (c.replica()) throw ReplicaBehind();  // created or opened a moment ago, maybe
       throw not_found();
     }
     std::vector<domain::AuditEvent> events;
@@ -507,7 +527,9 @@ awaitable<std::vector<domain::AuditEvent>> ElectionStore::audit(std::string id, 
       events.push_back(std::move(e));
     }
     return events;
-  });
+  };
+  if (public_only) co_return co_await reads_.read(read);
+  co_return co_await pool_.run(read);
 }
 
 awaitable<std::vector<Election>> ElectionStore::run_schedule() {

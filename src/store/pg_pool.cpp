@@ -27,9 +27,11 @@ std::string with_connect_options(const std::string& url, std::chrono::millisecon
 }  // namespace
 
 PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds connect_timeout,
-                           std::chrono::milliseconds statement_timeout, bool prepared)
-    : conn_(with_connect_options(url, connect_timeout)), prepared_(prepared) {
-  conn_.set_variable("statement_timeout", std::to_string(statement_timeout.count()));
+                           const PgSettings& settings)
+    : conn_(with_connect_options(url, connect_timeout)),
+      prepared_(settings.prepared_statements),
+      replica_(settings.replica) {
+  conn_.set_variable("statement_timeout", std::to_string(settings.statement_timeout.count()));
   // An answer is sent once its commit is durable: never with synchronous_commit off,
   // whatever the server's default, which would let a crash take back a receipt already
   // given. The other values (local, remote_write, on, remote_apply) are the operator's.
@@ -145,18 +147,16 @@ void PgPool::rethrow_unavailable() {
 
 PgPool::~PgPool() = default;
 
-PgPool::PgPool(std::string url, util::PoolOptions options,
-               std::chrono::milliseconds statement_timeout, prometheus::Registry& registry,
-               std::chrono::milliseconds call_timeout, bool prepared_statements)
+PgPool::PgPool(std::string url, util::PoolOptions options, PgSettings settings,
+               prometheus::Registry& registry, std::string name)
     : watchdog_(std::make_unique<CallWatchdog>()),
-      call_timeout_(call_timeout.count() > 0 ? call_timeout
-                                             : statement_timeout + std::chrono::seconds(1)),
+      call_timeout_(settings.call_timeout.count() > 0
+                        ? settings.call_timeout
+                        : settings.statement_timeout + std::chrono::seconds(1)),
       pool_(
-          "postgres", options,
-          [url = std::move(url), connect = options.connect_timeout, statement_timeout,
-           prepared_statements] {
-            return std::make_unique<PgConnection>(url, connect, statement_timeout,
-                                                  prepared_statements);
+          std::move(name), options,
+          [url = std::move(url), connect = options.connect_timeout, settings] {
+            return std::make_unique<PgConnection>(url, connect, settings);
           },
           [](std::exception_ptr e) {
             try {

@@ -14,4 +14,8 @@ namespace observernet::store::detail {
 domain::Tally read_tally(PgConnection& c, pqxx::transaction_base& tx,
                          const std::string& election_id);
 
+// Ballots cast, sequenced or not.
+std::int64_t ballots_cast(PgConnection& c, pqxx::transaction_base& tx,
+                          const std::string& election_id);
+
 }  // namespace observernet::store::detail

@@ -12,6 +12,7 @@
 
 #include "observernet/error.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "observernet/store/pg_reads.hpp"
 #include "tally.hpp"
 
 namespace observernet::store {
@@ -108,6 +109,7 @@ OBSERVERNET_SQL(kCountBallots, "SELECT count(*) FROM ballots WHERE election_id =
 OBSERVERNET_SQL(kCountCast,
                 "SELECT (SELECT count(*) FROM ballots WHERE election_id = $1::uuid)"
                 " + (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid)");
+OBSERVERNET_SQL(kSelectElectionVersion, "SELECT version FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kCountCastOfElections,
                 "SELECT election_id::text, count(*) FROM (SELECT election_id FROM ballots"
                 " WHERE election_id = ANY($1::uuid[]) UNION ALL SELECT election_id"
@@ -152,6 +154,11 @@ domain::Tally read_tally(PgConnection& c, pqxx::transaction_base& tx,
   return tally;
 }
 
+std::int64_t ballots_cast(PgConnection& c, pqxx::transaction_base& tx,
+                          const std::string& election_id) {
+  return c.exec(tx, kCountCast, election_id)[0][0].as<std::int64_t>();
+}
+
 }  // namespace detail
 
 Error election_busy() {
@@ -161,7 +168,7 @@ Error election_busy() {
       .with_retry_after(1);
 }
 
-VotingStore::VotingStore(PgPool& pool) : pool_(pool) {}
+VotingStore::VotingStore(PgReads& db) : pool_(db.primary()), reads_(db) {}
 
 awaitable<std::optional<TokenKeyRecord>> VotingStore::token_key(std::string election_id) {
   co_return co_await pool_.run([&election_id](PgConnection& c) -> std::optional<TokenKeyRecord> {
@@ -348,18 +355,25 @@ std::vector<BallotWriteResult> VotingStore::write_ballots(std::span<const Pendin
 
 awaitable<std::optional<ReceiptStatus>> VotingStore::find_receipt(crypto::Digest receipt) {
   const std::string hex = crypto::to_hex(receipt);
-  co_return co_await pool_.run([&hex](PgConnection& c) -> std::optional<ReceiptStatus> {
+  co_return co_await reads_.read([&hex](PgConnection& c) -> std::optional<ReceiptStatus> {
     pqxx::read_transaction tx(c.raw());
     auto rows = c.exec(tx, kSelectReceipt, hex);
-    if (rows.empty()) return std::nullopt;
+    if (rows.empty()) {
+      if (c.replica()) throw ReplicaBehind();  // given a moment ago, maybe
+      return std::nullopt;
+    }
     return ReceiptStatus{rows[0][0].as<std::string>(), rows[0][1].as<bool>()};
   });
 }
 
-awaitable<domain::Tally> VotingStore::tally(std::string election_id) {
-  co_return co_await pool_.run([&election_id](PgConnection& c) {
+awaitable<domain::Tally> VotingStore::tally(std::string election_id, std::int64_t version) {
+  co_return co_await reads_.read([&election_id, &version](PgConnection& c) {
     // One snapshot for the three counts.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c.raw());
+    if (c.replica()) {
+      auto rows = c.exec(tx, kSelectElectionVersion, election_id);
+      if (rows.empty() || rows[0][0].as<std::int64_t>() < version) throw ReplicaBehind();
+    }
     domain::Tally tally = detail::read_tally(c, tx, election_id);
     tx.commit();
     return tally;
@@ -369,7 +383,7 @@ awaitable<domain::Tally> VotingStore::tally(std::string election_id) {
 awaitable<std::int64_t> VotingStore::ballots_cast(std::string election_id) {
   co_return co_await pool_.run([&election_id](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
-    return c.exec(tx, kCountCast, election_id)[0][0].as<std::int64_t>();
+    return detail::ballots_cast(c, tx, election_id);
   });
 }
 
@@ -378,7 +392,7 @@ awaitable<std::map<std::string, std::int64_t>> VotingStore::ballots_cast(
   detail::ArrayLiteral ids;
   for (const auto& id : election_ids) ids.add(id);
   const std::string array = ids.str();
-  co_return co_await pool_.run([&array](PgConnection& c) {
+  co_return co_await reads_.read([&array](PgConnection& c) {
     pqxx::read_transaction tx(c.raw());
     std::map<std::string, std::int64_t> counts;
     for (const auto& row : c.exec(tx, kCountCastOfElections, array)) {

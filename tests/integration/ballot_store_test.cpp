@@ -15,6 +15,7 @@
 #include "observernet/crypto/hash.hpp"
 #include "observernet/crypto/merkle.hpp"
 #include "observernet/store/pg_pool.hpp"
+#include "observernet/store/pg_reads.hpp"
 #include "observernet/store/voting.hpp"
 #include "support.hpp"
 
@@ -67,8 +68,9 @@ TEST(BallotStoreTest, TwoBatchesOfTheSameTokensInOppositeOrdersBothCommit) {
   prometheus::Registry registry;
   util::PoolOptions options;
   options.max = 2;
-  store::PgPool pool(url, options, 10'000ms, registry);
-  store::VotingStore store(pool);
+  store::PgPool pool(url, options, {.statement_timeout = 10'000ms}, registry);
+  store::PgReads db(pool);
+  store::VotingStore store(db);
   pool.warm_up();
 
   for (int round = 0; round < 5; ++round) {

@@ -13,7 +13,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -381,14 +380,6 @@ TEST_F(AnonymitySetTest, AServerStoppedMidPassLeavesTheSetWholeAndNothingDanglin
   remove_election_as_owner(id);
 }
 
-// A counter's value on a server's /metrics; -1 when absent.
-double metric(std::uint16_t port, const std::string& name) {
-  const std::string text = http_request(port, "GET", "/metrics").body;
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\n" + name + " ([0-9.e+]+)\n"))) return -1;
-  return std::stod(m[1]);
-}
-
 // The private half of an election's token key is unsealed only where tokens are signed:
 // an API server that takes ballots and serves every public read never holds it. Here a
 // signer (http.routes = token) and an API server share the database, as in Kubernetes.
@@ -407,8 +398,8 @@ TEST_F(AnonymitySetTest, OnlyTheTokenRouteUnsealsASigningKey) {
   EXPECT_EQ(call("GET", "/api/v1/public/elections/" + id).status, 200u);
   close(id);
 
-  EXPECT_EQ(metric(signer.port(), "token_keys_unsealed_total"), 1);
-  EXPECT_EQ(metric(server->port(), "token_keys_unsealed_total"), 0)
+  EXPECT_EQ(metric_value(signer.port(), "token_keys_unsealed_total"), 1);
+  EXPECT_EQ(metric_value(server->port(), "token_keys_unsealed_total"), 0)
       << "the API server unsealed a signing key it never needs";
 }
 
@@ -456,8 +447,8 @@ TEST_F(AnonymitySetTest, TheApiCreatesElectionsWithoutTheMasterKeyAndOnlyTheSign
   close(id);
   EXPECT_EQ(tree_size(id), 1u);
 
-  EXPECT_EQ(metric(signer_server.port(), "token_keys_unsealed_total"), 1);
-  EXPECT_EQ(metric(server->port(), "token_keys_unsealed_total"), 0)
+  EXPECT_EQ(metric_value(signer_server.port(), "token_keys_unsealed_total"), 1);
+  EXPECT_EQ(metric_value(server->port(), "token_keys_unsealed_total"), 0)
       << "the API process unsealed a signing key without the master key";
   // The election's key is stored sealed to the sealing key, not under the master key.
   const crypto::Bytes sealed = stored_token_key(id);
@@ -494,7 +485,7 @@ TEST_F(AnonymitySetTest, ATokenKeySealedInTheOldFormatStillSigns) {
   TestServer signer(std::move(signer_config));
   const Token token = take_token(signer.port(), id, "voter-0");
   EXPECT_EQ(submit(id, token, "bob").status, 201u);
-  EXPECT_EQ(metric(signer.port(), "token_keys_unsealed_total"), 1);
+  EXPECT_EQ(metric_value(signer.port(), "token_keys_unsealed_total"), 1);
 }
 
 // One ballot per token, whether the first ballot still waits in the staging table or is

@@ -203,7 +203,8 @@ TEST(PgPoolTest, SqlErrorsPropagateAndTheConnectionIsReused) {
   prometheus::Registry registry;
   util::PoolOptions options;
   options.max = 1;
-  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 5000ms, registry);
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options,
+                     {.statement_timeout = 5000ms}, registry);
   EXPECT_THROW(pool.run_blocking([](store::PgConnection& c) {
     pqxx::work tx(c.raw());
     tx.exec("SELECT * FROM no_such_table");
@@ -226,7 +227,8 @@ TEST(PgPoolTest, NamedStatementsArePreparedOncePerConnectionUnderTheirName) {
   prometheus::Registry registry;
   util::PoolOptions options;
   options.max = 1;
-  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 5000ms, registry);
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options,
+                     {.statement_timeout = 5000ms}, registry);
   auto run = [&] {
     return pool.run_blocking([](store::PgConnection& c) {
       pqxx::work tx(c.raw());
@@ -252,7 +254,8 @@ TEST(PgPoolTest, ALookupPlannedPerCallUsesTheIndexOnceTheTableHasGrown) {
   prometheus::Registry registry;
   util::PoolOptions options;
   options.max = 1;
-  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 5000ms, registry);
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options,
+                     {.statement_timeout = 5000ms}, registry);
   // Sequential scans of the table in this transaction, after running `sql`.
   auto scans_after = [](store::PgConnection& c, pqxx::work& tx, const store::Sql& sql,
                         const std::string& keys) {
@@ -314,7 +317,8 @@ std::pair<std::optional<ErrorCode>, std::string> error_of(const std::function<vo
 // PostgreSQL's own timeout ends the statement: the request is answered 503 (transient).
 TEST(PgPoolTest, StatementTimeoutIsApplied) {
   prometheus::Registry registry;
-  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), {}, 200ms, registry);
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), {},
+                     {.statement_timeout = 200ms}, registry);
   const auto [code, detail] = error_of([&] {
     pool.run_blocking([](store::PgConnection& c) {
       pqxx::work tx(c.raw());
@@ -331,7 +335,8 @@ TEST(PgPoolTest, ACallWithNoAnswerWithinItsBudgetIsCut) {
   prometheus::Registry registry;
   util::PoolOptions options;
   options.max = 1;
-  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options, 10s, registry, 300ms);
+  store::PgPool pool(required_env("OBSERVERNET_TEST_DATABASE_URL"), options,
+                     {.statement_timeout = 10s, .call_timeout = 300ms}, registry);
   auto backend = [&] {
     return pool.run_blocking([](store::PgConnection& c) {
       pqxx::read_transaction tx(c.raw());

@@ -558,6 +558,14 @@ bool metrics_show(std::uint16_t port, const std::string& line) {
       std::chrono::seconds(5));
 }
 
+double metric_value(std::uint16_t port, const std::string& series) {
+  const std::string text = "\n" + http_request(port, "GET", "/metrics").body;
+  const std::string start = "\n" + series + " ";
+  const auto at = text.find(start);
+  if (at == std::string::npos) return -1;
+  return std::strtod(text.c_str() + at + start.size(), nullptr);
+}
+
 std::string fake_response(unsigned status, const std::string& body, const std::string& content_type,
                           const std::vector<std::string>& extra_headers) {
   std::string r = "HTTP/1.1 " + std::to_string(status) + " X\r\n";

@@ -165,6 +165,10 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env = {},
 // True once GET /metrics shows `line` (a request is counted after its response is
 // written, so a client can see the response before the counter moves).
 bool metrics_show(std::uint16_t port, const std::string& line);
+// A sample's value on GET /metrics; `series` as printed there, name and labels (in name
+// order): `tokens_issued_total`, `pool_connections{pool="postgres",state="idle"}`. -1 when
+// absent.
+double metric_value(std::uint16_t port, const std::string& series);
 
 // A field of /proc/<pid>/status in kB (VmRSS, VmHWM), or -1.
 long proc_status_kb(pid_t pid, const std::string& field);

@@ -5,8 +5,11 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <future>
+#include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -1868,5 +1871,191 @@ TEST_F(VerifyBoardTest, AnAuditHistoryRewrittenAfterASavedTreeHeadIsCaught) {
       << report(results);
 }
 
+// Public reads on a streaming replica (docs/operations.md, Read replicas): scripts/test
+// starts one of the throw-away PostgreSQL with pg_basebackup -R.
+class ReplicaTest : public BoardTest {
+ protected:
+  static app::Config with_replica(std::chrono::milliseconds max_lag = 100ms,
+                                  std::chrono::milliseconds check_interval = 20ms) {
+    app::Config c = test_config();
+    c.database.replica_urls = {required_env("OBSERVERNET_TEST_REPLICA_URL")};
+    c.database.max_replica_lag = max_lag;
+    c.database.replica_check_interval = check_interval;
+    c.board.sequence_interval = 20ms;
+    return c;
+  }
+  explicit ReplicaTest(app::Config config = with_replica()) : BoardTest(std::move(config)) {}
+  ~ReplicaTest() override {
+    try {
+      replay(true);  // whatever a failed test left paused
+    } catch (const std::exception&) {
+      // a failed test left it down: scripts/test's next start of it replays again
+    }
+  }
+
+  // Pauses or resumes the replica's replay of the primary's WAL.
+  static void replay(bool on) {
+    pqxx::connection conn(required_env("OBSERVERNET_TEST_REPLICA_URL"));
+    pqxx::nontransaction tx(conn);
+    tx.exec(on ? "SELECT pg_wal_replay_resume()" : "SELECT pg_wal_replay_pause()");
+  }
+
+  // The replica's host:port, as the metrics name it.
+  static std::string replica_label() {
+    const std::string url = required_env("OBSERVERNET_TEST_REPLICA_URL");
+    const auto at = url.rfind('@') + 1;
+    return url.substr(at, url.find('/', at) - at);
+  }
+  double reads_on_replica() {
+    return metric_value(server.port(), "db_public_reads_total{reason=\"fresh\",server=\"" +
+                                           replica_label() + "\"}");
+  }
+  double reads_on_primary(const std::string& reason) {
+    return metric_value(server.port(),
+                        "db_public_reads_total{reason=\"" + reason + "\",server=\"primary\"}");
+  }
+  double lag() {
+    return metric_value(server.port(),
+                        "db_replica_lag_seconds{replica=\"" + replica_label() + "\"}");
+  }
+  bool replica_fresh() {
+    return eventually([&] {
+      const double l = lag();
+      return l >= 0 && l < 0.1;
+    });
+  }
+
+  // The public reads of election `id` that go to the database at every request (no
+  // cache before them), by route, with their status.
+  std::map<std::string, std::string> uncached_reads(const std::string& id,
+                                                    const std::vector<crypto::Digest>& receipts) {
+    std::vector<std::string> targets = {
+        "/api/v1/public/elections/" + id + "/audit",
+        "/api/v1/public/elections/" + id + "/ballots?from=0",
+        "/api/v1/public/elections/" + id + "/roll",
+        "/api/v1/public/elections/" + id + "/issued",
+    };
+    for (const auto& r : receipts)
+      targets.push_back("/api/v1/voting/receipts/" + crypto::to_hex(r));
+    std::map<std::string, std::string> out;
+    for (const auto& target : targets) {
+      auto r = call("GET", target);
+      out[target] = std::to_string(r.status) + " " + r.body;
+    }
+    return out;
+  }
+};
+
+TEST_F(ReplicaTest, PublicReadsGoToAFreshReplicaAndMatchThePrimarys) {
+  std::string id = open_election({"v1", "v2", "v3"});
+  auto receipts = cast(id, {"v1", "v2", "v3"}, selections({{"mayor", "alice"}}));
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 3; }));
+  ASSERT_TRUE(replica_fresh()) << "lag " << lag();
+
+  const double before = reads_on_replica();
+  auto on_replica = uncached_reads(id, receipts);
+  EXPECT_GE(reads_on_replica() - before, static_cast<double>(on_replica.size()));
+  // The same bodies from a server that reads the primary only.
+  TestServer primary_only(test_config());
+  for (const auto& [target, answer] : on_replica) {
+    EXPECT_EQ(answer.substr(0, 4), "200 ") << target << ": " << answer;
+    auto r = http_request(primary_only.port(), "GET", target);
+    EXPECT_EQ(std::to_string(r.status) + " " + r.body, answer) << target;
+  }
+
+  // The final results, counted on the replica once it has replayed the close.
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  auto results = call("GET", "/api/v1/public/elections/" + id + "/results");
+  ASSERT_EQ(results.status, 200u) << results.body;
+  EXPECT_EQ(json::parse(results.body)["ballotsCast"], 3);
+  EXPECT_EQ(json::parse(results.body)["final"], true);
+}
+
+TEST_F(ReplicaTest, ReadsFallBackToThePrimaryWhileTheReplicaLagsOrIsDown) {
+  std::string id = open_election({"v1", "v2", "v3", "v4"});
+  auto receipts = cast(id, {"v1", "v2"}, selections({{"mayor", "alice"}}));
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 2; }));
+  ASSERT_TRUE(replica_fresh());
+
+  // Replay paused: the primary moves on, the replica's lag passes 100 ms, and every read
+  // goes to the primary, which has the new ballots.
+  replay(false);
+  auto more = cast(id, {"v3", "v4"}, selections({{"mayor", "bob"}}));
+  receipts.insert(receipts.end(), more.begin(), more.end());
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 4; }));
+  ASSERT_TRUE(eventually([&] { return lag() > 0.1; })) << "lag " << lag();
+  const double replica_before = reads_on_replica();
+  const double primary_before = reads_on_primary("no_fresh_replica");
+  auto lagging = uncached_reads(id, receipts);
+  EXPECT_EQ(reads_on_replica(), replica_before);
+  EXPECT_GE(reads_on_primary("no_fresh_replica") - primary_before,
+            static_cast<double>(lagging.size()));
+  EXPECT_EQ(
+      json::parse(
+          lagging.at("/api/v1/public/elections/" + id + "/ballots?from=0").substr(4))["ballots"]
+          .size(),
+      4u);
+
+  // Resumed, it catches up and takes the reads again, with the same answers.
+  replay(true);
+  ASSERT_TRUE(replica_fresh()) << "lag " << lag();
+  const double caught_up = reads_on_replica();
+  EXPECT_EQ(uncached_reads(id, receipts), lagging);
+  EXPECT_GT(reads_on_replica(), caught_up);
+
+  // Down: the reads go to the primary, answered the same; back up, to the replica again.
+  ASSERT_EQ(run_shell(required_env("OBSERVERNET_TEST_REPLICA_STOP")), 0);
+  ASSERT_TRUE(eventually([&] { return std::isinf(lag()); })) << "lag " << lag();
+  EXPECT_EQ(uncached_reads(id, receipts), lagging);
+  ASSERT_EQ(run_shell(required_env("OBSERVERNET_TEST_REPLICA_START")), 0);
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return lag() >= 0 && lag() < 0.1; }, 30s));
+  std::cout << "replica taking reads again "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - restarted)
+                   .count()
+            << " ms after its restart\n";
+  const double back = reads_on_replica();
+  EXPECT_EQ(uncached_reads(id, receipts), lagging);
+  EXPECT_GT(reads_on_replica(), back);
+}
+
+// A replica measured fresh may still lack the newest writes: its lag is allowed up to
+// database.max_replica_lag_ms. What a voter or observer has just been told exists is
+// never denied for that, and results are never counted short: such reads are made again
+// on the primary. The lag allowed is an hour here, so that a paused replica stays "fresh".
+class BehindReplicaTest : public ReplicaTest {
+ protected:
+  BehindReplicaTest() : ReplicaTest(with_replica(std::chrono::hours(1), 100ms)) {}
+};
+
+TEST_F(BehindReplicaTest, WhatWasJustWrittenIsReadOnThePrimary) {
+  std::string id = open_election({"v1", "v2"}, mayor_election("live"));
+  cast(id, {"v1"}, selections({{"mayor", "alice"}}));
+  ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 1; }));
+  ASSERT_TRUE(replica_fresh());
+  replay(false);
+
+  const double behind_before = reads_on_primary("replica_behind");
+  // A ballot cast now: its receipt is found.
+  auto receipt = cast(id, {"v2"}, selections({{"mayor", "bob"}})).at(0);
+  auto status = call("GET", "/api/v1/voting/receipts/" + crypto::to_hex(receipt));
+  EXPECT_EQ(status.status, 200u) << status.body;
+  // The election closed now: the final results count both ballots.
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  auto results = call("GET", "/api/v1/public/elections/" + id + "/results");
+  ASSERT_EQ(results.status, 200u) << results.body;
+  EXPECT_EQ(json::parse(results.body)["final"], true);
+  EXPECT_EQ(json::parse(results.body)["ballotsCast"], 2);
+  // An election opened now: public, with its audit chain.
+  std::string later = open_election({"w1"});
+  auto view = call("GET", "/api/v1/public/elections/" + later);
+  EXPECT_EQ(view.status, 200u) << view.body;
+  auto audit = call("GET", "/api/v1/public/elections/" + later + "/audit");
+  EXPECT_EQ(audit.status, 200u) << audit.body;
+  EXPECT_EQ(tree_head(later).tree_size, 0u);
+  EXPECT_GE(reads_on_primary("replica_behind") - behind_before, 4.0);
+  EXPECT_LT(lag(), 3600.0) << "the replica stayed within the lag allowed";
+}
 }  // namespace
 }  // namespace observernet::testing

@@ -75,6 +75,26 @@ TEST(ConfigTest, PreparedStatementsCanBeTurnedOff) {
   EXPECT_EQ(error_field(raw), "database.prepared_statements");
 }
 
+TEST(ConfigTest, ReadReplicas) {
+  auto raw = base();
+  EXPECT_TRUE(build_config(raw).database.replica_urls.empty());
+  EXPECT_EQ(build_config(raw).database.max_replica_lag, std::chrono::milliseconds(100));
+  raw["database.replica_urls"] = " postgresql://a@r1:5432/db , postgres://a@r2/db ";
+  raw["database.max_replica_lag_ms"] = "250";
+  const auto config = build_config(raw);
+  EXPECT_EQ(config.database.replica_urls,
+            (std::vector<std::string>{"postgresql://a@r1:5432/db", "postgres://a@r2/db"}));
+  EXPECT_EQ(config.database.max_replica_lag, std::chrono::milliseconds(250));
+  raw["database.replica_urls"] = "postgresql://a@r1/db,mysql://r2/db";
+  EXPECT_EQ(error_field(raw), "database.replica_urls");
+  raw["database.replica_urls"] = "postgresql://a@r1/db";
+  // A measurement older than the lag allowed could never send a read to a replica.
+  raw["database.replica_check_interval_ms"] = "250";
+  EXPECT_EQ(error_field(raw), "database.replica_check_interval_ms");
+  RawConfig web_pods = {{"http.routes", "web"}, {"database.replica_urls", "postgresql://r/db"}};
+  EXPECT_EQ(error_field(web_pods), "database.replica_urls");
+}
+
 TEST(ConfigTest, ParsesTheFileFormat) {
   RawConfig raw = parse_config_text(R"(
 # comment

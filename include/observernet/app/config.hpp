@@ -46,6 +46,12 @@ struct DatabaseConfig {
   // Off: each is sent with its parameters, unnamed, as a transaction pooler older than
   // PgBouncer 1.21 needs (docs/operations.md, PgBouncer).
   bool prepared_statements = true;
+  // Streaming replicas for the public reads (secrets, like url), each used while its
+  // replay lags the primary by less than max_replica_lag, measured every
+  // replica_check_interval (store/pg_reads.hpp; docs/operations.md, Read replicas).
+  std::vector<std::string> replica_urls;
+  Millis max_replica_lag{100};
+  Millis replica_check_interval{20};
   bool migrate_on_start = false;
   // The role the server runs as, when database.url is the schema owner's (the migration
   // Job): migrations grant it the server's privileges (store/migrations.hpp). Empty: one

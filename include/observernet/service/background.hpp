@@ -5,11 +5,13 @@
 //   Scheduler          opens and closes elections at opensAt / closesAt
 //   LimitAdaptation    moves the rate limits' adaptive factor with the load
 //   DependencyRefresh  keeps dependency_up fresh where nothing probes /readyz
+//   ReplicaMonitor     measures a read replica's lag (store/pg_reads.hpp)
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -114,6 +116,18 @@ class DependencyRefresh final : public BackgroundService {
  private:
   boost::asio::awaitable<void> pass() override;
   DependencyCheck& check_;
+};
+
+// One per read replica (store::PgReads::measure), so that one replica slow to answer
+// delays no other's measurement.
+class ReplicaMonitor final : public BackgroundService {
+ public:
+  using Measure = std::function<boost::asio::awaitable<void>()>;
+  ReplicaMonitor(Measure measure, std::chrono::milliseconds interval);
+
+ private:
+  boost::asio::awaitable<void> pass() override;
+  Measure measure_;
 };
 
 }  // namespace observernet::service

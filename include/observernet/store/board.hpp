@@ -25,6 +25,7 @@ class transaction_base;
 namespace observernet::store {
 
 class PgPool;
+class PgReads;
 class PgConnection;
 
 // Leaf hashes [first_index, first_index + leaf_hashes.size()) of a log.
@@ -54,7 +55,9 @@ struct Waiting {
 
 class BoardStore {
  public:
-  BoardStore(PgPool& pool, crypto::Ed25519PrivateKey log_key, domain::PublicationPolicy policy);
+  // Sequencing on `db`'s primary; the public reads (waiting, and from latest_tree_head on)
+  // on a fresh replica when there is one (store/pg_reads.hpp).
+  BoardStore(PgReads& db, crypto::Ed25519PrivateKey log_key, domain::PublicationPolicy policy);
 
   const crypto::Ed25519PublicKey& log_key() const { return log_key_.public_key(); }
   const domain::PublicationPolicy& policy() const { return policy_; }
@@ -77,9 +80,12 @@ class BoardStore {
   // The leaves [from, from + leaves) of the log, as the parts of its chunks that hold
   // them, in leaf order: a page of a log, at most `leaves` hashes however large the
   // chunks stored, so that loading a log never holds more than a page besides it.
+  // `tree_size`: a tree head's, read before: a replica holding fewer of the leaves below
+  // it than the page asks for is behind, and the page is read on the primary.
   boost::asio::awaitable<std::vector<LogChunk>> chunks_from(std::string election_id,
                                                             std::uint64_t from,
-                                                            std::uint64_t leaves);
+                                                            std::uint64_t leaves,
+                                                            std::uint64_t tree_size);
   // The stored leaf (RFC 8785 text) of each receipt, in the same order; throws if one
   // is missing.
   boost::asio::awaitable<std::vector<std::string>> leaves(std::vector<crypto::Digest> receipts);
@@ -103,6 +109,7 @@ class BoardStore {
                                     const std::string& election_id, bool skip_locked);
 
   PgPool& pool_;
+  PgReads& reads_;
   crypto::Ed25519PrivateKey log_key_;
   const domain::PublicationPolicy policy_;
   std::uint64_t published_since_vacuum_ = 0;  // sequence_pending's, one pass at a time

@@ -15,7 +15,13 @@
 namespace observernet::store {
 
 class PgPool;
+class PgReads;
 class BoardStore;
+
+struct PublicElection {
+  domain::Election election;
+  std::int64_t ballots_cast = 0;
+};
 
 struct ElectionPage {
   std::vector<domain::Election> elections;
@@ -51,7 +57,9 @@ class ElectionStore {
   // `voter_pepper` empty, in a process that holds no log key or pepper (http.routes =
   // token or web, docs/security.md, Keys): it reads elections, and opening, closing or
   // importing voters there is an internal error.
-  ElectionStore(PgPool& pool, BoardStore* board, std::string voter_pepper, std::size_t max_voters);
+  // Writes, and the reads that must see them, on `db`'s primary; the public reads on a
+  // fresh replica when there is one (store/pg_reads.hpp).
+  ElectionStore(PgReads& db, BoardStore* board, std::string voter_pepper, std::size_t max_voters);
 
   // Stores the election, under the id its token key was sealed for, and the key, in one
   // transaction.
@@ -59,7 +67,10 @@ class ElectionStore {
                                                   domain::ElectionDefinition definition,
                                                   NewTokenKey key);
   boost::asio::awaitable<std::optional<domain::Election>> find(std::string id);
-  // Newest first. `public_only` hides drafts. Throws Error(bad_request) for a bad cursor.
+  // A public read: the election, unless a draft, and its ballots cast, in one snapshot.
+  boost::asio::awaitable<std::optional<PublicElection>> find_public(std::string id);
+  // Newest first. `public_only` hides drafts, and is a public read. Throws
+  // Error(bad_request) for a bad cursor.
   boost::asio::awaitable<ElectionPage> list(std::optional<domain::ElectionStatus> status,
                                             bool public_only, int limit,
                                             std::optional<std::string> cursor);
@@ -73,7 +84,8 @@ class ElectionStore {
   boost::asio::awaitable<VoterImport> import_voters(std::string id,
                                                     std::vector<std::string> voter_ids);
   boost::asio::awaitable<ElectionStats> stats(std::string id);
-  // Events with seq >= from, in order. `public_only`: nothing for drafts (not found).
+  // Events with seq >= from, in order. `public_only`: nothing for drafts (not found), and
+  // a public read.
   boost::asio::awaitable<std::vector<domain::AuditEvent>> audit(std::string id, std::int64_t from,
                                                                 int limit, bool public_only);
   // Opens drafts whose opensAt has passed (and that have voters) and closes open
@@ -86,6 +98,7 @@ class ElectionStore {
   BoardStore& board() const;
 
   PgPool& pool_;
+  PgReads& reads_;
   BoardStore* const board_;
   std::string pepper_;
   std::size_t max_voters_;

@@ -65,13 +65,26 @@ class CallWatchdog {
   std::unique_ptr<State> state_;
 };
 
+// What every connection of one pool shares (database.*).
+struct PgSettings {
+  std::chrono::milliseconds statement_timeout{5'000};
+  // Each call's budget (database.call_timeout_ms); 0: the statement timeout and a second.
+  std::chrono::milliseconds call_timeout{0};
+  // Statements are prepared by name on first use (database.prepared_statements).
+  bool prepared_statements = true;
+  // A read replica's: what it answers may lag the primary (store/pg_reads.hpp).
+  bool replica = false;
+};
+
 class PgConnection {
  public:
-  // `prepared`: statements are prepared by name on first use (database.prepared_statements).
   PgConnection(const std::string& url, std::chrono::milliseconds connect_timeout,
-               std::chrono::milliseconds statement_timeout, bool prepared = true);
+               const PgSettings& settings);
 
   pqxx::connection& raw() { return conn_; }
+  // On a read replica: a read that finds less than it knows the primary holds throws
+  // ReplicaBehind, and is read again on the primary (store/pg_reads.hpp).
+  bool replica() const { return replica_; }
   bool broken() const { return broken_ || !conn_.is_open(); }
   void mark_broken() { broken_ = true; }
 
@@ -103,6 +116,7 @@ class PgConnection {
  private:
   pqxx::connection conn_;
   bool prepared_;
+  bool replica_;
   std::unordered_set<const char*> prepared_names_;
   bool broken_ = false;
   CallWatchdog* watchdog_ = nullptr;
@@ -112,12 +126,9 @@ class PgConnection {
 
 class PgPool {
  public:
-  // `call_timeout`: each call's budget (database.call_timeout_ms); 0: the statement
-  // timeout and a second.
-  PgPool(std::string url, util::PoolOptions options, std::chrono::milliseconds statement_timeout,
-         prometheus::Registry& registry,
-         std::chrono::milliseconds call_timeout = std::chrono::milliseconds(0),
-         bool prepared_statements = true);
+  // `name`: the pool metrics' label.
+  PgPool(std::string url, util::PoolOptions options, PgSettings settings,
+         prometheus::Registry& registry, std::string name = "postgres");
   ~PgPool();
 
   // fn(PgConnection&) on a database thread; the coroutine resumes on its executor.

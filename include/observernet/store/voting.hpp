@@ -19,6 +19,7 @@
 namespace observernet::store {
 
 class PgPool;
+class PgReads;
 
 struct TokenKeyRecord {
   std::string key_id;  // hex SHA-256 of public_key
@@ -117,7 +118,9 @@ class TokenLedger {
 
 class VotingStore {
  public:
-  explicit VotingStore(PgPool& pool);
+  // Writes, and the reads that must see them, on `db`'s primary; the public reads on a
+  // fresh replica when there is one (store/pg_reads.hpp).
+  explicit VotingStore(PgReads& db);
 
   boost::asio::awaitable<std::optional<TokenKeyRecord>> token_key(std::string election_id);
   // Throws Error(not_found) when the election does not exist.
@@ -135,15 +138,21 @@ class VotingStore {
   // on the caller's thread with a pooled connection); results in the batch's order.
   std::vector<BallotWriteResult> write_ballots(std::span<const PendingBallot> batch);
 
-  boost::asio::awaitable<std::optional<ReceiptStatus>> find_receipt(crypto::Digest receipt);
-  boost::asio::awaitable<domain::Tally> tally(std::string election_id);
+  // On the primary: what an election's change has just made (PublicElections::publish).
   boost::asio::awaitable<std::int64_t> ballots_cast(std::string election_id);
+
+  // Public reads from here on.
+  boost::asio::awaitable<std::optional<ReceiptStatus>> find_receipt(crypto::Digest receipt);
+  // Counted in a snapshot where the election is at `version` or later: the results of a
+  // closed election count every ballot its close let in.
+  boost::asio::awaitable<domain::Tally> tally(std::string election_id, std::int64_t version);
   // Ballots per election for a page of elections (absent: none).
   boost::asio::awaitable<std::map<std::string, std::int64_t>> ballots_cast(
       std::vector<std::string> election_ids);
 
  private:
   PgPool& pool_;
+  PgReads& reads_;
 };
 
 }  // namespace observernet::store
