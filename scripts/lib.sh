@@ -928,6 +928,24 @@ bench_server_start() {
   throwaway_migrate "${OBSERVERNET_BENCH_BINARY:-$ROOT/build/release/observernet}"
   # BENCH_PGBOUNCER=1: the servers reach PostgreSQL through PgBouncer (Debian's, in
   # transaction pooling) with prepared statements off (docs/operations.md, PgBouncer).
+  # BENCH_REPLICA=async|sync: a streaming replica too, synchronous (every commit waits
+  # for the replica's flush: synchronous_standby_names = '*') or not, and the servers get
+  # both in one URL that connects to whichever accepts writes (target_session_attrs), so
+  # that they follow a promotion without a restart (bench/failover.sh).
+  if [[ -n ${BENCH_REPLICA:-} ]]; then
+    [[ $BENCH_REPLICA == sync || $BENCH_REPLICA == async ]] || die "BENCH_REPLICA: sync or async"
+    throwaway_replica_start
+    if [[ $BENCH_REPLICA == sync ]]; then
+      as_pg_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$THROWAWAY_PG_DIR" \
+        -p "$THROWAWAY_PG_PORT" -U "$(pg_os_user)" -d postgres \
+        -c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" \
+        >/dev/null
+    fi
+    local secret replica_port
+    secret=$(<"$THROWAWAY_DIR/secrets/pg-password")
+    replica_port=$(sed -n 4p -- "$THROWAWAY_REPLICA_DIR/postmaster.pid")
+    BENCH_SERVER_ENV+=(OBSERVERNET_DATABASE_URL="postgresql://$PG_APP_ROLE:$secret@127.0.0.1:$THROWAWAY_PG_PORT,127.0.0.1:$replica_port/$PG_APP_DB?target_session_attrs=read-write")
+  fi
   if [[ ${BENCH_PGBOUNCER:-0} == 1 ]]; then
     pgbouncer_start "$THROWAWAY_DIR/pgbouncer" \
       "$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT" "$BENCH_PORT")"
