@@ -576,11 +576,14 @@ _redis_kill() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-# redis_start <dir> <port> [ephemeral]: daemonized Redis on 127.0.0.1:<port>
-# with data, pidfile and log in <dir>. "ephemeral" turns persistence off
-# (tests); otherwise Redis's default RDB snapshots keep dev data across runs.
+# redis_start <dir> <port> [ephemeral|durable] [redis-server options...]: daemonized
+# Redis on 127.0.0.1:<port> with data, pidfile and log in <dir>. "ephemeral" turns
+# persistence off (tests); otherwise Redis's default RDB snapshots keep dev data across
+# runs.
 redis_start() {
   local dir=$1 port=$2 mode=${3:-durable} pid i extra=()
+  shift 2
+  if (($#)); then shift; fi
   mkdir -p -- "$dir"
   if pid=$(_redis_pid "$dir"); then
     if [[ $(_redis_cli "$port" ping) == PONG ]]; then
@@ -594,6 +597,7 @@ redis_start() {
     die "port $port is already in use; cannot start Redis there"
   fi
   if [[ $mode == ephemeral ]]; then extra=(--save '' --appendonly no); fi
+  extra+=("$@")
 
   log "starting Redis on 127.0.0.1:$port (log: $dir/redis.log)"
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
@@ -605,6 +609,57 @@ redis_start() {
   done
   tail -n 20 -- "$dir/redis.log" >&2 || true
   die "Redis did not answer PING on port $port"
+}
+
+# redis_cluster_start <dir> <port>...: a Redis Cluster of the six (or more) given ports
+# on 127.0.0.1, half of them primaries and half their replicas (redis-cli --cluster
+# create), each node ephemeral in <dir>/<port> with a node timeout of a second, so that a
+# replica takes over within about two. Each node's cluster bus takes a free port of its
+# own (not port + 10,000, which may be in the kernel's ephemeral range). <dir>/<port>/start
+# starts that node again as it was (it rejoins the cluster it knew). Returns once every
+# node sees the cluster up and every replica has its primary's data (a replica that has
+# not may not take over).
+redis_cluster_start() {
+  local dir=$1 port bus i ok nodes=() taken=("$@")
+  shift
+  mkdir -p -- "$dir"
+  for port in "$@"; do
+    bus=$(free_port "${taken[@]}")
+    taken+=("$bus")
+    local options=(--cluster-enabled yes --cluster-port "$bus"
+      --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 1000
+      --repl-diskless-sync-delay 0)
+    redis_start "$dir/$port" "$port" ephemeral "${options[@]}"
+    printf '%s\n' "redis-server --bind 127.0.0.1 --port $port --dir $dir/$port --daemonize yes" \
+      "--pidfile $dir/$port/redis.pid --logfile $dir/$port/redis.log --save '' --appendonly no" \
+      "${options[*]}" | paste -sd' ' >"$dir/$port/start"
+    nodes+=("127.0.0.1:$port")
+  done
+  log "creating a Redis Cluster of ${#nodes[@]} nodes (one replica each primary)"
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+    >"$dir/create.log" 2>&1 || {
+    tail -n 20 -- "$dir/create.log" >&2
+    die "redis-cli --cluster create failed"
+  }
+  for ((i = 0; i < 200; i++)); do
+    ok=1
+    for port in "$@"; do
+      [[ $(_redis_cli "$port" cluster info) == *cluster_state:ok* ]] || ok=0
+      if [[ $(_redis_cli "$port" info replication) == *role:slave* ]]; then
+        [[ $(_redis_cli "$port" info replication) == *master_link_status:up* ]] || ok=0
+      fi
+    done
+    ((ok)) && return 0
+    sleep 0.1
+  done
+  die "the Redis Cluster did not come up"
+}
+
+# redis_cluster_stop <dir> <port>...
+redis_cluster_stop() {
+  local dir=$1 port
+  shift
+  for port in "$@"; do redis_stop "$dir/$port" "$port" || true; done
 }
 
 # redis_stop <dir> <port> [nosave|save]: SHUTDOWN NOSAVE by default (tests);
@@ -699,6 +754,24 @@ throwaway_replica_start() {
   THROWAWAY_REPLICA_DATABASE_URL=$(pg_url "$port" "$THROWAWAY_DIR/secrets/pg-password")
 }
 
+# throwaway_redis_cluster_start: a six-node Redis Cluster (redis_cluster_start) on free
+# ports, in the throw-away dir. Sets THROWAWAY_REDIS_CLUSTER_DIR and
+# THROWAWAY_REDIS_CLUSTER_URL (redis+cluster://, every node a seed); stopped with the
+# services.
+THROWAWAY_REDIS_CLUSTER_PORTS=()
+throwaway_redis_cluster_start() {
+  local i
+  for ((i = 0; i < 6; i++)); do
+    THROWAWAY_REDIS_CLUSTER_PORTS+=("$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT" \
+      "${THROWAWAY_REDIS_CLUSTER_PORTS[@]}")")
+  done
+  THROWAWAY_REDIS_CLUSTER_DIR=$THROWAWAY_DIR/redis-cluster
+  redis_cluster_start "$THROWAWAY_REDIS_CLUSTER_DIR" "${THROWAWAY_REDIS_CLUSTER_PORTS[@]}"
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  THROWAWAY_REDIS_CLUSTER_URL=redis+cluster://$(printf '127.0.0.1:%s,' \
+    "${THROWAWAY_REDIS_CLUSTER_PORTS[@]}" | sed 's/,$//')
+}
+
 # throwaway_psql [psql args...]: psql on the throw-away database as its owner, unaligned,
 # tuples only, stopping at the first error.
 throwaway_psql() {
@@ -720,6 +793,10 @@ throwaway_services_stop() {
   if [[ -n $THROWAWAY_REPLICA_DIR ]]; then
     pg_stop "$THROWAWAY_REPLICA_DIR" || true
     THROWAWAY_REPLICA_DIR=
+  fi
+  if ((${#THROWAWAY_REDIS_CLUSTER_PORTS[@]})); then
+    redis_cluster_stop "$THROWAWAY_REDIS_CLUSTER_DIR" "${THROWAWAY_REDIS_CLUSTER_PORTS[@]}"
+    THROWAWAY_REDIS_CLUSTER_PORTS=()
   fi
   if [[ -n $THROWAWAY_REDIS_PORT ]]; then
     redis_stop "$THROWAWAY_DIR/redis" "$THROWAWAY_REDIS_PORT" || true

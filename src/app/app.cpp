@@ -175,7 +175,7 @@ struct App::Impl {
                  *registry),
         reads(postgres, replica_options(config.database), *registry),
         io(io_threads(config)),
-        redis(io_executors(io), config.redis.endpoint, config.redis.connection),
+        redis(io_executors(io), config.redis.endpoint, config.redis.connection, registry.get()),
         board(board_store(config, reads)),
         elections(reads, board.get(), voter_pepper(config), config.import.max_voters),
         voting(reads),

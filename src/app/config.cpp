@@ -73,22 +73,49 @@ std::string one_of(const std::string& key, const std::string& value,
 
 constexpr std::uint64_t kMaxMillis = 24ull * 3600 * 1000;
 
+// "host[:port]", a host name, IPv4 address or [IPv6] address; the port 6379 if none.
+std::optional<cache::RedisNode> parse_redis_node(const std::string& key, const std::string& text) {
+  static const std::regex re(R"(^([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])(?::(\d{1,5}))?$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  cache::RedisNode node{m[1].str(), 6379};
+  if (node.host.front() == '[') node.host = node.host.substr(1, node.host.size() - 2);
+  if (m[2].matched) node.port = static_cast<std::uint16_t>(parse_uint(key, m[2].str(), 1, 65535));
+  return node;
+}
+
+// redis://[[user]:password@]host[:port][/db], or redis+cluster://[[user]:password@]
+// host[:port],host[:port]...[/0]: a Redis Cluster's seed nodes.
 void parse_redis_url(const std::string& key, const std::string& url, cache::RedisEndpoint& out) {
   static const std::regex re(
-      R"(^redis://(?:([^:@/]*):([^@/]*)@)?([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])(?::(\d{1,5}))?(?:/(\d{1,2}))?/?$)");
+      R"(^redis(\+cluster)?://(?:([^:@/]*):([^@/]*)@)?([^@/]+?)(?:/(\d{1,2}))?/?$)");
   std::smatch m;
   if (!std::regex_match(url, m, re)) {
-    throw ConfigError(key, "must look like redis://[[user]:password@]host[:port][/db]");
+    throw ConfigError(key,
+                      "must look like redis://[[user]:password@]host[:port][/db] or "
+                      "redis+cluster://[[user]:password@]host:port,host:port");
   }
-  auto username = http::percent_decode(m[1].str());
-  auto password = http::percent_decode(m[2].str());
+  const bool cluster = m[1].matched;
+  std::vector<cache::RedisNode> nodes;
+  for (const std::string& item : list_items(m[4].str())) {
+    auto node = parse_redis_node(key, item);
+    if (!node) throw ConfigError(key, "has a host that is not host[:port]: \"" + item + "\"");
+    nodes.push_back(std::move(*node));
+  }
+  if (nodes.empty() || (!cluster && nodes.size() > 1)) {
+    throw ConfigError(key, cluster ? "names no cluster node"
+                                   : "names several hosts: a cluster's are redis+cluster://");
+  }
+  auto username = http::percent_decode(m[2].str());
+  auto password = http::percent_decode(m[3].str());
   if (!username || !password) throw ConfigError(key, "has a malformed %-escape");
   out.username = *username;
   out.password = *password;
-  out.host = m[3].str();
-  if (out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
-  if (m[4].matched) out.port = static_cast<std::uint16_t>(parse_uint(key, m[4].str(), 1, 65535));
+  out.host = nodes.front().host;
+  out.port = nodes.front().port;
   out.db = m[5].matched ? static_cast<unsigned>(parse_uint(key, m[5].str(), 0, 15)) : 0;
+  if (cluster && out.db != 0) throw ConfigError(key, "a Redis Cluster has only database 0");
+  out.cluster_nodes = cluster ? std::move(nodes) : std::vector<cache::RedisNode>{};
 }
 
 // An absolute http(s) URL with an optional path, without its trailing '/'.
@@ -296,6 +323,17 @@ const std::vector<Key>& keys() {
     k.push_back({"redis.url", [](Config& c, const std::string& key, const std::string& v) {
                    parse_redis_url(key, v, c.redis.endpoint);
                  }});
+    k.push_back({"redis.cluster_nodes",
+                 [](Config& c, const std::string& key, const std::string& v) {
+                   std::vector<cache::RedisNode> nodes;
+                   for (const std::string& item : list_items(v)) {
+                     auto node = parse_redis_node(key, item);
+                     if (!node) throw ConfigError(key, "each entry must be host[:port]");
+                     nodes.push_back(std::move(*node));
+                   }
+                   c.redis.cluster_nodes = std::move(nodes);
+                 },
+                 kList});
     auto redis_millis = [](Millis cache::RedisPipelineOptions::*f, std::uint64_t min) {
       return [=](Config& c, const std::string& key, const std::string& v) {
         c.redis.connection.*f = Millis(parse_uint(key, v, min, kMaxMillis));
@@ -721,8 +759,12 @@ Config build_config(const RawConfig& raw, Use use) {
   if (config.database.pool.min > config.database.pool.max) {
     throw ConfigError("database.pool_min", "must not exceed database.pool_max");
   }
-  // Each pseudonym must outlive the windows counted under it: a new one every other
-  // window at most (docs/privacy.md, Rate-limit pseudonyms).
+  if (!config.redis.cluster_nodes.empty()) {
+    if (config.redis.endpoint.db != 0) {
+      throw ConfigError("redis.url", "a Redis Cluster (redis.cluster_nodes) has only database 0");
+    }
+    config.redis.endpoint.cluster_nodes = config.redis.cluster_nodes;
+  }
   if (config.database.replica_check_interval >= config.database.max_replica_lag) {
     throw ConfigError("database.replica_check_interval_ms",
                       "must be less than database.max_replica_lag_ms: a measurement older "
@@ -733,6 +775,8 @@ Config build_config(const RawConfig& raw, Use use) {
                       "must exceed database.statement_timeout_ms: PostgreSQL ends a slow "
                       "statement itself; the call timeout is for one that never answers");
   }
+  // Each pseudonym must outlive the windows counted under it: a new one every other
+  // window at most (docs/privacy.md, Rate-limit pseudonyms).
   if (config.ratelimit.pseudonym_rotation < 2 * config.ratelimit.longest_window()) {
     throw ConfigError("ratelimit.pseudonym_rotation_s",
                       "must be at least twice the longest ratelimit window");

@@ -21,7 +21,7 @@
 
 #include "observernet/cache/local_rate_limiter.hpp"
 #include "observernet/cache/rate_limit_headers.hpp"
-#include "observernet/cache/redis_pipeline.hpp"
+#include "observernet/cache/redis_client.hpp"
 #include "observernet/crypto/hash.hpp"
 #include "observernet/util/log.hpp"
 #include "observernet/util/post_result.hpp"
@@ -185,8 +185,9 @@ struct RateLimiter::Account {
 
 // What the limiter keeps per I/O thread, used only on that thread: no lock.
 struct RateLimiter::Lane {
-  Lane(asio::any_io_executor e, const RedisEndpoint& endpoint, RedisPipelineOptions options)
-      : executor(std::move(e)), redis(executor, endpoint, options) {}
+  Lane(asio::any_io_executor e, const RedisEndpoint& endpoint, RedisPipelineOptions options,
+       RedisClusterMetrics* metrics)
+      : executor(std::move(e)), redis(executor, endpoint, options, metrics) {}
   struct Key {
     std::string subject;
     RateGroup group;
@@ -198,7 +199,7 @@ struct RateLimiter::Lane {
     }
   };
   asio::any_io_executor executor;
-  RedisPipeline redis;
+  RedisClient redis;
   bool fallback = false;  // the last call was decided in-process
   // The pseudonym key read from Redis, and the period it is for (-1: none yet).
   std::string pseudonym_key;
@@ -226,7 +227,11 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
   for (const RateRule* r : options_.rules()) {
     if (r->limit > 0) validate_rate_limit(r->limit, r->window);
   }
-  endpoint.db = options_.redis_db;
+  // A cluster has one database: the limiter's keys are apart by their prefix there.
+  if (!endpoint.cluster()) endpoint.db = options_.redis_db;
+  if (options_.enabled && endpoint.cluster()) {
+    cluster_metrics_ = std::make_unique<RedisClusterMetrics>(registry, "ratelimit");
+  }
   if (options_.enabled) {
     for (auto& executor : executors) {
       lanes_.push_back(
@@ -234,7 +239,8 @@ RateLimiter::RateLimiter(RateLimiterOptions options, RedisEndpoint endpoint,
                                  RedisPipelineOptions{.connect_timeout = milliseconds(200),
                                                       .command_timeout = options_.redis_timeout,
                                                       .retry_backoff = milliseconds(1'000),
-                                                      .max_in_flight = 10'000}));
+                                                      .max_in_flight = 10'000},
+                                 cluster_metrics_.get()));
     }
   }
 }

@@ -13,10 +13,15 @@ namespace observernet::cache {
 namespace asio = boost::asio;
 
 RedisLanes::RedisLanes(const std::vector<asio::any_io_executor>& executors,
-                       const RedisEndpoint& endpoint, RedisPipelineOptions options) {
+                       const RedisEndpoint& endpoint, RedisPipelineOptions options,
+                       prometheus::Registry* registry) {
   if (executors.empty()) throw std::invalid_argument("RedisLanes: no executor");
+  if (endpoint.cluster() && registry != nullptr) {
+    metrics_ = std::make_unique<RedisClusterMetrics>(*registry, "cache");
+  }
   for (const auto& executor : executors) {
-    lanes_.push_back({executor, std::make_unique<RedisPipeline>(executor, endpoint, options)});
+    lanes_.push_back(
+        {executor, std::make_unique<RedisClient>(executor, endpoint, options, metrics_.get())});
   }
 }
 
@@ -29,7 +34,7 @@ asio::awaitable<Reply> RedisLanes::call(std::span<const std::string_view> args) 
   }
   // Off every lane's thread: the first lane makes the call on its own thread, and this
   // coroutine resumes on its own executor.
-  RedisPipeline& first = *lanes_.front().redis;
+  RedisClient& first = *lanes_.front().redis;
   co_return co_await asio::co_spawn(
       lanes_.front().executor, [&first, args]() { return first.call(args); }, asio::use_awaitable);
 }

@@ -140,7 +140,7 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
     }
   }
 
-  asio::awaitable<Reply> call(std::span<const std::string_view> args) {
+  asio::awaitable<Reply> call(std::span<const std::string_view> args, bool asking) {
     if (endpoint.host.empty()) co_return nullptr;  // no Redis (cache/redis_endpoint.hpp)
     if (link == Link::down && Clock::now() >= retry_at) start_connect();
     if (link == Link::connecting) {
@@ -154,7 +154,13 @@ struct RedisPipeline::State : std::enable_shared_from_this<State> {
     }
     if (link != Link::up || in_flight.size() >= options.max_in_flight) co_return nullptr;
     auto keep = shared_from_this();  // the handler lives in `in_flight` until answered
-    auto initiate = [this, args](ReplyHandler handler) { submit(args, std::move(handler)); };
+    auto initiate = [this, args, asking](ReplyHandler handler) {
+      if (asking) {
+        static constexpr std::array<std::string_view, 1> kAsking{"ASKING"};
+        submit(kAsking, [](Reply) {});
+      }
+      submit(args, std::move(handler));
+    };
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Reply)>(
         initiate, asio::use_awaitable);
   }
@@ -299,7 +305,11 @@ RedisPipeline::~RedisPipeline() {
 }
 
 asio::awaitable<Reply> RedisPipeline::call(std::span<const std::string_view> args) {
-  return state_->call(args);
+  return state_->call(args, false);
+}
+
+asio::awaitable<Reply> RedisPipeline::call_asking(std::span<const std::string_view> args) {
+  return state_->call(args, true);
 }
 
 }  // namespace observernet::cache

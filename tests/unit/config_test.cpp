@@ -355,6 +355,37 @@ TEST(ConfigTest, ParsesRedisUrls) {
   EXPECT_EQ(c.redis.endpoint.db, 0u);
 }
 
+TEST(ConfigTest, ParsesRedisClusterSeeds) {
+  using cache::RedisNode;
+  RawConfig raw = base();
+  raw["redis.url"] = "redis+cluster://:s3cret@redis-0:7000,redis-1,[::1]:7002";
+  Config c = build_config(raw);
+  EXPECT_TRUE(c.redis.endpoint.cluster());
+  EXPECT_EQ(c.redis.endpoint.cluster_nodes,
+            (std::vector<RedisNode>{{"redis-0", 7000}, {"redis-1", 6379}, {"::1", 7002}}));
+  EXPECT_EQ(c.redis.endpoint.password, "s3cret");
+  EXPECT_EQ(c.redis.endpoint.db, 0u);
+  // Seeds given apart, redis.url giving the password.
+  raw["redis.url"] = "redis://:s3cret@redis-0:7000";
+  raw["redis.cluster_nodes"] = "redis-0:7000, redis-1:7001";
+  c = build_config(raw);
+  EXPECT_EQ(c.redis.endpoint.cluster_nodes,
+            (std::vector<RedisNode>{{"redis-0", 7000}, {"redis-1", 7001}}));
+  EXPECT_EQ(c.redis.endpoint.password, "s3cret");
+  // A cluster has database 0 only; a plain URL names one host.
+  raw["redis.url"] = "redis://:s3cret@redis-0:7000/2";
+  EXPECT_EQ(error_field(raw), "redis.url");
+  raw.erase("redis.cluster_nodes");
+  for (const char* bad : {"redis+cluster://a:1,b:2/3", "redis://a:1,b:2", "redis+cluster://",
+                          "redis+cluster://a:1,b c:2", "redis+cluster://a:99999"}) {
+    raw["redis.url"] = bad;
+    EXPECT_EQ(error_field(raw), "redis.url") << bad;
+  }
+  raw["redis.url"] = "redis://x";
+  raw["redis.cluster_nodes"] = "a:1,not a node";
+  EXPECT_EQ(error_field(raw), "redis.cluster_nodes");
+}
+
 TEST(ConfigTest, AdminKeyHashesAreNormalised) {
   RawConfig raw = base();
   std::string a(64, 'A'), b(64, '0');

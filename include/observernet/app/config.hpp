@@ -61,6 +61,9 @@ struct DatabaseConfig {
 
 struct RedisConfig {
   cache::RedisEndpoint endpoint;  // from redis.url
+  // redis.cluster_nodes: a Redis Cluster's seed nodes (host:port), redis.url giving the
+  // user and password; the same as a redis+cluster:// URL's hosts.
+  std::vector<cache::RedisNode> cluster_nodes;
   // One pipelined connection per I/O thread (cache/redis_lanes.hpp): a command Redis does
   // not answer within command_timeout answers "no Redis", and the caller carries on.
   cache::RedisPipelineOptions connection{.connect_timeout = Millis{200},

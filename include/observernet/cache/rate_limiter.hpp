@@ -36,7 +36,7 @@ class Histogram;
 
 namespace observernet::cache {
 
-class RedisPipeline;
+struct RedisClusterMetrics;
 class LocalRateLimiter;
 
 // The route groups (docs/api/README.md, Conventions), each with its own limit per client
@@ -169,6 +169,7 @@ class RateLimiter {
   std::int64_t process_period_ = -1;
   std::function<std::size_t()> queue_depth_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<RedisClusterMetrics> cluster_metrics_;  // with a Redis Cluster only
   std::unique_ptr<LocalRateLimiter> local_;
   std::unique_ptr<LocalRateLimiter> per_token_;  // submit_per_token's windows
   const std::string script_sha_;

@@ -42,6 +42,9 @@ class RedisPipeline {
   // The reply to one command (arguments binary-safe), an error reply included; nullptr
   // when Redis did not answer (see above). Never throws for Redis's sake.
   boost::asio::awaitable<Reply> call(std::span<const std::string_view> args);
+  // The same, right behind an ASKING in the same write, which no other command can come
+  // between: a Redis Cluster's ASK redirection (cache/redis_client.hpp).
+  boost::asio::awaitable<Reply> call_asking(std::span<const std::string_view> args);
 
  private:
   struct State;
