@@ -19,7 +19,14 @@ const EXPECTED = {
   api: {
     routes: "api",
     secret: "observernet-api",
-    keys: ["database-url", "redis-url", "voter-pepper", "log-key", "admin-key-hashes"],
+    keys: [
+      "database-url",
+      "database-replica-urls",
+      "redis-url",
+      "voter-pepper",
+      "log-key",
+      "admin-key-hashes",
+    ],
   },
   signer: {
     routes: "token",
@@ -34,6 +41,7 @@ const EXPECTED = {
 // The one key of each secret setting: OBSERVERNET_<NAME>_FILE reads the file of that key.
 const FILE_OF = {
   OBSERVERNET_DATABASE_URL: "database-url",
+  OBSERVERNET_DATABASE_REPLICA_URLS: "database-replica-urls",
   OBSERVERNET_REDIS_URL: "redis-url",
   OBSERVERNET_AUTH_VOTER_PEPPER: "voter-pepper",
   OBSERVERNET_AUTH_MASTER_KEY: "master-key",
