@@ -103,9 +103,8 @@ PgReads::PgReads(PgPool& primary, ReplicaOptions options, prometheus::Registry& 
   metrics_ = std::make_unique<Metrics>(registry);
   options.settings.replica = true;
   for (std::size_t i = 0; i < options.urls.size(); ++i) {
-    replicas_.push_back(std::make_unique<Replica>(options.urls[i], options,
-                                                  label_of(options.urls[i], i), *metrics_,
-                                                  registry));
+    replicas_.push_back(std::make_unique<Replica>(
+        options.urls[i], options, label_of(options.urls[i], i), *metrics_, registry));
   }
 }
 
