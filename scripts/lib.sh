@@ -875,6 +875,49 @@ pgbouncer_stop() {
 }
 
 # ---------------------------------------------------------------------------
+# nginx in front of several servers: the Compose topology without Docker
+# ---------------------------------------------------------------------------
+
+# nginx_front_start <dir> <port> <server port>...: Debian's nginx on 127.0.0.1:<port> with
+# docker/nginx/nginx.conf, its upstream the servers on 127.0.0.1 (round robin, idle
+# connections kept) instead of Docker's `api`, its files in <dir>. The Compose file's
+# per-address limit_req lines are left out: every request of a local test or benchmark
+# comes from 127.0.0.1, and the servers' own limits, which read X-Forwarded-For (nginx
+# appends its peer), still apply. Returns once it answers /livez through a server.
+# nginx_front_stop <dir> stops it.
+nginx_front_start() {
+  local dir=$1 port=$2 server i upstream
+  shift 2
+  mkdir -p -- "$dir"
+  upstream="upstream local_servers {"
+  for server in "$@"; do upstream+=" server 127.0.0.1:$server;"; done
+  upstream+=" keepalive 64; }"
+  sed -e "s|^http {|http {\n    $upstream|" \
+    -e "s|listen 80 default_server;|listen 127.0.0.1:$port;|" \
+    -e "s|set \$api api:8080;|set \$api local_servers;|" \
+    -e "s|access_log /dev/stdout main;|access_log $dir/access.log main;|" \
+    -e "s|error_log /dev/stderr error;|error_log $dir/error.log error;|" \
+    -e '/limit_req/d' \
+    "$ROOT/docker/nginx/nginx.conf" >"$dir/nginx.conf"
+  log "starting nginx on 127.0.0.1:$port in front of $# servers (log: $dir/error.log)"
+  /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" -g "pid $dir/nginx.pid;" 2>>"$dir/error.log" ||
+    die "nginx did not start: $(tail -n 5 -- "$dir/error.log")"
+  for ((i = 0; i < 100; i++)); do
+    if curl -sf -o /dev/null "http://127.0.0.1:$port/livez"; then return 0; fi
+    sleep 0.1
+  done
+  die "nginx on port $port did not answer /livez"
+}
+
+nginx_front_stop() {
+  local pid
+  pid=$(cat -- "$1/nginx.pid" 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == nginx ]] || return 0
+  kill -QUIT "$pid" 2>/dev/null || return 0
+  wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------
 # Fuzzing: the libFuzzer harnesses of tests/fuzz (docs/reliability.md, Fuzzing)
 # ---------------------------------------------------------------------------
 
@@ -979,6 +1022,7 @@ BENCH_TOOLS=${OBSERVERNET_BENCH_TOOLS:-$ROOT/build/release}
 bench_server_start() {
   OBSERVERNET_PACKAGES+=(wrk curl)
   if [[ ${BENCH_PGBOUNCER:-0} == 1 ]]; then OBSERVERNET_PACKAGES+=(pgbouncer); fi
+  if [[ -n ${BENCH_STACK:-} ]]; then OBSERVERNET_PACKAGES+=(nginx); fi
   ensure_packages
   # OBSERVERNET_BENCH_BINARY=<file> runs that server and builds nothing, to compare two
   # builds run by run (an old and a new binary); the load generators built from bench/
@@ -1023,14 +1067,42 @@ bench_server_start() {
     replica_port=$(sed -n 4p -- "$THROWAWAY_REPLICA_DIR/postmaster.pid")
     BENCH_SERVER_ENV+=(OBSERVERNET_DATABASE_URL="postgresql://$PG_APP_ROLE:$secret@127.0.0.1:$THROWAWAY_PG_PORT,127.0.0.1:$replica_port/$PG_APP_DB?target_session_attrs=read-write")
   fi
+  # BENCH_STACK=N: the local stack (scripts/cluster): N servers sharing the PostgreSQL,
+  # with a streaming replica for the public reads, and a six-node Redis Cluster, behind
+  # nginx (nginx_front_start). BENCH_PORT is then nginx's; BENCH_SERVER_PORTS the servers'.
+  if [[ -n ${BENCH_STACK:-} ]]; then
+    [[ $BENCH_STACK =~ ^[1-9][0-9]?$ ]] || die "BENCH_STACK: the number of servers, 1 to 99"
+    [[ -n $THROWAWAY_REPLICA_DIR ]] || throwaway_replica_start
+    throwaway_redis_cluster_start
+    BENCH_SERVER_ENV+=(OBSERVERNET_DATABASE_REPLICA_URLS="$THROWAWAY_REPLICA_DATABASE_URL"
+      OBSERVERNET_REDIS_URL="$THROWAWAY_REDIS_CLUSTER_URL")
+  fi
   if [[ ${BENCH_PGBOUNCER:-0} == 1 ]]; then
     pgbouncer_start "$THROWAWAY_DIR/pgbouncer" \
       "$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT" "$BENCH_PORT")"
     BENCH_SERVER_ENV+=(OBSERVERNET_DATABASE_URL="$THROWAWAY_POOLED_DATABASE_URL"
       OBSERVERNET_DATABASE_PREPARED_STATEMENTS=false)
   fi
-  _bench_launch "$BENCH_PORT" "$BENCH_LOG" "$@"
-  BENCH_PID=$_BENCH_LAUNCHED
+  if [[ -z ${BENCH_STACK:-} ]]; then
+    _bench_launch "$BENCH_PORT" "$BENCH_LOG" "$@"
+    BENCH_PID=$_BENCH_LAUNCHED
+    return 0
+  fi
+  local i port
+  BENCH_SERVER_PORTS=()
+  for ((i = 0; i < BENCH_STACK; i++)); do
+    port=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT" "$BENCH_PORT" \
+      "${THROWAWAY_REDIS_CLUSTER_PORTS[@]}" "${BENCH_SERVER_PORTS[@]}")
+    BENCH_SERVER_PORTS+=("$port")
+    if ((i == 0)); then
+      _bench_launch "$port" "$BENCH_LOG" "$@"
+      BENCH_PID=$_BENCH_LAUNCHED
+    else
+      _bench_launch "$port" "$THROWAWAY_DIR/server-$port.log" "$@"
+      BENCH_OTHER_PIDS+=("$_BENCH_LAUNCHED")
+    fi
+  done
+  nginx_front_start "$THROWAWAY_DIR/nginx" "$BENCH_PORT" "${BENCH_SERVER_PORTS[@]}"
 }
 
 # bench_server_another [VAR=value ...]: a second server on the same services with the
@@ -1078,6 +1150,7 @@ bench_server_stop() {
     wait "$BENCH_PID" || true
     BENCH_PID=
   fi
+  if [[ -n $THROWAWAY_DIR ]]; then nginx_front_stop "$THROWAWAY_DIR/nginx"; fi
   throwaway_services_remove
 }
 

@@ -40,6 +40,21 @@ std::string owner_database_url() {
   return required_env("OBSERVERNET_TEST_OWNER_DATABASE_URL");
 }
 
+std::vector<std::string> stored_log_leaves(const std::string& election_id) {
+  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
+  pqxx::read_transaction tx(conn);
+  std::vector<std::string> leaves;
+  for (const auto& row : tx.exec_params("SELECT first_index, encode(leaf_hashes, 'hex')"
+                                        " FROM log_chunks WHERE election_id = $1::uuid"
+                                        " ORDER BY first_index",
+                                        election_id)) {
+    EXPECT_EQ(row[0].as<std::uint64_t>(), leaves.size()) << "a gap or an overlap";
+    const std::string hex = row[1].as<std::string>();
+    for (std::size_t at = 0; at < hex.size(); at += 64) leaves.push_back(hex.substr(at, 64));
+  }
+  return leaves;
+}
+
 void remove_election_as_owner(const std::string& id) {
   pqxx::connection conn(owner_database_url());
   pqxx::work tx(conn);

@@ -49,6 +49,10 @@ std::string runtime_role();
 // 0007), so that other tests' listings never meet it.
 void remove_election_as_owner(const std::string& id);
 
+// The election's log as stored (log_chunks), its leaf hashes in hex in leaf order;
+// a chunk that leaves a gap or overlaps the one before fails the test.
+std::vector<std::string> stored_log_leaves(const std::string& election_id);
+
 // The contests of an election written straight into the database, as the server stores
 // them: rows that other tests' listings read must be well formed.
 inline constexpr const char* kStoredContests =

@@ -1538,19 +1538,7 @@ TEST_F(BoardTwoProcessTest, NoLeafIndexIsGivenTwiceAndNoneIsSkipped) {
   ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == kBallots; }));
 
   // The log's chunks tile [0, kBallots) exactly, and hold each ballot once.
-  pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
-  pqxx::read_transaction tx(conn);
-  std::uint64_t next = 0;
-  std::vector<std::string> leaves;
-  for (const auto& row : tx.exec_params("SELECT first_index, encode(leaf_hashes, 'hex')"
-                                        " FROM log_chunks WHERE election_id = $1::uuid"
-                                        " ORDER BY first_index",
-                                        id)) {
-    EXPECT_EQ(row[0].as<std::uint64_t>(), next) << "a gap or an overlap";
-    const std::string hex = row[1].as<std::string>();
-    for (std::size_t at = 0; at < hex.size(); at += 64) leaves.push_back(hex.substr(at, 64));
-    next = leaves.size();
-  }
+  const std::vector<std::string> leaves = stored_log_leaves(id);
   EXPECT_EQ(leaves.size(), kBallots);
   EXPECT_EQ(std::set<std::string>(leaves.begin(), leaves.end()), receipts);
   // The other process serves the same log.
