@@ -76,10 +76,7 @@ if ((pg_statements)); then pg_superuser_sql -c 'CREATE EXTENSION IF NOT EXISTS p
 url=http://127.0.0.1:$BENCH_PORT
 
 # Two contests, so that ballots differ in size and in how many selections they check.
-election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
-  --data-binary "@$ROOT/bench/ballot_election.json")
-id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
-[[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
+id=$(bench_create_election <"$ROOT/bench/ballot_election.json")
 
 echo "election $id: $api_tokens tokens through the API, $direct_tokens signed directly" \
   "($((run_tokens - api_tokens)) for the run, $profile_tokens for the profile)"
@@ -91,11 +88,7 @@ tokens=$THROWAWAY_DIR/tokens.txt
   echo voterId
   seq -f 'voter-%08.0f' 1 "$((api_tokens > 0 ? api_tokens : 1))"
 } >"$THROWAWAY_DIR/voters.csv"
-status=$(bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
-  --data-binary "@$THROWAWAY_DIR/voters.csv" -o "$THROWAWAY_DIR/credentials.json" -w '%{http_code}')
-[[ $status == 201 ]] || die "the voter import answered $status"
-status=$(bench_admin POST "/api/v1/elections/$id/open" -o /dev/null -w '%{http_code}')
-[[ $status == 200 ]] || die "opening the election answered $status"
+bench_roll_and_open "$id" "$THROWAWAY_DIR/voters.csv" "$THROWAWAY_DIR/credentials.json"
 
 # Prometheus text lines of the named metrics.
 metric_lines() {
@@ -115,18 +108,6 @@ mean_batch() {
                 1000 * v[p "_batch_seconds_sum"] / v[p "_batch_size_count"] }'
 }
 
-# CPU time in clock ticks (user + system) of the server, of this PostgreSQL (the
-# postmaster and its children), and of the whole machine: busy, idle, and stolen (time
-# the hypervisor gave to other guests while this one wanted to run).
-cpu_ticks() {
-  local postmaster
-  postmaster=$(sed -n 1p "$THROWAWAY_PG_DIR/postmaster.pid")
-  # shellcheck disable=SC2046  # one argument per process
-  set -- "/proc/$BENCH_PID/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') "/proc/$postmaster/stat"
-  awk 'FILENAME != "/proc/stat" && FNR == 1 { t = $14 + $15; if (FILENAME ~ /^\/proc\/'"$BENCH_PID"'\//) s += t; else p += t }
-       FILENAME == "/proc/stat" && $1 == "cpu" { idle = $5 + $6; busy = $2 + $3 + $4 + $7 + $8; steal = $9 }
-       END { print s + 0, p + 0, busy + 0, idle + 0, steal + 0 }' "$@" /proc/stat 2>/dev/null
-}
 if ((api_tokens > 0)); then
   echo
   echo "== RSA-2048 signing on this machine (one core, then both)"
@@ -137,11 +118,11 @@ if ((api_tokens > 0)); then
 
   echo
   echo "== Tokens: POST /api/v1/voting/token for each voter, $token_threads client threads"
-  read -r server_before pg_before busy_before idle_before steal_before < <(cpu_ticks)
+  read -r server_before pg_before busy_before idle_before steal_before < <(bench_cpu_ticks)
   "$BENCH_TOOLS/bench_tokens" --url "$url" --election "$id" \
     --credentials "$THROWAWAY_DIR/credentials.json" --threads "$token_threads" \
     --out "$THROWAWAY_DIR/api-tokens.txt"
-  read -r server_after pg_after busy_after idle_after steal_after < <(cpu_ticks)
+  read -r server_after pg_after busy_after idle_after steal_after < <(bench_cpu_ticks)
   # The client's blinding and finalizing run on voters' devices in an election: apart.
   awk -v hz="$(getconf CLK_TCK)" -v n="$api_tokens" -v rsa="${rsa_sign:-0}" \
     -v s=$((server_after - server_before)) -v p=$((pg_after - pg_before)) \
@@ -200,7 +181,7 @@ pg_io() {
 }
 if ((pg_statements)); then pg_superuser_sql -c 'SELECT pg_stat_statements_reset()' >/dev/null; fi
 read -r wal_before checkpoints_before vacuums_before analyzes_before < <(pg_io)
-read -r server_before pg_before busy_before idle_before steal_before < <(cpu_ticks)
+read -r server_before pg_before busy_before idle_before steal_before < <(bench_cpu_ticks)
 sample_run >"$THROWAWAY_DIR/samples.txt" &
 sampler_pid=$!
 submit_ballots 0 "$duration" | tee "$THROWAWAY_DIR/wrk.txt"
@@ -209,7 +190,7 @@ wait "$sampler_pid" 2>/dev/null || true
 awk 'NF == 6 { if ($3 > p) p = $3; if ($4 > l) l = $4; n++ }
      END { printf "sequencer during the run (%d samples): ballots waiting at most %d, lag at most %.2f s\n", n, p, l }' \
   "$THROWAWAY_DIR/samples.txt"
-read -r server_after pg_after busy_after idle_after steal_after < <(cpu_ticks)
+read -r server_after pg_after busy_after idle_after steal_after < <(bench_cpu_ticks)
 accepted_in_run=$(curl -s "$url/metrics" |
   awk '/^vote_submissions_total\{result="accepted"\} / { a = $2 } END { printf "%d", a }')
 read -r wal_after checkpoints_after vacuums_after analyzes_after < <(pg_io)

@@ -42,9 +42,7 @@ if ((connections > 0)); then
   done
   sync
 else
-  election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
-    --data-binary '{"title": "Import benchmark", "contests": [{"id": "q", "title": "Q", "options": [{"id": "yes", "title": "Yes"}]}]}')
-  id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
+  id=$(bench_create_election <<<'{"title": "Import benchmark", "contests": [{"id": "q", "title": "Q", "options": [{"id": "yes", "title": "Yes"}]}]}')
 fi
 
 # The open election has its one voter already: the roll stays within the maximum.

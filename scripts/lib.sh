@@ -1177,17 +1177,35 @@ bench_admin() {
     "http://127.0.0.1:$BENCH_PORT$path"
 }
 
-# bench_open_election: creates the election whose JSON definition is on stdin, imports
-# one voter and opens it; prints its id.
-bench_open_election() {
+# bench_create_election: creates the election whose JSON definition is on stdin, a draft;
+# prints its id.
+bench_create_election() {
   local election id
   election=$(bench_admin POST /api/v1/elections -H 'Content-Type: application/json' \
     --data-binary @-)
   id=$(sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/' <<<"$election")
   [[ $id =~ ^[0-9a-f-]{36}$ ]] || die "creating the election failed: $election"
-  bench_admin POST "/api/v1/elections/$id/voters" -H 'Content-Type: text/csv' \
-    --data-binary $'voterId\nvoter-1\n' >/dev/null
-  bench_admin POST "/api/v1/elections/$id/open" >/dev/null
+  printf '%s\n' "$id"
+}
+
+# bench_roll_and_open ID CSV CREDENTIALS: imports the voters of CSV (a voterId column)
+# into election ID, the import's answer (each voter's credential) into CREDENTIALS, and
+# opens it.
+bench_roll_and_open() {
+  local status
+  status=$(bench_admin POST "/api/v1/elections/$1/voters" -H 'Content-Type: text/csv' \
+    --data-binary "@$2" -o "$3" -w '%{http_code}')
+  [[ $status == 201 ]] || die "the voter import answered $status"
+  status=$(bench_admin POST "/api/v1/elections/$1/open" -o /dev/null -w '%{http_code}')
+  [[ $status == 200 ]] || die "opening the election answered $status"
+}
+
+# bench_open_election: bench_create_election with one voter, opened; prints its id.
+bench_open_election() {
+  local id
+  id=$(bench_create_election)
+  printf 'voterId\nvoter-1\n' >"$THROWAWAY_DIR/one-voter.csv"
+  bench_roll_and_open "$id" "$THROWAWAY_DIR/one-voter.csv" /dev/null
   printf '%s\n' "$id"
 }
 
@@ -1201,6 +1219,23 @@ bench_direct_tokens() {
   OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$BENCH_TOOLS/bench_tokens" \
     --direct "$2" --sealed-key "$THROWAWAY_DIR/sealed-key.hex" --election "$1" \
     --threads "$(nproc)" --out "$3"
+}
+
+# bench_cpu_ticks: CPU time in clock ticks (user + system) of the servers (BENCH_PID and
+# BENCH_OTHER_PIDS), of the throw-away PostgreSQL (the postmaster and its children), and
+# of the whole machine: busy, idle, and stolen (time the hypervisor gave to other guests
+# while this one wanted to run).
+bench_cpu_ticks() {
+  local postmaster servers
+  postmaster=$(sed -n 1p "$THROWAWAY_PG_DIR/postmaster.pid")
+  servers=$(printf '%s|' "$BENCH_PID" "${BENCH_OTHER_PIDS[@]}")
+  # shellcheck disable=SC2046  # one argument per process
+  set -- $(printf '/proc/%s/stat ' "$BENCH_PID" "${BENCH_OTHER_PIDS[@]}") \
+    $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') "/proc/$postmaster/stat"
+  awk -v servers="^/proc/(${servers%|})/" \
+    'FILENAME != "/proc/stat" && FNR == 1 { t = $14 + $15; if (FILENAME ~ servers) s += t; else p += t }
+     FILENAME == "/proc/stat" && $1 == "cpu" { idle = $5 + $6; busy = $2 + $3 + $4 + $7 + $8; steal = $9 }
+     END { print s + 0, p + 0, busy + 0, idle + 0, steal + 0 }' "$@" /proc/stat 2>/dev/null
 }
 
 # bench_machine: one line on what the numbers were measured on.
