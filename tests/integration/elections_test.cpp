@@ -19,12 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-Headers admin(std::string content_type = "application/json") {
-  return {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-          {"Content-Type", std::move(content_type)}};
-}
 
 json board_election(std::string title = "Board election 2026") {
   return {{"title", std::move(title)},
@@ -43,7 +37,7 @@ json board_election(std::string title = "Board election 2026") {
 class ElectionsTest : public ::testing::Test {
  protected:
   HttpResult call(const std::string& method, const std::string& target, const json& body = nullptr,
-                  Headers headers = admin()) {
+                  Headers headers = admin_headers()) {
     return http_request(server.port(), method, target, body.is_null() ? "" : body.dump(), headers);
   }
   // A new draft election; returns its id.
@@ -253,14 +247,15 @@ TEST_F(ElectionsTest, EveryInvalidFieldIsReportedAtOnceAndNothingIsStored) {
 }
 
 TEST_F(ElectionsTest, MalformedRequestsAreRefused) {
-  auto not_json = http_request(server.port(), "POST", "/api/v1/elections", "{not json", admin());
+  auto not_json =
+      http_request(server.port(), "POST", "/api/v1/elections", "{not json", admin_headers());
   EXPECT_EQ(not_json.status, 400u);
   EXPECT_EQ(json::parse(not_json.body)["code"], "bad_request");
   auto wrong_type = http_request(server.port(), "POST", "/api/v1/elections",
-                                 board_election().dump(), admin("text/plain"));
+                                 board_election().dump(), admin_headers("text/plain"));
   EXPECT_EQ(wrong_type.status, 415u);
   std::string deep = std::string(100, '[') + std::string(100, ']');
-  auto nested = http_request(server.port(), "POST", "/api/v1/elections", deep, admin());
+  auto nested = http_request(server.port(), "POST", "/api/v1/elections", deep, admin_headers());
   EXPECT_EQ(nested.status, 400u);
   EXPECT_NE(json::parse(nested.body)["detail"].get<std::string>().find("nests"), std::string::npos);
   EXPECT_EQ(call("GET", "/api/v1/elections/not-a-uuid").status, 400u);
@@ -360,24 +355,24 @@ TEST_F(ElectionsTest, CsvImportsAndRejectsWholeBodies) {
   std::string id = create();
   std::string csv = "name,voterId\r\n\"Smith, Ann\",ann-1\r\n\r\nBob,\"bob \"\"the\"\" 2\"\r\n";
   auto ok = http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters", csv,
-                         admin("text/csv; charset=utf-8"));
+                         admin_headers("text/csv; charset=utf-8"));
   ASSERT_EQ(ok.status, 201u) << ok.body;
   json result = json::parse(ok.body);
   EXPECT_EQ(result["registered"], 2);
   EXPECT_EQ(result["credentials"][1]["voterId"], "bob \"the\" 2");
 
   auto bad_row = http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters",
-                              "voterId\nnew-1\n\"unterminated\nnew-2\n", admin("text/csv"));
+                              "voterId\nnew-1\n\"unterminated\nnew-2\n", admin_headers("text/csv"));
   EXPECT_EQ(bad_row.status, 422u) << bad_row.body;
   EXPECT_EQ(json::parse(bad_row.body)["errors"][0]["field"], "line 3");
 
   auto no_column = http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters",
-                                "email\nx@y\n", admin("text/csv"));
+                                "email\nx@y\n", admin_headers("text/csv"));
   EXPECT_EQ(no_column.status, 422u);
   EXPECT_EQ(json::parse(no_column.body)["errors"][0]["field"], "header");
 
   auto wrong_type = http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters",
-                                 "voterId\nx\n", admin("text/plain"));
+                                 "voterId\nx\n", admin_headers("text/plain"));
   EXPECT_EQ(wrong_type.status, 415u);
 
   auto stats = json::parse(call("GET", "/api/v1/elections/" + id + "/stats").body);
@@ -388,13 +383,13 @@ TEST(ElectionImportLimitTest, BodiesOverTheImportLimitAre413) {
   app::Config config = test_config();
   config.import.body_limit_bytes = 2048;
   TestServer server(config);
-  auto created =
-      http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(), admin());
+  auto created = http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(),
+                              admin_headers());
   std::string id = json::parse(created.body)["id"];
   std::string csv = "voterId\n";
   while (csv.size() <= 2048) csv += "voter-" + std::to_string(csv.size()) + "\n";
   auto r = http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters", csv,
-                        admin("text/csv"));
+                        admin_headers("text/csv"));
   EXPECT_EQ(r.status, 413u);
 }
 
@@ -402,12 +397,12 @@ TEST(ElectionImportLimitTest, ARollOverTheVoterLimitIsRefusedWhole) {
   app::Config config = test_config();
   config.import.max_voters = 3;
   TestServer server(config);
-  auto created =
-      http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(), admin());
+  auto created = http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(),
+                              admin_headers());
   std::string id = json::parse(created.body)["id"];
   auto import = [&](std::string csv) {
     return http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters", csv,
-                        admin("text/csv"));
+                        admin_headers("text/csv"));
   };
   EXPECT_EQ(import("voterId\na\nb\n").status, 201u);
   auto over = import("voterId\nc\nd\n");  // 4 in all: over the limit of 3
@@ -416,7 +411,7 @@ TEST(ElectionImportLimitTest, ARollOverTheVoterLimitIsRefusedWhole) {
   auto too_many_rows = import("voterId\nc\nd\ne\nf\n");  // 4 rows in one body
   EXPECT_EQ(too_many_rows.status, 422u) << too_many_rows.body;
   auto stats =
-      http_request(server.port(), "GET", "/api/v1/elections/" + id + "/stats", "", admin());
+      http_request(server.port(), "GET", "/api/v1/elections/" + id + "/stats", "", admin_headers());
   EXPECT_EQ(json::parse(stats.body)["votersRegistered"], 2);
   EXPECT_EQ(import("voterId\nc\n").status, 201u) << "the third voter still fits";
 }
@@ -511,16 +506,16 @@ TEST_F(ElectionsTest, PublicReadsAreCachedWithETagsAndFollowChanges) {
 TEST(PublicCacheTest, AnotherProcessSeesAChangeWithinASecond) {
   TestServer writer;
   TestServer reader;  // its own local cache layer, sharing Redis and PostgreSQL
-  auto created =
-      http_request(writer.port(), "POST", "/api/v1/elections", board_election().dump(), admin());
+  auto created = http_request(writer.port(), "POST", "/api/v1/elections", board_election().dump(),
+                              admin_headers());
   std::string id = json::parse(created.body)["id"];
   json voters = {{"voters", {{{"voterId", "v"}}}}};
   http_request(writer.port(), "POST", "/api/v1/elections/" + id + "/voters", voters.dump(),
-               admin());
-  http_request(writer.port(), "POST", "/api/v1/elections/" + id + "/open", "", admin());
+               admin_headers());
+  http_request(writer.port(), "POST", "/api/v1/elections/" + id + "/open", "", admin_headers());
   std::string path = "/api/v1/public/elections/" + id;
   EXPECT_EQ(json::parse(http_request(reader.port(), "GET", path).body)["status"], "open");
-  http_request(writer.port(), "POST", "/api/v1/elections/" + id + "/close", "", admin());
+  http_request(writer.port(), "POST", "/api/v1/elections/" + id + "/close", "", admin_headers());
   auto changed_at = std::chrono::steady_clock::now();
   EXPECT_TRUE(eventually(
       [&] {
@@ -534,13 +529,14 @@ TEST(PublicCacheTest, PublicReadsWorkWithoutRedis) {
   app::Config config = test_config();
   config.redis.endpoint.port = 1;  // nothing listens there
   TestServer server(config);
-  auto created =
-      http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(), admin());
+  auto created = http_request(server.port(), "POST", "/api/v1/elections", board_election().dump(),
+                              admin_headers());
   std::string id = json::parse(created.body)["id"];
   http_request(server.port(), "POST", "/api/v1/elections/" + id + "/voters",
-               json{{"voters", {{{"voterId", "v"}}}}}.dump(), admin());
+               json{{"voters", {{{"voterId", "v"}}}}}.dump(), admin_headers());
   ASSERT_EQ(
-      http_request(server.port(), "POST", "/api/v1/elections/" + id + "/open", "", admin()).status,
+      http_request(server.port(), "POST", "/api/v1/elections/" + id + "/open", "", admin_headers())
+          .status,
       200u);
   auto r = http_request(server.port(), "GET", "/api/v1/public/elections/" + id);
   EXPECT_EQ(r.status, 200u) << r.body;
@@ -558,11 +554,11 @@ TEST(SchedulerTest, TwoServerProcessesOpenAndCloseOnScheduleExactlyOnce) {
   json body = board_election("Scheduled");
   body["opensAt"] = domain::format_timestamp(now + 1500ms);
   body["closesAt"] = domain::format_timestamp(now + 3500ms);
-  auto created = http_request(port, "POST", "/api/v1/elections", body.dump(), admin());
+  auto created = http_request(port, "POST", "/api/v1/elections", body.dump(), admin_headers());
   ASSERT_EQ(created.status, 201u) << created.body;
   std::string id = json::parse(created.body)["id"];
   http_request(port, "POST", "/api/v1/elections/" + id + "/voters",
-               json{{"voters", {{{"voterId", "v"}}}}}.dump(), admin());
+               json{{"voters", {{{"voterId", "v"}}}}}.dump(), admin_headers());
 
   auto status_on = [&](std::uint16_t p) {
     auto r = http_request(p, "GET", "/api/v1/public/elections/" + id);

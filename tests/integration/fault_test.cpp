@@ -35,11 +35,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-const Headers kJson = {{"Content-Type", "application/json"}};
-const Headers kAdmin = {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-                        {"Content-Type", "application/json"}};
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -66,13 +61,13 @@ Election open_election(
          {"title", "Mayor"},
          {"options",
           {{{"id", "alice"}, {"title", "Alice"}}, {{"id", "bob"}, {"title", "Bob"}}}}}}}};
-  auto r = http_request(port, "POST", "/api/v1/elections", definition.dump(), kAdmin);
+  auto r = http_request(port, "POST", "/api/v1/elections", definition.dump(), admin_headers());
   EXPECT_EQ(r.status, 201u) << r.body;
   Election e{json::parse(r.body)["id"], {}, {}, database};
   r = http_request(port, "POST", "/api/v1/elections/" + e.id + "/voters",
-                   json{{"voters", {{{"voterId", "one"}}}}}.dump(), kAdmin);
+                   json{{"voters", {{{"voterId", "one"}}}}}.dump(), admin_headers());
   EXPECT_EQ(r.status, 201u) << r.body;
-  r = http_request(port, "POST", "/api/v1/elections/" + e.id + "/open", "", kAdmin);
+  r = http_request(port, "POST", "/api/v1/elections/" + e.id + "/open", "", admin_headers());
   EXPECT_EQ(r.status, 200u) << r.body;
 
   pqxx::connection db(database);
@@ -173,7 +168,7 @@ class Load {
         HttpResult r;
         try {
           r = http_request(port_.load(), "POST", "/api/v1/voting/submit", election_.bodies[i],
-                           kJson);
+                           kJsonHeaders);
         } catch (const std::exception&) {
           r.status = 0;
         }
@@ -251,11 +246,13 @@ std::ostream& operator<<(std::ostream& out, const SetCheck& c) {
 // Closes the election and compares its board with what was acknowledged.
 SetCheck check_board(std::uint16_t port, const Election& e,
                      const std::map<std::string, std::string>& acknowledged) {
-  auto closed = http_request(port, "POST", "/api/v1/elections/" + e.id + "/close", "", kAdmin);
+  auto closed =
+      http_request(port, "POST", "/api/v1/elections/" + e.id + "/close", "", admin_headers());
   EXPECT_EQ(closed.status, 200u) << closed.body;
   // The close published everything: the board is read once this process serves the final
   // tree head (within board.freshness_ms of the close).
-  auto stats = http_request(port, "GET", "/api/v1/elections/" + e.id + "/stats", "", kAdmin);
+  auto stats =
+      http_request(port, "GET", "/api/v1/elections/" + e.id + "/stats", "", admin_headers());
   const auto final_size = json::parse(stats.body)["ballotsSequenced"].get<std::int64_t>();
   EXPECT_EQ(final_size, json::parse(stats.body)["ballotsCast"].get<std::int64_t>());
   EXPECT_TRUE(eventually([&] {

@@ -180,9 +180,7 @@ long client_keys(std::uint16_t port) {
 
 // An admin call: its answer, which must have `status`.
 json admin_call(std::uint16_t port, const std::string& target, const json& body, unsigned status) {
-  auto r = http_request(port, "POST", target, body.is_null() ? "" : body.dump(),
-                        {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-                         {"Content-Type", "application/json"}});
+  auto r = http_request(port, "POST", target, body.is_null() ? "" : body.dump(), admin_headers());
   EXPECT_EQ(r.status, status) << target << ": " << r.body;
   return r.body.empty() ? json() : json::parse(r.body, nullptr, false);
 }

@@ -34,10 +34,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-const std::vector<std::pair<std::string, std::string>> kAdmin = {
-    {"Authorization", std::string("Bearer ") + kTestAdminKey},
-    {"Content-Type", "application/json"}};
-
 // Spearman's rank correlation of two orders of the same n items: order_a[i] and
 // order_b[i] are item i's ranks (0..n-1, no ties).
 double spearman(const std::vector<std::size_t>& order_a, const std::vector<std::size_t>& order_b) {
@@ -101,7 +97,8 @@ class AnonymitySetTest : public ::testing::Test {
 
   HttpResult call(const std::string& method, const std::string& target,
                   const json& body = nullptr) {
-    return http_request(server->port(), method, target, body.is_null() ? "" : body.dump(), kAdmin);
+    return http_request(server->port(), method, target, body.is_null() ? "" : body.dump(),
+                        admin_headers());
   }
 
   // An open election of `voters` voters; fills credentials.

@@ -27,14 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-const Headers kJson = {{"Content-Type", "application/json"}};
-
-Headers admin() {
-  return {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-          {"Content-Type", "application/json"}};
-}
 
 std::string lib_sh(const std::string& function_call) {
   return "bash -c 'source " OBSERVERNET_SOURCE_DIR "/scripts/lib.sh && " + function_call + "'";
@@ -91,7 +83,7 @@ class StackTest : public ::testing::Test {
   }
 
   static json call(std::uint16_t port, const std::string& method, const std::string& target,
-                   const json& body = nullptr, const Headers& headers = kJson,
+                   const json& body = nullptr, const Headers& headers = kJsonHeaders,
                    unsigned* status = nullptr) {
     auto r = http_request(port, method, target, body.is_null() ? "" : body.dump(), headers);
     if (status != nullptr) *status = r.status;
@@ -105,19 +97,20 @@ class StackTest : public ::testing::Test {
     if (!schedule.is_null()) definition.update(schedule);
     unsigned status = 0;
     const std::string id =
-        call(nginx_port_, "POST", "/api/v1/elections", definition, admin(), &status)
+        call(nginx_port_, "POST", "/api/v1/elections", definition, admin_headers(), &status)
             .value("id", "");
     EXPECT_EQ(status, 201u);
     json roll = json::array();
     for (int i = 0; i < voters; ++i) roll.push_back({{"voterId", "v" + std::to_string(i)}});
     json imported = call(nginx_port_, "POST", "/api/v1/elections/" + id + "/voters",
-                         {{"voters", roll}}, admin(), &status);
+                         {{"voters", roll}}, admin_headers(), &status);
     EXPECT_EQ(status, 201u);
     for (const auto& c : imported["credentials"]) {
       credentials_[c["voterId"].get<std::string>()] = c["credential"];
     }
     if (schedule.is_null()) {
-      call(nginx_port_, "POST", "/api/v1/elections/" + id + "/open", nullptr, admin(), &status);
+      call(nginx_port_, "POST", "/api/v1/elections/" + id + "/open", nullptr, admin_headers(),
+           &status);
       EXPECT_EQ(status, 200u);
     }
     created_.push_back(id);
@@ -138,7 +131,7 @@ class StackTest : public ::testing::Test {
                                {"voterId", voter},
                                {"credential", credentials_.at(voter)},
                                {"blindedMessage", crypto::to_base64url(blinded.blinded_msg)}},
-                              kJson, &status);
+                              kJsonHeaders, &status);
     EXPECT_EQ(status, 200u) << signed_;
     auto signature = crypto::finalize(
         public_key, message, *crypto::from_base64url(signed_["blindSignature"].get<std::string>()),
@@ -270,7 +263,7 @@ TEST_F(StackTest, PublicCachesConvergeWithinASecond) {
   const std::string target = "/api/v1/public/elections/" + id;
   for (auto port : ports_) EXPECT_EQ(status_of(call(port, "GET", target)), "open");
   unsigned status = 0;
-  call(ports_[0], "POST", "/api/v1/elections/" + id + "/close", nullptr, admin(), &status);
+  call(ports_[0], "POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers(), &status);
   ASSERT_EQ(status, 200u);
   const auto closed = Clock::now();
   std::vector<Clock::duration> seen(ports_.size());

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "observernet/app/app.hpp"
@@ -97,18 +98,28 @@ struct HttpResult {
   }
 };
 
+// A request's headers, in order.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+inline const Headers kJsonHeaders = {{"Content-Type", "application/json"}};
+
+// The test admin key as a bearer token, with a body of `content_type`.
+inline Headers admin_headers(std::string content_type = "application/json") {
+  return {{"Authorization", std::string("Bearer ") + kTestAdminKey},
+          {"Content-Type", std::move(content_type)}};
+}
+
 // One request on a fresh connection (recorded by record_exchange).
 HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                        const std::string& body = {},
-                        const std::vector<std::pair<std::string, std::string>>& headers = {});
+                        const std::string& body = {}, const Headers& headers = {});
 
 // When OBSERVERNET_TEST_TRAFFIC names a file, appends one JSON line describing the exchange
 // (test, method, target, requestType, requestBody, status, responseType, responseBody):
 // tests/contract checks them against docs/api/openapi.yaml. http_request calls it; a
 // test with its own client may too. Thread-safe; does nothing when the variable is unset.
 void record_exchange(const std::string& method, const std::string& target,
-                     const std::vector<std::pair<std::string, std::string>>& request_headers,
-                     const std::string& request_body, const HttpResult& response);
+                     const Headers& request_headers, const std::string& request_body,
+                     const HttpResult& response);
 
 // A raw TCP connection for what clients are not supposed to do.
 class RawConnection {

@@ -20,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kElection = "3f2b8c1e-0a4d-4c6b-9e7f-5d1a2b3c4d5e";
 constexpr const char* kCredential = "Q7ZK3M9D4X2V8B1N6C5T0R7W3Y";
@@ -542,16 +541,12 @@ TEST(VoteCliTest, UsageErrorsExitTwo) {
 
 // ---- end to end, against the real server --------------------------------------------------
 
-Headers admin() {
-  return {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-          {"Content-Type", "application/json"}};
-}
-
 TEST(VoteCliTest, ThreeVotersVoteAndTheResultsCountThem) {
   TestServer server;
   auto call = [&](const std::string& method, const std::string& target,
                   const json& body = nullptr) {
-    return http_request(server.port(), method, target, body.is_null() ? "" : body.dump(), admin());
+    return http_request(server.port(), method, target, body.is_null() ? "" : body.dump(),
+                        admin_headers());
   };
   const json definition = {
       {"title", "Town vote"},

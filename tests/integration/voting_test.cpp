@@ -34,16 +34,8 @@ namespace observernet::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using crypto::Bytes;
-
-const Headers kJson = {{"Content-Type", "application/json"}};
-
-Headers admin() {
-  return {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-          {"Content-Type", "application/json"}};
-}
+using nlohmann::json;
 
 json mayor_election(std::string visibility = "after_close") {
   return {
@@ -83,7 +75,7 @@ class VotingTest : public ::testing::Test {
   explicit VotingTest(app::Config config = test_config()) : server(std::move(config)) {}
 
   HttpResult call(const std::string& method, const std::string& target, const json& body = nullptr,
-                  Headers headers = kJson) {
+                  Headers headers = kJsonHeaders) {
     headers.insert(headers.end(), client_headers_.begin(), client_headers_.end());
     return http_request(server.port(), method, target, body.is_null() ? "" : body.dump(), headers);
   }
@@ -91,19 +83,19 @@ class VotingTest : public ::testing::Test {
   // An election with `voters`, opened; fills credentials_ and key_.
   std::string open_election(std::vector<std::string> voters = {"v1", "v2", "v3"},
                             json definition = mayor_election()) {
-    auto r = call("POST", "/api/v1/elections", definition, admin());
+    auto r = call("POST", "/api/v1/elections", definition, admin_headers());
     EXPECT_EQ(r.status, 201u) << r.body;
     std::string id = json::parse(r.body)["id"];
     json list = json::array();
     for (auto& v : voters) list.push_back({{"voterId", v}});
-    r = call("POST", "/api/v1/elections/" + id + "/voters", {{"voters", list}}, admin());
+    r = call("POST", "/api/v1/elections/" + id + "/voters", {{"voters", list}}, admin_headers());
     EXPECT_EQ(r.status, 201u) << r.body;
     const json imported = json::parse(r.body);  // the loop must not outlive it
     for (const auto& c : imported["credentials"]) {
       credentials_[c["voterId"].get<std::string>()] = c["credential"];
       voter_hashes_[c["voterId"].get<std::string>()] = c["voterHash"];
     }
-    r = call("POST", "/api/v1/elections/" + id + "/open", nullptr, admin());
+    r = call("POST", "/api/v1/elections/" + id + "/open", nullptr, admin_headers());
     EXPECT_EQ(r.status, 200u) << r.body;
     return id;
   }
@@ -149,7 +141,7 @@ class VotingTest : public ::testing::Test {
   }
 
   json stats(const std::string& id) {
-    auto r = call("GET", "/api/v1/elections/" + id + "/stats", nullptr, admin());
+    auto r = call("GET", "/api/v1/elections/" + id + "/stats", nullptr, admin_headers());
     EXPECT_EQ(r.status, 200u) << r.body;
     return json::parse(r.body);
   }
@@ -187,7 +179,7 @@ TEST_F(VotingTest, TokenKeyIsPublicAndAnnouncedOnTheAuditChain) {
   EXPECT_EQ(audit["events"][0]["payload"]["tokenKey"]["keyId"], body["keyId"]);
 
   // Each election has its own key; a draft's is not shown.
-  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin());
+  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin_headers());
   std::string draft_id = json::parse(draft.body)["id"];
   EXPECT_EQ(call("GET", "/api/v1/elections/" + draft_id + "/token-key").status, 404u);
 }
@@ -306,10 +298,10 @@ TEST_F(VotingTest, TokenRequestsAreCheckedBeforeAnythingIsSigned) {
 }
 
 TEST_F(VotingTest, NoTokensOrBallotsOutsideTheVotingPeriod) {
-  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin());
+  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin_headers());
   std::string draft_id = json::parse(draft.body)["id"];
   call("POST", "/api/v1/elections/" + draft_id + "/voters", {{"voters", {{{"voterId", "d1"}}}}},
-       admin());
+       admin_headers());
   auto r = call("POST", "/api/v1/voting/token",
                 {{"electionId", draft_id},
                  {"voterId", "d1"},
@@ -323,7 +315,8 @@ TEST_F(VotingTest, NoTokensOrBallotsOutsideTheVotingPeriod) {
   EXPECT_EQ(draft_ballot.status, 409u) << draft_ballot.body;
   EXPECT_EQ(code_of(draft_ballot), "election_not_open");
   Token token = obtain_token(id, "v1");
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   auto late = submit(id, token, selections({{"mayor", "alice"}}));
   EXPECT_EQ(late.status, 409u) << late.body;
   EXPECT_EQ(code_of(late), "election_not_open");
@@ -380,7 +373,7 @@ TEST_F(VotingTest, BadBallotsAreRefusedAndNothingIsWritten) {
         R"({"electionId":")" + id + R"(","token":{"message":"AA","message":")" +
             crypto::to_base64url(token.message) + R"(","signature":")" +
             crypto::to_base64url(token.signature) + R"("},"selections":)" + alice + "}"}) {
-    auto twice = http_request(server.port(), "POST", "/api/v1/voting/submit", body, kJson);
+    auto twice = http_request(server.port(), "POST", "/api/v1/voting/submit", body, kJsonHeaders);
     EXPECT_EQ(twice.status, 400u) << body << " " << twice.body;
     EXPECT_EQ(code_of(twice), "bad_request");
     EXPECT_NE(twice.body.find("more than once"), std::string::npos) << twice.body;
@@ -388,7 +381,7 @@ TEST_F(VotingTest, BadBallotsAreRefusedAndNothingIsWritten) {
   // A number no double holds is valid JSON, and a 400 (it was a 500, found by fuzzing).
   for (const std::string& number : {std::string("1e999"), std::string(400, '9')}) {
     const std::string body = head + R"(,"selections":)" + alice + R"(,"x":)" + number + "}";
-    auto huge = http_request(server.port(), "POST", "/api/v1/voting/submit", body, kJson);
+    auto huge = http_request(server.port(), "POST", "/api/v1/voting/submit", body, kJsonHeaders);
     EXPECT_EQ(huge.status, 400u) << number << " " << huge.body;
     EXPECT_EQ(code_of(huge), "bad_request");
   }
@@ -465,7 +458,8 @@ TEST_F(VotingTest, ResultsAreFinalAfterCloseAndLiveOnlyWhenAsked) {
   EXPECT_EQ(hidden.status, 409u);
   EXPECT_EQ(code_of(hidden), "results_not_available");
 
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   // The close publishes the election's public view with its final count, and the
   // results at once (the process that closed it forgets the status it had).
   EXPECT_EQ(json::parse(call("GET", "/api/v1/public/elections/" + id).body)["ballotsCast"], 3);
@@ -517,12 +511,12 @@ CastVote cast_one_vote(std::uint16_t port, const std::string& voter_id) {
   };
   CastVote vote{voter_id, {}, Bytes(32), {}};
   crypto::random_bytes(vote.token_message);
-  auto r = call("POST", "/api/v1/elections", mayor_election(), admin());
+  auto r = call("POST", "/api/v1/elections", mayor_election(), admin_headers());
   std::string id = json::parse(r.body)["id"];
   r = call("POST", "/api/v1/elections/" + id + "/voters", {{"voters", {{{"voterId", voter_id}}}}},
-           admin());
+           admin_headers());
   vote.credential = json::parse(r.body)["credentials"][0]["credential"];
-  call("POST", "/api/v1/elections/" + id + "/open", nullptr, admin());
+  call("POST", "/api/v1/elections/" + id + "/open", nullptr, admin_headers());
   r = call("GET", "/api/v1/elections/" + id + "/token-key", nullptr, {});
   auto key = *crypto::RsaPublicKey::from_spki_der(
       *crypto::from_base64url(json::parse(r.body)["publicKey"].get<std::string>()));
@@ -532,7 +526,7 @@ CastVote cast_one_vote(std::uint16_t port, const std::string& voter_id) {
             {"voterId", voter_id},
             {"credential", vote.credential},
             {"blindedMessage", crypto::to_base64url(blinded.blinded_msg)}},
-           kJson);
+           kJsonHeaders);
   EXPECT_EQ(r.status, 200u) << r.body;
   auto sig = crypto::finalize(
       key, vote.token_message,
@@ -542,7 +536,7 @@ CastVote cast_one_vote(std::uint16_t port, const std::string& voter_id) {
            {{"electionId", id},
             {"token", Token{vote.token_message, sig.value_or(Bytes{})}.to_json()},
             {"selections", selections({{"mayor", "alice"}})}},
-           kJson);
+           kJsonHeaders);
   EXPECT_EQ(r.status, 201u) << r.body;
   vote.receipt = json::parse(r.body).value("receipt", "");
   return vote;
@@ -906,7 +900,7 @@ TEST_F(VotingTest, AWrongMasterKeyFailsLoudlyAndSignsNothing) {
                                  {"credential", credentials_.at("v1")},
                                  {"blindedMessage", crypto::to_base64url(blinded)}}
                                 .dump(),
-                            kJson);
+                            kJsonHeaders);
   EXPECT_EQ(token.status, 500u) << token.body;
   EXPECT_EQ(stats(id)["tokensIssued"], 0);
   // The right key still works.
@@ -1158,7 +1152,8 @@ TEST_F(TokenQueueTest, ATokenSignedAsTheElectionClosesIsNeitherRecordedNorAnswer
   auto late = std::async(std::launch::async, [&] { return request_token(id, "v1", blinded); });
   // Signed, and waiting for its batch: the close commits first.
   EXPECT_TRUE(eventually([&] { return metrics_show(server.port(), "token_queue_depth 1"); }));
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   HttpResult r = late.get();
   EXPECT_EQ(r.status, 409u) << r.body;
   EXPECT_EQ(code_of(r), "election_not_open");
@@ -1316,7 +1311,7 @@ TEST_F(BoardTest, BadParametersAreProblemsAndChangeNothing) {
     EXPECT_EQ(r.header("content-type"), "application/problem+json") << target;
   }
   EXPECT_EQ(call("GET", base + "/proofs/inclusion?receipt=" + std::string(64, '0')).status, 404u);
-  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin());
+  auto draft = call("POST", "/api/v1/elections", mayor_election(), admin_headers());
   const std::string draft_id = json::parse(draft.body)["id"];
   EXPECT_EQ(call("GET", "/api/v1/public/elections/" + draft_id + "/tree-head").status, 404u);
   EXPECT_EQ(tree_head(id).tree_size, 1u);
@@ -1490,7 +1485,7 @@ TEST_F(BoardCloseTest, TheCloseSequencesTheLastBallotsAndPublishesTheFinalTreeHe
   EXPECT_EQ(tree_head(id).tree_size, 0u);
   EXPECT_EQ(stats(id)["ballotsSequenced"], 0);
 
-  auto closed = call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin());
+  auto closed = call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers());
   ASSERT_EQ(closed.status, 200u) << closed.body;
   // Served within board.freshness_ms; the close itself sequenced the ballots.
   ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 3; }));
@@ -1531,7 +1526,7 @@ TEST_F(BoardTwoProcessTest, NoLeafIndexIsGivenTwiceAndNoneIsSkipped) {
                  {"token", obtain_token(id, voters[i]).to_json()},
                  {"selections", selections({{"mayor", i % 3 ? "alice" : "bob"}})}};
     auto r = http_request(i % 2 ? other_port : server.port(), "POST", "/api/v1/voting/submit",
-                          body.dump(), kJson);
+                          body.dump(), kJsonHeaders);
     ASSERT_EQ(r.status, 201u) << r.body;
     receipts.insert(json::parse(r.body)["receipt"].get<std::string>());
   }
@@ -1605,7 +1600,7 @@ class VerifyBoardTest : public BoardTest {
     }
     for (auto& w : workers) w.join();
     EXPECT_EQ(failures, 0u);
-    auto closed = call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin());
+    auto closed = call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers());
     EXPECT_EQ(closed.status, 200u) << closed.body;
     // Served within board.freshness_ms.
     EXPECT_TRUE(eventually([&] { return tree_head(id).tree_size == voters; }));
@@ -1688,7 +1683,8 @@ TEST_F(VerifyBoardTest, ABallotWithAForgedTokenIsCaught) {
   sql("INSERT INTO ballots_staged (election_id, token_message, leaf, receipt) VALUES ('" + id +
       "', decode('" + crypto::to_hex(message) + "', 'hex'), '" + leaf + "', decode('" + receipt +
       "', 'hex'))");
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   ASSERT_TRUE(eventually([&] { return tree_head(id).tree_size == 3; }));
   auto results = verify(id);
   EXPECT_EQ(check(results, client::kTokenSignaturesCheck).status, client::CheckStatus::fail)
@@ -1755,7 +1751,7 @@ TEST_F(VerifyBoardTest, TheRollAndTheIssuedTokensArePublicAndChecked) {
 
   // An import into the open election: a second commitment, extending the first.
   auto r = call("POST", "/api/v1/elections/" + id + "/voters",
-                {{"voters", json::array({{{"voterId", "v5"}}})}}, admin());
+                {{"voters", json::array({{{"voterId", "v5"}}})}}, admin_headers());
   ASSERT_EQ(r.status, 201u) << r.body;
   voter_hashes_["v5"] = json::parse(r.body)["credentials"][0]["voterHash"];
   EXPECT_EQ(event("voters.imported")["payload"]["roll"],
@@ -1766,7 +1762,8 @@ TEST_F(VerifyBoardTest, TheRollAndTheIssuedTokensArePublicAndChecked) {
 
   // The close publishes every token, and counts them on the audit chain.
   obtain_token(id, "v3");
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   EXPECT_EQ(issued(), hashes({"v1", "v2", "v3"}));
   EXPECT_EQ(event("election.closed")["payload"]["tokensIssued"], 3);
 
@@ -1952,7 +1949,8 @@ TEST_F(ReplicaTest, PublicReadsGoToAFreshReplicaAndMatchThePrimarys) {
   }
 
   // The final results, counted on the replica once it has replayed the close.
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   auto results = call("GET", "/api/v1/public/elections/" + id + "/results");
   ASSERT_EQ(results.status, 200u) << results.body;
   EXPECT_EQ(json::parse(results.body)["ballotsCast"], 3);
@@ -2030,7 +2028,8 @@ TEST_F(BehindReplicaTest, WhatWasJustWrittenIsReadOnThePrimary) {
   auto status = call("GET", "/api/v1/voting/receipts/" + crypto::to_hex(receipt));
   EXPECT_EQ(status.status, 200u) << status.body;
   // The election closed now: the final results count both ballots.
-  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin()).status, 200u);
+  ASSERT_EQ(call("POST", "/api/v1/elections/" + id + "/close", nullptr, admin_headers()).status,
+            200u);
   auto results = call("GET", "/api/v1/public/elections/" + id + "/results");
   ASSERT_EQ(results.status, 200u) << results.body;
   EXPECT_EQ(json::parse(results.body)["final"], true);

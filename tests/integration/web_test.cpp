@@ -24,7 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kElectionId = "3f2b8c1e-0a4d-4c6b-9e7f-5d1a2b3c4d5e";
 constexpr const char* kScript = "booth.3f2a9c1d.js";
@@ -577,11 +576,6 @@ TEST_F(WebTest, TheRateLimitersAnswersCarryCorsAndPreflightsAreNotCounted) {
 
 // ---- API additions for the pages ---------------------------------------------------------
 
-Headers admin() {
-  return {{"Authorization", std::string("Bearer ") + kTestAdminKey},
-          {"Content-Type", "application/json"}};
-}
-
 TEST_F(WebTest, ImportLinksTurnoutAndReceiptsServeThePages) {
   TestServer server(cors_config(root));
   const auto port = server.port();
@@ -591,11 +585,12 @@ TEST_F(WebTest, ImportLinksTurnoutAndReceiptsServeThePages) {
        {{{"id", "chair"},
          {"title", "Chair"},
          {"options", {{{"id", "ann"}, {"title", "Ann"}}, {{"id", "ben"}, {"title", "Ben"}}}}}}}};
-  auto r = http_request(port, "POST", "/api/v1/elections", definition.dump(), admin());
+  auto r = http_request(port, "POST", "/api/v1/elections", definition.dump(), admin_headers());
   ASSERT_EQ(r.status, 201u) << r.body;
   const std::string id = json::parse(r.body)["id"];
   json voters = {{"voters", {{{"voterId", "ann.voter@example.org"}}, {{"voterId", "b&b #2"}}}}};
-  r = http_request(port, "POST", "/api/v1/elections/" + id + "/voters", voters.dump(), admin());
+  r = http_request(port, "POST", "/api/v1/elections/" + id + "/voters", voters.dump(),
+                   admin_headers());
   ASSERT_EQ(r.status, 201u) << r.body;
   const json imported = json::parse(r.body);
   ASSERT_EQ(imported["credentials"].size(), 2u);
@@ -608,7 +603,7 @@ TEST_F(WebTest, ImportLinksTurnoutAndReceiptsServeThePages) {
                              "&credential=" + credential +
                              "&voterHash=" + c["voterHash"].get<std::string>());
   }
-  r = http_request(port, "POST", "/api/v1/elections/" + id + "/open", {}, admin());
+  r = http_request(port, "POST", "/api/v1/elections/" + id + "/open", {}, admin_headers());
   ASSERT_EQ(r.status, 200u) << r.body;
 
   auto view = json::parse(get(port, "/api/v1/public/elections/" + id).body);
@@ -639,10 +634,10 @@ TEST_F(WebTest, ImportLinksTurnoutAndReceiptsServeThePages) {
 
   // Without web.public_url, no links.
   TestServer plain(web_config(root));
-  r = http_request(plain.port(), "POST", "/api/v1/elections", definition.dump(), admin());
+  r = http_request(plain.port(), "POST", "/api/v1/elections", definition.dump(), admin_headers());
   const std::string other = json::parse(r.body)["id"];
   r = http_request(plain.port(), "POST", "/api/v1/elections/" + other + "/voters",
-                   json({{"voters", {{{"voterId", "x"}}}}}).dump(), admin());
+                   json({{"voters", {{{"voterId", "x"}}}}}).dump(), admin_headers());
   ASSERT_EQ(r.status, 201u) << r.body;
   EXPECT_FALSE(json::parse(r.body)["credentials"][0].contains("link"));
 }
