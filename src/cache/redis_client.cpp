@@ -43,10 +43,10 @@ prometheus::Family<prometheus::Counter>& map_reads_family(prometheus::Registry& 
 }  // namespace
 
 RedisClusterMetrics::RedisClusterMetrics(prometheus::Registry& registry, const std::string& user)
-    : moved(redirects_family(registry).Add({{"user", user}, {"kind", "moved"}})),
-      ask(redirects_family(registry).Add({{"user", user}, {"kind", "ask"}})),
-      map_reads(map_reads_family(registry).Add({{"user", user}, {"result", "ok"}})),
-      map_read_failures(map_reads_family(registry).Add({{"user", user}, {"result", "failed"}})) {}
+    : moved(&redirects_family(registry).Add({{"user", user}, {"kind", "moved"}})),
+      ask(&redirects_family(registry).Add({{"user", user}, {"kind", "ask"}})),
+      map_reads(&map_reads_family(registry).Add({{"user", user}, {"result", "ok"}})),
+      map_read_failures(&map_reads_family(registry).Add({{"user", user}, {"result", "failed"}})) {}
 
 // Every member is used only on `executor`'s one thread.
 struct RedisClient::Cluster : std::enable_shared_from_this<Cluster> {
@@ -90,8 +90,9 @@ struct RedisClient::Cluster : std::enable_shared_from_this<Cluster> {
     return *nodes.back();
   }
 
-  static void count(prometheus::Counter* counter) {
-    if (counter != nullptr) counter->Increment();
+  // Counts an event when there are metrics: count(&RedisClusterMetrics::ask).
+  void count(prometheus::Counter* RedisClusterMetrics::*counter) const {
+    if (metrics != nullptr) (metrics->*counter)->Increment();
   }
 
   // CLUSTER SLOTS: [[start, end, [host, port, id, ...], replica...], ...]. False when the
@@ -151,7 +152,7 @@ struct RedisClient::Cluster : std::enable_shared_from_this<Cluster> {
         break;
       }
     }
-    count(metrics == nullptr ? nullptr : read ? &metrics->map_reads : &metrics->map_read_failures);
+    count(read ? &RedisClusterMetrics::map_reads : &RedisClusterMetrics::map_read_failures);
     next_read = Clock::now() + kMapReadInterval;
     reading = false;
   }
@@ -188,10 +189,10 @@ struct RedisClient::Cluster : std::enable_shared_from_this<Cluster> {
           &node({redirect->host.empty() ? target->where.host : redirect->host, redirect->port});
       asking = redirect->ask;
       if (asking) {
-        count(metrics == nullptr ? nullptr : &metrics->ask);
+        count(&RedisClusterMetrics::ask);
       } else {
         slots[redirect->slot] = target;
-        count(metrics == nullptr ? nullptr : &metrics->moved);
+        count(&RedisClusterMetrics::moved);
         read_map_soon();
       }
     }

@@ -31,10 +31,11 @@ namespace observernet::cache {
 // Shared by every RedisClient of one user (the cache, the rate limiter).
 struct RedisClusterMetrics {
   RedisClusterMetrics(prometheus::Registry& registry, const std::string& user);
-  prometheus::Counter& moved;
-  prometheus::Counter& ask;
-  prometheus::Counter& map_reads;
-  prometheus::Counter& map_read_failures;
+  // Never null: pointers, not references, so that they can be named by member pointer.
+  prometheus::Counter* moved;
+  prometheus::Counter* ask;
+  prometheus::Counter* map_reads;
+  prometheus::Counter* map_read_failures;
 };
 
 class RedisClient {
