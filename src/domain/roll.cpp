@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "observernet/crypto/merkle.hpp"
 
@@ -9,11 +10,22 @@ namespace observernet::domain {
 
 RollCommitment commit_roll(std::vector<crypto::Digest> voter_hashes) {
   std::ranges::sort(voter_hashes);
-  for (auto& hash : voter_hashes) {
-    hash = crypto::merkle_leaf_hash(
-        std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  RollCommitter committer;
+  for (const auto& hash : voter_hashes) committer.add(hash);
+  return committer.commitment();
+}
+
+void RollCommitter::add(const crypto::Digest& voter_hash) {
+  if (last_ && voter_hash < *last_) {
+    throw std::invalid_argument("roll commitment: voter hashes must come in ascending order");
   }
-  return {voter_hashes.size(), crypto::merkle_root(voter_hashes)};
+  last_ = voter_hash;
+  range_.append(crypto::merkle_leaf_hash(
+      std::string_view(reinterpret_cast<const char*>(voter_hash.data()), voter_hash.size())));
+}
+
+RollCommitment RollCommitter::commitment() const {
+  return {range_.size(), range_.root()};
 }
 
 nlohmann::json to_json(const RollCommitment& roll) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "observernet/crypto/hash.hpp"
+#include "observernet/crypto/merkle.hpp"
 
 namespace observernet::domain {
 
@@ -22,6 +23,20 @@ struct RollCommitment {
 
 // Of these voter hashes, in any order; sorts them.
 RollCommitment commit_roll(std::vector<crypto::Digest> voter_hashes);
+
+// The same commitment from voter hashes given in ascending order, a slice at a time (a
+// roll of millions read in statements that each stay within the database's timeout),
+// holding O(log n) hashes instead of all of them.
+class RollCommitter {
+ public:
+  // Throws std::invalid_argument for a hash below the one before.
+  void add(const crypto::Digest& voter_hash);
+  RollCommitment commitment() const;
+
+ private:
+  crypto::CompactRange range_;
+  std::optional<crypto::Digest> last_;
+};
 
 // {"count", "root" (hex)}: the "roll" member of election.opened and voters.imported.
 nlohmann::json to_json(const RollCommitment& roll);
