@@ -9,10 +9,11 @@
 #
 # The leaves are not ballots: `leaves` rows of ballots_staged whose receipts are the
 # SHA-256 of the numbers 0 to leaves - 1 (and whose leaf text is a stand-in of a ballot's
-# size) are written straight into PostgreSQL, as the group commit stages ballots, and the
-# server's own sequencer publishes them as one set: moves them to `ballots` in shuffled
-# order, gives them leaf indexes, signs the tree head and stores the log. Inclusion proofs
-# need the log only, not the ballots.
+# size: JSON with no selections, for the running tally to parse) are written straight
+# into PostgreSQL, as the group commit stages ballots, and the server's own sequencer
+# publishes them as one set: moves them to `ballots` in shuffled order, adds them to the
+# tally, gives them leaf indexes, signs the tree head and stores the log. Inclusion
+# proofs need the log only, not the ballots. (bench/growth.sh makes real ballots.)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/..
@@ -33,7 +34,8 @@ bench_machine
 echo
 echo "== Sequencing $leaves waiting leaves"
 throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
-        SELECT '$id', sha256(('t' || k)::bytea), repeat('x', 560), sha256(k::text::bytea)
+        SELECT '$id', sha256(('t' || k)::bytea), '{"selections":[],"x":"' || repeat('x', 540) || '"}',
+               sha256(k::text::bytea)
         FROM generate_series(0, $((leaves - 1))) AS k"
 start=$(date +%s.%N)
 # (The JSON members are in alphabetical order: treeSize is the last.)

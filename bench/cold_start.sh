@@ -31,7 +31,8 @@ bench_machine
 
 echo "== Publishing $leaves leaves"
 throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
-        SELECT '$id', sha256(('t' || k)::bytea), repeat('x', 560), sha256(k::text::bytea)
+        SELECT '$id', sha256(('t' || k)::bytea), '{"selections":[],"x":"' || repeat('x', 540) || '"}',
+               sha256(k::text::bytea)
         FROM generate_series(0, $((leaves - 1))) AS k"
 base=http://127.0.0.1:$BENCH_PORT/api/v1/public/elections/$id
 until [[ $(curl -s "$base/tree-head") == *"\"treeSize\":$leaves}"* ]]; do sleep 0.1; done

@@ -84,10 +84,9 @@ OBSERVERNET_SQL(kSelectVoterCount, "SELECT voters_registered FROM elections WHER
 OBSERVERNET_SQL(kSelectStats,
                 "SELECT voters_registered,"
                 " (SELECT count(*) FROM token_issuances WHERE election_id = $1::uuid),"
-                " (SELECT count(*) FROM ballots WHERE election_id = $1::uuid)"
-                " + (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid),"
-                " (SELECT coalesce(max(tree_size), 0) FROM logs WHERE election_id = $1::uuid)"
-                " FROM elections WHERE id = $1::uuid");
+                " l.size + (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid),"
+                " l.size FROM elections, (SELECT coalesce((SELECT tree_size FROM logs"
+                " WHERE election_id = $1::uuid), 0) AS size) AS l WHERE id = $1::uuid");
 OBSERVERNET_SQL(kAddVoters,
                 "UPDATE elections SET voters_registered = voters_registered + $2,"
                 " version = version + 1, updated_at = to_timestamp($3::bigint / 1000.0)"

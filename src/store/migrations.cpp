@@ -67,8 +67,9 @@ class MigrationLock {
 // What the runtime role may do, table by table (docs/security.md, Append-only history).
 // The history (the audit chain, the roll, the keys, the issued tokens, the sequenced
 // ballots, the log's leaves and its tree heads) takes INSERT and SELECT only. The log's
-// one row of size and right edge is updated under its lock, by the sequencer. An
-// election's row changes, within what its trigger allows (migration 0007).
+// one row of size and right edge is updated under its lock, by the sequencer, and so are
+// the running tallies' counts (derived, not history). An election's row changes, within
+// what its trigger allows (migration 0007).
 struct Grant {
   std::string_view table;
   std::string_view privileges;
@@ -87,6 +88,7 @@ constexpr Grant kRuntimeGrants[] = {
     {"logs", "SELECT, INSERT, UPDATE (tree_size, right_edge, waiting_since)"},
     {"log_chunks", "SELECT, INSERT"},
     {"tree_heads", "SELECT, INSERT"},
+    {"tallies", "SELECT, INSERT, UPDATE (count)"},
 };
 
 // The staging tables belong to the runtime role: their rows come and go at the ballot

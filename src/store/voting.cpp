@@ -93,27 +93,25 @@ OBSERVERNET_SQL(kSelectReceipt,
                 "SELECT election_id::text, false FROM ballots WHERE receipt = decode($1, 'hex')"
                 " UNION ALL SELECT s.election_id::text, true FROM ballots_staged s"
                 " WHERE s.receipt = decode($1, 'hex')");
-// One pass over the ballots, each leaf parsed once: votes per (contest, option) and, in
-// the rows where the option is rolled up (GROUPING = 1), ballots per contest.
+// The running tally the sequencer keeps (migration 0011, store/board.cpp): a few rows an
+// election whatever its size; a recount of every leaf took 32 s at 10,000,000 ballots
+// (docs/benchmarks.md, Growth).
 OBSERVERNET_SQL(kTally,
-                "SELECT c, o, CASE WHEN GROUPING(o) = 1 THEN count(DISTINCT t) ELSE count(*) END,"
-                " GROUPING(o)"
-                " FROM (SELECT b.token_message AS t, x ->> 'contestId' AS c, x ->> 'optionId' AS o"
-                " FROM ballots b CROSS JOIN LATERAL jsonb_array_elements(b.leaf::jsonb -> "
-                "'selections') x WHERE b.election_id = $1::uuid) AS s"
-                " GROUP BY GROUPING SETS ((c, o), (c))");
+                "SELECT contest_id, option_id, count FROM tallies WHERE election_id = $1::uuid");
 // The tally counts the ballots on the board only: live results change with each
-// published set, never with a single ballot (docs/security.md).
-OBSERVERNET_SQL(kCountBallots, "SELECT count(*) FROM ballots WHERE election_id = $1::uuid");
+// published set, never with a single ballot (docs/security.md). Each is one leaf of the
+// log, published in the transaction that adds it to the tally.
+OBSERVERNET_SQL(kCountBallots,
+                "SELECT coalesce((SELECT tree_size FROM logs WHERE election_id = $1::uuid), 0)");
 // Turnout counts every accepted ballot, staged or on the board.
 OBSERVERNET_SQL(kCountCast,
-                "SELECT (SELECT count(*) FROM ballots WHERE election_id = $1::uuid)"
+                "SELECT coalesce((SELECT tree_size FROM logs WHERE election_id = $1::uuid), 0)"
                 " + (SELECT count(*) FROM ballots_staged WHERE election_id = $1::uuid)");
 OBSERVERNET_SQL(kSelectElectionVersion, "SELECT version FROM elections WHERE id = $1::uuid");
 OBSERVERNET_SQL(kCountCastOfElections,
-                "SELECT election_id::text, count(*) FROM (SELECT election_id FROM ballots"
-                " WHERE election_id = ANY($1::uuid[]) UNION ALL SELECT election_id"
-                " FROM ballots_staged WHERE election_id = ANY($1::uuid[])) b GROUP BY election_id");
+                "SELECT e::text, coalesce((SELECT tree_size FROM logs WHERE election_id = e), 0)"
+                " + (SELECT count(*) FROM ballots_staged WHERE election_id = e)"
+                " FROM unnest($1::uuid[]) AS e");
 
 // Locks the batch's elections (kLockElections): election id -> what the batch found.
 template <class Pending>
@@ -144,10 +142,11 @@ domain::Tally read_tally(PgConnection& c, pqxx::transaction_base& tx,
                          const std::string& election_id) {
   domain::Tally tally;
   for (const auto& row : c.exec(tx, kTally, election_id)) {
-    if (row[3].as<int>() == 1) {
+    auto option = row[1].as<std::string>();
+    if (option.empty()) {
       tally.ballots[row[0].as<std::string>()] = row[2].as<std::int64_t>();
     } else {
-      tally.votes[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
+      tally.votes[{row[0].as<std::string>(), std::move(option)}] = row[2].as<std::int64_t>();
     }
   }
   tally.ballots_cast = c.exec(tx, kCountBallots, election_id)[0][0].as<std::int64_t>();

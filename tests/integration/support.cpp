@@ -60,7 +60,7 @@ void remove_election_as_owner(const std::string& id) {
   pqxx::work tx(conn);
   tx.exec("ALTER TABLE elections DISABLE TRIGGER elections_keep_history");
   for (const char* table : {"ballots", "ballots_staged", "issued", "issuances_staged", "log_chunks",
-                            "tree_heads", "logs"}) {
+                            "tree_heads", "logs", "tallies"}) {
     tx.exec_params(std::string("DELETE FROM ") + table + " WHERE election_id = $1::uuid", id);
   }
   tx.exec_params("DELETE FROM elections WHERE id = $1::uuid", id);
