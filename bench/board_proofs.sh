@@ -34,7 +34,7 @@ bench_machine
 echo
 echo "== Sequencing $leaves waiting leaves"
 throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
-        SELECT '$id', sha256(('t' || k)::bytea), '{"selections":[],"x":"' || repeat('x', 540) || '"}',
+        SELECT '$id', sha256(('t' || k)::bytea), '{\"selections\":[],\"x\":\"' || repeat('x', 540) || '\"}',
                sha256(k::text::bytea)
         FROM generate_series(0, $((leaves - 1))) AS k"
 start=$(date +%s.%N)

@@ -31,7 +31,7 @@ bench_machine
 
 echo "== Publishing $leaves leaves"
 throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
-        SELECT '$id', sha256(('t' || k)::bytea), '{"selections":[],"x":"' || repeat('x', 540) || '"}',
+        SELECT '$id', sha256(('t' || k)::bytea), '{\"selections\":[],\"x\":\"' || repeat('x', 540) || '\"}',
                sha256(k::text::bytea)
         FROM generate_series(0, $((leaves - 1))) AS k"
 base=http://127.0.0.1:$BENCH_PORT/api/v1/public/elections/$id
