@@ -3,6 +3,7 @@
 //
 //   bench_tokens --url URL --election ID --credentials FILE --threads T --out FILE
 //   bench_tokens --direct COUNT --sealed-key FILE --election ID --threads T --out FILE
+//                [--staged-ballots DEFINITION]
 //
 // The first form goes through the API (docs/formats.md, Tokens) as voters' clients do: each token
 // costs the server one RSA blind signature and one commit, which is what the tokens/s figure
@@ -21,6 +22,15 @@
 //
 // --out: one token per line, "message signature", both base64url without padding; in
 //   the order of the voters for the API, and voters whose token failed have no line.
+//   Written as it goes, a block at a time: ten million tokens never sit in memory.
+// --staged-ballots DEFINITION (with --direct; DEFINITION: the election's create body, as
+//   JSON): each line is instead a ballot cast with that token, as the group commit stages
+//   it: a row of `ballots_staged` in COPY's text format (election id, token message,
+//   leaf, receipt), for bench/growth.sh to load straight into PostgreSQL. Its selections
+//   are random (in each contest a random number of distinct options, from its minimum to
+//   its maximum), checked, sorted and made into the leaf and receipt by the server's own
+//   code (domain::parse_selections, domain::ballot_leaf, crypto::merkle_leaf_hash).
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -36,6 +46,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -51,6 +62,9 @@
 #include "observernet/crypto/aead.hpp"
 #include "observernet/crypto/blind_rsa.hpp"
 #include "observernet/crypto/hash.hpp"
+#include "observernet/crypto/merkle.hpp"
+#include "observernet/domain/ballot.hpp"
+#include "observernet/domain/election.hpp"
 #include "observernet/service/token_keys.hpp"
 
 namespace {
@@ -61,6 +75,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kTokenMessageBytes = 32;  // the token nonce (docs/formats.md, Tokens)
 constexpr auto kProgressEvery = std::chrono::seconds(10);
+constexpr std::size_t kBlock = 1 << 16;  // lines made in memory before they are written
 // An answer waits for an RSA signature and a commit behind every other voter's: far
 // longer than an interactive client would wait under this load.
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
@@ -73,6 +88,7 @@ struct Options {
   unsigned threads = 8;
   std::size_t direct_count = 0;  // > 0: the fast path
   std::string sealed_key_file;
+  std::string ballots_definition;  // with the fast path: staged ballots, not tokens
 };
 
 struct Voter {
@@ -97,7 +113,9 @@ struct Tally {
             << "usage: bench_tokens --url URL --election ID --credentials FILE --threads T"
                " --out FILE\n"
                "       bench_tokens --direct COUNT --sealed-key FILE --election ID --threads T"
-               " --out FILE   (master key in OBSERVERNET_AUTH_MASTER_KEY)\n";
+               " --out FILE\n"
+               "                    [--staged-ballots DEFINITION]"
+               "   (master key in OBSERVERNET_AUTH_MASTER_KEY)\n";
   std::exit(2);
 }
 
@@ -117,6 +135,8 @@ Options parse_options(int argc, char** argv) {
       o.out_file = value;
     } else if (flag == "--sealed-key") {
       o.sealed_key_file = value;
+    } else if (flag == "--staged-ballots") {
+      o.ballots_definition = value;
     } else if (flag == "--threads") {
       try {
         o.threads = static_cast<unsigned>(std::stoul(value));
@@ -140,6 +160,9 @@ Options parse_options(int argc, char** argv) {
                          : o.url.empty() || o.credentials_file.empty()) {
     usage(o.direct_count > 0 ? "--direct needs --sealed-key"
                              : "--url and --credentials are required");
+  }
+  if (!o.ballots_definition.empty() && o.direct_count == 0) {
+    usage("--staged-ballots needs --direct");
   }
   return o;
 }
@@ -219,9 +242,14 @@ crypto::RsaPrivateKey open_private_key(const Options& options) {
   return *key;
 }
 
-// One token signed with the election's key: the signature RFC 9474's Finalize returns
-// for this message, or an empty string if it did not verify.
-std::string sign_token(const crypto::RsaPrivateKey& key, Tally& tally) {
+struct SignedToken {
+  std::array<unsigned char, kTokenMessageBytes> message;
+  crypto::Bytes signature;
+};
+
+// One token signed with the election's key: a random message and the signature RFC
+// 9474's Finalize returns for it; nothing if it did not verify.
+std::optional<SignedToken> sign_token(const crypto::RsaPrivateKey& key, Tally& tally) {
   std::array<unsigned char, kTokenMessageBytes> msg;
   crypto::random_bytes(msg);
   std::array<unsigned char, crypto::kSha384PssDeterministic.salt_length> salt;
@@ -233,73 +261,105 @@ std::string sign_token(const crypto::RsaPrivateKey& key, Tally& tally) {
   auto* sig = std::get_if<crypto::Bytes>(&signed_msg);
   if (sig == nullptr || !key.public_key().verify_pss(msg, *sig)) {
     ++tally.failures.not_finalized;
-    return {};
+    return std::nullopt;
   }
-  return crypto::to_base64url(msg) + ' ' + crypto::to_base64url(*sig);
+  return SignedToken{msg, std::move(*sig)};
+}
+
+// A ballot cast with `token` for random selections, as a row of ballots_staged in COPY's
+// text format: election id, token message, leaf, receipt (bytea as \\x hex).
+std::string staged_ballot_row(const std::string& election_id,
+                              const std::vector<domain::Contest>& contests,
+                              const SignedToken& token, std::mt19937_64& random) {
+  json picks = json::array();
+  for (const auto& contest : contests) {
+    std::vector<std::size_t> options(contest.options.size());
+    for (std::size_t i = 0; i < options.size(); ++i) options[i] = i;
+    std::shuffle(options.begin(), options.end(), random);
+    const auto span = static_cast<std::uint64_t>(contest.max_selections - contest.min_selections);
+    const auto n = static_cast<std::size_t>(contest.min_selections) +
+                   static_cast<std::size_t>(random() % (span + 1));
+    for (std::size_t i = 0; i < n; ++i) {
+      picks.push_back({{"contestId", contest.id}, {"optionId", contest.options[options[i]].id}});
+    }
+  }
+  const std::string leaf = domain::ballot_leaf(
+      election_id, domain::parse_selections(picks, contests), crypto::to_base64url(token.message),
+      crypto::to_base64url(token.signature));
+  // COPY's text format escapes backslashes, tabs and newlines: a leaf (RFC 8785 JSON of
+  // ids and base64url) holds none, and a row that would need them is refused.
+  if (leaf.find_first_of("\\\t\n\r") != std::string::npos) {
+    throw std::runtime_error("a leaf holds a character COPY would need escaped");
+  }
+  return election_id + "\t\\\\x" + crypto::to_hex(token.message) + '\t' + leaf + "\t\\\\x" +
+         crypto::to_hex(crypto::merkle_leaf_hash(leaf));
 }
 
 // Runs mint(i, tally) for i in [0, count) on `threads` threads, showing progress, and
-// writes the tokens that are not empty to out_file in the order of i.
+// writes the lines that are not empty to out_file in the order of i, kBlock at a time.
 template <typename Mint>
 int mint_all(const Options& options, std::size_t count, const Mint& mint) {
-  // Each slot is written by the one thread that took its index: no lock needed.
-  std::vector<std::string> tokens(count);
-  std::atomic<std::size_t> next{0};
+  std::ofstream out(options.out_file, std::ios::binary | std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write " + options.out_file);
   std::atomic<std::size_t> finished{0};
-  std::atomic<unsigned> running{options.threads};
   std::mutex tally_mutex;
   Tally total;
+  std::size_t written = 0;
 
   const auto started = Clock::now();
-  std::vector<std::thread> workers;
-  for (unsigned t = 0; t < options.threads; ++t) {
-    workers.emplace_back([&] {
-      Tally mine;
-      try {
-        auto mint_one = mint();
-        for (;;) {
-          const std::size_t i = next.fetch_add(1);
-          if (i >= count) break;
-          tokens[i] = mint_one(i, mine);
-          finished.fetch_add(1, std::memory_order_relaxed);
-        }
-      } catch (const std::exception& e) {
-        // Not an answer the server gave (blinding or the client itself failed): this
-        // thread stops, the others go on.
-        std::cerr << "bench_tokens: a worker stopped: " << e.what() << "\n";
-      }
-      std::lock_guard lock(tally_mutex);
-      for (auto [status, n] : mine.statuses) total.statuses[status] += n;
-      total.failures.transport += mine.failures.transport;
-      total.failures.bad_answer += mine.failures.bad_answer;
-      total.failures.not_finalized += mine.failures.not_finalized;
-      running.fetch_sub(1);
-    });
-  }
-
-  // Minting hundreds of thousands of tokens takes minutes: show that it moves.
   auto last_report = started;
-  while (running.load() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (Clock::now() - last_report >= kProgressEvery) {
-      last_report = Clock::now();
-      const double s = std::chrono::duration<double>(last_report - started).count();
-      std::fprintf(stderr, "bench_tokens: %zu of %zu after %.0f s (%.0f/s)\n", finished.load(),
-                   count, s, static_cast<double>(finished.load()) / s);
+  std::vector<std::string> lines;
+  for (std::size_t first = 0; first < count; first += kBlock) {
+    const std::size_t end = std::min(count, first + kBlock);
+    // Each slot is written by the one thread that took its index: no lock needed.
+    lines.assign(end - first, std::string());
+    std::atomic<std::size_t> next{first};
+    std::atomic<unsigned> running{options.threads};
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < options.threads; ++t) {
+      workers.emplace_back([&] {
+        Tally mine;
+        try {
+          auto mint_one = mint();
+          for (;;) {
+            const std::size_t i = next.fetch_add(1);
+            if (i >= end) break;
+            lines[i - first] = mint_one(i, mine);
+            finished.fetch_add(1, std::memory_order_relaxed);
+          }
+        } catch (const std::exception& e) {
+          // Not an answer the server gave (blinding or the client itself failed): this
+          // thread stops, the others go on.
+          std::cerr << "bench_tokens: a worker stopped: " << e.what() << "\n";
+        }
+        std::lock_guard lock(tally_mutex);
+        for (auto [status, n] : mine.statuses) total.statuses[status] += n;
+        total.failures.transport += mine.failures.transport;
+        total.failures.bad_answer += mine.failures.bad_answer;
+        total.failures.not_finalized += mine.failures.not_finalized;
+        running.fetch_sub(1);
+      });
     }
-  }
-  for (auto& w : workers) w.join();
-  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-
-  std::ofstream out(options.out_file, std::ios::binary | std::ios::trunc);
-  std::size_t written = 0;
-  for (const auto& token : tokens) {
-    if (token.empty()) continue;
-    out << token << '\n';
-    ++written;
+    // Minting hundreds of thousands of tokens takes minutes: show that it moves.
+    while (running.load() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (Clock::now() - last_report >= kProgressEvery) {
+        last_report = Clock::now();
+        const double s = std::chrono::duration<double>(last_report - started).count();
+        std::fprintf(stderr, "bench_tokens: %zu of %zu after %.0f s (%.0f/s)\n", finished.load(),
+                     count, s, static_cast<double>(finished.load()) / s);
+      }
+    }
+    for (auto& w : workers) w.join();
+    for (const auto& line : lines) {
+      if (line.empty()) continue;
+      out << line << '\n';
+      ++written;
+    }
   }
   out.close();
   if (!out) throw std::runtime_error("cannot write " + options.out_file);
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
   std::printf("tokens: %zu of %zu in %.1f s: %.0f tokens/s (%u threads, %s)\n", written, count,
               seconds, static_cast<double>(written) / seconds, options.threads,
@@ -324,8 +384,27 @@ int run(const Options& options) {
     const crypto::RsaPrivateKey key = open_private_key(options);
     std::cerr << "bench_tokens: " << options.direct_count << " tokens signed directly, "
               << options.threads << " threads\n";
+    if (options.ballots_definition.empty()) {
+      return mint_all(options, options.direct_count, [&] {
+        return [&](std::size_t, Tally& tally) {
+          const auto token = sign_token(key, tally);
+          return token ? crypto::to_base64url(token->message) + ' ' +
+                             crypto::to_base64url(token->signature)
+                       : std::string();
+        };
+      });
+    }
+    std::ifstream in(options.ballots_definition, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + options.ballots_definition);
+    const auto contests = domain::parse_election_definition(json::parse(in)).contests;
     return mint_all(options, options.direct_count, [&] {
-      return [&](std::size_t, Tally& tally) { return sign_token(key, tally); };
+      // One generator per thread, seeded apart.
+      return
+          [&, random = std::mt19937_64(std::random_device{}())](std::size_t, Tally& tally) mutable {
+            const auto token = sign_token(key, tally);
+            return token ? staged_ballot_row(options.election_id, contests, *token, random)
+                         : std::string();
+          };
     });
   }
   const std::vector<Voter> voters = read_credentials(options.credentials_file);

@@ -1209,16 +1209,17 @@ bench_open_election() {
   printf '%s\n' "$id"
 }
 
-# bench_direct_tokens ELECTION COUNT FILE: COUNT tokens for ELECTION, signed directly with
-# its key (bench_tokens --direct, the admin-only fast path: the sealed key unsealed with
-# the master key, as the signers do), one "message signature" line each, into FILE.
+# bench_direct_tokens ELECTION COUNT FILE [bench_tokens options...]: COUNT tokens for
+# ELECTION, signed directly with its key (bench_tokens --direct, the admin-only fast path:
+# the sealed key unsealed with the master key, as the signers do), one "message
+# signature" line each (or what the options ask for: --staged-ballots), into FILE.
 # Needs BENCH_CMAKE_ARGS=(-DOBSERVERNET_BENCH=ON) before bench_begin.
 bench_direct_tokens() {
   throwaway_psql -c "SELECT encode(private_key_sealed, 'hex') FROM election_keys
     WHERE election_id = '$1'" >"$THROWAWAY_DIR/sealed-key.hex"
   OBSERVERNET_AUTH_MASTER_KEY=$BENCH_MASTER_KEY "$BENCH_TOOLS/bench_tokens" \
     --direct "$2" --sealed-key "$THROWAWAY_DIR/sealed-key.hex" --election "$1" \
-    --threads "$(nproc)" --out "$3"
+    --threads "$(nproc)" --out "$3" "${@:4}"
 }
 
 # bench_cpu_ticks: CPU time in clock ticks (user + system) of the servers (BENCH_PID and
