@@ -56,5 +56,11 @@ for port in "${BENCH_SERVER_PORTS[@]:-$BENCH_PORT}"; do
     grep -E '^(pool_rejected_total|worker_rejected_total|ballot_queue_(rejected|expired)_total|token_queue_(rejected|expired)_total|http_limit_exceeded_total|http_requests_total\{[^}]*status="5)' |
     awk -v port="$port" '$2 > 0 { print "server " port ": " $0 }' || true
 done
+# Where the public reads that missed the cache went: the primary or a replica, and why
+# (docs/operations.md, Read replicas). All on the primary without a replica.
+for port in "${BENCH_SERVER_PORTS[@]:-$BENCH_PORT}"; do
+  curl -s "http://127.0.0.1:$port/metrics" | grep -E '^db_public_reads_total' |
+    awk -v port="$port" '{ print "server " port ": " $0 }' || true
+done
 echo "summary: $summary"
 exit "$rc"
