@@ -1188,14 +1188,21 @@ bench_create_election() {
   printf '%s\n' "$id"
 }
 
+# bench_import_voters ID CSV CREDENTIALS: imports the voters of CSV (a voterId column)
+# into election ID, the import's answer (each voter's credential) into CREDENTIALS.
+bench_import_voters() {
+  local status
+  status=$(bench_admin POST "/api/v1/elections/$1/voters" -H 'Content-Type: text/csv' \
+    --data-binary "@$2" -o "$3" -w '%{http_code}')
+  [[ $status == 201 ]] || die "the voter import of $2 answered $status"
+}
+
 # bench_roll_and_open ID CSV CREDENTIALS: imports the voters of CSV (a voterId column)
 # into election ID, the import's answer (each voter's credential) into CREDENTIALS, and
 # opens it.
 bench_roll_and_open() {
   local status
-  status=$(bench_admin POST "/api/v1/elections/$1/voters" -H 'Content-Type: text/csv' \
-    --data-binary "@$2" -o "$3" -w '%{http_code}')
-  [[ $status == 201 ]] || die "the voter import answered $status"
+  bench_import_voters "$1" "$2" "$3"
   status=$(bench_admin POST "/api/v1/elections/$1/open" -o /dev/null -w '%{http_code}')
   [[ $status == 200 ]] || die "opening the election answered $status"
 }
