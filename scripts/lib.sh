@@ -825,6 +825,11 @@ throwaway_services_remove() {
 # pooling, serving the throw-away database to the runtime role (scram-sha-256, the
 # password it has in PostgreSQL), with its files in <dir>; run as the server user, since
 # PgBouncer refuses to run as root. Sets THROWAWAY_POOLED_DATABASE_URL.
+# A server's own statement_timeout lands on whichever server connection its SET went
+# through, so, as in production (docs/operations.md, PgBouncer), the server side sets it:
+# each server connection starts at the server's default, 5 s (connect_query). Without
+# it, a connection no server had SET ran without a timeout, and a statement whose call
+# was cut ran on, holding its locks.
 # pgbouncer_stop <dir> stops it; the throw-away dir goes with the services.
 pgbouncer_start() {
   local dir=$1 port=$2 i
@@ -833,7 +838,7 @@ pgbouncer_start() {
     >"$dir/userlist.txt"
   cat >"$dir/pgbouncer.ini" <<INI
 [databases]
-$PG_APP_DB = host=127.0.0.1 port=$THROWAWAY_PG_PORT dbname=$PG_APP_DB
+$PG_APP_DB = host=127.0.0.1 port=$THROWAWAY_PG_PORT dbname=$PG_APP_DB connect_query='SET statement_timeout = 5000'
 
 [pgbouncer]
 listen_addr = 127.0.0.1

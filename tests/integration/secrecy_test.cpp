@@ -345,7 +345,7 @@ void stage_backlog(const std::string& election_id, int n) {
 // tally, added to slice by slice, counts every ballot once.
 TEST_F(AnonymitySetTest, ALargeBacklogIsPublishedWithinTheStatementTimeout) {
   app::Config config = policy(1, 1s, 1);
-  config.database.statement_timeout = 2s;
+  set_statement_timeout(config, 2s);
   server = std::make_unique<TestServer>(config);
   const std::string id = open_election(1);
   constexpr int kBacklog = 150'000;  // about 4 s to move in one statement here
@@ -417,7 +417,7 @@ TEST_F(AnonymitySetTest, ResultsAndTheCloseReadNoBallot) {
 // it then (UBSan and ASan watch). The set is published whole or not at all.
 TEST_F(AnonymitySetTest, AServerStoppedMidPassLeavesTheSetWholeAndNothingDangling) {
   app::Config config = policy(1, 1s, 1);
-  config.database.statement_timeout = 20s;
+  set_statement_timeout(config, 20s);
   config.shutdown.timeout = 50ms;
   server = std::make_unique<TestServer>(config);
   const std::string id = open_election(1);

@@ -58,6 +58,10 @@ std::vector<std::string> stored_log_leaves(const std::string& election_id) {
 void remove_election_as_owner(const std::string& id) {
   pqxx::connection conn(owner_database_url());
   pqxx::work tx(conn);
+  // A server's statement still running (a pass whose call was cut) holds its locks until
+  // its own timeout: waited for, but never for ever, nor left queued by a killed test
+  // with every later statement on `elections` behind it.
+  tx.exec("SET LOCAL lock_timeout = '20s'");
   tx.exec("ALTER TABLE elections DISABLE TRIGGER elections_keep_history");
   for (const char* table : {"ballots", "ballots_staged", "issued", "issuances_staged", "log_chunks",
                             "tree_heads", "logs", "tallies"}) {
@@ -77,6 +81,10 @@ std::string runtime_role() {
 bool behind_pooler() {
   const char* pooler = std::getenv("OBSERVERNET_TEST_POOLER");
   return pooler != nullptr && *pooler != '\0';
+}
+
+void set_statement_timeout(app::Config& config, std::chrono::milliseconds timeout) {
+  if (!behind_pooler()) config.database.statement_timeout = timeout;
 }
 
 app::RawConfig test_raw_config() {

@@ -67,6 +67,11 @@ app::RawConfig test_raw_config();
 // (OBSERVERNET_TEST_POOLER, scripts/test's pass through PgBouncer): then neither the
 // servers under test nor spawn_server's migrate, and none prepares statements by name.
 bool behind_pooler();
+// Sets database.statement_timeout, except through the pooler: there the server side's 5 s
+// holds (scripts/lib.sh, pgbouncer_start; docs/operations.md, PgBouncer), whichever
+// server connection a server's own SET went through, so the config keeps its 5 s and the
+// calls' budget stays above it.
+void set_statement_timeout(app::Config& config, std::chrono::milliseconds timeout);
 // test_raw_config(), built.
 app::Config test_config();
 
