@@ -21,8 +21,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 duration=${1:-15}
 leaves=${2:-1000000}
-[[ $duration =~ ^[0-9]+$ && $leaves =~ ^[0-9]+$ ]] && ((leaves % 1000 == 0 && leaves > 0)) ||
+if ! [[ $duration =~ ^[0-9]+$ && $leaves =~ ^[0-9]+$ ]] || ((leaves % 1000 != 0 || leaves == 0)); then
   die "seconds and leaves must be whole numbers, leaves a multiple of 1,000"
+fi
 
 bench_begin
 url=http://127.0.0.1:$BENCH_PORT
