@@ -19,6 +19,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -473,19 +474,38 @@ std::pair<Child, std::uint16_t> spawn_server(std::vector<std::string> env, std::
   return {std::move(c), static_cast<std::uint16_t>(std::stoi(m[1]))};
 }
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+bool can_bind(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("no free port");
-  }
+  address.sin_port = htons(port);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   ::close(fd);
-  return ntohs(address.sin_port);
+  return bound;
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+  // Below the kernel's ephemeral range, as scripts/lib.sh's free_port: a port the kernel
+  // hands out for outgoing connections (ours to PostgreSQL and Redis) could be taken
+  // between this check and the bind of whoever it is for.
+  int low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); !(range >> low)) low = 32768;
+  if (low <= 21'000 || low > 65'535) low = 32768;
+  static std::mt19937 random{std::random_device{}()};
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::uniform_int_distribution<int> pick(20'000, low - 1);
+  for (int i = 0; i < 200; ++i) {
+    const auto port = static_cast<std::uint16_t>(pick(random));
+    if (can_bind(port)) return port;
+  }
+  throw std::runtime_error("no free port below the ephemeral range");
 }
 
 PrivateRedis::PrivateRedis() : port_(free_port()) {
