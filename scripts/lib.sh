@@ -727,7 +727,7 @@ throwaway_services_start() {
 # THROWAWAY_REPLICA_DIR and THROWAWAY_REPLICA_DATABASE_URL; stopped with the services.
 THROWAWAY_REPLICA_DIR=
 throwaway_replica_start() {
-  local port primary_port=$THROWAWAY_PG_PORT
+  local port primary_port=$THROWAWAY_PG_PORT out
   port=$(free_port "$THROWAWAY_PG_PORT" "$THROWAWAY_REDIS_PORT")
   as_pg_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$THROWAWAY_PG_DIR" -p "$primary_port" \
     -U "$(pg_os_user)" -d "$PG_APP_DB" \
@@ -735,8 +735,14 @@ throwaway_replica_start() {
     >/dev/null
   THROWAWAY_REPLICA_DIR=$(pg_datadir "$THROWAWAY_DIR/replica")
   log "making a streaming replica of the throw-away PostgreSQL (pg_basebackup -R)"
-  as_pg_user "$PG_BIN/pg_basebackup" -h "$THROWAWAY_PG_DIR" -p "$primary_port" \
-    -U "$(pg_os_user)" -D "$THROWAWAY_REPLICA_DIR" -R -X stream -c fast
+  # Its warnings about the primary's sockets (they live in its data directory, which is
+  # copied) are left out; anything else it says is shown.
+  if ! out=$(as_pg_user "$PG_BIN/pg_basebackup" -h "$THROWAWAY_PG_DIR" -p "$primary_port" \
+    -U "$(pg_os_user)" -D "$THROWAWAY_REPLICA_DIR" -R -X stream -c fast 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "pg_basebackup of the throw-away PostgreSQL failed"
+  fi
+  grep -v 'skipping special file' <<<"$out" >&2 || true
   # The primary's settings came with the copy: its own address, port and socket.
   {
     echo "# Written by scripts/lib.sh: a streaming replica of the throw-away PostgreSQL."
