@@ -249,10 +249,11 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# free_port [port-to-avoid...]: print a random port in 20000-60000 that nothing
-# listens on. Random rather than sequential so that parallel runs rarely
-# collide; the avoid list keeps two calls in one script from returning the
-# same port before either is bound.
+# free_port [port-to-avoid...]: print a random port from 20000 up to the kernel's
+# ephemeral range that nothing listens on (the C++ tests' own free_port picks in
+# 10000-19999). Random rather than sequential so that parallel runs rarely collide; the
+# avoid list keeps two calls in one script from returning the same port before either
+# is bound.
 free_port() {
   local port i low=32768 span
   # Stay below the kernel's ephemeral range: a port the kernel may hand to an

@@ -241,7 +241,8 @@ class FakeHttpServer {
   std::thread thread_;
 };
 
-// A TCP port on 127.0.0.1, below the ephemeral range, that was free a moment ago.
+// A TCP port on 127.0.0.1 in 10000-19999 (below the ephemeral range, apart from
+// scripts/lib.sh's services) that was free a moment ago.
 std::uint16_t free_port();
 
 // A redis-server of the test's own (no persistence), to stop, pause and start again.
