@@ -635,14 +635,11 @@ TEST(RateLimitTest, ABrokenAdmissionCheckLetsRequestsThroughUnlessTheRouteFailsC
              [](http::Request&) -> boost::asio::awaitable<http::Response> {
                co_return http::Response::json(200, R"({"ok":true})");
              });
-  http::RouteOptions fails_closed;
-  fails_closed.admission_fails_closed = true;
-  router.add(
-      http::Method::post, "/test/closed",
-      [](http::Request&) -> boost::asio::awaitable<http::Response> {
-        co_return http::Response::json(200, R"({"ok":true})");
-      },
-      fails_closed);
+  router.add(http::Method::post, "/test/closed",
+             [](http::Request&) -> boost::asio::awaitable<http::Response> {
+               co_return http::Response::json(200, R"({"ok":true})");
+             },
+             {.admission_fails_closed = true});
   http::IoContexts io(1);
   http::ServerOptions options;
   options.port = 0;

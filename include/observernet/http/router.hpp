@@ -19,7 +19,7 @@ using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 
 struct RouteOptions {
   // Overrides http.body_limit_bytes for this route (voter import takes 32 MiB).
-  std::optional<std::size_t> body_limit;
+  std::optional<std::size_t> body_limit{};
   // Whether the access log may write the client's address (docs/privacy.md). Off by
   // default: a voter's browser asks for the booth, its assets, the election, its token
   // key and later the board within moments of a ballot whose acceptance time is public,
@@ -29,7 +29,7 @@ struct RouteOptions {
   // Checked on the request's header, before its body is read (and before a 100 Continue):
   // throws an Error to refuse it. The admin routes check their key here, so that an
   // unauthenticated 32 MiB import is refused as soon as its header arrives.
-  std::function<void(const Request&)> guard;
+  std::function<void(const Request&)> guard{};
   // When the admission check itself fails (throws): refuse the request with 503 and
   // Retry-After instead of letting it through, which a broken check otherwise does so
   // that the limiter is never why a request fails. For the token route, whose limits
