@@ -699,7 +699,7 @@ CheckResult check_ballots(const Board& board) {
       invalid.add([&] { return leaf_name(b) + ": " + b.unreadable; });
     } else {
       try {
-        domain::parse_selections(domain::selections_to_json(*b.read), contests);
+        domain::check_selections(*b.read, contests);
       } catch (const Error& e) {
         invalid.add([&] { return leaf_name(b) + ": " + first_problem(e); });
       }

@@ -61,9 +61,7 @@ std::vector<Selection> read_selections(const json& selections) {
   return out;
 }
 
-std::vector<Selection> parse_selections(const json& selections,
-                                        const std::vector<Contest>& contests) {
-  std::vector<Selection> chosen = read_selections(selections);
+void check_selections(const std::vector<Selection>& chosen, const std::vector<Contest>& contests) {
   FieldErrors errors(100);
   std::map<std::string_view, int> per_contest;
   std::set<std::pair<std::string_view, std::string_view>> seen;
@@ -100,6 +98,12 @@ std::vector<Selection> parse_selections(const json& selections,
     throw Error(ErrorCode::invalid_ballot, "The ballot breaks the election's rules.",
                 errors.listed());
   }
+}
+
+std::vector<Selection> parse_selections(const json& selections,
+                                        const std::vector<Contest>& contests) {
+  std::vector<Selection> chosen = read_selections(selections);
+  check_selections(chosen, contests);
   std::ranges::sort(chosen);
   return chosen;
 }

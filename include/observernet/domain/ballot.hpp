@@ -26,11 +26,16 @@ inline constexpr std::size_t kMaxSelections = 1000;
 // the given order. Throws Error(bad_request) listing every malformed item.
 std::vector<Selection> read_selections(const nlohmann::json& selections);
 
-// The "selections" member of a submit body, checked against the election's contests:
-// unknown contest or option ids, repeated selections, and every contest's minimum and
-// maximum (a contest with no selection counts as zero). Returns them sorted by
-// contestId, then optionId (the leaf's order). Throws Error(bad_request) for a member
-// of the wrong shape, Error(invalid_ballot) listing every rule broken.
+// Selections checked against the election's contests: unknown contest or option ids,
+// repeated selections, and every contest's minimum and maximum (a contest with no
+// selection counts as zero). Throws Error(invalid_ballot) listing every rule broken,
+// each item named by its place in `chosen`.
+void check_selections(const std::vector<Selection>& chosen, const std::vector<Contest>& contests);
+
+// The "selections" member of a submit body: read_selections, then check_selections.
+// Returns them sorted by contestId, then optionId (the leaf's order). Throws
+// Error(bad_request) for a member of the wrong shape, Error(invalid_ballot) listing
+// every rule broken.
 std::vector<Selection> parse_selections(const nlohmann::json& selections,
                                         const std::vector<Contest>& contests);
 
