@@ -365,13 +365,6 @@ TEST_F(AnonymitySetTest, ALargeBacklogIsPublishedWithinTheStatementTimeout) {
   remove_election_as_owner(id);
 }
 
-// A statement, committed, on its own connection to `url`.
-void exec_on(const std::string& url, const std::string& sql) {
-  pqxx::connection conn(url);
-  pqxx::nontransaction tx(conn);
-  tx.exec(sql);
-}
-
 // The move's plan does not depend on the statistics. Analysed while the staging table held
 // other elections' ballots only, a new election looks rare, and the move written as a
 // join was planned to read all the election's staged rows for each receipt of a slice:

@@ -73,6 +73,12 @@ void remove_election_as_owner(const std::string& id) {
   tx.commit();
 }
 
+void exec_on(const std::string& url, const std::string& sql) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  tx.exec(sql);
+}
+
 std::string runtime_role() {
   pqxx::connection conn(required_env("OBSERVERNET_TEST_DATABASE_URL"));
   pqxx::read_transaction tx(conn);

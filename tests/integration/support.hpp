@@ -49,6 +49,8 @@ std::string runtime_role();
 // everything stored for it: as the owner, past the trigger that keeps history (migration
 // 0007), so that other tests' listings never meet it.
 void remove_election_as_owner(const std::string& id);
+// One statement on a connection of its own to `url`, committed.
+void exec_on(const std::string& url, const std::string& sql);
 
 // The election's log as stored (log_chunks), its leaf hashes in hex in leaf order;
 // a chunk that leaves a gap or overlaps the one before fails the test.

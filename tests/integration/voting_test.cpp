@@ -1608,12 +1608,7 @@ class VerifyBoardTest : public BoardTest {
   }
 
   // As the schema's owner: the runtime role cannot rewrite what these tests tamper with.
-  static void sql(const std::string& statement) {
-    pqxx::connection conn(owner_database_url());
-    pqxx::work tx(conn);
-    tx.exec(statement);
-    tx.commit();
-  }
+  static void sql(const std::string& statement) { exec_on(owner_database_url(), statement); }
 };
 
 // An end-to-end run: 1,000 voters, each with the voter client, then the close.
