@@ -7,13 +7,13 @@
 #
 #   bench/board_proofs.sh [seconds] [leaves]      (defaults 15 and 1,000,000)
 #
-# The leaves are not ballots: `leaves` rows of ballots_staged whose receipts are the
-# SHA-256 of the numbers 0 to leaves - 1 (and whose leaf text is a stand-in of a ballot's
-# size: JSON with no selections, for the running tally to parse) are written straight
-# into PostgreSQL, as the group commit stages ballots, and the server's own sequencer
-# publishes them as one set: moves them to `ballots` in shuffled order, adds them to the
-# tally, gives them leaf indexes, signs the tree head and stores the log. Inclusion
-# proofs need the log only, not the ballots. (bench/growth.sh makes real ballots.)
+# The leaves are not ballots: `leaves` stand-in rows of ballots_staged whose receipts
+# are the SHA-256 of the numbers 0 to leaves - 1 (scripts/lib.sh,
+# bench_stage_stand_in_leaves) are written straight into PostgreSQL, and the server's own
+# sequencer publishes them as one set: moves them to `ballots` in shuffled order, adds
+# them to the tally, gives them leaf indexes, signs the tree head and stores the log.
+# Inclusion proofs need the log only, not the ballots. (bench/growth.sh makes real
+# ballots.)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh source-path=SCRIPTDIR/..
@@ -34,10 +34,7 @@ bench_machine
 
 echo
 echo "== Sequencing $leaves waiting leaves"
-throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
-        SELECT '$id', sha256(('t' || k)::bytea), '{\"selections\":[],\"x\":\"' || repeat('x', 540) || '\"}',
-               sha256(k::text::bytea)
-        FROM generate_series(0, $((leaves - 1))) AS k"
+bench_stage_stand_in_leaves "$id" "$leaves"
 start=$(date +%s.%N)
 # (The JSON members are in alphabetical order: treeSize is the last.)
 until [[ $(curl -s "$url/api/v1/public/elections/$id/tree-head") == *"\"treeSize\":$leaves}"* ]]; do

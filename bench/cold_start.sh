@@ -30,10 +30,7 @@ id=$(bench_open_election <<<'{"title": "Cold start benchmark", "contests": [{"id
 bench_machine
 
 echo "== Publishing $leaves leaves"
-throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
-        SELECT '$id', sha256(('t' || k)::bytea), '{\"selections\":[],\"x\":\"' || repeat('x', 540) || '\"}',
-               sha256(k::text::bytea)
-        FROM generate_series(0, $((leaves - 1))) AS k"
+bench_stage_stand_in_leaves "$id" "$leaves"
 base=http://127.0.0.1:$BENCH_PORT/api/v1/public/elections/$id
 until [[ $(curl -s "$base/tree-head") == *"\"treeSize\":$leaves}"* ]]; do sleep 0.1; done
 throwaway_psql -c "COPY (SELECT encode(sha256(n::text::bytea), 'hex')

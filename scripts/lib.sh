@@ -1228,6 +1228,18 @@ bench_open_election() {
   printf '%s\n' "$id"
 }
 
+# bench_stage_stand_in_leaves ELECTION N: N ballots of ELECTION written straight into
+# ballots_staged, as the group commit stages them, for its sequencer to publish as one set.
+# Not ballots: receipt k (0 to N - 1) is the SHA-256 of the number k, and the leaf a
+# stand-in of a ballot's size, JSON with no selections for the running tally to parse.
+# (bench/growth.sh makes real ballots.)
+bench_stage_stand_in_leaves() {
+  throwaway_psql -c "INSERT INTO ballots_staged (election_id, token_message, leaf, receipt)
+        SELECT '$1', sha256(('t' || k)::bytea), '{\"selections\":[],\"x\":\"' || repeat('x', 540) || '\"}',
+               sha256(k::text::bytea)
+        FROM generate_series(0, $(($2 - 1))) AS k"
+}
+
 # bench_direct_tokens ELECTION COUNT FILE [bench_tokens options...]: COUNT tokens for
 # ELECTION, signed directly with its key (bench_tokens --direct, the admin-only fast path:
 # the sealed key unsealed with the master key, as the signers do), one "message
